@@ -1,0 +1,24 @@
+"""Test-function families, each defined once in sympy, with hypothesis strategies for instances."""
+
+from flatcheck.problems.example1 import example1
+from flatcheck.problems.instances import PointInstance, point_instances, smooth_problems
+from flatcheck.problems.points import log_uniform, points, rationals, unit_vector
+from flatcheck.problems.polynomial import random_polynomials, ridge_polynomial
+from flatcheck.problems.problem import Problem
+from flatcheck.problems.quadratic import quadratic, quadratics
+
+__all__ = [
+    "PointInstance",
+    "Problem",
+    "example1",
+    "log_uniform",
+    "points",
+    "quadratic",
+    "quadratics",
+    "random_polynomials",
+    "point_instances",
+    "rationals",
+    "ridge_polynomial",
+    "smooth_problems",
+    "unit_vector",
+]

@@ -1,0 +1,31 @@
+"""Strategies for points and scalars, shared by claims (exported for users' own properties)."""
+
+from __future__ import annotations
+
+import sympy as sp
+from hypothesis import strategies as st
+
+
+def rationals(lo: int, hi: int, denominators: tuple[int, ...] = (1, 2, 4, 8)) -> st.SearchStrategy[sp.Rational]:
+    """Rationals p/q with lo ≤ p ≤ hi over the given denominators: exact in sympy, and small
+    numbers shrink towards 0 so counterexamples come out readable."""
+    return st.builds(lambda p, q: sp.Rational(p, q), st.integers(lo, hi), st.sampled_from(denominators))
+
+
+def points(d: int, lo: int = -8, hi: int = 8, denominators: tuple[int, ...] = (2, 4, 8)) -> st.SearchStrategy:
+    """A point of Q^d as a list of sympy Rationals."""
+    return st.lists(rationals(lo, hi, denominators), min_size=d, max_size=d)
+
+
+def log_uniform(lo_exp: int, hi_exp: int) -> st.SearchStrategy[float]:
+    """2^k for integer k in [lo_exp, hi_exp] (step sizes, radii)."""
+    return st.builds(lambda k: 2.0**k, st.integers(lo_exp, hi_exp))
+
+
+def unit_vector(d: int) -> st.SearchStrategy[list[float]]:
+    """A direction on S^{d−1}, drawn as a normalised integer vector (never zero)."""
+    return (
+        st.lists(st.integers(-6, 6), min_size=d, max_size=d)
+        .filter(any)
+        .map(lambda v: [c / sum(x * x for x in v) ** 0.5 for c in v])
+    )

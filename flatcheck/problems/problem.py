@@ -1,0 +1,107 @@
+"""A test function f: R^d -> R defined once as a sympy expression.
+
+The exact derivatives come from sympy; torch, HIPS autograd and mpmath evaluate the same formula.
+What a family knows in closed form (a smoothness constant on a ball, its minimizers, its Hessian
+spectrum) is attached by the family as plain callables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import mpmath
+import sympy as sp
+import torch
+
+from flatcheck.problems import compile as cc
+
+
+@dataclass(eq=False)
+class Problem:
+    """One instance of a family: f(x) = `expr` in the variables `symbols`."""
+
+    family: str
+    symbols: tuple[sp.Symbol, ...]
+    expr: sp.Expr
+    params: dict[str, Any] = field(default_factory=dict)
+    # An upper bound on sup ||∇²f|| over the ball B(center, radius): a Lipschitz constant of ∇f there.
+    beta_on_ball: Callable[[torch.Tensor, float], float] | None = None
+    is_polynomial: bool = True
+    # Closed-form facts a family knows about this instance (exact matrices, minimizers, ...).
+    known: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def d(self) -> int:
+        return len(self.symbols)
+
+    def describe(self) -> dict[str, Any]:
+        return {"family": self.family, "d": self.d, **self.params}
+
+    # ---- symbolic derivatives -------------------------------------------------------------------
+    @cached_property
+    def grad_expr(self) -> list[sp.Expr]:
+        return [sp.diff(self.expr, s) for s in self.symbols]
+
+    @cached_property
+    def hess_expr(self) -> sp.Matrix:
+        return sp.Matrix([[sp.diff(g, s) for s in self.symbols] for g in self.grad_expr])
+
+    @cached_property
+    def trace_bar_expr(self) -> sp.Expr:
+        """tr̄(x) = tr ∇²f(x) / d (ahn2024 §2.2)."""
+        return sp.expand(self.hess_expr.trace() / self.d) if self.is_polynomial else self.hess_expr.trace() / self.d
+
+    # ---- torch ------------------------------------------------------------------------------------
+    @cached_property
+    def f(self) -> Callable[[torch.Tensor], torch.Tensor]:
+        """Batched f: (..., d) -> (...)."""
+        return cc.to_torch(self.symbols, self.expr)
+
+    @cached_property
+    def _grad_parts(self) -> list[Callable]:
+        return [cc.to_torch(self.symbols, g) for g in self.grad_expr]
+
+    def grad(self, x: torch.Tensor) -> torch.Tensor:
+        """Exact gradient (sympy-derived), batched: (..., d) -> (..., d)."""
+        return torch.stack([g(x) for g in self._grad_parts], dim=-1)
+
+    @cached_property
+    def _hess_parts(self) -> list[list[Callable]]:
+        return [[cc.to_torch(self.symbols, h) for h in row] for row in self.hess_expr.tolist()]
+
+    def hess(self, x: torch.Tensor) -> torch.Tensor:
+        """Exact Hessian, batched: (..., d) -> (..., d, d)."""
+        return torch.stack([torch.stack([h(x) for h in row], dim=-1) for row in self._hess_parts], dim=-2)
+
+    @cached_property
+    def _trace_bar_grad_parts(self) -> list[Callable]:
+        return [cc.to_torch(self.symbols, sp.diff(self.trace_bar_expr, s)) for s in self.symbols]
+
+    def grad_trace_bar(self, x: torch.Tensor) -> torch.Tensor:
+        """∇tr̄(x), exact (third derivatives of f)."""
+        return torch.stack([g(x) for g in self._trace_bar_grad_parts], dim=-1)
+
+    # ---- HIPS autograd (independent cross-check) -------------------------------------------------
+    @cached_property
+    def f_autograd(self) -> Callable:
+        return cc.to_autograd(self.symbols, self.expr)
+
+    # ---- mpmath -------------------------------------------------------------------------------------
+    @cached_property
+    def f_mp(self) -> Callable[[list], mpmath.mpf]:
+        return cc.to_mpmath(self.symbols, self.expr)
+
+    @cached_property
+    def _grad_mp_parts(self) -> list[Callable]:
+        return [cc.to_mpmath(self.symbols, g) for g in self.grad_expr]
+
+    def grad_mp(self, x: list) -> mpmath.matrix:
+        return mpmath.matrix([g(x) for g in self._grad_mp_parts])
+
+    def mp_vector(self, exprs: list[sp.Expr], extra: tuple[sp.Symbol, ...] = ()) -> Callable[[list], mpmath.matrix]:
+        """Compile expressions in (x, *extra) to an mpmath vector function of the concatenated values."""
+        parts = [cc.to_mpmath(self.symbols + extra, e) for e in exprs]
+        return lambda vals: mpmath.matrix([p(vals) for p in parts])

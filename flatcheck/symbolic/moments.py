@@ -1,0 +1,45 @@
+"""Exact expectations of polynomials in a random vector g, by moment formulas (no sampling).
+
+For a monomial g^α = Π g_i^{α_i}:
+- g ~ Unif(S^{d−1}):  E g^α = Π (α_i − 1)!! / (d (d+2) ⋯ (d + |α| − 2))  if every α_i is even, else 0;
+- g ~ N(0, I):        E g^α = Π (α_i − 1)!!                             if every α_i is even, else 0;
+- g Rademacher:       E g^α = 1                                         if every α_i is even, else 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sympy as sp
+
+DISTRIBUTIONS = ("sphere", "gaussian", "rademacher")
+
+
+def monomial_moment(alpha: Sequence[int], distribution: str) -> sp.Rational:
+    if any(a % 2 for a in alpha):
+        return sp.Integer(0)
+    if distribution == "rademacher":
+        return sp.Integer(1)
+    num = sp.Integer(1)
+    for a in alpha:
+        num *= sp.factorial2(a - 1) if a > 0 else 1
+    if distribution == "gaussian":
+        return num
+    if distribution == "sphere":
+        d = len(alpha)
+        den = sp.Integer(1)
+        for j in range(sum(alpha) // 2):
+            den *= d + 2 * j
+        return num / den
+    raise ValueError(f"unknown distribution {distribution!r}; expected one of {DISTRIBUTIONS}")
+
+
+def expectation(expr: sp.Expr, g: Sequence[sp.Symbol], distribution: str) -> sp.Expr:
+    """E_g[expr] where expr is polynomial in the symbols g (other symbols are constants)."""
+    poly = sp.Poly(sp.expand(expr), *g)
+    total = sp.Integer(0)
+    for alpha, coeff in poly.terms():
+        m = monomial_moment(alpha, distribution)
+        if m != 0:
+            total += coeff * m
+    return sp.expand(total)

@@ -1,0 +1,115 @@
+"""The claim object of DESIGN.md and the evidence a check returns."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from hypothesis import strategies as st
+
+KINDS = (
+    "identity",
+    "bound",
+    "expansion",
+    "expectation",
+    "rate",
+    "dynamics",
+    "proof-step",
+    "reproduction",
+    "expansion+expectation",
+    "expansion+bound",
+)
+
+VERDICTS = ("verified", "falsified", "inconclusive", "error")
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What one check may spend, and the seeds and error rate it must honour."""
+
+    profile: str = "default"
+    max_examples: int = 12
+    mc_samples: int = 1 << 14
+    # Draws for an implementation that can only be stepped one draw at a time (a user's class).
+    mc_samples_unbatched: int = 1 << 11
+    time_limit_s: float = 120.0
+    # False-alarm rate allotted to one instance's check (already corrected for multiplicity).
+    alpha: float = 1e-6
+    seed: int = 0
+    device: str = "cpu"
+
+    def draws(self, impl: Any, cap: int | None = None) -> int:
+        """Monte Carlo draws for this implementation: fewer when it cannot be batched."""
+        n = self.mc_samples if getattr(impl, "batched_step", None) is not None else self.mc_samples_unbatched
+        return min(n, cap) if cap else n
+
+    def scaled(self, quick: Any, default: Any, thorough: Any) -> Any:
+        """Pick a size by profile: a claim's own knob (steps, grid points, ρ levels …)."""
+        return {"quick": quick, "default": default, "thorough": thorough}[self.profile]
+
+
+@dataclass
+class Evidence:
+    """What one instance's check measured.
+
+    holds: True (conclusion holds beyond numerical and statistical error), False (violated beyond
+    both), None (the check could not decide — `note` says why: precision, budget).
+    margin: the slack in units of the tolerance (≥ 0 holds); the runner keeps the instance with
+    the smallest margin as the claim's representative evidence.
+    """
+
+    holds: bool | None
+    values: dict[str, Any] = field(default_factory=dict)
+    margin: float | None = None
+    note: str = ""
+    plot: dict[str, Any] | None = None
+    # Set by a check that finds, only while running, that the instance is outside the claim's
+    # assumptions (e.g. gradient flow did not converge): the instance is skipped, never a failure.
+    out_of_scope: str | None = None
+
+    @staticmethod
+    def bound(lhs: float, rhs: float, tol: float, **values: Any) -> Evidence:
+        """lhs ≤ rhs, ties within round-off tolerance `tol` counting as holding."""
+        slack = rhs - lhs
+        return Evidence(
+            holds=bool(slack >= -tol),
+            values={"lhs": lhs, "rhs": rhs, "slack": slack, "tolerance": tol, **values},
+            margin=slack / tol if tol > 0 else (math.inf if slack >= 0 else -math.inf),
+        )
+
+
+@dataclass(frozen=True)
+class Assumption:
+    """A checkable hypothesis of the claim. An instance failing it is out of scope."""
+
+    name: str
+    holds: Callable[[Any], bool]
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One catalog entry: the statement, what it predicts, where it applies and how it is checked."""
+
+    id: str
+    paper: str
+    ref: str
+    kind: str
+    statement: str
+    summary: str
+    instances: Callable[[Budget], st.SearchStrategy]
+    check: Callable[[Any, Any, Budget], Evidence]
+    derive: Callable[[], Any] | None = None
+    assumptions: tuple[Assumption, ...] = ()
+    # The algorithm kind the claim exercises (e.g. "rsp"); such a claim runs against any
+    # implementation of that kind selected by the user.
+    impl: str | None = None
+    describe: Callable[[Any], dict[str, Any]] = lambda inst: {"instance": repr(inst)}
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"claim {self.id}: unknown kind {self.kind!r}; expected one of {KINDS}")
+        if not self.id.startswith(self.paper + "."):
+            raise ValueError(f"claim {self.id}: id must start with its paper {self.paper!r}")

@@ -1,0 +1,57 @@
+"""Each family's torch, HIPS autograd and sympy derivatives agree; moments are exact."""
+
+from __future__ import annotations
+
+import autograd
+import numpy as np
+import sympy as sp
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from flatcheck.numeric import autograd_grad, hvp, proj_out
+from flatcheck.problems import point_instances, smooth_problems
+from flatcheck.symbolic import expectation, monomial_moment
+
+
+@settings(max_examples=25, deadline=None)
+@given(point_instances(smooth_problems(degrees=(3, 4, 6)), lo=-4, hi=4))
+def test_backends_agree(inst):
+    p = inst.problem
+    x = inst.x_tensor()
+    exact = p.grad(x)
+    scale = 1 + float(exact.abs().max())
+    tol = 1e-9 * scale
+    assert torch.allclose(autograd_grad(p.f, x[None])[0], exact, atol=tol, rtol=1e-9)
+    hips = torch.from_numpy(np.asarray(autograd.grad(p.f_autograd)(x.numpy()), dtype=np.float64))
+    assert torch.allclose(hips, exact, atol=tol, rtol=1e-9)
+    v = torch.ones_like(x)
+    h = p.hess(x)
+    assert torch.allclose(hvp(p.f, x[None], v[None])[0], h @ v, atol=1e-9 * (1 + float(h.abs().max())), rtol=1e-9)
+    exact_sym = [float(g.subs(dict(zip(p.symbols, inst.x)))) for g in p.grad_expr]
+    assert torch.allclose(exact, torch.tensor(exact_sym, dtype=torch.float64), atol=tol, rtol=1e-9)
+    assert abs(float(p.f_mp([float(v) for v in inst.x])) - float(p.f(x))) <= 1e-9 * (1 + abs(float(p.f(x))))
+
+
+@given(st.integers(1, 8))
+def test_sphere_moments(d):
+    gs = sp.symbols(f"g1:{d + 1}")
+    assert expectation(sum(g**2 for g in gs), gs, "sphere") == 1
+    assert monomial_moment((4,) + (0,) * (d - 1), "sphere") == sp.Rational(3, d * (d + 2))
+    assert expectation(gs[0] ** 3, gs, "sphere") == 0
+    assert expectation(gs[0] ** 4, gs, "gaussian") == 3
+    assert expectation(gs[0] ** 2 * gs[-1] ** 2 if d > 1 else gs[0] ** 4, gs, "rademacher") == 1
+
+
+def test_sphere_moment_matches_monte_carlo():
+    gen = torch.Generator().manual_seed(0)
+    g = torch.randn(200_000, 3, generator=gen, dtype=torch.float64)
+    g = g / g.norm(dim=1, keepdim=True)
+    mc = float((g[:, 0] ** 2 * g[:, 1] ** 2).mean())
+    assert abs(mc - float(monomial_moment((2, 2, 0), "sphere"))) < 5 * float((g[:, 0] ** 2 * g[:, 1] ** 2).std()) / 447
+
+
+def test_proj_out_handles_zero_direction():
+    u = torch.tensor([[0.0, 0.0], [1.0, 0.0]], dtype=torch.float64)
+    v = torch.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=torch.float64)
+    assert torch.equal(proj_out(u, v), torch.tensor([[1.0, 2.0], [0.0, 4.0]], dtype=torch.float64))

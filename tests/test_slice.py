@@ -1,0 +1,65 @@
+"""The ahn2024 slice: verified on correct RSPs, falsified on broken ones and on a wrong constant."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import sympy as sp
+
+from flatcheck.impl import Implementation, builtin
+from flatcheck.verify.profiles import budget_for
+from flatcheck.verify.registry import get
+from flatcheck.verify.runner import run_claim
+
+SLICE = ["ahn2024.example1", "ahn2024.eq4", "ahn2024.eq5", "ahn2024.vt_norm", "ahn2024.lemma1"]
+
+
+def _user(cls_name: str) -> Implementation:
+    import broken_rsp
+
+    return Implementation(f"broken_rsp:{cls_name}", "rsp", getattr(broken_rsp, cls_name))
+
+
+@pytest.mark.parametrize("claim_id", SLICE)
+def test_slice_verified_on_builtin(claim_id):
+    claim = get(claim_id)
+    res = run_claim(claim, budget_for("quick"), impl=builtin("rsp") if claim.impl else None, catalog_size=60)
+    assert res.verdict == "verified", (res.reason, res.counterexample, res.traceback)
+    assert res.passed >= 1
+
+
+@pytest.mark.parametrize("claim_id", ["ahn2024.eq5", "ahn2024.vt_norm", "ahn2024.lemma1"])
+def test_independent_user_rsp_verified(claim_id):
+    res = run_claim(get(claim_id), budget_for("quick"), impl=_user("ReferenceRSP"), catalog_size=60)
+    assert res.verdict == "verified", (res.reason, res.counterexample, res.traceback)
+
+
+@pytest.mark.parametrize(
+    "cls_name, claim_id",
+    [("NoProjectionRSP", "ahn2024.eq5"), ("GaussianRSP", "ahn2024.eq5"), ("GaussianRSP", "ahn2024.vt_norm")],
+)
+def test_broken_rsp_falsified(cls_name, claim_id):
+    res = run_claim(get(claim_id), budget_for("quick"), impl=_user(cls_name), catalog_size=60)
+    assert res.verdict == "falsified", (res.reason, res.traceback)
+    cx = res.counterexample
+    assert cx is not None and cx["holds"] is False
+    # Shrinking leaves a small instance: dimension at most 3.
+    assert cx["instance"]["problem"]["d"] <= 3, cx["instance"]
+    assert "flatcheck check broken_rsp:" in res.replay
+
+
+def test_lemma1_with_wrong_constant_is_falsified():
+    import theorems.ahn2024.lemma1 as lemma1
+
+    wrong = dataclasses.replace(lemma1.CLAIM, check=lemma1.make_check(sp.Rational(1, 4)))
+    res = run_claim(wrong, budget_for("default"), impl=builtin("rsp"), catalog_size=60)
+    assert res.verdict == "falsified", res.reason
+    assert res.counterexample["values"]["slack"] < 0
+
+
+def test_falsification_replays_from_seed():
+    a = run_claim(get("ahn2024.eq5"), budget_for("quick", seed=3), impl=_user("GaussianRSP"), catalog_size=60)
+    b = run_claim(get("ahn2024.eq5"), budget_for("quick", seed=3), impl=_user("GaussianRSP"), catalog_size=60)
+    assert a.verdict == b.verdict == "falsified"
+    assert a.counterexample == b.counterexample

@@ -1,0 +1,89 @@
+r"""ahn2024.lemma1 — the descent lemma for the perturbed step, Lemma 1, §3.2 (proof in App. D.1).
+
+    "Lemma 1. For η ≤ 1/β, consider a one-step of the perturbed gradient step of Algorithm 1:
+     x_{t+1} ← x_t − η(∇f(x_t) + v_t). Then we have
+         f(x_{t+1}) ≤ f(x_t) − ½η‖∇f(x_t)‖² + (βη²/2)‖v_t‖²."
+    (The proof uses v_t ⊥ ∇f(x_t) and that f has β-Lipschitz gradients.)
+
+β is a certified Lipschitz constant of ∇f on a ball holding x_t, x_t + ρg_t and x_{t+1}
+(exact for quadratics); η = c/β with c ∈ (0, 1]. Every draw of the implementation's step is
+checked; both sides are evaluated in float64 with a round-off tolerance.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+import torch
+from hypothesis import strategies as st
+
+from flatcheck.impl.probes import perturbations
+from flatcheck.problems import PointInstance, log_uniform, point_instances, quadratics, smooth_problems
+from flatcheck.verify import Claim, Evidence
+
+BALL = 1.0  # radius around x_t, beyond ρ, within which β is certified
+
+
+def make_check(coefficient: sp.Rational):
+    """The check of f(x⁺) ≤ f(x) − ½η‖∇f‖² + coefficient·βη²‖v‖² (the paper: coefficient ½)."""
+
+    def check(inst: PointInstance, impl, budget) -> Evidence:
+        prob = inst.problem
+        rho = inst.scalars["rho"]
+        x = inst.x_tensor(device=budget.device)
+        beta = prob.beta_on_ball(x, rho + BALL)
+        # β = 0 means ∇f is constant on the ball: every η satisfies η ≤ 1/β.
+        lr = inst.scalars["c"] / beta if beta > 0 else inst.scalars["c"]
+        n = budget.draws(impl, cap=1024)
+        xs = x.expand(n, -1)
+        v = perturbations(impl, prob, x, {"lr": lr, "rho": rho}, n, budget.seed)
+        gx = prob.grad(xs)
+        x_next = xs - lr * (gx + v)
+        if float(torch.linalg.vector_norm(x_next - xs, dim=-1).max()) > BALL:
+            return Evidence(None, out_of_scope="the step left the ball on which β is certified")
+        lhs = prob.f(x_next)
+        gn2 = (gx * gx).sum(-1)
+        rhs = prob.f(xs) - lr * gn2 / 2 + float(coefficient) * beta * lr**2 * (v * v).sum(-1)
+        eps = torch.finfo(torch.float64).eps
+        tol = 256 * eps * (lhs.abs() + prob.f(xs).abs() + lr * gn2 + beta * lr**2 * (v * v).sum(-1) + 1e-300)
+        slack = rhs - lhs
+        i = int(torch.argmin(slack / tol))
+        ev = Evidence.bound(
+            float(lhs[i]),
+            float(rhs[i]),
+            float(tol[i]),
+            beta=beta,
+            eta=lr,
+            rho=rho,
+            draws=n,
+            orthogonality=float(((gx * v).sum(-1).abs()).max()),
+        )
+        if not ev.holds:
+            ev.note = f"f(x⁺) = {float(lhs[i]):.6g} exceeds the bound {float(rhs[i]):.6g}"
+        return ev
+
+    return check
+
+
+STATEMENT = (
+    r"\eta\le 1/\beta\ \Rightarrow\ f(x_{t+1})\le f(x_t)-\tfrac12\eta\|\nabla f(x_t)\|^2"
+    r"+\tfrac{\beta\eta^2}{2}\|v_t\|^2"
+)
+
+CLAIM = Claim(
+    id="ahn2024.lemma1",
+    paper="ahn2024",
+    ref="Lemma 1, §3.2 (proof: Appendix D.1)",
+    kind="bound",
+    statement=STATEMENT,
+    summary="One perturbed RSP step with η ≤ 1/β increases f by at most ½βη²‖v‖² − ½η‖∇f‖².",
+    instances=lambda budget: point_instances(
+        # Quadratics twice as often: there β is exact and the bound can be tight.
+        st.one_of(quadratics(), smooth_problems()),
+        scalars={"rho": log_uniform(-4, -1), "c": st.sampled_from([1.0, 0.5, 0.25, 0.125])},
+        lo=-4,
+        hi=4,
+    ),
+    check=make_check(sp.Rational(1, 2)),
+    impl="rsp",
+    describe=PointInstance.describe,
+)
