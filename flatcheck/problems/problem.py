@@ -32,6 +32,9 @@ class Problem:
     is_polynomial: bool = True
     # Closed-form facts a family knows about this instance (exact matrices, minimizers, ...).
     known: dict[str, Any] = field(default_factory=dict)
+    # Setting-1 structure f = (1/n) Σ_i f_i: the per-example losses f_i, when the family has them
+    # (stochastic algorithms — SAP, stochastic SAM, SGD — draw examples from these).
+    examples: tuple[sp.Expr, ...] = ()
 
     @property
     def d(self) -> int:
@@ -83,6 +86,25 @@ class Problem:
     def grad_trace_bar(self, x: torch.Tensor) -> torch.Tensor:
         """∇tr̄(x), exact (third derivatives of f)."""
         return torch.stack([g(x) for g in self._trace_bar_grad_parts], dim=-1)
+
+    @property
+    def n_examples(self) -> int:
+        return len(self.examples)
+
+    @cached_property
+    def _example_grad_parts(self) -> list[list[Callable]]:
+        return [[cc.to_torch(self.symbols, sp.diff(e, s)) for s in self.symbols] for e in self.examples]
+
+    def grad_example(self, x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        """∇f_i(x) row-wise: x (B, d), index (B,) of example numbers -> (B, d)."""
+        if not self.examples:
+            raise ValueError(f"{self.family} has no per-example split")
+        grads = torch.stack([torch.stack([g(x) for g in parts], -1) for parts in self._example_grad_parts])
+        return grads[index, torch.arange(x.shape[0], device=x.device)]
+
+    @cached_property
+    def example_f(self) -> list[Callable[[torch.Tensor], torch.Tensor]]:
+        return [cc.to_torch(self.symbols, e) for e in self.examples]
 
     # ---- HIPS autograd (independent cross-check) -------------------------------------------------
     @cached_property
