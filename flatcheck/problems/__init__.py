@@ -6,6 +6,7 @@ from flatcheck.problems.points import log_uniform, points, rationals, unit_vecto
 from flatcheck.problems.polynomial import random_polynomials, ridge_polynomial
 from flatcheck.problems.problem import Problem
 from flatcheck.problems.quadratic import quadratic, quadratics
+from flatcheck.problems.wen_toy import toy_point, wen_toy
 
 __all__ = [
     "PointInstance",
@@ -20,5 +21,7 @@ __all__ = [
     "rationals",
     "ridge_polynomial",
     "smooth_problems",
+    "toy_point",
     "unit_vector",
+    "wen_toy",
 ]
