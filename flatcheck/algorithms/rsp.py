@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 
 import torch
 
+from flatcheck.algorithms.flat import add_flat, evaluate_grad, own_generator, params_of, restore, save
 from flatcheck.numeric import proj_out, unit_sphere
 
 
@@ -71,44 +72,22 @@ class RSP(torch.optim.Optimizer):
         super().__init__(params, defaults)
         self.generator = generator
 
-    def _params(self) -> list[torch.Tensor]:
-        return [p for group in self.param_groups for p in group["params"]]
-
-    def _flat_grad(self) -> torch.Tensor:
-        return torch.cat([(p.grad if p.grad is not None else torch.zeros_like(p)).reshape(-1) for p in self._params()])
-
     @torch.no_grad()
     def step(self, closure: Callable[[], torch.Tensor]) -> torch.Tensor:  # type: ignore[override]
         if closure is None:
             raise ValueError("RSP.step needs a closure: it evaluates the gradient at a perturbed point")
-        params = self._params()
+        params = params_of(self)
         group = self.param_groups[0]
-        with torch.enable_grad():
-            loss = closure()
-        gx = self._flat_grad()
+        loss, gx = evaluate_grad(closure, params)
         if torch.linalg.vector_norm(gx) <= group["eps0"]:
             ref = params[0]
-            g = unit_sphere((), gx.numel(), self._generator(ref), gx.dtype, ref.device)
-            _add_flat(params, group["rho"] * g)
-            with torch.enable_grad():
-                closure()
-            _add_flat(params, -group["rho"] * g)
-            update = gx + proj_out(gx, self._flat_grad())
-            _add_flat(params, -group["lr"] * update)
+            self.generator = own_generator(self.generator, ref)
+            g = unit_sphere((), gx.numel(), self.generator, gx.dtype, ref.device)
+            saved = save(params)
+            add_flat(params, group["rho"] * g)
+            _, gp = evaluate_grad(closure, params)
+            restore(params, saved)
+            add_flat(params, -group["lr"] * (gx + proj_out(gx, gp)))
         else:
-            _add_flat(params, -group["lr_prime"] * gx)
+            add_flat(params, -group["lr_prime"] * gx)
         return loss
-
-    def _generator(self, ref: torch.Tensor) -> torch.Generator | None:
-        if self.generator is None:
-            self.generator = torch.Generator(device=ref.device)
-            self.generator.manual_seed(int(torch.randint(0, 2**31 - 1, ()).item()))
-        return self.generator
-
-
-def _add_flat(params: list[torch.Tensor], flat: torch.Tensor) -> None:
-    i = 0
-    for p in params:
-        n = p.numel()
-        p.add_(flat[i : i + n].view_as(p))
-        i += n

@@ -1,10 +1,27 @@
 """The protocol for an implementation of a paper's algorithm (DESIGN.md, "Someone else's
 implementation"), and the adapter that drives it.
 
-An implementation is a `torch.optim.Optimizer` subclass whose `step(closure)` takes a closure
-that zeroes the gradients, computes the loss, calls backward() and returns the loss. flatcheck's
-own algorithms also provide a batched functional step; checks use it to advance many
-independent draws at once, and fall back to one optimizer per draw for a user's class.
+An implementation is a `torch.optim.Optimizer` subclass. flatcheck constructs it with its
+hyper-parameters by flatcheck name (lr, rho, eps0, lr_prime, k, sigma, noise, …; `rename` maps
+them to the class's own names, `kwargs` adds fixed ones) and drives one step per kind:
+
+- rsp, nso, wp_sgd, gd: `step(closure)`; the closure zeroes the gradients, computes the full loss
+  f, calls backward() and returns the loss; step returns that loss (PyTorch's convention).
+- sgd: the same, the closure computing the harness's mini-batch loss (1/B)Σ_{i∈S} f_i
+  (hp batch_size, sampling = "bernoulli" | "without_replacement").
+- sap: `step(closure)` with `closure(example=False)`: example=False gives the full loss f,
+  example=True the loss f_i of the example the harness drew for this step (ahn2024 Alg. 2).
+- sam, sam_stochastic: davda54/sam's API. flatcheck constructs
+  `Cls(params, base_optimizer=torch.optim.SGD, rho=…, lr=…)`, runs backward() at the current
+  point, then calls `step(closure)` (its return value is not used); sam uses the full loss,
+  sam_stochastic the loss L_k of the example the harness drew (wen2023 (7), batch size 1).
+- ascent_gd: `step(closure)` where the closure returns the loss *without* calling backward()
+  (GD on L^asc differentiates it twice itself).
+
+flatcheck's own algorithms also provide a batched functional step; checks use it to advance many
+independent draws at once, and fall back to one optimizer per draw for a user's class. The
+harness's draws (examples, mini-batches) come first from the check's generator in both paths
+(`flatcheck.impl.harness`).
 """
 
 from __future__ import annotations
@@ -18,6 +35,7 @@ from typing import Any
 import torch
 
 from flatcheck.errors import NonFiniteError, ProtocolError
+from flatcheck.impl.harness import BATCH_KINDS, EXAMPLE_KINDS, draw_examples, draw_weights, need_examples
 from flatcheck.problems import Problem
 
 # (problem, x (n, d), hyper-parameters, generator, antithetic) -> x after one step, (n, d)
@@ -49,41 +67,120 @@ class Implementation:
             ) from e
 
     def step_many(
-        self, problem: Problem, x: torch.Tensor, hp: dict[str, float], seed: int, antithetic: bool = False
+        self, problem: Problem, x: torch.Tensor, hp: dict[str, Any], seed: int, antithetic: bool = False
     ) -> torch.Tensor:
         """One step from each row of x (n, d); returns the new rows (n, d)."""
+        gen = torch.Generator(device=x.device)
+        gen.manual_seed(seed)
         if self.batched_step is not None:
-            gen = torch.Generator(device=x.device)
-            gen.manual_seed(seed)
             out = self.batched_step(problem, x, hp, gen, antithetic)
         else:
-            torch.manual_seed(seed)
-            out = torch.stack([self._one_step(problem, row, hp) for row in x])
+            draws = _harness_draws(self.algorithm, problem, x, hp, gen)
+            # The user's optimizer draws from torch's global RNG: seed it, without leaking the state.
+            with torch.random.fork_rng(devices=[x.device] if x.is_cuda else []):
+                torch.manual_seed(seed)
+                out = torch.stack([self._one_step(problem, row, hp, draw, gen) for row, draw in zip(x, draws)])
         if not torch.isfinite(out).all():
-            raise NonFiniteError(f"{self.name} produced NaN or inf parameters after one step")
+            raise NonFiniteError(
+                f"{self.name} produced NaN or inf parameters after one step from a finite point "
+                f"(algorithm {self.algorithm!r}, hyper-parameters {hp})"
+            )
         return out
 
-    def _one_step(self, problem: Problem, x: torch.Tensor, hp: dict[str, float]) -> torch.Tensor:
+    def _one_step(
+        self, problem: Problem, x: torch.Tensor, hp: dict[str, Any], draw: Any, gen: torch.Generator
+    ) -> torch.Tensor:
         p = torch.nn.Parameter(x.clone())
-        opt = self.make([p], hp)
+        loss_fn = _loss_for(self.algorithm, problem, hp, draw, gen)
+        calls = [0]
+        if self.algorithm in SAM_KINDS:
+            opt = self.make([p], {**_constructor_hp(hp), "base_optimizer": torch.optim.SGD})
+        else:
+            opt = self.make([p], _constructor_hp(hp))
 
-        def closure() -> torch.Tensor:
-            opt.zero_grad()
-            loss = problem.f(p)
-            loss.backward()
+        def closure(example: bool = False) -> torch.Tensor:
+            calls[0] += 1
+            if self.algorithm == "sap":
+                loss = problem.example_f[int(draw)](p) if example else problem.f(p)
+            else:
+                loss = loss_fn(p)
+            if self.algorithm != "ascent_gd":
+                opt.zero_grad()
+                loss.backward()
             return loss
 
+        if self.algorithm in SAM_KINDS:
+            # davda54 protocol: the caller has already run backward() at the current point.
+            opt.zero_grad()
+            with torch.enable_grad():
+                loss_fn(p).backward()
         try:
-            opt.step(closure)
+            ret = opt.step(closure)
         except TypeError as e:
+            raise ProtocolError(f"{self.name}.step(closure) failed: {e}. {PROTOCOL[self.algorithm]}") from e
+        if calls[0] == 0:
+            raise ProtocolError(f"{self.name}.step never called the closure. {PROTOCOL[self.algorithm]}")
+        if self.algorithm not in SAM_KINDS and ret is None:
             raise ProtocolError(
-                f"{self.name}.step(closure) failed: {e}. flatcheck calls step with a closure that zeroes "
-                "the gradients, computes the loss, calls backward() and returns the loss."
-            ) from e
+                f"{self.name}.step(closure) returned None; a torch optimizer's step returns the loss the "
+                "closure computed (PyTorch's convention)"
+            )
         out = p.detach()
         if out.shape != x.shape:
             raise ProtocolError(f"{self.name}.step changed the parameter shape {tuple(x.shape)} -> {tuple(out.shape)}")
         return out
+
+
+SAM_KINDS = ("sam", "sam_stochastic")
+# Hyper-parameters that describe the harness's data sampling, never passed to a constructor.
+HARNESS_HP = ("batch_size", "sampling")
+
+PROTOCOL = {
+    **{
+        k: "flatcheck calls step(closure) with a closure that zeroes the gradients, computes the loss, calls "
+        "backward() and returns the loss."
+        for k in ("rsp", "nso", "wp_sgd", "gd", "sgd")
+    },
+    "sap": "flatcheck calls step(closure); closure(example=False) zeroes the gradients, computes the full loss f "
+    "(example=True: the loss f_i of this step's example), calls backward() and returns the loss.",
+    "sam": "SAM follows davda54/sam: Cls(params, base_optimizer, rho=…, **base_kwargs); flatcheck runs backward() "
+    "at the current point and then calls step(closure), which must re-evaluate the closure at the ascent point.",
+    "ascent_gd": "flatcheck calls step(closure) with a closure that returns the loss without calling backward().",
+}
+PROTOCOL["sam_stochastic"] = PROTOCOL["sam"]
+
+
+def _constructor_hp(hp: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in hp.items() if k not in HARNESS_HP}
+
+
+def _harness_draws(algorithm: str, problem: Problem, x: torch.Tensor, hp: dict[str, Any], gen: torch.Generator):
+    """Per row: the example (sap, sam_stochastic), the mini-batch weights (sgd), or nothing."""
+    if algorithm in EXAMPLE_KINDS:
+        need_examples(problem, algorithm)
+        return draw_examples(problem, x.shape[0], gen, x.device)
+    if algorithm in BATCH_KINDS:
+        need_examples(problem, algorithm)
+        return draw_weights(problem, x.shape[0], hp, gen, x.dtype, x.device)
+    return [None] * x.shape[0]
+
+
+def _loss_for(
+    algorithm: str, problem: Problem, hp: dict[str, Any], draw: Any, gen: torch.Generator
+) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The loss the closure evaluates (sap switches between f and f_i itself)."""
+    if algorithm == "sam_stochastic":
+        return problem.example_f[int(draw)]
+    if algorithm == "sgd":
+        return lambda p: sum(w * f(p) for w, f in zip(draw, problem.example_f))
+    if algorithm in ("nso", "wp_sgd") and "batch_size" in hp:
+        # A fresh mini-batch at every evaluation: NSO's unbiased estimator g (Assumption 4.1).
+        def minibatch(p: torch.Tensor) -> torch.Tensor:
+            (w,) = draw_weights(problem, 1, hp, gen, p.dtype, p.device)
+            return sum(wi * f(p) for wi, f in zip(w, problem.example_f))
+
+        return minibatch
+    return problem.f
 
 
 def load_class(path: str) -> type:

@@ -1,0 +1,88 @@
+"""What the harness draws and evaluates around one step, shared by the built-in batched steps and
+the driver of a user's optimizer so both see the same draws for the same seed.
+
+The harness owns the data: for the stochastic kinds (sgd, sam_stochastic, sap, and nso/wp_sgd
+with a batch_size) it draws the example(s) of each step from the check's generator *first*, before
+any draw of the algorithm itself; `step_examples` replays those draws for a check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from flatcheck.algorithms import example_indices, minibatch_weights
+from flatcheck.numeric import hvp
+from flatcheck.problems import Problem
+
+# Kinds whose step uses one harness-drawn example per chain, and kinds that use a mini-batch.
+EXAMPLE_KINDS = ("sap", "sam_stochastic")
+BATCH_KINDS = ("sgd",)
+
+
+def need_examples(problem: Problem, kind: str) -> int:
+    if not problem.examples:
+        from flatcheck.errors import FlatcheckError
+
+        raise FlatcheckError(f"a {kind!r} step needs a problem with a per-example split f = (1/n)Σf_i")
+    return problem.n_examples
+
+
+def draw_examples(problem: Problem, n: int, gen: torch.Generator, device: str | torch.device) -> torch.Tensor:
+    """The example index of each of n chains for this step, i ~ Unif([n_examples])."""
+    return example_indices(n, problem.n_examples, gen, device)
+
+
+def draw_weights(
+    problem: Problem, n: int, hp: dict[str, Any], gen: torch.Generator, dtype, device: str | torch.device
+) -> torch.Tensor:
+    """Mini-batch weights 1{i∈S}/B per chain, (n, n_examples): hp batch_size, sampling (default bernoulli)."""
+    return minibatch_weights(
+        n, problem.n_examples, int(hp["batch_size"]), str(hp.get("sampling", "bernoulli")), gen, dtype, device
+    )
+
+
+def step_examples(problem: Problem, n: int, seed: int, device: str | torch.device = "cpu") -> torch.Tensor:
+    """The example indices `Implementation.step_many(..., seed)` used for its n chains (sap, sam_stochastic)."""
+    gen = torch.Generator(device=device)
+    gen.manual_seed(seed)
+    return draw_examples(problem, n, gen, device)
+
+
+def step_weights(
+    problem: Problem, n: int, hp: dict[str, Any], seed: int, dtype=torch.float64, device: str | torch.device = "cpu"
+) -> torch.Tensor:
+    """The mini-batch weights `Implementation.step_many(..., seed)` used for its n chains (sgd)."""
+    gen = torch.Generator(device=device)
+    gen.manual_seed(seed)
+    return draw_weights(problem, n, hp, gen, dtype, device)
+
+
+def example_grads(problem: Problem, x: torch.Tensor) -> torch.Tensor:
+    """Every ∇f_i at every row: x (B, d) -> (B, n, d)."""
+    n, b = problem.n_examples, x.shape[0]
+    rows = x.repeat(n, 1)
+    index = torch.arange(n, device=x.device).repeat_interleave(b)
+    return problem.grad_example(rows, index).view(n, b, -1).transpose(0, 1)
+
+
+def gradient_oracle(
+    problem: Problem, hp: dict[str, Any], gen: torch.Generator
+) -> Callable[[torch.Tensor], torch.Tensor]:
+    """g for NSO / WP-SGD: the exact ∇f, or with hp batch_size a fresh mini-batch gradient at every
+    evaluation (an unbiased estimator, NSO Assumption 4.1). Batched over leading dimensions."""
+    if "batch_size" not in hp:
+        return problem.grad
+
+    def g(x: torch.Tensor) -> torch.Tensor:
+        rows = x.reshape(-1, x.shape[-1])
+        w = draw_weights(problem, rows.shape[0], hp, gen, x.dtype, x.device)
+        return (w.unsqueeze(-1) * example_grads(problem, rows)).sum(-2).view_as(x)
+
+    return g
+
+
+def loss_hvp(problem: Problem) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    return lambda x, v: hvp(problem.f, x, v)
