@@ -2,7 +2,15 @@
 
 Every instance's check gets a seed derived from the run seed and the instance itself, so a
 check is a deterministic function of its instance: hypothesis can shrink a counterexample
-without the Monte Carlo draws changing under it, and the same seed replays the same result.
+without the Monte Carlo draws changing under it, and the same seed replays the same result —
+on one machine or spread over many workers, in any order.
+
+Time limits: a claim gets `budget.time_limit_s`. In the main thread a SIGALRM timer interrupts a
+check that runs past it (a Python loop that never ends, a slow torch op once it returns); the
+interruption is a BaseException so that hypothesis propagates it at once instead of shrinking it as
+a failure. Elsewhere (worker threads of a Dask cluster) the limit is enforced between instances.
+A claim past its limit is `inconclusive` with a reason that starts with "time limit"; a check that
+crashes is `error` with its traceback; neither stops the claims after it.
 """
 
 from __future__ import annotations
@@ -10,9 +18,12 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import signal
+import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -23,7 +34,7 @@ from hypothesis.errors import Unsatisfiable
 from flatcheck.errors import FlatcheckError
 from flatcheck.stats import CATALOG_ALPHA
 from flatcheck.verify.claim import Budget, Claim, Evidence
-from flatcheck.verify.profiles import PROFILES, budget_for
+from flatcheck.verify.profiles import budget_for
 
 
 class _Counterexample(Exception):
@@ -35,6 +46,46 @@ class _Counterexample(Exception):
 
 class _OutOfTime(Exception):
     pass
+
+
+class ClaimTimeout(BaseException):
+    """The claim's time limit fired inside a check (see the module docstring)."""
+
+
+class _Abort(BaseException):
+    """Bad input met inside a check (a FlatcheckError: protocol, NaN/inf): stop the claim at once,
+    no shrinking — the message names the problem, the instance says where it showed."""
+
+    def __init__(self, error: FlatcheckError, description: dict[str, Any]):
+        super().__init__(str(error))
+        self.error = error
+        self.description = description
+
+
+@contextmanager
+def hard_time_limit(seconds: float) -> Iterator[bool]:
+    """Raise ClaimTimeout in the main thread once `seconds` have passed; yields whether it is armed.
+
+    Not armed off the main thread, where signals cannot be delivered, nor when someone else
+    (e.g. pytest-timeout) already owns SIGALRM."""
+    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    if not usable or signal.getsignal(signal.SIGALRM) not in (signal.SIG_DFL, signal.SIG_IGN, None):
+        yield False
+        return
+    armed = [True]
+
+    def on_alarm(signum: int, frame: Any) -> None:
+        if armed[0]:
+            raise ClaimTimeout()
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, max(seconds, 1e-3))
+    try:
+        yield True
+    finally:
+        armed[0] = False
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 @dataclass
@@ -98,6 +149,14 @@ def _evidence_json(inst_desc: dict[str, Any], ev: Evidence) -> dict[str, Any]:
     )
 
 
+def replay_command(claim: Claim, budget: Budget, impl: Any) -> str:
+    """The one-line command that reruns this claim with the same seed and profile."""
+    impl_name = getattr(impl, "name", None) if claim.impl else None
+    if impl_name and impl is not None and not getattr(impl, "builtin", False):
+        return f"flatcheck check {impl_name} --claims {claim.id} --seed {budget.seed} --profile {budget.profile}"
+    return f"flatcheck verify {claim.id} --seed {budget.seed} --profile {budget.profile}"
+
+
 def run_claim(
     claim: Claim,
     budget: Budget,
@@ -105,17 +164,10 @@ def run_claim(
     catalog_size: int = 1,
     use_database: bool = False,
 ) -> ClaimResult:
-    """Check one claim within its budget; never raises for a failing or crashing check."""
+    """Check one claim within its budget; never raises for a failing, crashing or hanging check.
+
+    KeyboardInterrupt is the one exception that passes through (the caller keeps what finished)."""
     t0 = time.perf_counter()
-    # Bonferroni over the catalog and over the instances of this claim (DESIGN.md: ≤ 1e-3).
-    per_instance = replace(budget, alpha=CATALOG_ALPHA / max(catalog_size, 1) / budget.max_examples)
-    counts = {"examples": 0, "passed": 0, "undecided": 0, "out_of_scope": 0}
-    notes: list[str] = []
-    best: dict[str, Any] = {}
-    impl_name = getattr(impl, "name", None) if claim.impl else None
-    replay = f"flatcheck verify {claim.id} --seed {budget.seed} --profile {budget.profile}"
-    if impl_name and impl is not None and not getattr(impl, "builtin", False):
-        replay = f"flatcheck check {impl_name} --claims {claim.id} --seed {budget.seed} --profile {budget.profile}"
     result = ClaimResult(
         id=claim.id,
         paper=claim.paper,
@@ -124,32 +176,84 @@ def run_claim(
         summary=claim.summary,
         verdict="error",
         reason="",
-        impl=impl_name,
-        replay=replay,
+        impl=getattr(impl, "name", None) if claim.impl else None,
+        replay=replay_command(claim, budget, impl),
         statement=claim.statement,
     )
+    counts = {"examples": 0, "passed": 0, "undecided": 0, "out_of_scope": 0}
+    found: list[_Counterexample] = []
+    best: dict[str, Any] = {}
+    try:
+        with hard_time_limit(budget.time_limit_s):
+            _decide(claim, budget, impl, catalog_size, use_database, t0, result, counts, found, best)
+    except ClaimTimeout:
+        _timed_out(claim, budget, result, counts, found)
+    result.examples = counts["examples"]
+    result.passed = counts["passed"]
+    result.undecided = counts["undecided"]
+    result.out_of_scope = counts["out_of_scope"]
+    result.evidence = best.get("evidence")
+    result.time_s = time.perf_counter() - t0
+    return result
+
+
+def _timed_out(
+    claim: Claim, budget: Budget, result: ClaimResult, counts: dict[str, int], found: list[_Counterexample]
+) -> None:
+    if found:
+        # Out of time while shrinking: the smallest genuine counterexample so far still falsifies.
+        _falsified(claim, result, found[-1], "; shrinking stopped at the time limit")
+        return
+    result.verdict = "inconclusive"
+    result.reason = f"time limit {budget.time_limit_s:g}s reached after {counts['examples']} instances"
+    if counts["passed"]:
+        result.reason += f" ({counts['passed']} passed, none failed)"
+
+
+def _falsified(claim: Claim, result: ClaimResult, cx: _Counterexample, suffix: str = "") -> None:
+    result.verdict = "falsified"
+    result.counterexample = _evidence_json(claim.describe(cx.instance), cx.evidence)
+    result.reason = (cx.evidence.note or "conclusion violated beyond numerical and statistical error") + suffix
+
+
+def _decide(
+    claim: Claim,
+    budget: Budget,
+    impl: Any,
+    catalog_size: int,
+    use_database: bool,
+    t0: float,
+    result: ClaimResult,
+    counts: dict[str, int],
+    found: list[_Counterexample],
+    best: dict[str, Any],
+) -> None:
+    """Derive, draw, check and shrink; writes the verdict into `result`."""
+    # Bonferroni over the catalog and over the instances of this claim (DESIGN.md: ≤ 1e-3).
+    per_instance = replace(budget, alpha=CATALOG_ALPHA / max(catalog_size, 1) / budget.max_examples)
+    notes: list[str] = []
     try:
         if claim.derive is not None:
             result.derivation = str(claim.derive())
     except Exception:
         result.verdict, result.reason = "error", "derive() crashed"
         result.traceback = traceback.format_exc()
-        result.time_s = time.perf_counter() - t0
-        return result
-
-    found: list[_Counterexample] = []
+        return
 
     def prop(inst: Any) -> None:
         if time.perf_counter() - t0 > budget.time_limit_s:
-            # Out of time while shrinking: report the smallest genuine counterexample so far.
-            raise found[-1] if found else _OutOfTime()
+            # The cooperative limit, for threads where the alarm cannot be armed.
+            raise ClaimTimeout()
         for a in claim.assumptions:
             if not a.holds(inst):
                 counts["out_of_scope"] += 1
                 assume(False)
         desc = claim.describe(inst)
         b = replace(per_instance, seed=instance_seed(budget.seed, desc))
-        ev = claim.check(inst, impl, b)
+        try:
+            ev = claim.check(inst, impl, b)
+        except FlatcheckError as e:
+            raise _Abort(e, desc) from e
         if ev.out_of_scope:
             counts["out_of_scope"] += 1
             assume(False)
@@ -188,31 +292,20 @@ def run_claim(
             if counts["undecided"]:
                 result.reason += f"; {counts['undecided']} undecided ({notes[0]})"
     except _Counterexample as cx:
-        result.verdict = "falsified"
-        desc = claim.describe(cx.instance)
-        result.counterexample = _evidence_json(desc, cx.evidence)
-        result.reason = cx.evidence.note or "conclusion violated beyond numerical and statistical error"
-    except _OutOfTime:
-        result.verdict = "inconclusive"
-        result.reason = f"time limit {budget.time_limit_s:.0f}s reached after {counts['examples']} instances"
-        if counts["passed"]:
-            result.reason += f" ({counts['passed']} passed, none failed)"
+        _falsified(claim, result, cx)
     except Unsatisfiable:
         result.verdict = "inconclusive"
         result.reason = "no admissible instance found within budget (all drawn instances were out of scope)"
+    except _Abort as ab:
+        result.verdict, result.reason = "error", str(ab.error)
+        result.counterexample = _jsonable({"instance": ab.description, "error": type(ab.error).__name__})
+        result.traceback = "".join(traceback.format_exception(ab.error))
     except FlatcheckError as e:
         result.verdict, result.reason = "error", str(e)
         result.traceback = traceback.format_exc()
     except Exception as e:  # the implementation or the check crashed: keep the traceback
         result.verdict, result.reason = "error", f"{type(e).__name__}: {e}"
         result.traceback = traceback.format_exc()
-    result.examples = counts["examples"]
-    result.passed = counts["passed"]
-    result.undecided = counts["undecided"]
-    result.out_of_scope = counts["out_of_scope"]
-    result.evidence = best.get("evidence")
-    result.time_s = time.perf_counter() - t0
-    return result
 
 
 def run_claims(
@@ -223,10 +316,10 @@ def run_claims(
     impl_for: Callable[[Claim], Any] | None = None,
     on_result: Callable[[ClaimResult], None] | None = None,
     catalog_size: int | None = None,
+    time_limit_s: float | None = None,
 ) -> list[ClaimResult]:
-    if profile not in PROFILES:
-        raise FlatcheckError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
-    budget = budget_for(profile, seed=seed, device=device)
+    """Run claims one after the other, handing each result to `on_result` as soon as it is decided."""
+    budget = budget_for(profile, seed=seed, device=device, time_limit_s=time_limit_s)
     n = catalog_size or len(claims)
     out = []
     for claim in claims:

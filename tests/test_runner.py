@@ -1,0 +1,103 @@
+"""The runner never hangs, never lets one claim stop the others, and stops at once on bad input."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from hypothesis import strategies as st
+
+from flatcheck.errors import NonFiniteError
+from flatcheck.verify import Claim, Evidence
+from flatcheck.verify.profiles import budget_for
+from flatcheck.verify.runner import run_claim, run_claims
+
+
+def _claim(name: str, check, instances=None) -> Claim:
+    return Claim(
+        id=f"toy.{name}",
+        paper="toy",
+        ref="test",
+        kind="bound",
+        statement="x \\le 10",
+        summary=f"toy claim {name}",
+        instances=instances or (lambda budget: st.integers(0, 20)),
+        check=check,
+    )
+
+
+def _bound(x, impl, budget) -> Evidence:
+    return Evidence.bound(float(x), 10.0, 0.0)
+
+
+def _spin(x, impl, budget) -> Evidence:
+    while True:  # a check that never returns
+        x = (x * 3 + 1) % 7
+
+
+def _crash(x, impl, budget) -> Evidence:
+    return Evidence(holds=1 / (x - x) > 0)
+
+
+def _nan(x, impl, budget) -> Evidence:
+    raise NonFiniteError("the user's optimizer produced NaN or inf parameters after one step")
+
+
+def test_hanging_check_is_inconclusive_time_not_a_hang():
+    t0 = time.perf_counter()
+    res = run_claim(_claim("spin", _spin), budget_for("quick", time_limit_s=0.5))
+    assert time.perf_counter() - t0 < 5
+    assert res.verdict == "inconclusive" and res.reason.startswith("time limit 0.5s")
+
+
+def test_limit_holds_off_the_main_thread():
+    def slow(x, impl, budget):
+        time.sleep(0.3)
+        return Evidence.bound(0.0, 1.0, 0.0)
+
+    box = {}
+    th = threading.Thread(
+        target=lambda: box.update(res=run_claim(_claim("slow", slow), budget_for("default", time_limit_s=0.5)))
+    )
+    th.start()
+    th.join(10)
+    assert not th.is_alive()
+    assert box["res"].verdict == "inconclusive" and box["res"].reason.startswith("time limit")
+
+
+def test_timeout_while_shrinking_keeps_the_counterexample():
+    def slow_bound(x, impl, budget):
+        if x > 10:
+            time.sleep(0.2)
+        return _bound(x, impl, budget)
+
+    res = run_claim(_claim("slowfail", slow_bound), budget_for("default", time_limit_s=0.4))
+    assert res.verdict == "falsified"
+    assert res.counterexample["values"]["lhs"] > 10
+
+
+def test_crash_is_error_with_traceback_and_the_next_claim_still_runs():
+    seen = []
+    out = run_claims(
+        [_claim("crash", _crash), _claim("ok", _bound), _claim("spin", _spin)],
+        profile="quick",
+        time_limit_s=0.5,
+        on_result=seen.append,
+    )
+    assert [r.id for r in seen] == ["toy.crash", "toy.ok", "toy.spin"]
+    assert out[0].verdict == "error" and "ZeroDivisionError" in out[0].reason and "Traceback" in out[0].traceback
+    assert out[1].verdict == "falsified" and out[1].counterexample["values"]["lhs"] == 11.0
+    assert out[2].verdict == "inconclusive"
+
+
+def test_non_finite_values_stop_the_claim_with_one_clear_reason():
+    calls = []
+
+    def nan(x, impl, budget):
+        calls.append(x)
+        return _nan(x, impl, budget)
+
+    res = run_claim(_claim("nan", nan), budget_for("quick"))
+    assert res.verdict == "error" and "NaN or inf" in res.reason
+    assert len(calls) == 1  # no shrinking on bad input
+    assert res.counterexample["error"] == "NonFiniteError" and "instance" in res.counterexample
