@@ -12,7 +12,7 @@ from flatcheck.numeric.lanczos import eigenpairs, exact_eigenpairs, lanczos_eige
 from flatcheck.numeric.traces import (
     dense,
     exact_trace,
-    flat_loss,
+    loss_of_parameters,
     hessian_operator,
     hutchinson,
     hutchpp,
@@ -91,12 +91,12 @@ def test_hessian_operator_matches_the_symbolic_hessian():
     assert exact_trace(hessian_operator(p1.f, x1)).estimate == pytest.approx(float(torch.trace(p1.hess(x1))))
 
 
-def test_flat_loss_hessian_matches_autograd():
+def test_loss_of_parameters_hessian_matches_autograd():
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 2)).double()
     inputs = torch.randn(9, 3, dtype=torch.float64)
     targets = torch.randint(0, 2, (9,))
-    f, theta = flat_loss(model, torch.nn.functional.cross_entropy, inputs, targets)
+    f, theta = loss_of_parameters(model, torch.nn.functional.cross_entropy, inputs, targets)
     ref = torch.autograd.functional.hessian(f, theta)
     assert torch.allclose(dense(hessian_operator(f, theta, chunk=5)), ref, atol=1e-12)
 

@@ -67,7 +67,7 @@ def hessian_operator(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor,
     return Operator(torch.func.vmap(one), x.shape[0], x.dtype, x.device, chunk)
 
 
-def flat_loss(
+def loss_of_parameters(
     model: torch.nn.Module, loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], inputs, targets
 ) -> tuple[Callable[[torch.Tensor], torch.Tensor], torch.Tensor]:
     """A network's loss as a function of its flattened parameters, and the current flat vector.
