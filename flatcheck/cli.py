@@ -119,30 +119,36 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from flatcheck.impl import BUILTINS, Implementation, load_class
+    from flatcheck.impl import BUILTINS, Implementation, kinds_for, load_class
     from flatcheck.verify.registry import select
 
     cls = load_class(args.target)
     algorithm = args.algorithm or _infer_algorithm(cls.__name__, list(BUILTINS))
-    claims = [c for c in select(args.claims) if c.impl == algorithm]
+    kinds = kinds_for(algorithm, list(BUILTINS))
+    claims = [c for c in select(args.claims) if c.impl in kinds]
     if not claims:
         raise FlatcheckError(
             f"no claim exercises a {algorithm!r} implementation"
             + (f" among {', '.join(args.claims)}" if args.claims else "")
         )
     kwargs = _json_arg(args.kwargs, "--kwargs")
-    rename = dict(pair.split("=", 1) for pair in args.rename or [])
-    impl = Implementation(args.target, algorithm, cls, rename=rename, kwargs=kwargs)
-    return _run(args, claims, lambda c: impl, args.target)
+    rename = dict(_rename_pair(pair) for pair in args.rename or [])
+    # One class may serve several kinds (a SAM is full-batch and stochastic SAM): one adapter each.
+    impls = {k: Implementation(args.target, k, cls, rename=rename, kwargs=kwargs) for k in kinds}
+    return _run(args, claims, lambda c: impls[c.impl], args.target)
 
 
 def _infer_algorithm(name: str, known: list[str]) -> str:
-    hits = [k for k in known if k in name.lower()]
-    if len(hits) != 1:
-        raise FlatcheckError(
-            f"cannot tell which algorithm {name} implements; pass --algorithm ({'|'.join(sorted(known))})"
-        )
-    return hits[0]
+    from flatcheck.impl import infer_algorithm
+
+    return infer_algorithm(name, known)
+
+
+def _rename_pair(pair: str) -> tuple[str, str]:
+    ours, sep, theirs = pair.partition("=")
+    if not (sep and ours and theirs):
+        raise FlatcheckError(f"--rename takes ours=theirs pairs, e.g. rho=radius (got {pair!r})")
+    return ours, theirs
 
 
 def _json_arg(text: str | None, flag: str) -> dict[str, Any]:

@@ -83,7 +83,7 @@ def flatcheck_claims():
     def test_my_sam(flatcheck_claims):
         flatcheck_claims("mypkg.opt:MySAM", algorithm="sam")
     """
-    from flatcheck.impl import Implementation, load_class
+    from flatcheck.impl import BUILTINS, Implementation, kinds_for, load_class
     from flatcheck.verify.profiles import budget_for
     from flatcheck.verify.registry import all_claims, select
     from flatcheck.verify.runner import run_claim
@@ -99,12 +99,17 @@ def flatcheck_claims():
     ) -> list[Any]:
         cls = load_class(target) if isinstance(target, str) else target
         name = target if isinstance(target, str) else f"{cls.__module__}:{cls.__qualname__}"
-        impl = Implementation(name, algorithm, cls, rename=rename or {}, kwargs=kwargs)
-        chosen = [c for c in select(claims) if c.impl == algorithm]
+        # One class may serve several kinds (a SAM is full-batch and stochastic SAM): one adapter each.
+        impls = {
+            k: Implementation(name, k, cls, rename=rename or {}, kwargs=kwargs)
+            for k in kinds_for(algorithm, list(BUILTINS))
+        }
+        chosen = [c for c in select(claims) if c.impl in impls]
         if not chosen:
             pytest.fail(f"no claim exercises a {algorithm!r} implementation")
         results = [
-            run_claim(c, budget_for(profile, seed=seed), impl=impl, catalog_size=len(all_claims())) for c in chosen
+            run_claim(c, budget_for(profile, seed=seed), impl=impls[c.impl], catalog_size=len(all_claims()))
+            for c in chosen
         ]
         bad = [r for r in results if r.verdict != "verified"]
         if bad:

@@ -70,46 +70,66 @@ class Implementation:
         self, problem: Problem, x: torch.Tensor, hp: dict[str, Any], seed: int, antithetic: bool = False
     ) -> torch.Tensor:
         """One step from each row of x (n, d); returns the new rows (n, d)."""
+        return self.run_many(problem, x, hp, seed, 1, antithetic)[:, 1]
+
+    def run_many(
+        self, problem: Problem, x: torch.Tensor, hp: dict[str, Any], seed: int, steps: int, antithetic: bool = False
+    ) -> torch.Tensor:
+        """`steps` steps of one optimizer per row of x (n, d), fresh draws every step; returns the
+        iterates (n, steps + 1, d), the starting rows first."""
         gen = torch.Generator(device=x.device)
         gen.manual_seed(seed)
+        path = [x]
         if self.batched_step is not None:
-            out = self.batched_step(problem, x, hp, gen, antithetic)
-        else:
-            draws = _harness_draws(self.algorithm, problem, x, hp, gen)
-            # The user's optimizer draws from torch's global RNG: seed it, without leaking the state.
-            with torch.random.fork_rng(devices=[x.device] if x.is_cuda else []):
-                torch.manual_seed(seed)
-                out = torch.stack([self._one_step(problem, row, hp, draw, gen) for row, draw in zip(x, draws)])
+            for _ in range(steps):
+                path.append(self._finite(self.batched_step(problem, path[-1], hp, gen, antithetic), hp))
+            return torch.stack(path, 1)
+        # The user's optimizer draws from torch's global RNG: seed it, without leaking the state.
+        with torch.random.fork_rng(devices=[x.device] if x.is_cuda else []):
+            torch.manual_seed(seed)
+            drivers = [_Driver(self, problem, row, hp, gen) for row in x]
+            for _ in range(steps):
+                draws = _harness_draws(self.algorithm, problem, x, hp, gen)
+                path.append(self._finite(torch.stack([drv.step(dr) for drv, dr in zip(drivers, draws)]), hp))
+        return torch.stack(path, 1)
+
+    def _finite(self, out: torch.Tensor, hp: dict[str, Any]) -> torch.Tensor:
         if not torch.isfinite(out).all():
             raise NonFiniteError(
-                f"{self.name} produced NaN or inf parameters after one step from a finite point "
+                f"{self.name} produced NaN or inf parameters after a step from a finite point "
                 f"(algorithm {self.algorithm!r}, hyper-parameters {hp})"
             )
         return out
 
-    def _one_step(
-        self, problem: Problem, x: torch.Tensor, hp: dict[str, Any], draw: Any, gen: torch.Generator
-    ) -> torch.Tensor:
-        p = torch.nn.Parameter(x.clone())
-        loss_fn = _loss_for(self.algorithm, problem, hp, draw, gen)
+
+class _Driver:
+    """One user optimizer on one parameter vector, stepped through the protocol of its kind."""
+
+    def __init__(self, impl: Implementation, problem: Problem, x: torch.Tensor, hp: dict[str, Any], gen):
+        self.impl, self.problem, self.hp, self.gen = impl, problem, hp, gen
+        self.shape = x.shape
+        self.p = torch.nn.Parameter(x.clone())
+        extra = {"base_optimizer": torch.optim.SGD} if impl.algorithm in SAM_KINDS else {}
+        self.opt = impl.make([self.p], {**_constructor_hp(hp), **extra})
+
+    def step(self, draw: Any) -> torch.Tensor:
+        impl, problem, p, opt = self.impl, self.problem, self.p, self.opt
+        kind = impl.algorithm
+        loss_fn = _loss_for(kind, problem, self.hp, draw, self.gen)
         calls = [0]
-        if self.algorithm in SAM_KINDS:
-            opt = self.make([p], {**_constructor_hp(hp), "base_optimizer": torch.optim.SGD})
-        else:
-            opt = self.make([p], _constructor_hp(hp))
 
         def closure(example: bool = False) -> torch.Tensor:
             calls[0] += 1
-            if self.algorithm == "sap":
+            if kind == "sap":
                 loss = problem.example_f[int(draw)](p) if example else problem.f(p)
             else:
                 loss = loss_fn(p)
-            if self.algorithm != "ascent_gd":
+            if kind != "ascent_gd":
                 opt.zero_grad()
                 loss.backward()
             return loss
 
-        if self.algorithm in SAM_KINDS:
+        if kind in SAM_KINDS:
             # davda54 protocol: the caller has already run backward() at the current point.
             opt.zero_grad()
             with torch.enable_grad():
@@ -117,17 +137,19 @@ class Implementation:
         try:
             ret = opt.step(closure)
         except TypeError as e:
-            raise ProtocolError(f"{self.name}.step(closure) failed: {e}. {PROTOCOL[self.algorithm]}") from e
+            raise ProtocolError(f"{impl.name}.step(closure) failed: {e}. {PROTOCOL[kind]}") from e
         if calls[0] == 0:
-            raise ProtocolError(f"{self.name}.step never called the closure. {PROTOCOL[self.algorithm]}")
-        if self.algorithm not in SAM_KINDS and ret is None:
+            raise ProtocolError(f"{impl.name}.step never called the closure. {PROTOCOL[kind]}")
+        if kind not in SAM_KINDS and ret is None:
             raise ProtocolError(
-                f"{self.name}.step(closure) returned None; a torch optimizer's step returns the loss the "
+                f"{impl.name}.step(closure) returned None; a torch optimizer's step returns the loss the "
                 "closure computed (PyTorch's convention)"
             )
-        out = p.detach()
-        if out.shape != x.shape:
-            raise ProtocolError(f"{self.name}.step changed the parameter shape {tuple(x.shape)} -> {tuple(out.shape)}")
+        out = p.detach().clone()
+        if out.shape != self.shape:
+            raise ProtocolError(
+                f"{impl.name}.step changed the parameter shape {tuple(self.shape)} -> {tuple(out.shape)}"
+            )
         return out
 
 
