@@ -145,7 +145,8 @@ CLAIM = Claim(
     ref="Theorem 21 and (13), App. C.1 (proof App. D.4)",
     kind="dynamics",
     statement=r"A\succ0,\ \lambda_1(A)>\lambda_2(A),\ \eta\lambda_1<1:\ x(t+1)=x(t)-\eta A\Big(x(t)+\rho\frac{Ax(t)}"
-    r"{\|Ax(t)\|}\Big)\ \Rightarrow\ \frac{x(t)}{\|x(t)\|}\to\pm v_1(A),\ \|x(t)\|\to\frac{\eta\rho\lambda_1}{2-\eta\lambda_1}",
+    r"{\|Ax(t)\|}\Big)\ \Rightarrow\ \frac{x(t)}{\|x(t)\|}\to\pm v_1(A),\ "
+    r"\|x(t)\|\to\frac{\eta\rho\lambda_1}{2-\eta\lambda_1}",
     summary="Full-batch SAM on ½xᵀAx aligns x(t) with v₁(A) and ‖x(t)‖ → ηρλ₁/(2 − ηλ₁).",
     instances=lambda budget: instances(),
     check=make_check(),
