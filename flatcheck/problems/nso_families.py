@@ -113,3 +113,220 @@ def smoothing_instances(draw, isotropic: bool = False, max_d: int = 4) -> Smooth
     non-polynomial losses (Monte Carlo decides)."""
     prob = draw(st.one_of(smooth_problems(max_d=min(max_d, 3), degrees=(3, 4, 6)), smooth_losses(max_d)))
     return SmoothingInstance(prob, draw(points(prob.d, -4, 4)), draw(covariances(prob.d, isotropic)))
+
+
+# ---- NSO runs under Assumptions 4.1–4.2 with exactly known constants ------------------------------
+#
+# f = (1/n) Σ_i f_i with f_i(W) = φ(W) + c_iᵀW and Σ_i c_i = 0, so ∇f_i − ∇f = c_i does not depend
+# on W. With the harness's mini-batches of size 1 drawn without replacement (hp batch_size=1,
+# sampling="without_replacement") the oracle g = ∇f_i is unbiased with E‖g − ∇f‖² = (1/n)Σ‖c_i‖²
+# exactly: that is σ² of Assumption 4.1, attained. C (Assumption 4.2) is sup‖∇²φ‖, attained.
+# `grad_F`, `F_gap` give ∇F and F(W₀) − min F for P with i.i.d. coordinates of standard deviation
+# σ_u (H(P) = dσ_u²): exact for the quadratic φ (F = f + const for every such P), by Gauss–Hermite
+# quadrature (Gaussian P only) for the separable softplus φ.
+
+HERMITE_NODES = 80
+
+
+def _hermite() -> tuple[torch.Tensor, torch.Tensor]:
+    import numpy as np
+
+    x, w = np.polynomial.hermite_e.hermegauss(HERMITE_NODES)
+    return torch.tensor(x, dtype=torch.float64), torch.tensor(w / np.sqrt(2 * np.pi), dtype=torch.float64)
+
+
+def _examples(xs: tuple[sp.Symbol, ...], phi: sp.Expr, cs: list[list[sp.Rational]]) -> tuple[sp.Expr, ...]:
+    return tuple(phi + sum(c * x for c, x in zip(ci, xs)) for ci in cs)
+
+
+def _centered(cs: list[list[sp.Rational]]) -> list[list[sp.Rational]]:
+    """The c_i minus their mean, so Σ c_i = 0 and f = φ exactly."""
+    n, d = len(cs), len(cs[0])
+    mean = [sum(c[j] for c in cs) / n for j in range(d)]
+    return [[c[j] - mean[j] for j in range(d)] for c in cs]
+
+
+def oracle_variance(cs: list[list[sp.Rational]]) -> sp.Rational:
+    """E‖∇f_i − ∇f‖² for i uniform: σ² of Assumption 4.1 for batch size 1."""
+    return sum(sum(v**2 for v in c) for c in cs) / len(cs)
+
+
+def noisy_quadratic(eigenvalues: list[sp.Rational], u: list[sp.Rational], cs: list[list[sp.Rational]]) -> Problem:
+    """φ(W) = ½WᵀAW, A = H diag(λ) H ⪰ 0: C = max λ, ∇F = AW, F(W₀) − min F = ½W₀ᵀAW₀."""
+    from flatcheck.problems.quadratic import householder, to_tensor
+
+    d = len(eigenvalues)
+    xs = sp.symbols(f"x1:{d + 1}", real=True)
+    a = householder(u) * sp.diag(*eigenvalues) * householder(u)
+    phi = sp.expand((sp.Matrix(xs).T * a * sp.Matrix(xs))[0] / 2)
+    cs = _centered(cs)
+    at = to_tensor(a)
+    return Problem(
+        family="nso_quadratic",
+        symbols=xs,
+        expr=phi,
+        params={"eigenvalues": [str(e) for e in eigenvalues], "u": [str(v) for v in u], "c": _str(cs)},
+        beta_on_ball=lambda center, radius: float(max(eigenvalues)),
+        known={
+            "A": a,
+            "C": float(max(eigenvalues)),
+            "sigma2": float(oracle_variance(cs)),
+            "grad_F": lambda w, sigma_u: w @ at.to(w),
+            "F_gap": lambda w0, sigma_u: float(w0 @ at @ w0) / 2,
+            "noises": ("gaussian", "laplace", "uniform", "rademacher"),
+        },
+        examples=_examples(xs, phi, cs),
+    )
+
+
+def noisy_softplus(a: list[sp.Rational], lam: list[sp.Rational], cs: list[list[sp.Rational]]) -> Problem:
+    """φ(W) = Σ_j a_j log(1 + e^{W_j}) + ½λ_j W_j² with a_j ≥ 0, λ_j > 0: C = max_j (a_j/4 + λ_j)
+    (softplus'' = s(1 − s) ≤ ¼, attained at 0). Not even, so F ≠ f + const and the two-point
+    average differs from the gradient at W: δ_i of Lemma 4.4 is not zero."""
+    d = len(a)
+    xs = sp.symbols(f"x1:{d + 1}", real=True)
+    phi = sum(aj * sp.log(1 + sp.exp(x)) + lj * x**2 / 2 for aj, lj, x in zip(a, lam, xs))
+    cs = _centered(cs)
+    at = torch.tensor([float(v) for v in a], dtype=torch.float64)
+    lt = torch.tensor([float(v) for v in lam], dtype=torch.float64)
+    nodes, weights = _hermite()
+
+    def grad_F(w: torch.Tensor, sigma_u: float) -> torch.Tensor:
+        # ∂_j F = a_j E sigmoid(W_j + σZ) + λ_j W_j, Z ~ N(0, 1) (Gauss–Hermite).
+        s = torch.sigmoid(w.unsqueeze(-1) + sigma_u * nodes.to(w)) @ weights.to(w)
+        return at.to(w) * s + lt.to(w) * w
+
+    def F_coords(w: torch.Tensor, sigma_u: float) -> torch.Tensor:
+        sp_ = torch.nn.functional.softplus(w.unsqueeze(-1) + sigma_u * nodes.to(w)) @ weights.to(w)
+        return at.to(w) * sp_ + lt.to(w) * w**2 / 2
+
+    def F_gap(w0: torch.Tensor, sigma_u: float) -> float:
+        # F is separable and strictly convex: bisect ∂_j F = 0 on [−a_j/λ_j, 0] coordinate-wise.
+        lo, hi = -at / lt, torch.zeros_like(at)
+        for _ in range(200):
+            mid = (lo + hi) / 2
+            pos = grad_F(mid, sigma_u) > 0
+            lo, hi = torch.where(pos, lo, mid), torch.where(pos, mid, hi)
+        return float((F_coords(w0, sigma_u) - F_coords((lo + hi) / 2, sigma_u)).sum())
+
+    return Problem(
+        family="nso_softplus",
+        symbols=xs,
+        expr=phi,
+        params={"a": [str(v) for v in a], "lam": [str(v) for v in lam], "c": _str(cs)},
+        beta_on_ball=lambda center, radius: max(float(aj) / 4 + float(lj) for aj, lj in zip(a, lam)),
+        is_polynomial=False,
+        known={
+            "C": max(float(aj) / 4 + float(lj) for aj, lj in zip(a, lam)),
+            "sigma2": float(oracle_variance(cs)),
+            "grad_F": grad_F,
+            "F_gap": F_gap,
+            "noises": ("gaussian",),
+        },
+        examples=_examples(xs, phi, cs),
+    )
+
+
+def _str(cs: list[list[sp.Rational]]) -> list[list[str]]:
+    return [[str(v) for v in c] for c in cs]
+
+
+@st.composite
+def _offsets(draw, d: int, noiseless: bool) -> list[list[sp.Rational]]:
+    if noiseless:
+        return [[sp.Integer(0)] * d]
+    n = draw(st.integers(2, 4))
+    # At least two distinct offsets, so the oracle noise σ² is not zero.
+    return draw(
+        st.lists(points(d, -4, 4, (1, 2)), min_size=n, max_size=n).filter(lambda cs: len(set(map(tuple, cs))) > 1)
+    )
+
+
+@st.composite
+def nso_problems(
+    draw, d: st.SearchStrategy[int] = st.integers(1, 4), noiseless: st.SearchStrategy[bool] = st.booleans()
+) -> Problem:
+    """Quadratics (eigenvalues in (0, C], the largest C, C ∈ {1/8 … 4}) and separable softplus
+    losses, with a gradient oracle of known variance (none when `noiseless` draws True)."""
+    n = draw(d)
+    cs = draw(_offsets(n, draw(noiseless)))
+    if draw(st.booleans()):
+        c = draw(st.sampled_from([sp.Rational(1, 8), sp.Rational(1, 4), sp.Rational(1, 2), 1, 2, 4]))
+        fracs = draw(st.lists(st.sampled_from([sp.Rational(1, 4), sp.Rational(1, 2), 1]), min_size=n, max_size=n))
+        fracs[0] = sp.Integer(1)
+        u = draw(st.lists(rationals(-4, 4, (1, 2)), min_size=n, max_size=n))
+        return noisy_quadratic([c * f for f in fracs], u, cs)
+    a = draw(st.lists(st.sampled_from([0, 1, 2, 4]), min_size=n, max_size=n))
+    lam = draw(st.lists(st.sampled_from([sp.Rational(1, 4), sp.Rational(1, 2), 1]), min_size=n, max_size=n))
+    return noisy_softplus([sp.Integer(v) for v in a], lam, cs)
+
+
+@dataclass
+class NSOInstance:
+    """A problem with known constants, W₀, the perturbation P (noise kind, σ_u) and k."""
+
+    problem: Problem
+    w0: list[sp.Rational]
+    sigma_u: float
+    k: int
+    noise: str = "gaussian"
+    scalars: dict[str, Any] | None = None
+
+    def w0_tensor(self) -> torch.Tensor:
+        return torch.tensor([float(v) for v in self.w0], dtype=torch.float64)
+
+    @property
+    def C(self) -> float:
+        return self.problem.known["C"]
+
+    @property
+    def sigma2(self) -> float:
+        return self.problem.known["sigma2"]
+
+    @property
+    def H(self) -> float:
+        """H(P) = E‖U‖² = dσ_u² for i.i.d. coordinates of standard deviation σ_u."""
+        return self.problem.d * self.sigma_u**2
+
+    def grad_F(self, w: torch.Tensor) -> torch.Tensor:
+        return self.problem.known["grad_F"](w, self.sigma_u)
+
+    def D2(self) -> float:
+        """D² = F(W₀) − min F exactly (Assumption 4.2 with equality)."""
+        return self.problem.known["F_gap"](self.w0_tensor(), self.sigma_u)
+
+    def hp(self, lr: float, oracle_noise: bool = True) -> dict[str, Any]:
+        """NSO's hyper-parameters by flatcheck name; the oracle is a size-1 mini-batch when σ² > 0
+        (oracle_noise=False: the exact gradient, ξ_i = 0)."""
+        hp: dict[str, Any] = {"lr": lr, "k": self.k, "sigma": self.sigma_u, "noise": self.noise}
+        if oracle_noise and self.problem.n_examples > 1:
+            hp.update(batch_size=1, sampling="without_replacement")
+        return hp
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "problem": self.problem.describe(),
+            "w0": [str(v) for v in self.w0],
+            "sigma_u": self.sigma_u,
+            "k": self.k,
+            "noise": self.noise,
+            **(self.scalars or {}),
+        }
+
+
+@st.composite
+def nso_instances(
+    draw,
+    noiseless: st.SearchStrategy[bool] = st.booleans(),
+    k: st.SearchStrategy[int] = st.sampled_from([1, 2, 4]),
+    sigma_u: st.SearchStrategy[float] = st.sampled_from([0.0, 0.25, 0.5, 1.0]),
+    scalars: dict[str, st.SearchStrategy] | None = None,
+) -> NSOInstance:
+    prob = draw(nso_problems(noiseless=noiseless))
+    noise = draw(st.sampled_from(prob.known["noises"]))
+    sigma_u = draw(sigma_u)
+    vals = {name: draw(s) for name, s in (scalars or {}).items()}
+    return NSOInstance(prob, draw(points(prob.d, -8, 8, (1, 2))), sigma_u, draw(k), noise, vals)
+
+
+POSITIVE_SIGMA_U = st.sampled_from([0.25, 0.5, 1.0])
