@@ -5,10 +5,12 @@ check is a deterministic function of its instance: hypothesis can shrink a count
 without the Monte Carlo draws changing under it, and the same seed replays the same result —
 on one machine or spread over many workers, in any order.
 
-Time limits: a claim gets `budget.time_limit_s`. In the main thread a SIGALRM timer interrupts a
-check that runs past it (a Python loop that never ends, a slow torch op once it returns); the
-interruption is a BaseException so that hypothesis propagates it at once instead of shrinking it as
-a failure. Elsewhere (worker threads of a Dask cluster) the limit is enforced between instances.
+Time limits: a claim gets `budget.time_limit_s` seconds of CPU time (and, as a backstop for a check
+blocked without using the CPU, WALL_FACTOR times that in wall-clock time). In the main thread
+timers (SIGPROF, SIGALRM) interrupt a check that runs past it (a Python loop that never ends, a slow
+torch op once it returns); the interruption is a BaseException so that hypothesis propagates it at
+once instead of shrinking it as a failure. Elsewhere (worker threads of a Dask cluster) the limit
+is enforced between instances.
 A claim past its limit is `inconclusive` with a reason that starts with "time limit"; a check that
 crashes is `error` with its traceback; neither stops the claims after it.
 """
@@ -62,30 +64,55 @@ class _Abort(BaseException):
         self.description = description
 
 
+# A check blocked without using the CPU (a deadlock, a wait) is stopped after this multiple of the
+# limit in wall-clock time; otherwise the limit counts CPU seconds, so that a machine loaded by other
+# work does not turn slow-but-healthy claims inconclusive.
+WALL_FACTOR = 3.0
+
+
+class Deadline:
+    """The cooperative form of the limit: CPU seconds of this thread, with the wall-clock backstop."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.cpu0 = time.thread_time()
+        self.wall0 = time.perf_counter()
+
+    def passed(self) -> bool:
+        cpu = time.thread_time() - self.cpu0
+        return cpu > self.seconds or time.perf_counter() - self.wall0 > WALL_FACTOR * self.seconds
+
+
 @contextmanager
 def hard_time_limit(seconds: float) -> Iterator[bool]:
-    """Raise ClaimTimeout in the main thread once `seconds` have passed; yields whether it is armed.
+    """Raise ClaimTimeout in the main thread after `seconds` of process CPU time (SIGPROF) or
+    WALL_FACTOR × `seconds` of wall-clock time (SIGALRM); yields whether the timers are armed.
 
     Not armed off the main thread, where signals cannot be delivered, nor when someone else
-    (e.g. pytest-timeout) already owns SIGALRM."""
-    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
-    if not usable or signal.getsignal(signal.SIGALRM) not in (signal.SIG_DFL, signal.SIG_IGN, None):
+    (e.g. pytest-timeout, a profiler) already owns either signal."""
+    sigs = (signal.SIGPROF, signal.SIGALRM) if hasattr(signal, "setitimer") else ()
+    usable = sigs and threading.current_thread() is threading.main_thread()
+    if not usable or any(signal.getsignal(s) not in (signal.SIG_DFL, signal.SIG_IGN, None) for s in sigs):
         yield False
         return
     armed = [True]
 
     def on_alarm(signum: int, frame: Any) -> None:
         if armed[0]:
+            armed[0] = False
             raise ClaimTimeout()
 
-    previous = signal.signal(signal.SIGALRM, on_alarm)
-    signal.setitimer(signal.ITIMER_REAL, max(seconds, 1e-3))
+    previous = {s: signal.signal(s, on_alarm) for s in sigs}
+    signal.setitimer(signal.ITIMER_PROF, max(seconds, 1e-3))
+    signal.setitimer(signal.ITIMER_REAL, max(WALL_FACTOR * seconds, 1e-3))
     try:
         yield True
     finally:
         armed[0] = False
+        signal.setitimer(signal.ITIMER_PROF, 0)
         signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
 @dataclass
@@ -185,7 +212,7 @@ def run_claim(
     best: dict[str, Any] = {}
     try:
         with hard_time_limit(budget.time_limit_s):
-            _decide(claim, budget, impl, catalog_size, use_database, t0, result, counts, found, best)
+            _decide(claim, budget, impl, catalog_size, use_database, result, counts, found, best)
     except ClaimTimeout:
         _timed_out(claim, budget, result, counts, found)
     result.examples = counts["examples"]
@@ -222,7 +249,6 @@ def _decide(
     impl: Any,
     catalog_size: int,
     use_database: bool,
-    t0: float,
     result: ClaimResult,
     counts: dict[str, int],
     found: list[_Counterexample],
@@ -232,6 +258,7 @@ def _decide(
     # Bonferroni over the catalog and over the instances of this claim (DESIGN.md: ≤ 1e-3).
     per_instance = replace(budget, alpha=CATALOG_ALPHA / max(catalog_size, 1) / budget.max_examples)
     notes: list[str] = []
+    deadline = Deadline(budget.time_limit_s)
     try:
         if claim.derive is not None:
             result.derivation = str(claim.derive())
@@ -241,8 +268,8 @@ def _decide(
         return
 
     def prop(inst: Any) -> None:
-        if time.perf_counter() - t0 > budget.time_limit_s:
-            # The cooperative limit, for threads where the alarm cannot be armed.
+        if deadline.passed():
+            # The cooperative limit, for threads where the timers cannot be armed.
             raise ClaimTimeout()
         for a in claim.assumptions:
             if not a.holds(inst):
