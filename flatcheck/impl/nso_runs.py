@@ -7,12 +7,16 @@ nothing from the implementation but its steps (`Implementation.step_many` / `run
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
 
 from flatcheck.impl.protocol import Implementation
+from flatcheck.impl.runs import chain_count
 from flatcheck.problems import Problem
+from flatcheck.problems.nso_families import NSOInstance
+from flatcheck.stats import mean_interval
 
 
 def step_gradients(
@@ -34,3 +38,48 @@ def readback_error(w: torch.Tensor, lr: float, g: torch.Tensor) -> float:
     """Round-off of G = (W − W⁺)/η in float64: a few ulps of ‖W‖/η and ‖G‖."""
     eps = torch.finfo(torch.float64).eps
     return 64 * eps * (float(w.abs().max()) / lr + float(g.abs().max()) + 1.0) * w.shape[-1] ** 0.5
+
+
+def path_terms(
+    grad_F: Callable[[torch.Tensor], torch.Tensor], path: torch.Tensor, lr: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per step of each run (n, T): ‖∇F(W_t)‖² and ‖G_t − ∇F(W_t)‖² = ‖δ_t + ξ_t‖², t = 0 … T−1,
+    with G_t = (W_t − W_{t+1})/η read back from the path (n, T + 1, d) of a constant step size η."""
+    w = path[:, :-1]
+    g = grad_F(w)
+    updates = (path[:, :-1] - path[:, 1:]) / lr
+    return (g * g).sum(-1), ((updates - g) ** 2).sum(-1)
+
+
+def weighted_gradient_bound(
+    impl: Implementation, inst: NSOInstance, first_term_factor: float, budget: Any
+) -> tuple[float, float, float, dict[str, float], str]:
+    """Lemma B.1 (29) for a constant step size η = c/C over T steps (inst.scalars c, T; t uniform
+    on 0 … T−1): (lhs, rhs, tolerance, values) of  E Z ≤ first_term_factor·D²/(Tη),  where
+    Z = mean_t ‖∇F(W_t)‖² − Cη·mean_t ‖δ_t + ξ_t‖² per run (δ_t + ξ_t = G_t − ∇F(W_t) read back)
+    and lhs is the lower end of E Z's interval at budget.alpha; the last item is the note for a violation."""
+    steps, lr = inst.scalars["T"], inst.scalars["c"] / inst.C
+    n = chain_count(impl, budget.scaled(256, 1024, 4096), 32)
+    path = run_paths(impl, inst.problem, inst.w0_tensor(), inst.hp(lr), n, steps, budget.seed)
+    gn2, noise2 = path_terms(inst.grad_F, path, lr)
+    z = gn2.mean(-1) - inst.C * lr * noise2.mean(-1)
+    mean, half = mean_interval(z[:, None], budget.alpha)
+    eps = torch.finfo(torch.float64).eps
+    scale = float(gn2.abs().max() + inst.C * lr * noise2.abs().max())
+    err = readback_error(path[:, 0], lr, path[:, -1])
+    tol = 1e3 * eps * scale + 2 * err * scale**0.5 + err * err
+    d2 = inst.D2()
+    rhs = first_term_factor * d2 / (steps * lr)
+    values = {
+        "E_weighted_grad2": float(gn2.mean()),
+        "noise_term": float(inst.C * lr * noise2.mean()),
+        "E_Z": float(mean[0]),
+        "halfwidth": float(half[0]),
+        "first_term": rhs,
+        "D2": d2,
+        "C": inst.C,
+        "eta": lr,
+        "runs": n,
+    }
+    lhs = float(mean[0] - half[0])
+    return lhs, rhs, tol, values, f"E‖∇F(W_t)‖² − noise term ≥ {lhs:.6g} > first term {rhs:.6g}"

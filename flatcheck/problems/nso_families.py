@@ -326,7 +326,14 @@ def nso_instances(
     noise = draw(st.sampled_from(prob.known["noises"]))
     sigma_u = draw(sigma_u)
     vals = {name: draw(s) for name, s in (scalars or {}).items()}
-    return NSOInstance(prob, draw(points(prob.d, -8, 8, (1, 2))), sigma_u, draw(k), noise, vals)
+    # W₀ ≠ 0: at 0 every quantity of the runs vanishes on the symmetric families.
+    return NSOInstance(prob, draw(points(prob.d, -8, 8, (1, 2)).filter(any)), sigma_u, draw(k), noise, vals)
 
 
 POSITIVE_SIGMA_U = st.sampled_from([0.25, 0.5, 1.0])
+
+
+def run_instances(budget: Any) -> st.SearchStrategy[NSOInstance]:
+    """NSO runs: step size η = c/C (c ∈ {1 − 2⁻¹⁰, ½, ⅛}) and T steps (longer in larger profiles)."""
+    steps = budget.scaled([4, 16], [4, 16, 64], [4, 16, 64, 256])
+    return nso_instances(scalars={"c": st.sampled_from([1 - 2.0**-10, 0.5, 0.125]), "T": st.sampled_from(steps)})

@@ -1,0 +1,58 @@
+r"""nso.lemmaB1 — Lemma B.1, eq. (29), Appendix B.1 (NSO paper), as stated.
+
+    "In the setting of Theorem 4.3, for any η₀, …, η_{T−1} less than C^{−1} and a random variable
+     according to a distribution Pr[t = j] = η_j / Σ_{i=0}^{T−1} η_i, for any j = 0, …, T−1:
+         E[‖∇F(W_t)‖²] ≤ (2C / Σ_i η_i)·D² + C Σ_i η_i²(E‖δ_i‖² + E‖ξ_i‖²) / Σ_i η_i."   (29)
+
+The lemma's own proof ends with 2D² (no factor C) in the first term; as stated, with 2C·D², the
+bound is stronger than what is proved when C < 1 (`nso.lemmaB1.corrected` encodes the proved 2D²).
+Check: NSO runs of the implementation with constant η = c/C, c ∈ {1 − 2⁻¹⁰, ½, ⅛} (then t is
+uniform on 0 … T−1), on families with exact C and D² = F(W₀) − min F
+(`flatcheck.problems.nso_families`). E‖δ_i‖² + E‖ξ_i‖² = E‖G_i − ∇F(W_i)‖² is read back from the
+same runs (G_i = (W_i − W_{i+1})/η), so each run gives Z = mean_t ‖∇F(W_t)‖² − Cη·mean_t
+‖G_t − ∇F(W_t)‖², whose mean must not exceed the first term. Falsified when the lower end of the
+interval of E Z (normal, instance error rate) exceeds it beyond round-off.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import sympy as sp
+
+from flatcheck.impl.nso_runs import weighted_gradient_bound
+from flatcheck.problems.nso_families import NSOInstance, run_instances
+from flatcheck.verify import Claim, Evidence
+
+C = sp.Symbol("C", positive=True)
+
+
+def make_check(first_term_factor: sp.Expr):
+    """(29) with the first term (first_term_factor)·D²/Σηᵢ, first_term_factor in C (paper: 2C)."""
+    factor = sp.lambdify(C, first_term_factor)
+
+    def check(inst: NSOInstance, impl, budget) -> Evidence:
+        lhs, rhs, tol, values, note = weighted_gradient_bound(impl, inst, float(factor(inst.C)), budget)
+        ev = Evidence.bound(lhs, rhs, tol, **values)
+        return replace(ev, margin=ev.values["slack"] / max(rhs, tol), note="" if ev.holds else note)
+
+    return check
+
+
+STATEMENT = (
+    r"\mathbb E\|\nabla F(W_t)\|^2\le\frac{2C}{\sum_i\eta_i}D^2+\frac{C\sum_i\eta_i^2(\mathbb E\|\delta_i\|^2"
+    r"+\mathbb E\|\xi_i\|^2)}{\sum_i\eta_i}"
+)
+
+CLAIM = Claim(
+    id="nso.lemmaB1",
+    paper="nso",
+    ref="Lemma B.1, eq. (29), Appendix B.1",
+    kind="bound",
+    statement=STATEMENT,
+    summary="The η-weighted mean squared gradient of NSO is at most 2CD²/Ση + CΣη²(E‖δ‖²+E‖ξ‖²)/Ση.",
+    instances=run_instances,
+    check=make_check(2 * C),
+    impl="nso",
+    describe=NSOInstance.describe,
+)
