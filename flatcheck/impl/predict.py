@@ -23,6 +23,7 @@ import torch
 
 from flatcheck.problems import Problem
 from flatcheck.problems.compile import to_torch
+from flatcheck.stats import mean_interval
 from flatcheck.symbolic import expectation
 
 DPS = 40
@@ -221,8 +222,18 @@ def ascent_prediction(problem: Problem, x: list, lr: float, rho: float) -> Predi
 def compare(actual: torch.Tensor, pred: Prediction) -> tuple[bool, float, float]:
     """(every coordinate within tolerance, margin = min (tol − err)/tol, max |error|)."""
     err = (actual.cpu() - pred.value).abs()
-    margin = float(((pred.tol - err) / pred.tol).min())
-    return bool((err <= pred.tol).all()), margin, float(err.max())
+    return bool((err <= pred.tol).all()), margin(pred.tol, err), float(err.max())
+
+
+def margins(tol: torch.Tensor, err: torch.Tensor) -> torch.Tensor:
+    """min (tol − err)/tol over the last dimension; an exact match under a zero tolerance is +∞."""
+    safe = torch.where(tol > 0, tol, 1.0)
+    m = torch.where(tol > 0, (tol - err) / safe, torch.where(err > 0, -torch.inf, torch.inf))
+    return m.min(-1).values
+
+
+def margin(tol: torch.Tensor, err: torch.Tensor) -> float:
+    return float(margins(tol, err).min())
 
 
 def perturbed_gradient_moments(
@@ -256,3 +267,60 @@ def smoothed_gradient(problem: Problem, sigma: sp.Rational) -> Callable[[torch.T
 
     parts = _cached(problem, ("smoothed", sigma), make)
     return lambda w: torch.stack([p(w) for p in parts], dim=-1)
+
+
+def gd_prediction(problem: Problem, x: list, lr: float, spread: float = 0.0) -> Prediction:
+    """x − η∇f(x). `spread` widens the round-off bound for implementations that evaluate ∇f at
+    points up to `spread` away from x in every coordinate (e.g. NSO's W ± U on a quadratic)."""
+    with mpmath.workdps(DPS):
+        xm = mp_point(x)
+        value = [a - lr * c for a, c in zip(xm, grad_mp(problem)(xm))]
+    xt = to_tensor(xm)
+    far = xt.abs() + spread
+    scale = 2 * grad_scale(problem, far) + grad_lipschitz(problem, far) * float(far.max())
+    return Prediction(to_tensor(value), _tolerance(xt, lr, scale))
+
+
+def perturbed_step_tests(
+    problem: Problem,
+    x: list,
+    path: torch.Tensor,
+    lr: float,
+    sigma: sp.Rational,
+    k: int,
+    two_point: bool,
+    alpha: float,
+) -> list[tuple[str, bool, float, dict[str, Any]]]:
+    """Tests of two steps W₀ → W₁ → W₂ of NSO (two_point, k pairs) or WP-SGD (k = 1) on many
+    independent chains, path (n, 3, d), against exact Gaussian moments (U ~ N(0, σ²I)).
+    With h_t = (W_{t−1} − W_t)/η the implied gradient estimate and δ_t = h_t − ∇F(W_{t−1}):
+    mean:     E h₁ = ∇F(W₀)                               (unbiased for the smoothed loss F)
+    variance: E‖δ₁‖² = (1/k)·E‖h(U) − ∇F(W₀)‖²            (k independent draws averaged)
+    fresh:    E⟨δ₁, δ₂⟩ = 0                                 (new U every step: δ₂ is a martingale difference)
+    Each is a simultaneous normal interval at level alpha/3 (plus a float64 round-off allowance).
+    Returns (name, holds, margin, values) per test."""
+    mean, total_var = perturbed_gradient_moments(problem, x, sigma, two_point)
+    xt = to_tensor(mp_point(x)).to(path.device)
+    mean = mean.to(path.device)
+    h1 = (path[:, 0] - path[:, 1]) / lr
+    d1 = h1 - mean
+    x1 = path[:, 1]
+    d2 = (x1 - path[:, 2]) / lr - smoothed_gradient(problem, sigma)(x1)
+    # h is read back from W − W⁺: its round-off is ~ε·|W|/η.
+    round_h = (
+        ROUNDOFF
+        * EPS
+        * (float(xt.abs().max()) / lr + float(grad_scale(problem, xt.abs().cpu() + 12 * float(sigma)).max()))
+    )
+    tests = []
+    for name, samples, target, scale in (
+        ("mean", h1, mean, round_h),
+        ("variance", (d1 * d1).sum(-1, keepdim=True), torch.tensor([total_var / k], device=path.device), 0.0),
+        ("fresh_noise", (d1 * d2).sum(-1, keepdim=True), torch.zeros(1, device=path.device), 0.0),
+    ):
+        est, half = mean_interval(samples, alpha / 3)
+        tol = half + scale + ROUNDOFF * EPS * target.abs()
+        m = margin(tol, (est - target).abs())
+        values = {"estimate": est.tolist(), "exact": target.tolist(), "interval_halfwidth": half.tolist()}
+        tests.append((name, m >= 0, m, values))
+    return tests

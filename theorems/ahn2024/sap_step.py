@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 from scipy.stats import binomtest
 
 from flatcheck.impl import step_examples
-from flatcheck.impl.predict import sap_prediction
+from flatcheck.impl.predict import margin, margins, sap_prediction
 from flatcheck.problems import PointInstance, log_uniform, manifold_losses, point_instances, wen_toy
 from flatcheck.stats import mean_interval
 from flatcheck.verify import Claim, Evidence
@@ -53,18 +53,18 @@ def check(inst: PointInstance, impl, budget) -> Evidence:
         """Per chain: does σ = sign explain the step, and with which margin (tol − err)/tol."""
         value = torch.stack([preds[(i, sign)].value for i in range(prob.n_examples)])[idx]
         tol = torch.stack([preds[(i, sign)].tol for i in range(prob.n_examples)])[idx]
-        m = ((tol - (got.cpu() - value).abs()) / tol).min(-1).values
+        m = margins(tol, (got.cpu() - value).abs())
         return m >= 0, m
 
     ok_plus, m_plus = fit(1)
     ok_minus, m_minus = fit(-1)
     best = torch.maximum(m_plus, m_minus)
     r = int(best.argmin())
-    margin = float(best[r])
+    worst = float(best[r])
     identified = ok_plus != ok_minus  # exactly one σ explains the step
     signs = ok_plus[identified]
     values = {"hp": hp, "draws": n, "grad_norm": grad_norm, "branch": preds[(0, 1)].values["branch"]}
-    if margin < 0:
+    if worst < 0:
         i = ks[r]
         values.update(
             example=i,
@@ -72,7 +72,7 @@ def check(inst: PointInstance, impl, budget) -> Evidence:
             predicted_sigma_plus=preds[(i, 1)].value.tolist(),
             predicted_sigma_minus=preds[(i, -1)].value.tolist(),
         )
-        return Evidence(False, values, margin=margin, note=f"a step on example i={i} matches (7) for neither σ")
+        return Evidence(False, values, margin=worst, note=f"a step on example i={i} matches (7) for neither σ")
     # 2. σ_t uniform on {±1}.
     plus = int(signs.sum())
     p_sign = binomtest(plus, len(signs), 0.5).pvalue if len(signs) else 1.0
@@ -80,8 +80,7 @@ def check(inst: PointInstance, impl, budget) -> Evidence:
     exact = torch.stack([p.value for p in preds.values()]).mean(0).to(got.device)
     tol_round = torch.stack([p.tol for p in preds.values()]).max(0).values.to(got.device)
     est, half = mean_interval(got, budget.alpha / 2)
-    mean_err = (est - exact).abs()
-    mean_margin = float(((half + tol_round - mean_err) / (half + tol_round)).min())
+    mean_margin = margin(half + tol_round, (est - exact).abs())
     values.update(
         sigma_identified=len(signs),
         sigma_plus=plus,
@@ -94,7 +93,7 @@ def check(inst: PointInstance, impl, budget) -> Evidence:
         return Evidence(False, values, margin=-1.0, note=f"σ = +1 in {plus} of {len(signs)} steps: σ_t is not ±1 fair")
     if mean_margin < 0:
         return Evidence(False, values, margin=mean_margin, note="the mean step over i, σ differs from the exact mean")
-    return Evidence(True, values, margin=min(margin, mean_margin))
+    return Evidence(True, values, margin=min(worst, mean_margin))
 
 
 CLAIM = Claim(
