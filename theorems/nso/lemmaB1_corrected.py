@@ -32,8 +32,8 @@ CLAIM = Claim(
     paper="nso",
     ref="Lemma B.1 as proved (last display of its proof), Appendix B.1",
     kind="bound",
-    statement=r"\mathbb E\|\nabla F(W_t)\|^2\le\frac{2D^2+C\sum_i\eta_i^2(\mathbb E\|\delta_i\|^2+\mathbb E\|\xi_i\|^2)}"
-    r"{\sum_i\eta_i}",
+    statement=r"\mathbb E\|\nabla F(W_t)\|^2\le\frac{2D^2+C\sum_i\eta_i^2(\mathbb E\|\delta_i\|^2"
+    r"+\mathbb E\|\xi_i\|^2)}{\sum_i\eta_i}",
     summary="Lemma B.1 as proved: the weighted mean squared gradient is at most (2D² + CΣη²(…))/Ση.",
     instances=run_instances,
     check=check,
