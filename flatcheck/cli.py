@@ -50,52 +50,126 @@ def _out_dir(path: str) -> Path:
     return out
 
 
+RUN_FILE = "run.json"
+# What must match for `--resume` to continue a run rather than mix two different ones.
+RUN_IDENTITY = ("profile", "seed", "implementation", "time_limit_s")
+
+
+def _start_stream(out: Path, prov: dict[str, Any], ids: list[str], resume: bool) -> list[dict[str, Any]]:
+    """Records already finished (on --resume) and a stream ready to append to."""
+    from flatcheck.report import read_stream
+
+    stream, run_file = out / "results.jsonl", out / RUN_FILE
+    ident = {k: prov.get(k) for k in RUN_IDENTITY}
+    if not resume:
+        stream.write_text("")
+        run_file.write_text(json.dumps({**ident, "ids": ids}, indent=1) + "\n")
+        return []
+    if not run_file.exists():
+        raise FlatcheckError(f"nothing to resume in {out}: no {RUN_FILE}; run without --resume first")
+    before = json.loads(run_file.read_text())
+    differ = [f"{k}={before.get(k)!r} (now {ident[k]!r})" for k in RUN_IDENTITY if before.get(k) != ident[k]]
+    if differ:
+        raise FlatcheckError(
+            f"the run in {out} was made with {', '.join(differ)}; resume with the same options or choose another --out"
+        )
+    wanted = set(ids)
+    done = {r["id"]: r for r in read_stream(stream) if r["id"] in wanted}
+    # Rewrite the stream without a line a crash may have cut short.
+    stream.write_text("".join(json.dumps(r) + "\n" for r in done.values()))
+    return list(done.values())
+
+
+def resume_ids(out: str) -> list[str] | None:
+    """The claim ids of the run being resumed, when the command line names none."""
+    run_file = Path(out) / RUN_FILE
+    return json.loads(run_file.read_text()).get("ids") if run_file.exists() else None
+
+
 def _run(args: argparse.Namespace, claims: list, impl_for: Any, impl_name: str | None) -> int:
     from tqdm import tqdm
 
-    from flatcheck.report import document, provenance, render, write_json
+    from flatcheck.report import append_record, document, provenance, write_report
     from flatcheck.verify.registry import all_claims
-    from flatcheck.verify.runner import run_claims
 
     out = _out_dir(args.out)
     device = _device(args.device)
-    prov = provenance(args.profile, args.seed, device, impl_name)
-    stream = out / "results.jsonl"
-    stream.write_text("")
-    records: list[dict[str, Any]] = []
-    bar = tqdm(total=len(claims), desc="flatcheck", unit="claim", file=sys.stderr, disable=args.quiet)
+    prov = provenance(
+        args.profile,
+        args.seed,
+        device,
+        impl_name,
+        time_limit_s=args.time_limit,
+        scheduler=args.scheduler,
+        workers=args.workers,
+    )
+    records = _start_stream(out, prov, [c.id for c in claims], args.resume)
+    done = {r["id"] for r in records}
+    todo = [c for c in claims if c.id not in done]
+    if done:
+        prov["resumed"] = len(done)
+        print(f"resuming: {len(done)} claims already finished, {len(todo)} to run", file=sys.stderr)
+    bar = tqdm(
+        total=len(claims), initial=len(done), desc="flatcheck", unit="claim", file=sys.stderr, disable=args.quiet
+    )
 
     def on_result(res: Any) -> None:
         rec = res.to_json()
         records.append(rec)
-        with stream.open("a") as fh:
-            fh.write(json.dumps(rec) + "\n")
+        append_record(out / "results.jsonl", rec)
         bar.set_postfix_str(f"{res.id}: {res.verdict}")
         bar.update(1)
 
     t0 = time.perf_counter()
-    run_claims(
-        claims,
-        profile=args.profile,
-        seed=args.seed,
-        device=device,
-        impl_for=impl_for,
-        on_result=on_result,
-        catalog_size=len(all_claims()),
-    )
+    try:
+        _dispatch(args)(
+            todo,
+            profile=args.profile,
+            seed=args.seed,
+            device=device,
+            impl_for=impl_for,
+            on_result=on_result,
+            catalog_size=len(all_claims()),
+            time_limit_s=args.time_limit,
+            **_cluster_args(args),
+        )
+    except KeyboardInterrupt:
+        bar.close()
+        write_report(document(prov, records, time.perf_counter() - t0), out)
+        print(
+            f"flatcheck: interrupted; {len(records)} finished results kept in {out}/ — "
+            f"continue with the same command and --resume",
+            file=sys.stderr,
+        )
+        return 130
     bar.close()
     doc = document(prov, records, time.perf_counter() - t0)
-    write_json(doc, out / "results.json")
-    (out / "report.md").write_text(render(doc))
+    write_report(doc, out)
     s = doc["summary"]
     print(
         f"{s['verified']} verified, {s['falsified']} falsified, {s['inconclusive']} inconclusive, "
-        f"{s['error']} error — report in {out}/"
+        f"{s['error']} error — report in {out}/report.html"
     )
-    for r in records:
+    for r in doc["claims"]:
         if r["verdict"] in ("falsified", "error"):
             print(f"  {r['verdict']}: {r['id']} — {r['reason']}\n    replay: {r['replay']}")
     return 1 if (s["falsified"] or s["error"]) else 0
+
+
+def _dispatch(args: argparse.Namespace) -> Any:
+    if args.scheduler or args.workers:
+        from flatcheck.verify.distributed import run_claims_distributed
+
+        return run_claims_distributed
+    from flatcheck.verify.runner import run_claims
+
+    return run_claims
+
+
+def _cluster_args(args: argparse.Namespace) -> dict[str, Any]:
+    if args.scheduler and args.workers:
+        raise FlatcheckError("--scheduler and --workers exclude each other: use a cluster, or start a local one")
+    return {"scheduler": args.scheduler, "workers": args.workers} if (args.scheduler or args.workers) else {}
 
 
 def _device(name: str | None) -> str:
@@ -114,7 +188,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from flatcheck.impl import builtin
     from flatcheck.verify.registry import select
 
-    claims = select(args.ids)
+    claims = select(args.ids or (resume_ids(args.out) if args.resume else None))
     return _run(args, claims, lambda c: builtin(c.impl), None)
 
 
@@ -164,18 +238,15 @@ def _json_arg(text: str | None, flag: str) -> dict[str, Any]:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from flatcheck.report import read_json, render
+    from flatcheck.report import read_json, write_report
 
     src = Path(args.results)
     if not src.exists():
         raise FlatcheckError(f"no results file at {src}; run `flatcheck verify` first")
-    try:
-        doc = read_json(src)
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise FlatcheckError(f"{src} is not a flatcheck results JSON ({e})") from e
+    doc = read_json(src)
     out = _out_dir(args.out or str(src.parent))
-    (out / "report.md").write_text(render(doc))
-    print(f"report written to {out}/")
+    write_report(doc, out, with_json=out.resolve() != src.parent.resolve())
+    print(f"report written to {out}/report.html and {out}/report.md")
     return 0
 
 
@@ -185,6 +256,10 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", choices=["cpu", "cuda"], default=None, help="default: cuda when available")
     p.add_argument("--out", default="reports/latest", help="report directory (default reports/latest)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out, keeping its finished claims")
+    p.add_argument("--time-limit", type=float, default=None, help="seconds per claim (default: the profile's)")
+    p.add_argument("--scheduler", default=None, help="run the claims on a Dask cluster, e.g. tcp://10.0.0.5:8786")
+    p.add_argument("--workers", type=int, default=None, help="run the claims on a local Dask cluster of N workers")
 
 
 def parser() -> argparse.ArgumentParser:

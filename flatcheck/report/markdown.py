@@ -1,46 +1,79 @@
-"""Markdown rendering of a results document: summary table first, falsified claims on top."""
+"""Markdown rendering of a results document: summary table first, falsified claims on top.
+
+Plots are referenced as PNG files under `plots/` next to the Markdown (write.py writes them);
+formulas are left as `$$…$$` LaTeX, which GitHub and most Markdown viewers render."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-ORDER = {"falsified": 0, "error": 1, "inconclusive": 2, "verified": 3}
+from flatcheck.report.text import fmt, instance_text, sorted_claims
 
 
-def _fmt(v: Any) -> str:
-    if isinstance(v, float):
-        return f"{v:.4g}"
-    if isinstance(v, list) and len(v) > 6:
-        return "[" + ", ".join(_fmt(a) for a in v[:6]) + ", …]"
-    if isinstance(v, list):
-        return "[" + ", ".join(_fmt(a) for a in v) + "]"
-    return str(v)
+def _cell(text: Any) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def render(doc: dict[str, Any]) -> str:
+def plot_name(claim_id: str, key: str) -> str:
+    return f"plots/{claim_id}.{key}.png"
+
+
+def _evidence(label: str, r: dict[str, Any], key: str, plots: set[str]) -> list[str]:
+    ev = r.get(key)
+    if not ev:
+        return []
+    lines = [f"{label}:", "", "```", instance_text(ev.get("instance")), "```", ""]
+    vals = ev.get("values") or {}
+    if vals:
+        lines += ["| quantity | value |", "|---|---|"]
+        lines += [f"| {_cell(k)} | {_cell(fmt(v))} |" for k, v in vals.items()] + [""]
+    if ev.get("note"):
+        lines += [f"Note: {ev['note']}", ""]
+    name = plot_name(r["id"], key)
+    if name in plots:
+        lines += [f"![{r['id']} {key}]({name})", ""]
+    return lines
+
+
+def render(doc: dict[str, Any], plots: set[str] | frozenset[str] = frozenset()) -> str:
+    """The Markdown report; `plots` names the plot files that exist beside it."""
     prov = doc["provenance"]
-    claims = sorted(doc["claims"], key=lambda r: (ORDER.get(r["verdict"], 9), r["id"]))
+    claims = sorted_claims(doc["claims"])
     s = doc["summary"]
     lines = [
         "# flatcheck verification report",
         "",
         f"{s['verified']} verified · {s['falsified']} falsified · {s['inconclusive']} inconclusive · "
         f"{s['error']} error — profile `{prov['profile']}`, seed {prov['seed']}, device {prov['device']}, "
-        f"{prov['dtype']}, wall time {prov.get('wall_time_s', 0):.1f} s",
+        f"{prov['dtype']}, wall time {float(prov.get('wall_time_s') or 0):.1f} s",
         "",
-        "| verdict | claim | kind | reference | time (s) | instances | note |",
+    ]
+    bad = [r for r in claims if r["verdict"] == "falsified"]
+    if bad:
+        lines += ["## Falsified", ""]
+        for r in bad:
+            cx = (r.get("counterexample") or {}).get("instance")
+            lines += [
+                f"- **`{r['id']}`** ({r['ref']}): {_cell(r['reason'])}  ",
+                f"  counterexample: `{_cell(json.dumps(cx))[:400]}`  ",
+                f"  replay: `{r['replay']}`",
+            ]
+        lines.append("")
+    lines += [
+        "## Summary",
+        "",
+        "| verdict | claim | kind | reference | time (s) | instances | reason |",
         "|---|---|---|---|---|---|---|",
     ]
     for r in claims:
-        note = r["reason"].replace("|", "\\|").replace("\n", " ")
         lines.append(
-            f"| **{r['verdict']}** | `{r['id']}` | {r['kind']} | {r['ref']} | {r['time_s']:.2f} | "
-            f"{r['examples']} | {note} |"
+            f"| **{r['verdict']}** | [`{r['id']}`](#{r['id'].replace('.', '')}) | {r['kind']} | {_cell(r['ref'])} | "
+            f"{r['time_s']:.2f} | {r['examples']} | {_cell(r['reason'])} |"
         )
     lines += ["", "## Claims", ""]
     for r in claims:
-        lines += [f"### `{r['id']}` — {r['verdict']}", "", r["summary"], "", f"Reference: {r['ref']}.", ""]
+        lines += [f"### {r['id']}", "", f"**{r['verdict']}** — {r['summary']}", "", f"Reference: {r['ref']}.", ""]
         if r.get("statement"):
             lines += ["$$", r["statement"], "$$", ""]
         if r.get("impl"):
@@ -48,22 +81,9 @@ def render(doc: dict[str, Any]) -> str:
         lines += [f"Verdict reason: {r['reason']}", ""]
         if r.get("derivation"):
             lines += ["Symbolic derivation:", "", "```", r["derivation"][:2000], "```", ""]
-        for label, key in (
-            ("Counterexample (minimal, shrunk)", "counterexample"),
-            ("Evidence (tightest instance)", "evidence"),
-        ):
-            ev = r.get(key)
-            if ev:
-                lines += [f"{label}:", "", "```json", json.dumps(ev.get("instance"), indent=None)[:1500], "```", ""]
-                vals = ev.get("values") or {}
-                if vals:
-                    lines += ["| quantity | value |", "|---|---|"]
-                    lines += [f"| {k} | {_fmt(v)} |" for k, v in vals.items()]
-                    lines.append("")
-                if ev.get("note"):
-                    lines += [f"Note: {ev['note']}", ""]
-        if r["verdict"] == "falsified":
-            lines += [f"Replay: `{r['replay']}`", ""]
+        lines += _evidence("Counterexample (minimal, shrunk)", r, "counterexample", plots)
+        lines += _evidence("Evidence (tightest passing instance)", r, "evidence", plots)
+        lines += [f"Replay: `{r['replay']}`", ""]
         if r.get("traceback"):
             lines += ["```", r["traceback"][-3000:], "```", ""]
     lines += ["## Provenance", "", "```json", json.dumps(prov, indent=1), "```", ""]

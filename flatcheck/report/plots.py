@@ -53,8 +53,10 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import math
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 import matplotlib
@@ -214,6 +216,13 @@ def _png(fig: Any) -> str:
 
 def render_png(spec: dict[str, Any]) -> str:
     """The plot as a base64 PNG. Raises ValueError/KeyError/TypeError when it cannot be drawn."""
+    # The Markdown and HTML reports draw the same plots: draw each once.
+    return _render_cached(json.dumps(spec, sort_keys=True, default=str))
+
+
+@lru_cache(maxsize=256)
+def _render_cached(text: str) -> str:
+    spec = json.loads(text)
     kind = spec.get("type")
     if kind == "panels":
         panels = [p for p in spec.get("panels") or [] if isinstance(p, dict) and p.get("type") in DRAW]

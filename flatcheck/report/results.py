@@ -1,18 +1,29 @@
-"""The results document: provenance plus one record per claim, streamed and then finalised."""
+"""The results document: provenance plus one record per claim, streamed and then finalised.
+
+A run streams one JSON line per finished claim to `results.jsonl` (nothing finished is lost to a
+crash or Ctrl-C), then writes the document `results.json` (validated against `schema.json`), the
+Markdown `report.md` with its `plots/`, and the self-contained `report.html`."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import platform
 import subprocess
 import sys
 from datetime import datetime, timezone
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import torch
+import jsonschema
 
 import flatcheck
+from flatcheck.errors import FlatcheckError
+
+SCHEMA_PATH = Path(__file__).with_name("schema.json")
+SCHEMA_ID = "flatcheck-results/1"
+LIBRARIES = ("torch", "sympy", "mpmath", "hypothesis", "numpy", "scipy", "matplotlib", "scikit-learn", "distributed")
 
 
 def _git_commit() -> str | None:
@@ -29,11 +40,27 @@ def _git_commit() -> str | None:
         return None
 
 
-def provenance(profile: str, seed: int, device: str, implementation: str | None = None) -> dict[str, Any]:
-    import hypothesis
-    import mpmath
-    import numpy
-    import sympy
+def _versions() -> dict[str, str]:
+    out = {}
+    for name in LIBRARIES:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def _device_name(device: str) -> str:
+    import torch
+
+    if device.startswith("cuda") and torch.cuda.is_available():
+        return torch.cuda.get_device_name(0)
+    return platform.processor() or platform.machine()
+
+
+def provenance(profile: str, seed: int, device: str, implementation: str | None = None, **extra: Any) -> dict[str, Any]:
+    """Everything needed to reproduce a run; `extra` adds run facts (scheduler, workers, time limit …)."""
+    import torch
 
     return {
         "flatcheck_version": flatcheck.__version__,
@@ -41,18 +68,15 @@ def provenance(profile: str, seed: int, device: str, implementation: str | None 
         "profile": profile,
         "seed": seed,
         "device": device,
+        "device_name": _device_name(device),
         "dtype": "float64",
         "implementation": implementation,
         "python": sys.version.split()[0],
         "platform": platform.platform(),
-        "versions": {
-            "torch": torch.__version__,
-            "sympy": sympy.__version__,
-            "mpmath": mpmath.__version__,
-            "hypothesis": hypothesis.__version__,
-            "numpy": numpy.__version__,
-        },
+        "torch_threads": torch.get_num_threads(),
+        "versions": _versions(),
         "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        **extra,
     }
 
 
@@ -65,16 +89,59 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, int]:
 
 def document(prov: dict[str, Any], records: list[dict[str, Any]], wall_s: float) -> dict[str, Any]:
     return {
-        "schema": "flatcheck-results/1",
+        "schema": SCHEMA_ID,
         "provenance": {**prov, "wall_time_s": wall_s},
         "summary": summarise(records),
-        "claims": records,
+        "claims": sorted(records, key=lambda r: r["id"]),
     }
 
 
+@lru_cache(maxsize=1)
+def schema() -> dict[str, Any]:
+    return json.loads(SCHEMA_PATH.read_text())
+
+
+def validate(doc: Any, source: str = "the results document") -> None:
+    """Raise FlatcheckError with the first schema violation, naming where it is."""
+    try:
+        jsonschema.validate(doc, schema())
+    except jsonschema.ValidationError as e:
+        where = "/".join(str(p) for p in e.absolute_path) or "top level"
+        raise FlatcheckError(f"{source} is not a flatcheck results document: {e.message} (at {where})") from e
+
+
 def write_json(doc: dict[str, Any], path: Path) -> None:
+    validate(doc)
     path.write_text(json.dumps(doc, indent=1, sort_keys=False) + "\n")
 
 
 def read_json(path: Path) -> dict[str, Any]:
-    return json.loads(path.read_text())
+    """A results document from disk, validated; one clear message when it is not one."""
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise FlatcheckError(f"cannot read {path} as a flatcheck results JSON ({e})") from e
+    validate(doc, str(path))
+    return doc
+
+
+def append_record(path: Path, record: dict[str, Any]) -> None:
+    """Stream one finished claim to the JSON-lines file, flushed to disk at once."""
+    with path.open("a") as fh:
+        fh.write(json.dumps(record) + "\n")
+        fh.flush()
+
+
+def read_stream(path: Path) -> list[dict[str, Any]]:
+    """The records streamed so far; a last line cut short by a crash is dropped (that claim reruns)."""
+    if not path.exists():
+        return []
+    out = []
+    for line in path.read_text().splitlines():
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(rec, dict) and "id" in rec and "verdict" in rec:
+            out.append(rec)
+    return out

@@ -21,6 +21,7 @@ import hashlib
 import json
 import math
 import signal
+import textwrap
 import threading
 import time
 import traceback
@@ -30,6 +31,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import hypothesis
+import sympy
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis.errors import Unsatisfiable
 
@@ -176,6 +178,22 @@ def _evidence_json(inst_desc: dict[str, Any], ev: Evidence) -> dict[str, Any]:
     )
 
 
+def derivation_text(obj: Any) -> str:
+    """What derive() returned, pretty-printed by sympy (2-D unicode); a dict one entry per block."""
+    if isinstance(obj, dict):
+        return "\n\n".join(f"{k}:\n" + textwrap.indent(_pretty(v), "  ") for k, v in obj.items())
+    return _pretty(obj)
+
+
+def _pretty(v: Any) -> str:
+    if isinstance(v, str):
+        return v
+    try:
+        return sympy.pretty(v, use_unicode=True, wrap_line=False)
+    except Exception:  # not a sympy object sympy can lay out: its plain text will do
+        return str(v)
+
+
 def replay_command(claim: Claim, budget: Budget, impl: Any) -> str:
     """The one-line command that reruns this claim with the same seed and profile."""
     impl_name = getattr(impl, "name", None) if claim.impl else None
@@ -261,7 +279,7 @@ def _decide(
     deadline = Deadline(budget.time_limit_s)
     try:
         if claim.derive is not None:
-            result.derivation = str(claim.derive())
+            result.derivation = derivation_text(claim.derive())
     except Exception:
         result.verdict, result.reason = "error", "derive() crashed"
         result.traceback = traceback.format_exc()

@@ -1,0 +1,108 @@
+"""Campaigns on Dask distributed: each claim is one task on an existing cluster (`--scheduler
+tcp://HOST:PORT`) or on a local one started for the run (`--workers N`).
+
+A claim's result depends only on the claim, the implementation and the budget (the runner derives
+every instance's seed from the run seed and the instance), so a campaign gives the same results
+whatever the number of workers and whatever order the tasks finish in. Results come back to the
+client as they finish and are handed to `on_result` (the CLI streams them to results.jsonl).
+
+Workers must be able to import flatcheck, the `theorems` package and the user's implementation
+module; claims and implementations travel to them pickled (by reference where they are importable).
+On a worker the time limit is the cooperative one (tasks run in worker threads, where the runner's
+timers cannot be armed); a worker that dies on a claim turns that claim into `error`.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from flatcheck.errors import FlatcheckError
+from flatcheck.verify.claim import Budget, Claim
+from flatcheck.verify.profiles import budget_for
+from flatcheck.verify.runner import ClaimResult, replay_command, run_claim
+
+
+def _client(scheduler: str | None, workers: int | None) -> Any:
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError as e:
+        raise FlatcheckError("distributed runs need Dask: pip install 'flatcheck[dask]'") from e
+    if scheduler:
+        try:
+            return Client(scheduler, timeout="20s")
+        except (OSError, TimeoutError) as e:
+            raise FlatcheckError(f"cannot reach the Dask scheduler at {scheduler} ({e}); is it running?") from e
+    if not workers or workers < 1:
+        raise FlatcheckError(f"--workers needs a positive number of workers, got {workers}")
+    # One thread per worker: hypothesis and torch's global RNG are per process, not per thread.
+    cluster = LocalCluster(
+        n_workers=workers, threads_per_worker=1, host="127.0.0.1", dashboard_address=None, processes=True
+    )
+    return Client(cluster)
+
+
+def _lost(claim: Claim, budget: Budget, impl: Any, error: BaseException) -> ClaimResult:
+    """The record of a claim whose task never came back (the worker died, the task was lost)."""
+    return ClaimResult(
+        id=claim.id,
+        paper=claim.paper,
+        kind=claim.kind,
+        ref=claim.ref,
+        summary=claim.summary,
+        verdict="error",
+        reason=f"the Dask task of this claim failed: {type(error).__name__}: {error}",
+        impl=getattr(impl, "name", None) if claim.impl else None,
+        traceback="".join(traceback.format_exception(error)),
+        replay=replay_command(claim, budget, impl),
+        statement=claim.statement,
+    )
+
+
+def run_claims_distributed(
+    claims: list[Claim],
+    profile: str = "default",
+    seed: int = 0,
+    device: str = "cpu",
+    impl_for: Callable[[Claim], Any] | None = None,
+    on_result: Callable[[ClaimResult], None] | None = None,
+    catalog_size: int | None = None,
+    time_limit_s: float | None = None,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    client: Any = None,
+) -> list[ClaimResult]:
+    """As runner.run_claims, with one Dask task per claim; results in completion order.
+
+    Pass `client` to use a Client you manage; otherwise one is made from `scheduler` or `workers`
+    and closed (with its local cluster) at the end, Ctrl-C included."""
+    from distributed import as_completed
+
+    budget = budget_for(profile, seed=seed, device=device, time_limit_s=time_limit_s)
+    n = catalog_size or len(claims)
+    own = client is None
+    client = client or _client(scheduler, workers)
+    out: list[ClaimResult] = []
+    try:
+        futures = {}
+        for claim in claims:
+            impl = impl_for(claim) if (impl_for and claim.impl) else None
+            fut = client.submit(run_claim, claim, budget, impl=impl, catalog_size=n, pure=False)
+            futures[fut] = (claim, impl)
+        for fut in as_completed(futures):
+            claim, impl = futures[fut]
+            try:
+                res = fut.result()
+            except Exception as e:  # a worker died or the task was lost: the other claims go on
+                res = _lost(claim, budget, impl, e)
+            out.append(res)
+            if on_result:
+                on_result(res)
+    finally:
+        if own:
+            cluster = getattr(client, "cluster", None)
+            client.close()
+            if cluster is not None:
+                cluster.close()
+    return out
