@@ -1,0 +1,263 @@
+r"""Setting-1 training losses of ahn2024 §4 (after wen2023): f = (1/n) Σ_i f_i, f_i = ℓ(p_i(x), y_i).
+
+ℓ(z, y) = (z − y)² throughout (argmin_z ℓ = y, ℓ'' = 2 > 0), so Example 1 is the one-datum case of
+the diagonal network below. Labels are produced by a teacher, so X* = {p_i(x) = y_i ∀i} is
+non-empty and a point of it is known (`known["x_star"]`).
+
+- `diagonal_network`: overparameterized linear regression w = u ⊙ v, p_i(u, v) = Σ_{j∈S_i} u_j v_j
+  over disjoint groups S_i (the ∇p_i are orthogonal: the simplifying assumption of the sketch of
+  Lemma 4). Per group, s = u+v and δ = u−v evolve under gradient flow as s·e^{−L}, δ·e^{L}, which
+  gives Φ in closed form (`known["phi"]`); tr̄ = 2‖x‖²/(nd) exactly; the flat minima are
+  u_S = v_S, ‖u_S‖² = y_i.
+- `linear_regression`: p_i = a_iᵀx with n < d; Φ is the projection onto {Ax = y} (the flow stays in
+  x + row(A)); tr̄ is constant.
+- `matrix_sensing`: p_i(U) = ⟨A_i, UUᵀ⟩, U ∈ R^{m×r}, symmetric A_i, labels from U*.
+- `two_layer_tanh`: p_i(W, a) = Σ_k a_k tanh(w_kᵀz_i), labels from a teacher network.
+"""
+
+from __future__ import annotations
+
+import math
+
+import sympy as sp
+import torch
+from hypothesis import strategies as st
+
+from flatcheck.problems import compile as cc
+from flatcheck.problems.problem import Problem
+
+
+def _loss_problem(family, xs, preds, labels, params, beta_on_ball=None, known=None, polynomial=True) -> Problem:
+    examples = tuple((p - y) ** 2 for p, y in zip(preds, labels))
+    n = len(examples)
+    return Problem(
+        family=family,
+        symbols=tuple(xs),
+        expr=sp.Add(*examples) / n,
+        params=params,
+        beta_on_ball=beta_on_ball,
+        is_polynomial=polynomial,
+        known={"predictions": list(preds), "labels": list(labels), "loss_second_derivative": 2, **(known or {})},
+        examples=examples,
+    )
+
+
+def _radius(center: torch.Tensor, radius: float) -> float:
+    return float(torch.linalg.vector_norm(center.double().cpu())) + radius
+
+
+# ---- diagonal network (overparameterized linear regression, w = u ⊙ v) ------------------------------
+def diagonal_phi_expr(xs: tuple[sp.Symbol, ...], groups: list[int], labels: list[sp.Expr]) -> sp.Matrix:
+    """Φ in closed form for the diagonal network, valid where Σ_{j∈S_i}(u_j + v_j)² > 0 for every i.
+
+    Per group: z = e^{2L} solves ‖δ‖²z² + 4yz − ‖s‖² = 0, written as z = ‖s‖²/(2y + √(4y² + ‖δ‖²‖s‖²))
+    (no division by ‖δ‖); then u = (s/√z + δ√z)/2, v = (s/√z − δ√z)/2."""
+    k = sum(groups)
+    u, v = xs[:k], xs[k:]
+    out_u, out_v, j = [], [], 0
+    for size, y in zip(groups, labels):
+        s = [u[j + a] + v[j + a] for a in range(size)]
+        dl = [u[j + a] - v[j + a] for a in range(size)]
+        s2, d2 = sum(c * c for c in s), sum(c * c for c in dl)
+        z = s2 / (2 * y + sp.sqrt(4 * y * y + d2 * s2))
+        out_u += [(si / sp.sqrt(z) + di * sp.sqrt(z)) / 2 for si, di in zip(s, dl)]
+        out_v += [(si / sp.sqrt(z) - di * sp.sqrt(z)) / 2 for si, di in zip(s, dl)]
+        j += size
+    return sp.Matrix(out_u + out_v)
+
+
+def torch_vector(xs: tuple[sp.Symbol, ...], exprs: sp.Matrix):
+    """Batched torch function (..., d) -> (..., m) of a vector of sympy expressions."""
+    parts = [cc.to_torch(xs, e) for e in exprs]
+    return lambda x: torch.stack([p(x) for p in parts], dim=-1)
+
+
+def diagonal_network(groups: list[int], labels: list[sp.Rational]) -> Problem:
+    """f(u, v) = (1/n) Σ_i (Σ_{j∈S_i} u_j v_j − y_i)² with consecutive groups S_i of the given sizes."""
+    if any(sp.Rational(y) <= 0 for y in labels) or len(groups) != len(labels) or min(groups) < 1:
+        raise ValueError("diagonal_network needs positive labels and one group size ≥ 1 per label")
+    k = sum(groups)
+    xs = sp.symbols(f"x1:{2 * k + 1}", real=True)
+    u, v = xs[:k], xs[k:]
+    preds, j = [], 0
+    for size in groups:
+        preds.append(sum(u[j + a] * v[j + a] for a in range(size)))
+        j += size
+    labels = [sp.Rational(y) for y in labels]
+    n, d = len(groups), 2 * k
+    phi_expr = diagonal_phi_expr(xs, groups, labels)
+    # A point of X*: u_S = v_S = √(y_i/|S_i|)·1 — also a flat minimum (u_S = v_S, ‖u_S‖² = y_i).
+    flat = []
+    for size, y in zip(groups, labels):
+        flat += [sp.sqrt(y / size)] * size
+    y_max = max(float(y) for y in labels)
+
+    def beta_on_ball(center: torch.Tensor, radius: float) -> float:
+        # ∇²f is block diagonal over groups; a block is (2/n)(∇p∇pᵀ + r∇²p) with ‖∇p‖² ≤ R²,
+        # ‖∇²p‖ = 1 and |r| ≤ R²/2 + y.
+        r = _radius(center, radius)
+        return 2 / n * (1.5 * r * r + y_max)
+
+    return _loss_problem(
+        "diagonal_network",
+        xs,
+        preds,
+        labels,
+        {"groups": list(groups), "labels": [str(y) for y in labels]},
+        beta_on_ball,
+        {
+            "phi_expr": phi_expr,
+            "phi": torch_vector(xs, phi_expr),
+            "x_star": flat + flat,
+            "flat_trace_bar": 4 * sum(labels) / (n * d),
+            "trace_bar": lambda x: 2 * (x * x).sum(-1) / (n * d),
+        },
+    )
+
+
+@st.composite
+def diagonal_networks(
+    draw, n: st.SearchStrategy[int] = st.integers(1, 3), group: st.SearchStrategy[int] = st.integers(1, 3)
+):
+    """Hypothesis strategy for diagonal networks (Example 1 is n = 1, |S_1| = 1, y = 1)."""
+    m = draw(n)
+    groups = [draw(group) for _ in range(m)]
+    labels = [draw(st.sampled_from([sp.Rational(1, 2), sp.Integer(1), sp.Integer(2)])) for _ in range(m)]
+    return diagonal_network(groups, labels)
+
+
+# ---- linear regression ----------------------------------------------------------------------------
+def linear_regression(a: list[list[sp.Rational]], x_teacher: list[sp.Rational]) -> Problem:
+    """f(x) = (1/n) Σ_i (a_iᵀx − y_i)², y = A x_teacher, n < d (overparameterized)."""
+    am = sp.Matrix(a)
+    n, d = am.shape
+    xs = sp.symbols(f"x1:{d + 1}", real=True)
+    preds = list(am * sp.Matrix(xs))
+    labels = list(am * sp.Matrix(x_teacher))
+    at = torch.tensor([[float(c) for c in row] for row in a], dtype=torch.float64)
+    beta = 2 / n * float(torch.linalg.matrix_norm(at, ord=2)) ** 2
+    pinv = torch.linalg.pinv(at)
+    yt = torch.tensor([float(c) for c in labels], dtype=torch.float64)
+
+    def phi(x: torch.Tensor) -> torch.Tensor:
+        # The flow moves along row(A) only and stops on {Ax = y}: the orthogonal projection.
+        return x - (x @ at.T.to(x) - yt.to(x)) @ pinv.T.to(x)
+
+    return _loss_problem(
+        "linear_regression",
+        xs,
+        preds,
+        labels,
+        {"A": [[str(c) for c in row] for row in a], "x_teacher": [str(c) for c in x_teacher]},
+        lambda center, radius: beta,
+        {"phi": phi, "x_star": list(x_teacher)},
+    )
+
+
+_entry = st.builds(lambda p, q: sp.Rational(p, q), st.integers(-3, 3), st.sampled_from([1, 2]))
+
+
+@st.composite
+def linear_regressions(draw, d: st.SearchStrategy[int] = st.integers(2, 5)):
+    m = draw(d)
+    n = draw(st.integers(1, m - 1))
+    a = [draw(st.lists(_entry, min_size=m, max_size=m).filter(any)) for _ in range(n)]
+    if sp.Matrix(a).rank() < n:
+        a = [[sp.Integer(int(i == j)) for j in range(m)] for i in range(n)]
+    return linear_regression(a, draw(st.lists(_entry, min_size=m, max_size=m)))
+
+
+# ---- matrix sensing -------------------------------------------------------------------------------
+def matrix_sensing(sensors: list[list[list[sp.Rational]]], u_star: list[list[sp.Rational]]) -> Problem:
+    """f(U) = (1/n) Σ_i (⟨A_i, UUᵀ⟩ − ⟨A_i, U*U*ᵀ⟩)², A_i symmetrized, x = vec(U) row-major."""
+    m, r = len(u_star), len(u_star[0])
+    xs = sp.symbols(f"x1:{m * r + 1}", real=True)
+    um = sp.Matrix(m, r, xs)
+    ustar = sp.Matrix(u_star)
+    mats = [(sp.Matrix(s) + sp.Matrix(s).T) / 2 for s in sensors]
+    preds = [sp.Add(*a.multiply_elementwise(um * um.T)) for a in mats]
+    labels = [sp.Add(*a.multiply_elementwise(ustar * ustar.T)) for a in mats]
+    norms = [float(sp.Matrix(a).norm()) for a in mats]  # Frobenius ≥ spectral
+    n = len(mats)
+    y_max = max(abs(float(y)) for y in labels)
+
+    def beta_on_ball(center: torch.Tensor, radius: float) -> float:
+        # ∇²f_i = 2∇p∇pᵀ + 2r∇²p with ‖∇p‖ ≤ 2‖A‖R, ‖∇²p‖ ≤ 2‖A‖, |r| ≤ ‖A‖R² + |y|.
+        rr = _radius(center, radius)
+        return max(8 * a * a * rr * rr + 4 * a * (a * rr * rr + y_max) for a in norms) if n else 0.0
+
+    return _loss_problem(
+        "matrix_sensing",
+        xs,
+        preds,
+        labels,
+        {"m": m, "r": r, "sensors": [[[str(c) for c in row] for row in s] for s in sensors], "u_star": str(u_star)},
+        beta_on_ball,
+        {"x_star": [c for row in u_star for c in row]},
+    )
+
+
+@st.composite
+def matrix_sensings(draw, m: st.SearchStrategy[int] = st.integers(2, 3), r: st.SearchStrategy[int] = st.integers(1, 2)):
+    mm, rr = draw(m), draw(r)
+    n = draw(st.integers(1, 3))
+    # Small entries keep ∇²f well conditioned near X*, so gradient flow (Φ) converges quickly.
+    small = st.sampled_from([sp.Rational(c, 2) for c in (-2, -1, 0, 1, 2)])
+    sq = st.lists(st.lists(small, min_size=mm, max_size=mm), min_size=mm, max_size=mm)
+    sensors = [draw(sq.filter(lambda s: any(c != 0 for row in s for c in row))) for _ in range(n)]
+    u_star = draw(st.lists(st.lists(small, min_size=rr, max_size=rr), min_size=mm, max_size=mm))
+    return matrix_sensing(sensors, u_star)
+
+
+# ---- two-layer network with a smooth activation -------------------------------------------------------
+def two_layer_tanh(inputs: list[list[sp.Rational]], teacher_w: list[list[sp.Rational]], teacher_a: list[sp.Rational]):
+    """p_i(W, a) = Σ_k a_k tanh(w_kᵀz_i), x = (vec(W) row-major, a); labels from the teacher."""
+    h, m = len(teacher_w), len(inputs[0])
+    xs = sp.symbols(f"x1:{h * m + h + 1}", real=True)
+    w = [xs[k * m : (k + 1) * m] for k in range(h)]
+    a = xs[h * m :]
+
+    def net(ws, as_, z):
+        return sum(ak * sp.tanh(sum(wi * zi for wi, zi in zip(wk, z))) for wk, ak in zip(ws, as_))
+
+    preds = [net(w, a, z) for z in inputs]
+    # Labels as 50-digit floats: torch cannot evaluate tanh of a constant inside compiled code.
+    labels = [sp.N(net(teacher_w, teacher_a, z), 50) for z in inputs]
+    z_norm = max(math.sqrt(sum(float(c) ** 2 for c in z)) for z in inputs)
+
+    def beta_on_ball(center: torch.Tensor, radius: float) -> float:
+        # ‖∇p‖ ≤ √h(1 + R‖z‖), ‖∇²p‖ ≤ 2‖z‖ + R‖z‖² (|tanh'| ≤ 1, |tanh''| ≤ 0.77 < 1) and
+        # |r| ≤ √h R + |y| ≤ √h R + Σ|a*|: ‖∇²f_i‖ ≤ 2‖∇p‖² + 2|r|‖∇²p‖.
+        rr = _radius(center, radius)
+        grad_p = math.sqrt(h) * (1 + rr * z_norm)
+        hess_p = 2 * z_norm + rr * z_norm**2
+        y_bound = sum(abs(float(c)) for c in teacher_a)
+        return 2 * grad_p**2 + 2 * (math.sqrt(h) * rr + y_bound) * hess_p
+
+    return _loss_problem(
+        "two_layer_tanh",
+        xs,
+        preds,
+        labels,
+        {"inputs": str(inputs), "teacher_w": str(teacher_w), "teacher_a": str(teacher_a)},
+        beta_on_ball,
+        {"x_star": [c for row in teacher_w for c in row] + list(teacher_a)},
+        polynomial=False,
+    )
+
+
+@st.composite
+def two_layer_tanhs(
+    draw, width: st.SearchStrategy[int] = st.integers(1, 2), inputs: st.SearchStrategy[int] = st.integers(1, 2)
+):
+    h, n, m = draw(width), draw(inputs), 2
+    vec = st.lists(_entry, min_size=m, max_size=m).filter(any)
+    zs = [draw(vec) for _ in range(n)]
+    tw = [draw(vec) for _ in range(h)]
+    ta = [draw(_entry.filter(lambda c: c != 0)) for _ in range(h)]
+    return two_layer_tanh(zs, tw, ta)
+
+
+def setting1_problems() -> st.SearchStrategy[Problem]:
+    """Every Setting-1 family."""
+    return st.one_of(diagonal_networks(), linear_regressions(), matrix_sensings(), two_layer_tanhs())
