@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import torch
 
+from flatcheck.numeric.flow import phi
 from flatcheck.problems import Problem
 
 
@@ -110,3 +111,40 @@ def riemannian_flow(
         error=float((coarse - fine).abs().max()),
         off_manifold=float(problem.f(fine).abs().max()),
     )
+
+
+def phi_differences(
+    problem: Problem, x: torch.Tensor, dirs: torch.Tensor, h: float, tol: float = 1e-10
+) -> tuple[torch.Tensor, torch.Tensor, float, bool]:
+    """First and second directional derivatives of Φ at one point x (d,) along each row of dirs (k, d),
+    by central differences of Φ (`flow.phi`, one batched flow) at steps h and h/2:
+
+        ∂Φ(x)u ≈ (Φ(x+hu) − Φ(x−hu))/2h,   ∂²Φ(x)[u, u] ≈ (Φ(x+hu) − 2Φ(x) + Φ(x−hu))/h².
+
+    Valid on Γ too (where the variational flow of `flow.dphi` stops at once). Returns (first (k, d),
+    second (k, d)) at h/2, an error estimate (the larger step-halving difference of the two; central
+    differences are O(h²), so the difference bounds the error at h/2 up to a factor ⅓ we keep as
+    slack) and whether every flow converged."""
+    pts = torch.cat([x[None], *(x + s * dirs for s in (h, -h, h / 2, -h / 2))])
+    res = phi(problem.grad, pts, tol=tol, rtol=tol, atol=tol / 100)
+    k = dirs.shape[0]
+    center, (up, dn, up2, dn2) = res.point[0], res.point[1:].split(k)
+    first = ((up - dn) / (2 * h), (up2 - dn2) / h)
+    second = ((up - 2 * center + dn) / h**2, (up2 - 2 * center + dn2) / (h / 2) ** 2)
+    err = max(float((first[0] - first[1]).abs().max()), float((second[0] - second[1]).abs().max()))
+    return first[1], second[1], err, res.all_converged
+
+
+def limit_map_jacobian(problem: Problem, x: torch.Tensor, h: float = 1e-3) -> tuple[torch.Tensor, float, bool]:
+    """∂Φ(x) (d, d) at one point by `phi_differences` along the coordinate axes; (J, error, converged)."""
+    first, _, err, ok = phi_differences(problem, x, torch.eye(x.shape[-1], dtype=x.dtype, device=x.device), h)
+    return first.T, err, ok
+
+
+def third_contraction(problem: Problem, x: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """∂²(∇L)(x)[v, v] = ∇_x(vᵀ∇²L(x)v) with v held fixed, row-wise by autograd of the exact Hessian."""
+    with torch.enable_grad():
+        xr = x.detach().requires_grad_(True)
+        quad = torch.einsum("...i,...ij,...j->...", v, problem.hess(xr), v)
+        (g,) = torch.autograd.grad(quad.sum(), xr)
+    return g

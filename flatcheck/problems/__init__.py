@@ -6,7 +6,7 @@ from flatcheck.problems.points import log_uniform, points, rationals, unit_vecto
 from flatcheck.problems.polynomial import random_polynomials, ridge_polynomial
 from flatcheck.problems.problem import Problem
 from flatcheck.problems.quadratic import quadratic, quadratics
-from flatcheck.problems.quadratic_manifolds import manifold_loss, manifold_losses, manifold_point
+from flatcheck.problems.quadratic_manifolds import manifold_loss, manifold_losses, manifold_point, manifold_points
 from flatcheck.problems.wen_toy import toy_point, wen_toy
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "manifold_loss",
     "manifold_losses",
     "manifold_point",
+    "manifold_points",
     "points",
     "quadratic",
     "quadratics",

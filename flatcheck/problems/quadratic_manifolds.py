@@ -81,18 +81,34 @@ def tangent_projection_exact_tensor(prob: Problem, x: list[sp.Rational]) -> torc
 
 @st.composite
 def manifold_losses(draw, p: st.SearchStrategy[int] = st.integers(1, 2), m: st.SearchStrategy[int] = st.integers(2, 3)):
-    """Hypothesis strategy for `manifold_loss`: curved graphs (quadratic h) with weights in [1/2, ~6]
-    that vary along Γ. Coefficients are small rationals so instances shrink to readable ones."""
+    """Hypothesis strategy for `manifold_loss`: curved graphs (|∂h| ≤ 2 on |u| ≤ 1) with weights in
+    [1, ~4] that vary along Γ; the spectrum of ∇²L stays within a factor ~40, so gradient flows (Φ)
+    converge in a few hundred steps. Small rationals, so instances shrink to readable ones."""
     pp, mm = draw(p), draw(m)
-    coef = rationals(-4, 4, (2, 4))
 
     def mat(s: st.SearchStrategy) -> list[list[sp.Rational]]:
         return [[draw(s) for _ in range(pp)] for _ in range(mm)]
 
     return manifold_loss(
-        h_lin=mat(coef),
-        h_sq=mat(rationals(-2, 2, (2, 4))),
-        w_const=[draw(rationals(1, 8, (2,))) for _ in range(mm)],
-        w_sq=mat(rationals(0, 4, (2, 4))),
-        w_center=mat(coef),
+        h_lin=mat(rationals(-2, 2, (2,))),
+        h_sq=mat(rationals(-2, 2, (4,))),
+        w_const=[draw(rationals(2, 6, (2,))) for _ in range(mm)],
+        w_sq=mat(rationals(0, 2, (2,))),
+        w_center=mat(rationals(-2, 2, (2,))),
     )
+
+
+@st.composite
+def manifold_points(draw, offset: bool = False, p: st.SearchStrategy[int] = st.integers(1, 2)) -> dict:
+    """A manifold loss with an exact point of Γ (offset=False) or a point near Γ, off it by a small
+    rational vector (offset=True; entries in [−1/4, 1/4], the neighbourhood U where Φ maps to Γ)."""
+    prob = draw(manifold_losses(p=p))
+    u = [draw(rationals(-4, 4, (4,))) for _ in range(prob.known["p"])]  # |u| ≤ 1
+    x = manifold_point(prob, u)
+    if offset:
+        x = [a + draw(rationals(-2, 2, (8,))) for a in x]  # |offset| ≤ 1/4
+    return {"problem": prob, "u": u, "x": x}
+
+
+def describe_point(inst: dict) -> dict:
+    return {"problem": inst["problem"].describe(), "x": [str(v) for v in inst["x"]]}
