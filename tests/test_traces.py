@@ -12,10 +12,10 @@ from flatcheck.numeric.lanczos import eigenpairs, exact_eigenpairs, lanczos_eige
 from flatcheck.numeric.traces import (
     dense,
     exact_trace,
-    loss_of_parameters,
     hessian_operator,
     hutchinson,
     hutchpp,
+    loss_of_parameters,
     matrix_operator,
     trace,
 )
