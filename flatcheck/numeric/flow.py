@@ -71,6 +71,7 @@ def _dopri(
     atol: float,
     max_steps: int,
     h0: float,
+    on_step: Callable[[torch.Tensor], None] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Integrate ẏ = rhs(y) row-wise until done(y) (B,) holds for every row or max_steps.
 
@@ -108,6 +109,8 @@ def _dopri(
         steps[acc] += 1
         h[idx] = ha.squeeze(-1) * factor
         finished[acc] = done(y[acc])
+        if on_step is not None:
+            on_step(y)
     return y, finished, t, steps
 
 
@@ -130,6 +133,27 @@ def phi(
     y, fin, t, steps = _dopri(lambda z: -grad(z), xb, lambda z: _grad_norm(grad, z) <= tol, rtol, atol, max_steps, 1e-2)
     res = FlowResult(y, fin & torch.isfinite(y).all(-1), _grad_norm(grad, y), t, steps)
     return _squeeze(res) if single else res
+
+
+def trajectory(
+    grad: Grad, x: torch.Tensor, tol: float = 1e-11, max_steps: int = 4000
+) -> tuple[torch.Tensor, FlowResult]:
+    """The states x(t) after every step of the flow from rows x (B, d), as (k, B, d), with the end
+    (the flow of `phi`): the points where Assumption 1 must hold along the way to Φ(x)."""
+    xb = x.detach().reshape(-1, x.shape[-1]).clone()
+    states = [xb.clone()]
+    y, fin, t, steps = _dopri(
+        lambda z: -grad(z),
+        xb,
+        lambda z: _grad_norm(grad, z) <= tol,
+        1e-9,
+        1e-12,
+        max_steps,
+        1e-2,
+        lambda y_: states.append(y_.clone()),
+    )
+    res = FlowResult(y, fin & torch.isfinite(y).all(-1), _grad_norm(grad, y), t, steps)
+    return torch.stack(states), res
 
 
 def _hvp(grad: Grad, x: torch.Tensor, v: torch.Tensor) -> torch.Tensor:

@@ -24,6 +24,7 @@ import torch
 from hypothesis import strategies as st
 
 from flatcheck.problems import compile as cc
+from flatcheck.problems.instances import PointInstance
 from flatcheck.problems.problem import Problem
 
 
@@ -261,3 +262,14 @@ def two_layer_tanhs(
 def setting1_problems() -> st.SearchStrategy[Problem]:
     """Every Setting-1 family."""
     return st.one_of(diagonal_networks(), linear_regressions(), matrix_sensings(), two_layer_tanhs())
+
+
+@st.composite
+def near_minimizers(draw, problems: st.SearchStrategy, offsets=(-2, -1, 0, 1, 2)) -> PointInstance:
+    """A Setting-1 problem and x = x* + r·w: x* its known minimizer, w a small integer direction,
+    r = 2^{-k}, k ∈ [1, 5]."""
+    prob = draw(problems)
+    w = draw(st.lists(st.sampled_from(offsets), min_size=prob.d, max_size=prob.d))
+    k = draw(st.integers(1, 5))
+    x = [c + wi * 2 ** (-k) for c, wi in zip(prob.known["x_star"], w)]
+    return PointInstance(prob, x, scalars={"r": 2.0**-k})

@@ -1,0 +1,90 @@
+r"""The quantities of ahn2024 §2.2 for a Problem: Φ, ∂Φ, the manifold gradient ∇_t and the
+(ε, ε′)-flatness of Definition 3, plus the assumption checkers of Assumption 1 (local PL constant α,
+distance to X*).
+
+Φ comes from the family's closed form where it has one (`problem.known["phi"]`, e.g. the diagonal
+network and Example 1) and from integrating the gradient flow otherwise (`flatcheck.numeric.flow`);
+a flow that does not converge is reported (`converged` False), never guessed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from flatcheck.numeric import flow
+from flatcheck.numeric import trace as tr
+
+EXACT_DIM = 8  # up to this d, ∇tr̄ comes from sympy's exact third derivatives
+
+
+@dataclass
+class Flatness:
+    """Definition 3 at rows x: dist = ‖x − Φ(x)‖, manifold = ∇_t = ∂Φ(Φ(x))∇tr̄(Φ(x))."""
+
+    phi: torch.Tensor
+    dist: torch.Tensor
+    manifold: torch.Tensor
+    converged: torch.Tensor
+
+    @property
+    def manifold_norm(self) -> torch.Tensor:
+        return torch.linalg.vector_norm(self.manifold, dim=-1)
+
+    def is_flat(self, eps: float, eps_prime: float) -> torch.Tensor:
+        """(ε, ε′)-flat (Definition 3): ‖x − Φ(x)‖ ≤ ε and ‖∂Φ(x*)∇tr̄(x*)‖ ≤ ε′ at x* = Φ(x)."""
+        return (self.dist <= eps) & (self.manifold_norm <= eps_prime) & self.converged
+
+
+def has_closed_phi(problem: Any) -> bool:
+    return "phi" in problem.known
+
+
+def limit_map(problem: Any, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(Φ(x), converged) for rows x (B, d)."""
+    if has_closed_phi(problem):
+        p = problem.known["phi"](x)
+        return p, torch.isfinite(p).all(-1)
+    res = flow.phi(problem.grad, x)
+    return res.point, res.converged
+
+
+def limit_jacobian(problem: Any, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(∂Φ(x) (B, d, d), converged) for rows x (B, d)."""
+    if has_closed_phi(problem):
+        jac = torch.func.vmap(torch.func.jacfwd(problem.known["phi"]))(x)
+        return jac, torch.isfinite(jac).flatten(1).all(-1)
+    jac, res = flow.dphi(problem.grad, x)
+    return jac, res.converged
+
+
+def grad_trace_bar(problem: Any, x: torch.Tensor) -> torch.Tensor:
+    """∇tr̄ at rows x: exact (sympy) for small d, by Hessian-vector products beyond."""
+    if problem.d <= EXACT_DIM:
+        return problem.grad_trace_bar(x)
+    return tr.grad_trace_bar(problem.f, x)
+
+
+def trace_bar(problem: Any, x: torch.Tensor) -> torch.Tensor:
+    if "trace_bar" in problem.known:
+        return problem.known["trace_bar"](x)
+    return tr.trace_bar(problem.f, x)
+
+
+def flatness(problem: Any, x: torch.Tensor) -> Flatness:
+    """Definition 3's two quantities at rows x (B, d)."""
+    p, ok = limit_map(problem, x)
+    jac, ok2 = limit_jacobian(problem, p)
+    g = torch.einsum("bij,bj->bi", jac, grad_trace_bar(problem, p))
+    return Flatness(p, torch.linalg.vector_norm(x - p, dim=-1), g, ok & ok2)
+
+
+def pl_constant(problem: Any, xs: torch.Tensor, f_star: torch.Tensor) -> torch.Tensor:
+    """The largest α with f(x) − f* ≤ ‖∇f(x)‖²/(2α) at every row of xs (Assumption 1(c)), i.e.
+    min ‖∇f‖²/(2(f − f*)) over rows where f > f*; +inf where no row is above f*."""
+    gap = problem.f(xs) - f_star
+    g2 = (problem.grad(xs) ** 2).sum(-1)
+    ratio = torch.where(gap > 0, g2 / (2 * torch.where(gap > 0, gap, 1.0)), torch.full_like(gap, float("inf")))
+    return ratio.min()
