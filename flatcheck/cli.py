@@ -90,6 +90,7 @@ def _run(args: argparse.Namespace, claims: list, impl_for: Any, impl_name: str |
     from tqdm import tqdm
 
     from flatcheck.report import append_record, document, provenance, write_report
+    from flatcheck.verify.profiles import budget_for
     from flatcheck.verify.registry import all_claims
 
     out = _out_dir(args.out)
@@ -99,7 +100,7 @@ def _run(args: argparse.Namespace, claims: list, impl_for: Any, impl_name: str |
         args.seed,
         device,
         impl_name,
-        time_limit_s=args.time_limit,
+        time_limit_s=budget_for(args.profile, time_limit_s=args.time_limit).time_limit_s,
         scheduler=args.scheduler,
         workers=args.workers,
     )
