@@ -1,0 +1,87 @@
+r"""ahn2024.setting1_hessian — the Hessians at a minimum in Setting 1, (14)–(15), Appendix D.7.
+
+    "at a minimum x* ∈ X*, the Hessian is given as ∇²f(x*) = (1/n) Σ_i ∂²ℓ(z, y_i)/∂z²|_{z=p_i(x*)}
+     ∇p_i(x*)∇p_i(x*)ᵀ. … u_i(x) := ∇p_i(x)/‖∇p_i(x)‖ and λ_i(x) = (1/n)·∂²ℓ/∂z²|_{z=p_i(x)}·‖∇p_i(x)‖²,
+     ∇²f(x*) = Σ_i λ_i(x*) u_i(x*)u_i(x*)ᵀ and ∇²f_i(x*) = nλ_i(x*) u_i(x*)u_i(x*)ᵀ, ∀i.   (14)
+     tr(∇²f(x*)) = Σ_i λ_i(x*).   (15)"
+
+Symbolic side: at the family's known minimizer x* (rational, or a 50-digit teacher for tanh
+networks) sympy evaluates both sides of each identity from the expressions of f, f_i and p_i; the
+residuals must vanish (exactly for polynomial families; below 10⁻³⁰ for the tanh network, whose
+labels are 50-digit numbers). Numeric side: the torch Hessian of f at x* (sympy-compiled) against
+the same right-hand sides in float64.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+import torch
+from hypothesis import strategies as st
+
+from flatcheck.problems.setting1 import diagonal_networks, linear_regressions, matrix_sensings, two_layer_tanhs
+from flatcheck.verify import Claim, Evidence
+
+Z = sp.Symbol("z", real=True)
+RESIDUAL_TOL = sp.Float("1e-30")
+
+
+def _sides(prob, ell_second: sp.Expr):
+    """(∇²f, Σλ_i u_iu_iᵀ, [∇²f_i], [nλ_i u_iu_iᵀ], tr∇²f, Σλ_i) at x*, given ℓ''(p_i)."""
+    xs, at = prob.symbols, dict(zip(prob.symbols, prob.known["x_star"]))
+    n = prob.n_examples
+    hess_f = prob.hess_expr.subs(at)
+    grads = [sp.Matrix([sp.diff(p, s) for s in xs]).subs(at) for p in prob.known["predictions"]]
+    lam = [ell_second / n * (g.T * g)[0] for g in grads]
+    outer = [g * g.T / (g.T * g)[0] for g in grads]
+    rhs_f = sum((lam_i * o for lam_i, o in zip(lam, outer)), sp.zeros(len(xs)))
+    hess_i = [sp.hessian(e, xs).subs(at) for e in prob.examples]
+    rhs_i = [n * lam_i * o for lam_i, o in zip(lam, outer)]
+    return hess_f, rhs_f, hess_i, rhs_i, hess_f.trace(), sum(lam)
+
+
+def make_check(ell_second: sp.Expr):
+    """ℓ''(z, y)|_{z=y}: the paper's loss ℓ = (z − y)² has ℓ'' = 2."""
+
+    def check(prob, impl, budget) -> Evidence:
+        at = dict(zip(prob.symbols, prob.known["x_star"]))
+        grads = [sp.Matrix([sp.diff(p, s) for s in prob.symbols]).subs(at) for p in prob.known["predictions"]]
+        if any(g == sp.zeros(prob.d, 1) for g in grads):
+            return Evidence(None, out_of_scope="∇p_i(x*) = 0 (Setting 1 assumes ∇p_i ≠ 0 on X*)")
+        hess_f, rhs_f, hess_i, rhs_i, tr, lam_sum = _sides(prob, ell_second)
+        residuals = [hess_f - rhs_f, *[a - b for a, b in zip(hess_i, rhs_i)], sp.Matrix([tr - lam_sum])]
+        worst = max(abs(sp.N(e, 50)) for r in residuals for e in r)
+        x = torch.tensor([[float(v) for v in prob.known["x_star"]]], dtype=torch.float64)
+        h_torch = prob.hess(x)[0]
+        rhs_t = torch.tensor([[float(v) for v in row] for row in rhs_f.tolist()], dtype=torch.float64)
+        tol = 1e3 * torch.finfo(torch.float64).eps * (1 + float(h_torch.abs().max()))
+        err = float((h_torch - rhs_t).abs().max())
+        values = {"symbolic_residual": float(worst), "float64_error": err, "trace": float(tr)}
+        values["sum_lambda"] = float(lam_sum)
+        holds = bool(worst <= RESIDUAL_TOL) and err <= tol
+        ev = Evidence(holds, values, margin=(tol - err) / tol if holds else -1.0)
+        if not holds:
+            ev.note = f"(14)–(15) fail at x*: largest residual {float(worst):.3g}"
+        return ev
+
+    return check
+
+
+CLAIM = Claim(
+    id="ahn2024.setting1_hessian",
+    paper="ahn2024",
+    ref="(14)–(15), Appendix D.7 (also §4.2)",
+    kind="identity",
+    statement=r"x^*\in\mathcal X^*:\ \nabla^2 f(x^*)=\tfrac1n\sum_i\ell''\nabla p_i\nabla p_i^\top"
+    r"=\sum_i\lambda_iu_iu_i^\top,\ \nabla^2 f_i(x^*)=n\lambda_iu_iu_i^\top,\ "
+    r"\mathrm{tr}\,\nabla^2 f(x^*)=\sum_i\lambda_i",
+    summary="At a global minimum of a training loss the Hessian is a sum of rank-one terms λ_i u_iu_iᵀ.",
+    # One-unit, one-input tanh networks: sympy's 50-digit evaluation of larger ones costs seconds.
+    instances=lambda budget: st.one_of(
+        diagonal_networks(),
+        linear_regressions(),
+        matrix_sensings(),
+        two_layer_tanhs(width=st.just(1), inputs=st.just(1)),
+    ),
+    check=make_check(sp.Integer(2)),
+    describe=lambda prob: prob.describe(),
+)
