@@ -7,13 +7,20 @@ examples of stochastic kinds from it), so a run is a deterministic function of (
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 
 from flatcheck.impl.protocol import Implementation
+from flatcheck.numeric.flow import phi
+from flatcheck.numeric.riemannian import riemannian_flow
 from flatcheck.problems import Problem
+
+RK4_SUBSTEPS = 4  # RK4 steps between recorded flow times (the step-doubling estimate is reported)
+PHI_TOL = 1e-9  # gradient-flow stopping tolerance for Φ of the iterates
 
 
 def step_seed(seed: int, t: int) -> int:
@@ -45,3 +52,87 @@ def chain_count(impl: Implementation, batched: int, unbatched: int) -> int:
     """How many chains a dynamics check runs: many for a batched step, few for a user's class
     (stepped one optimizer per chain)."""
     return batched if impl.batched_step is not None else unbatched
+
+
+def iterates_at(
+    impl: Implementation, problem: Problem, x0: torch.Tensor, hp: dict[str, Any], steps: list[int], seed: int
+) -> torch.Tensor:
+    """x(t) at each t in steps (sorted), for every chain of x0 (B, d): (K, B, d)."""
+    keep: dict[int, torch.Tensor] = {}
+    marks = set(steps)
+
+    def record(t: int, x: torch.Tensor) -> None:
+        if t in marks:
+            keep[t] = x.clone()
+
+    run_chains(impl, problem, x0, hp, max(steps), seed, record)
+    return torch.stack([keep[s] for s in steps])
+
+
+@dataclass
+class Tracking:
+    """One run of an implementation against the limit flow of wen2023 (6)/(8), at flow times T_k.
+
+    steps[k] = ⌈T_k/(ηρ²)⌉; x (K, B, d) are the iterates x(steps[k]); phi (K, B, d) their Φ; flow
+    (K, d) the Riemannian gradient flow X(T_k) from X(0) = Φ(x_init); converged: every Φ was found
+    and flow_error bounds the integration error of X plus the tolerance of Φ."""
+
+    times: list[float]
+    steps: list[int]
+    x: torch.Tensor
+    phi: torch.Tensor
+    flow: torch.Tensor
+    flow_error: float
+    converged: bool
+
+    def distance(self) -> torch.Tensor:
+        """‖Φ(x(⌈T_k/ηρ²⌉)) − X(T_k)‖, (K, B)."""
+        return torch.linalg.vector_norm(self.phi - self.flow[:, None], dim=-1)
+
+
+def track_limit_flow(
+    impl: Implementation,
+    problem: Problem,
+    x_init: torch.Tensor,
+    m: int,
+    objective: str,
+    hps: list[dict[str, Any]],
+    times: list[float],
+    chains: int,
+    seed: int,
+) -> list[Tracking]:
+    """For each hyper-parameter set in hps: run `chains` copies of the implementation from x_init (d,)
+    for ⌈T/(ηρ²)⌉ steps, T = max(times), and compare Φ of the iterates at ⌈T_k/(ηρ²)⌉ with the
+    Riemannian flow `objective` ("top_eigenvalue": (6), "trace": (8)) at T_k (wen2023 Theorems 8,
+    11). The flow from Φ(x_init) is shared, and every Φ is found in one batched gradient flow."""
+    runs = []
+    for hp in hps:
+        scale = hp["lr"] * hp["rho"] ** 2
+        steps = [math.ceil(t / scale - 1e-9) for t in times]
+        runs.append((steps, iterates_at(impl, problem, x_init.expand(chains, -1).clone(), hp, steps, seed)))
+    d = x_init.shape[-1]
+    pts = torch.cat([x_init[None], *(xs.reshape(-1, d) for _, xs in runs)])
+    found = phi(problem.grad, pts, tol=PHI_TOL, rtol=PHI_TOL, atol=PHI_TOL / 100)
+    flow = riemannian_flow(
+        problem, found.point[:1], m, objective, torch.tensor(times, dtype=x_init.dtype), substeps=RK4_SUBSTEPS
+    )
+    phis = found.point[1:].split([xs.numel() // d for _, xs in runs])
+    return [
+        Tracking(
+            times=list(times),
+            steps=steps,
+            x=xs,
+            phi=ph.reshape(xs.shape),
+            flow=flow.path[:, 0],
+            flow_error=flow.error + PHI_TOL,
+            converged=found.all_converged,
+        )
+        for (steps, xs), ph in zip(runs, phis)
+    ]
+
+
+def scaling_exponent(scales: list[float], errors: list[float]) -> float:
+    """Least-squares slope of log(error) against log(scale): error ∝ scale^slope."""
+    xs, ys = [math.log(s) for s in scales], [math.log(max(e, 1e-300)) for e in errors]
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    return sum((a - mx) * (b - my) for a, b in zip(xs, ys)) / sum((a - mx) ** 2 for a in xs)
