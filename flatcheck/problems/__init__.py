@@ -7,6 +7,7 @@ from flatcheck.problems.polynomial import random_polynomials, ridge_polynomial
 from flatcheck.problems.problem import Problem
 from flatcheck.problems.quadratic import quadratic, quadratics
 from flatcheck.problems.quadratic_manifolds import manifold_loss, manifold_losses, manifold_point, manifold_points
+from flatcheck.problems.starts import toy_starts
 from flatcheck.problems.wen_toy import toy_point, wen_toy
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "rationals",
     "ridge_polynomial",
     "smooth_problems",
+    "toy_starts",
     "toy_point",
     "unit_vector",
     "wen_toy",

@@ -33,19 +33,12 @@ from hypothesis import strategies as st
 from flatcheck.errors import NonFiniteError
 from flatcheck.impl.runs import scaling_exponent, track_limit_flow
 from flatcheck.numeric.riemannian import eigen
-from flatcheck.problems import rationals, wen_toy
+from flatcheck.problems import toy_starts, wen_toy
 from flatcheck.verify import Claim, Evidence
 
 ETA0, RHO0 = 0.02, 0.2
 CLAIMED_MIN_EXPONENT = 0.5
 ANGLE_FLOOR = 1e-6
-
-
-@st.composite
-def instances(draw) -> dict:
-    x = [draw(rationals(0, 8, (8,))) for _ in range(2)]
-    y = [draw(rationals(-4, 4, (8,)).filter(lambda v: v != 0)) for _ in range(2)]
-    return {"x_init": x + y}
 
 
 def rate(eta: float, rho: float) -> float:
@@ -124,7 +117,7 @@ CLAIM = Claim(
     statement=r"\max_{0\le T\le T_3}\|\Phi(x(\lceil T/(\eta\rho^2)\rceil))-X(T)\|=O((\eta+\rho)\log(1/\eta\rho)),\ "
     r"X'=-\tfrac12P^\top_{X,\Gamma}\nabla\lambda_1(X);\ \angle(\nabla L(x(t)),v_1(\nabla^2L(x(t))))=O(\rho)",
     summary="Full-batch SAM's Φ(x(t)) tracks the Riemannian gradient flow of λ₁ at time ηρ²t; ∇L aligns with v₁.",
-    instances=lambda budget: instances(),
+    instances=lambda budget: st.fixed_dictionaries({"x_init": toy_starts()}),
     check=check,
     impl="sam",
     describe=lambda inst: {"problem": "wen2023_toy", "x_init": [str(v) for v in inst["x_init"]]},
