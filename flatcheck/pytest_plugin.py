@@ -1,11 +1,22 @@
 """pytest front door: `pytest --flatcheck` collects catalog claims as test items, and the
-`flatcheck_claims` fixture asserts claims on a user's implementation inside their own tests."""
+`flatcheck_claims` fixture asserts claims on a user's implementation inside their own tests.
+
+    pytest --flatcheck [--flatcheck-profile quick] [--flatcheck-claims ahn2024 wen2023.theorem21 …]
+
+One test item per claim, named by its id (node id `flatcheck::<paper>::<claim id>`), so JUnit XML
+(`--junitxml`), `-k` and `--lf` work as for any test. A falsified claim fails with its minimal
+counterexample, what was measured and the one-line replay command; an error fails with the
+traceback of the check; an inconclusive claim is skipped with its reason. Hypothesis' example
+database (`.hypothesis/`) is used, so a counterexample found once is tried first on the next run.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
+
+from flatcheck.errors import FlatcheckError
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -14,23 +25,35 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--flatcheck-profile", default="quick", choices=["quick", "default", "thorough"])
     group.addoption("--flatcheck-claims", nargs="*", default=None, help="claim ids or paper prefixes")
     group.addoption("--flatcheck-seed", type=int, default=0)
+    group.addoption("--flatcheck-time-limit", type=float, default=None, help="seconds per claim")
+
+
+def _budget(config: pytest.Config, profile: str | None = None, seed: int | None = None) -> Any:
+    from flatcheck.verify.profiles import budget_for
+
+    return budget_for(
+        profile or config.getoption("flatcheck_profile"),
+        seed=config.getoption("flatcheck_seed") if seed is None else seed,
+        time_limit_s=config.getoption("flatcheck_time_limit"),
+    )
 
 
 class ClaimItem(pytest.Item):
     def __init__(self, *, claim: Any, **kw: Any):
         super().__init__(**kw)
         self.claim = claim
+        self.user_properties.append(("claim_ref", claim.ref))
 
     def runtest(self) -> None:
         from flatcheck.impl import builtin
-        from flatcheck.verify.profiles import budget_for
         from flatcheck.verify.registry import all_claims
         from flatcheck.verify.runner import run_claim
 
-        cfg = self.config
-        budget = budget_for(cfg.getoption("flatcheck_profile"), seed=cfg.getoption("flatcheck_seed"))
         impl = builtin(self.claim.impl) if self.claim.impl else None
-        res = run_claim(self.claim, budget, impl=impl, catalog_size=len(all_claims()), use_database=True)
+        res = run_claim(self.claim, _budget(self.config), impl=impl, catalog_size=len(all_claims()), use_database=True)
+        self.user_properties += [("verdict", res.verdict), ("instances", res.examples)]
+        if res.verdict == "inconclusive":
+            pytest.skip(f"inconclusive: {res.reason}")
         if res.verdict != "verified":
             raise ClaimFailure(res)
 
@@ -40,7 +63,7 @@ class ClaimItem(pytest.Item):
         return super().repr_failure(excinfo)
 
     def reportinfo(self) -> tuple[str, int, str]:
-        return self.claim.paper, 0, self.claim.id
+        return f"flatcheck::{self.claim.paper}", 0, f"{self.claim.id} ({self.claim.ref})"
 
 
 class ClaimFailure(Exception):
@@ -50,68 +73,99 @@ class ClaimFailure(Exception):
 
 
 def describe_failure(res: Any) -> str:
-    lines = [f"{res.id}: {res.verdict} — {res.reason}"]
-    if res.counterexample:
-        lines.append(f"counterexample: {res.counterexample.get('instance')}")
-        lines.append(f"measured: {res.counterexample.get('values')}")
-    if res.traceback:
-        lines.append(res.traceback)
+    """A failure message a person can act on: what failed, where, with what numbers, how to replay."""
+    from flatcheck.report.text import fmt, instance_text
+
+    lines = [f"{res.id} ({res.ref}) is {res.verdict.upper()}: {res.reason}"]
+    if res.impl:
+        lines.append(f"implementation: {res.impl}")
+    cx = res.counterexample or {}
+    if cx.get("instance") is not None:
+        label = "minimal counterexample" if res.verdict == "falsified" else "instance"
+        lines.append(f"{label}:\n  " + instance_text(cx["instance"]).replace("\n", "\n  "))
+    if cx.get("values"):
+        lines.append("measured:\n" + "\n".join(f"  {k} = {fmt(v)}" for k, v in cx["values"].items()))
+    if res.traceback and res.verdict == "error":
+        lines.append(res.traceback.rstrip())
     lines.append(f"replay: {res.replay}")
     return "\n".join(lines)
 
 
-class CatalogCollector(pytest.Collector):
+class PaperCollector(pytest.Collector):
+    def __init__(self, *, claims: list[Any], **kw: Any):
+        super().__init__(**kw)
+        self.claims = claims
+
     def collect(self) -> list[pytest.Item]:
+        return [ClaimItem.from_parent(self, name=c.id, claim=c) for c in self.claims]
+
+
+class CatalogCollector(pytest.Collector):
+    """flatcheck → one collector per paper → one item per claim (JUnit classname `flatcheck.<paper>`)."""
+
+    def collect(self) -> list[pytest.Collector]:
         from flatcheck.verify.registry import select
 
-        return [
-            ClaimItem.from_parent(self, name=c.id, claim=c) for c in select(self.config.getoption("flatcheck_claims"))
-        ]
+        claims = select(self.config.getoption("flatcheck_claims"))
+        papers = dict.fromkeys(c.paper for c in claims)
+        return [PaperCollector.from_parent(self, name=p, claims=[c for c in claims if c.paper == p]) for p in papers]
 
 
+@pytest.hookimpl(tryfirst=True)  # before -k/-m deselection, so that it applies to claim items too
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     if not config.getoption("flatcheck"):
         return
-    collector = CatalogCollector.from_parent(session, name="flatcheck")
-    items.extend(collector.collect())
+    collector = CatalogCollector.from_parent(session, name="flatcheck", nodeid="flatcheck")
+    try:
+        items.extend(item for paper in collector.collect() for item in paper.collect())
+    except FlatcheckError as e:
+        raise pytest.UsageError(str(e)) from e
 
 
 @pytest.fixture
-def flatcheck_claims():
-    """Assert catalog claims on an implementation:
+def flatcheck_claims(request: pytest.FixtureRequest):
+    """Assert catalog claims on an implementation (the algorithm is inferred from the class name
+    when not given; every claim of that algorithm runs unless `claims` narrows them):
 
-    def test_my_sam(flatcheck_claims):
-        flatcheck_claims("mypkg.opt:MySAM", algorithm="sam")
-    """
-    from flatcheck.impl import BUILTINS, Implementation, kinds_for, load_class
-    from flatcheck.verify.profiles import budget_for
+        def test_my_sam(flatcheck_claims):
+            flatcheck_claims("mypkg.opt:MySAM")
+
+    Fails the test with the counterexample and a replay command when a claim is falsified or
+    errors; returns the claims' results when all are verified (inconclusive ones fail too unless
+    allow_inconclusive=True)."""
+    from flatcheck.impl import BUILTINS, Implementation, infer_algorithm, kinds_for, load_class
     from flatcheck.verify.registry import all_claims, select
     from flatcheck.verify.runner import run_claim
 
     def run(
         target: str | type,
-        algorithm: str,
+        algorithm: str | None = None,
         claims: list[str] | None = None,
-        profile: str = "quick",
-        seed: int = 0,
+        profile: str | None = None,
+        seed: int | None = None,
         rename: dict[str, str] | None = None,
+        allow_inconclusive: bool = False,
         **kwargs: Any,
     ) -> list[Any]:
-        cls = load_class(target) if isinstance(target, str) else target
-        name = target if isinstance(target, str) else f"{cls.__module__}:{cls.__qualname__}"
-        # One class may serve several kinds (a SAM is full-batch and stochastic SAM): one adapter each.
-        impls = {
-            k: Implementation(name, k, cls, rename=rename or {}, kwargs=kwargs)
-            for k in kinds_for(algorithm, list(BUILTINS))
-        }
-        chosen = [c for c in select(claims) if c.impl in impls]
+        try:
+            cls = load_class(target) if isinstance(target, str) else target
+            name = target if isinstance(target, str) else f"{cls.__module__}:{cls.__qualname__}"
+            algorithm = algorithm or infer_algorithm(cls.__name__, list(BUILTINS))
+            # One class may serve several kinds (a SAM is full-batch and stochastic SAM): one adapter each.
+            impls = {
+                k: Implementation(name, k, cls, rename=rename or {}, kwargs=kwargs)
+                for k in kinds_for(algorithm, list(BUILTINS))
+            }
+            chosen = [c for c in select(claims) if c.impl in impls]
+            budget = _budget(request.config, profile, seed)
+        except FlatcheckError as e:
+            pytest.fail(f"flatcheck: {e}", pytrace=False)
         if not chosen:
-            pytest.fail(f"no claim exercises a {algorithm!r} implementation")
-        results = [
-            run_claim(c, budget_for(profile, seed=seed), impl=impls[c.impl], catalog_size=len(all_claims()))
-            for c in chosen
-        ]
-        bad = [r for r in results if r.verdict != "verified"]
+            pytest.fail(f"flatcheck: no claim exercises a {algorithm!r} implementation", pytrace=False)
+        n = len(all_claims())
+        results = [run_claim(c, budget, impl=impls[c.impl], catalog_size=n, use_database=True) for c in chosen]
+        ok = ("verified", "inconclusive") if allow_inconclusive else ("verified",)
+        bad = [r for r in results if r.verdict not in ok]
         if bad:
             pytest.fail("\n\n".join(describe_failure(r) for r in bad), pytrace=False)
         return results

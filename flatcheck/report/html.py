@@ -33,6 +33,7 @@ pre{background:#f6f8fa;border:1px solid #e3e7eb;border-radius:6px;padding:9px 11
 .claim.inconclusive-box{border-left:5px solid #b7791f}.claim.verified-box{border-left:5px solid #2e8540}
 .meta{color:#5b6670;font-size:13px;margin:2px 0 8px}
 .formula{margin:8px 0 10px;overflow-x:auto}.formula img{max-width:100%;height:auto}
+pre.sympy{line-height:1.12}h3 code{font-size:15px}
 .plot img{max-width:100%;border:1px solid #eef0f2;border-radius:4px}
 .label{font-weight:600;font-size:13px;color:#38424b;margin:10px 0 2px}
 .alert{background:#fdecea;border:1px solid #f5c2c0;border-radius:8px;padding:10px 14px;margin:12px 0}
@@ -141,7 +142,10 @@ def claim_html(r: dict[str, Any]) -> str:
         parts += ['<div class="label">Statement</div>', formula(r["statement"])]
     parts.append(f'<div class="label">Verdict</div><div>{esc(r["reason"])}</div>')
     if r.get("derivation"):
-        parts += ['<div class="label">Symbolic derivation (sympy)</div>', f"<pre>{esc(r['derivation'][:4000])}</pre>"]
+        parts += [
+            '<div class="label">Symbolic derivation (sympy)</div>',
+            f'<pre class="sympy">{esc(r["derivation"][:4000])}</pre>',
+        ]
     parts.append(evidence_html("Counterexample (minimal, shrunk)", r.get("counterexample")))
     parts.append(evidence_html("Evidence (tightest passing instance)", r.get("evidence")))
     parts.append(f'<div class="label">Replay</div><code>{esc(r["replay"])}</code>')

@@ -315,6 +315,11 @@ def _decide(
         if not best or m < best["margin_key"]:
             best.update(margin_key=m, evidence=_evidence_json(desc, ev))
 
+    if use_database:
+        # Hypothesis keys its example database by the test function, and `prop` is the same function
+        # for every claim: add the claim, implementation and profile so each has its own entry.
+        key = f"{claim.id}|{getattr(impl, 'name', None)}|{budget.profile}|{budget.seed}"
+        prop._hypothesis_internal_add_digest = key.encode()  # type: ignore[attr-defined]
     test = given(claim.instances(budget))(prop)
     test = settings(
         max_examples=budget.max_examples,
