@@ -1,0 +1,61 @@
+r"""wen2023.theorem12 — Theorem 12, Appendix B.1 (Table 1, row 1) (Wen, Ma, Li 2023).
+
+    "Theorem 12. Worst-direction sharpness R^max_ρ satisfies Assumption 2 and admits λ₁(∇²L(·))/2 as a
+     good limiting regularizer on Γ."
+    with R^max_ρ(x) = max_{‖v‖₂≤1} L(x + ρv) − L(x) (1) and, for R^max continuous at x ∈ Γ,
+    S(x) = lim_{ρ→0} R_ρ(x)/ρ² (Definition 3 and the remark after Theorem 14).
+
+Instances: the families of `flatcheck.problems.manifolds` (weighted squares Σ F_k(x)y_k², Setting-1 losses,
+PSD quadratics with a kernel) at an exact point x of Γ, Assumption 1 checked exactly (L = 0, ∇L = 0,
+rank ∇²L = M). Symbolic side: ∇²L(x) exactly (sympy, rational); its top eigenvalue λ₁.
+Numeric side: R^max_ρ(x) by the certified inner maximisation of `flatcheck.numeric.sharpness`
+(feasible value from projected ascent; upper bound from the exact Taylor expansion; exact for quadratics)
+on ρ = 2^{-2} … 2^{-k}; the limit of R_ρ/ρ² is decided against λ₁/2 by the rule of
+`flatcheck.stats.limits` (the residual must shrink at least like ρ^{1/2}; it is O(ρ) here).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+from flatcheck.numeric.sharpness import ratio_floor, worst_sharpness
+from flatcheck.problems.manifolds import ManifoldInstance, manifold_instances, rank_condition
+from flatcheck.stats.limits import fit_limit
+from flatcheck.verify import Assumption, Claim, Evidence
+
+
+def predicted(inst: ManifoldInstance) -> float:
+    """S(x) = λ₁(∇²L(x))/2."""
+    return float(inst.spectrum()[0]) / 2
+
+
+def make_check(limit: Callable[[ManifoldInstance], float] = predicted, estimator: Callable = worst_sharpness):
+    def check(inst: ManifoldInstance, impl: object, budget) -> Evidence:
+        rhos = [2.0**-k for k in range(2, budget.scaled(9, 11, 13))]
+        gen = torch.Generator().manual_seed(budget.seed)
+        lp = inst.local()
+        ws = estimator(lp, torch.tensor(rhos, dtype=torch.float64), gen)
+        ratio = (ws.value / torch.tensor(rhos, dtype=torch.float64) ** 2).tolist()
+        target = limit(inst)
+        fit = fit_limit(rhos, ratio, target, ratio_floor([lp], rhos[-1], target))
+        values = {**fit.summary(), "certified_upper_over_rho2": [u / r**2 for u, r in zip(ws.upper.tolist(), rhos)]}
+        return Evidence(fit.verdict, values, margin=fit.margin, note=fit.note, plot=fit.plot())
+
+    return check
+
+
+CLAIM = Claim(
+    id="wen2023.theorem12",
+    paper="wen2023",
+    ref="Theorem 12, Appendix B.1; Table 1; Definition 3",
+    kind="expansion",
+    statement=r"R^{\max}_\rho(x)=\max_{\|v\|_2\le1}L(x+\rho v)-L(x)\ \text{admits}\ "
+    r"S(x)=\lambda_1(\nabla^2L(x))/2=\lim_{\rho\to0}R^{\max}_\rho(x)/\rho^2\ \text{on}\ \Gamma",
+    summary="Worst-direction sharpness R^max_ρ/ρ² tends to λ₁(∇²L)/2 on the manifold of minimizers.",
+    instances=lambda budget: manifold_instances(),
+    check=make_check(),
+    assumptions=(Assumption("assumption1", rank_condition, "x ∈ Γ: L = 0, ∇L = 0, rank ∇²L(x) = M"),),
+    describe=ManifoldInstance.describe,
+)

@@ -1,0 +1,92 @@
+r"""wen2023.theorem14 — Theorem 14, Appendix B.1 (Table 1, row 3) (Wen, Ma, Li 2023).
+
+    "Theorem 14. Average-direction sharpness R^avg_ρ satisfies Assumption 2 and admits Tr(∇²L(·))/(2D) as
+     a good limiting regularizer on Γ."
+    with R^avg_ρ(x) = E_{g~N(0,I)} L(x + ρg/‖g‖₂) − L(x) (Table 1, §1) and, R^avg being continuous,
+    S(x) = lim_{ρ→0} R^avg_ρ(x)/ρ² (remark after Theorem 14).
+
+Symbolic side (exact, no sampling): g/‖g‖ ~ Unif(S^{D−1}), so on a polynomial L and an exact point x ∈ Γ
+R^avg_ρ(x) is a polynomial in ρ computed with the sphere moment formulas; its ρ⁰ and ρ¹ coefficients must
+vanish and its ρ² coefficient must equal Tr(∇²L(x))/(2D) exactly (rational arithmetic).
+Numeric side: the Monte Carlo estimator of R^avg_ρ(x)/ρ² (antithetic pairs ±s, batched draws; simultaneous
+normal intervals over the ρ's at the instance's error rate) must contain the exact value at every
+ρ = 2^{-1} … 2^{-k}, and the exact R^avg_ρ/ρ² on that sequence must pass the limit rule of
+`flatcheck.stats.limits` against the stated S.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sympy as sp
+import torch
+
+from flatcheck.numeric.sharpness import RHO, average_sharpness_exact, average_sharpness_samples, ratio_floor
+from flatcheck.problems.manifolds import ManifoldInstance, manifold_instances, rank_condition
+from flatcheck.stats import mean_interval
+from flatcheck.stats.limits import fit_limit, joint_verdict
+from flatcheck.verify import Assumption, Claim, Evidence
+
+
+def predicted(inst: ManifoldInstance) -> sp.Expr:
+    """S(x) = Tr(∇²L(x))/(2D), exactly."""
+    return inst.hessian().trace() / (2 * inst.problem.d)
+
+
+def make_check(limit: Callable[[ManifoldInstance], sp.Expr] = predicted, sampler: Callable = average_sharpness_samples):
+    def check(inst: ManifoldInstance, impl: object, budget) -> Evidence:
+        prob = inst.problem
+        exact = sp.Poly(average_sharpness_exact(prob.expr, prob.symbols, inst.point), RHO)
+        low = [exact.coeff_monomial(RHO**k) for k in range(3)]
+        target = limit(inst)
+        symbolic_ok = low[0] == 0 and low[1] == 0 and sp.simplify(low[2] - target) == 0
+        rhos = [2.0**-k for k in range(1, budget.scaled(7, 9, 11))]
+        t = torch.tensor(rhos, dtype=torch.float64)
+        exact_ratio = torch.tensor([float(exact.eval(r)) / r**2 for r in rhos], dtype=torch.float64)
+        gen = torch.Generator().manual_seed(budget.seed)
+        lp = inst.local()
+        pairs = sampler(lp, torch.zeros(lp.d, dtype=torch.float64), t, budget.mc_samples, gen) / t**2
+        est, half = mean_interval(pairs, budget.alpha)
+        floor = ratio_floor([lp], rhos[-1])
+        tol = half + floor
+        err = (est - exact_ratio).abs()
+        mc_ok = bool((err <= tol).all())
+        fit = fit_limit(rhos, exact_ratio.tolist(), float(target), floor)
+        values = {
+            **fit.summary(),
+            "exact_R_avg": str(exact.as_expr()),
+            "rho2_coefficient": str(low[2]),
+            "predicted_S": str(target),
+            "mc_ratio": est.tolist(),
+            "mc_halfwidth": half.tolist(),
+            "draws": budget.mc_samples,
+        }
+        notes = [
+            n
+            for ok, n in (
+                (symbolic_ok, "ρ² coefficient of exact R^avg ≠ S"),
+                (mc_ok, "Monte Carlo R^avg/ρ² misses the exact value"),
+            )
+            if not ok
+        ]
+        verdict = joint_verdict([symbolic_ok, mc_ok, fit.verdict])
+        margin = min(float(((tol - err) / tol).min()), fit.margin)
+        return Evidence(verdict, values, margin=margin, note="; ".join(notes) or fit.note, plot=fit.plot())
+
+    return check
+
+
+CLAIM = Claim(
+    id="wen2023.theorem14",
+    paper="wen2023",
+    ref="Theorem 14, Appendix B.1; Table 1; Definition 3",
+    kind="expansion",
+    statement=r"R^{\mathrm{avg}}_\rho(x)=\mathbb E_{g\sim N(0,I)}L\big(x+\rho\tfrac{g}{\|g\|_2}\big)-L(x)"
+    r"\ \text{admits}\ "
+    r"S(x)=\mathrm{Tr}(\nabla^2L(x))/(2D)=\lim_{\rho\to0}R^{\mathrm{avg}}_\rho(x)/\rho^2\ \text{on}\ \Gamma",
+    summary="Average-direction sharpness R^avg_ρ/ρ² tends to Tr(∇²L)/(2D) on Γ (exact moments and Monte Carlo).",
+    instances=lambda budget: manifold_instances(),
+    check=make_check(),
+    assumptions=(Assumption("assumption1", rank_condition, "x ∈ Γ: L = 0, ∇L = 0, rank ∇²L(x) = M"),),
+    describe=ManifoldInstance.describe,
+)
