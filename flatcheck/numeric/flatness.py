@@ -16,6 +16,7 @@ import torch
 
 from flatcheck.numeric import flow
 from flatcheck.numeric import trace as tr
+from flatcheck.numeric.linalg import proj_out
 
 EXACT_DIM = 8  # up to this d, ∇tr̄ comes from sympy's exact third derivatives
 
@@ -88,3 +89,31 @@ def pl_constant(problem: Any, xs: torch.Tensor, f_star: torch.Tensor) -> torch.T
     g2 = (problem.grad(xs) ** 2).sum(-1)
     ratio = torch.where(gap > 0, g2 / (2 * torch.where(gap > 0, gap, 1.0)), torch.full_like(gap, float("inf")))
     return ratio.min()
+
+
+def trace_change(problem: Any, x: torch.Tensor, x_next: torch.Tensor) -> torch.Tensor:
+    """tr̄(Φ(x_next)) − tr̄(Φ(x)) row-wise (the quantity of ahn2024 Lemmas 2–4), by the closed-form Φ."""
+    return trace_bar(problem, problem.known["phi"](x_next)) - trace_bar(problem, problem.known["phi"](x))
+
+
+def circle_mean_trace_change(
+    problem: Any, x: torch.Tensor, lr: torch.Tensor, rho: torch.Tensor, nodes: int = 64
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """E_g[tr̄(Φ(x⁺))] − tr̄(Φ(x)) for one RSP step x⁺ = x − η(∇f(x) + Proj⊥_{∇f(x)}∇f(x + ρg)) with
+    g ~ Unif(S¹) (d = 2), for rows x (L, 2), η (L,), ρ (L,).
+
+    The integrand is analytic and 2π-periodic in the angle of g, so the trapezoid rule converges
+    geometrically; returns (mean with `nodes` nodes, |difference from nodes/2 nodes|) as the
+    quadrature error estimate."""
+
+    def mean(m: int) -> torch.Tensor:
+        theta = torch.arange(m, dtype=x.dtype, device=x.device) * (2 * torch.pi / m)
+        g = torch.stack([torch.cos(theta), torch.sin(theta)], -1)  # (m, 2)
+        xs = x[:, None, :].expand(-1, m, -1)
+        gx = problem.grad(xs)
+        v = proj_out(gx, problem.grad(xs + rho[:, None, None] * g))
+        x_next = xs - lr[:, None, None] * (gx + v)
+        return trace_change(problem, xs, x_next).mean(-1)
+
+    full = mean(nodes)
+    return full, (full - mean(nodes // 2)).abs()

@@ -1,0 +1,150 @@
+r"""ahn2024.lemma2 — Lemma 2 (§3.2) / Lemma 10 (Appendix B, proof D.6): RSP decreases tr̄(Φ).
+
+    "Lemma 2. … Consider the perturbed gradient step of Algorithm 1 … starting from x_t such that
+     ‖∇f(x_t)‖ ≤ ε₀ with parameters η = O(δε), ρ = O(δ√ε) and ε₀ = O(δ^{1.5}ε). Assume that
+     ‖∂Φ(Φ(x_t))∇tr̄(Φ(x_t))‖ ≥ √ε. Then E tr̄(Φ(x_{t+1})) − tr̄(Φ(x_t)) ≤ −Ω(δ³ε³).   (3)"
+    Proof (D.6): E tr̄(Φ(x_{t+1})) − tr̄(Φ(x_t)) ≤ −(ηρ²/2)‖∇_t‖² + (1/3)L₀‖∇_t‖ηρ³ + 3L₀L²_∂Φβ²η²ρ²,
+    ∇_t := ∂Φ(Φ(x_t))∇tr̄(Φ(x_t)).  The sketch's (6) prints the leading term as −ηρ²‖∇_t‖².
+
+Catalog statement: one step decreases E tr̄(Φ) with leading term −½ηρ²‖∇_t‖².
+Decision rule. Exact side (no sampling): on Example 1 (d = 2, Φ in closed form) the expectation
+over g ~ Unif(S¹) is an integral over the angle of g, computed by the trapezoid rule (geometric
+convergence for an analytic periodic integrand; its error is estimated and is below 10⁻¹⁵ here).
+Along the regime of Lemma 2 — ρ_k = 2^{−k/2}ρ₀ → 0, η = κρ² (η ∝ δε, ρ ∝ δ√ε at fixed δ),
+x_t = x* + s·ρ³·n (‖∇f(x_t)‖ = O(ρ³) = O(ε₀), n the unit normal of X* at x*, s ∈ {0, 1}) — the
+change must be negative (3), and the remainder EΔ + ½ηρ²‖∇_t‖² must be of order ≥ 5 in ρ
+(o(ηρ²): the claimed leading term, as fitted on the log-log scale with the margin ½ of
+`flatcheck.stats.fit_order`). A leading term −ηρ²‖∇_t‖², as printed in (6), leaves a remainder of
+order 4 and is rejected: the measured coefficient EΔ/(ηρ²‖∇_t‖²) is reported next to −½ and −1.
+Implementation side: at the largest ρ the Monte Carlo mean of tr̄(Φ(x⁺)) − tr̄(Φ(x)) over the
+implementation's own steps (antithetic pairs where it is batched) must contain the exact value
+within its simultaneous interval (error rate budget.alpha).
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+import torch
+from hypothesis import strategies as st
+
+from flatcheck.impl.flat_probes import mean_trace_change
+from flatcheck.numeric.flatness import circle_mean_trace_change, flatness
+from flatcheck.problems.setting1 import diagonal_network
+from flatcheck.stats import fit_order
+from flatcheck.verify import Claim, Evidence
+
+LEVELS = 12
+CLAIMED_REMAINDER_ORDER = 5  # −½ηρ²‖∇_t‖² + O(ηρ³ + η²ρ²) with η ∝ ρ²
+
+
+def example1():
+    return diagonal_network([1], [1])
+
+
+def lemma_points(t: float, off: int, rhos: torch.Tensor) -> torch.Tensor:
+    """x_t = x* + off·ρ³·n at x* = (t, 1/t) ∈ X*, n the unit normal ∇p/‖∇p‖ = (1/t, t)/‖·‖."""
+    n = torch.tensor([1 / t, t], dtype=torch.float64)
+    n = n / torch.linalg.vector_norm(n)
+    star = torch.tensor([t, 1 / t], dtype=torch.float64)
+    return star + off * rhos[:, None] ** 3 * n
+
+
+def make_check(coefficient: float):
+    """The check of E Δ = −coefficient·ηρ²‖∇_t‖² + o(ηρ²) (catalog: coefficient ½)."""
+
+    def check(inst: dict, impl, budget) -> Evidence:
+        prob = example1()
+        t, kappa, off = inst["t"], inst["kappa"], inst["off"]
+        rhos = torch.tensor([inst["rho0"] * 2.0 ** (-k / 2) for k in range(LEVELS)], dtype=torch.float64)
+        lrs = kappa * rhos**2
+        xs = lemma_points(t, off, rhos)
+        fl = flatness(prob, xs)
+        g2 = fl.manifold_norm**2
+        mean, quad_err = circle_mean_trace_change(prob, xs, lrs, rhos)
+        pred = -coefficient * lrs * rhos**2 * g2
+        rem = (mean - pred).tolist()
+        floor = 1e3 * torch.finfo(torch.float64).eps * (1 + float(fl.phi.abs().max()) ** 2) + float(quad_err.max())
+        fit = fit_order(rhos.tolist(), rem, CLAIMED_REMAINDER_ORDER, floor=floor)
+        coef = (mean / (lrs * rhos**2 * g2)).tolist()
+        values = {
+            "rho": rhos.tolist(),
+            "exact_mean_change": mean.tolist(),
+            "measured_coefficient": coef,
+            "predicted_coefficient": -coefficient,
+            "sketch_eq6_coefficient": -1.0,
+            "extrapolated_coefficient": 2 * coef[-1] - coef[-2] if len(coef) > 1 else coef[-1],
+            "remainder_local_orders": fit.local_orders,
+            "manifold_gradient_norm": float(fl.manifold_norm[0]),
+        }
+        plot = {
+            "type": "loglog",
+            "x": rhos.tolist(),
+            "y": [abs(r) for r in rem],
+            "xlabel": "rho",
+            "ylabel": "|E Δtr̄(Φ) + ½ηρ²‖∇_t‖²|",
+            "reference_order": CLAIMED_REMAINDER_ORDER,
+        }
+        if bool((mean >= 0).any()):
+            return Evidence(False, values, note="E tr̄(Φ(x_{t+1})) − tr̄(Φ(x_t)) ≥ 0: no decrease (3)", plot=plot)
+        if not fit.decided:
+            return Evidence(None, values, note=fit.note, plot=plot)
+        if not fit.reaches:
+            return Evidence(
+                False,
+                values,
+                note=f"remainder after −{coefficient}ηρ²‖∇_t‖² is not o(ηρ²): {fit.note}",
+                plot=plot,
+                margin=fit.local_orders[-1] - (CLAIMED_REMAINDER_ORDER - 0.5),
+            )
+        # Implementation side, at the largest ρ.
+        n = budget.draws(impl)
+        hp = {"lr": float(lrs[0]), "rho": float(rhos[0]), "eps0": float("inf")}
+        est, half = mean_trace_change(impl, prob, xs[0], hp, n, budget.seed, budget.alpha)
+        err = abs(est - float(mean[0]))
+        tol = half + 1e3 * torch.finfo(torch.float64).eps * (1 + abs(float(mean[0])))
+        values.update(implementation_mean_change=est, interval_halfwidth=half, draws=n)
+        holds = err <= tol
+        ev = Evidence(holds, values, margin=(tol - err) / tol, plot=plot)
+        if not holds:
+            ev.note = (
+                f"the implementation's mean change of tr̄(Φ) {est:.4g} ± {half:.2g} "
+                f"misses the exact {float(mean[0]):.4g}"
+            )
+        return ev
+
+    return check
+
+
+def instances(budget) -> st.SearchStrategy[dict]:
+    # x* = (t, 1/t) away from the flat minima t = ±1 (there ∇_t = 0: Lemma 3's case).
+    return st.fixed_dictionaries(
+        {
+            "t": st.sampled_from([0.25, 0.5, 2 / 3, 1.5, 2.0, 3.0, 4.0]),
+            "kappa": st.sampled_from([0.125, 0.25, 0.5]),
+            "rho0": st.sampled_from([0.25, 0.125]),
+            "off": st.sampled_from([0, 1]),
+        }
+    )
+
+
+def derive() -> sp.Expr:
+    """The leading coefficient from (5) and Lemma 7: Φ(x⁺) − Φ(x) = −η∂Φ(x)E v + …, E v = ½ρ²Proj⊥∇tr̄ + O(ρ³),
+    so E Δtr̄(Φ) = ⟨∇_t, −½ηρ²∇_t⟩ + … = −½ηρ²‖∇_t‖² + …"""
+    eta, rho, g = sp.symbols("eta rho nabla_t", positive=True)
+    return sp.expand(g * (-eta * sp.Rational(1, 2) * rho**2 * g))
+
+
+CLAIM = Claim(
+    id="ahn2024.lemma2",
+    paper="ahn2024",
+    ref="Lemma 2 / eq. (3), §3.2; Lemma 10 and its proof, Appendix B and D.6",
+    kind="expectation",
+    statement=r"\|\nabla_t\|\ge\sqrt\epsilon\Rightarrow\mathbb E\,\bar{\mathrm{tr}}(\Phi(x_{t+1}))-\bar{\mathrm{tr}}"
+    r"(\Phi(x_t))\le-\Omega(\delta^3\epsilon^3),\ \text{leading term }-\tfrac12\eta\rho^2\|\nabla_t\|^2",
+    summary="One RSP step decreases E tr̄(Φ) by ½ηρ²‖∇_t‖² to leading order (sketch (6) prints ηρ²‖∇_t‖²).",
+    instances=instances,
+    check=make_check(0.5),
+    derive=derive,
+    impl="rsp",
+    describe=lambda inst: dict(inst),
+)
