@@ -1,0 +1,194 @@
+"""Deciding whether linearized SGD (dexter2024 Definition 1) diverges or converges, with stated error rates.
+
+Exact rules (error rate zero up to stated round-off):
+- second moment, any family: E‖Ĵ_k⋯Ĵ₁‖_F² = tr 𝓛^k(I) with 𝓛(M) = E[ĴMĴ] (the recursion of the
+  proof of Lemma 4.1). 𝓛 is a positive map, self-adjoint for ⟨A, B⟩ = tr AB, so tr 𝓛^k(I) → ∞ iff
+  ρ(𝓛) > 1 and → 0 iff ρ(𝓛) < 1 (`moment_operator`, `operator_radius`);
+- first moment of the spectral norm, diagonal families (in a common eigenbasis): the coordinates of
+  Ĵ_k⋯Ĵ₁ are products of k independent copies of ĵ_c, so max_c (E|ĵ_c|)^k ≤ E‖Ĵ_k⋯Ĵ₁‖₂ ≤
+  Σ_c (E|ĵ_c|)^k: it diverges iff max_c E|ĵ_c| > 1 and stays ≤ d otherwise. E|ĵ_c| is a finite sum,
+  computed in exact rational arithmetic (`coordinate_moments`), for Bernoulli and without-replacement
+  sampling alike.
+
+Monte Carlo rules (general families, a user's implementation):
+- `paper_rule`: §5.1's rule — a run diverges if ‖w‖ grows ×1000 before it shrinks ×1000 within 1000
+  steps; a point diverges if 3 of 5 runs do. It follows typical runs (the sign of the top Lyapunov
+  exponent), not a moment, and its error rate is not controlled: it is reported, never a verdict;
+- `first_moment_lower_bound`: a one-sided lower confidence bound on E X for X ≥ 0 from Hoeffding's
+  inequality on min(X, cap) (valid for any distribution, error ≤ α): "E‖Ĵ_K⋯Ĵ₁‖₂ ≥ threshold".
+- `moment_interval_test`: a one-step identity E[f(Ĵ)] = value, simultaneous normal intervals.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+from math import comb
+
+import torch
+
+from flatcheck.stats.intervals import mean_interval
+
+EPS = torch.finfo(torch.float64).eps
+PAPER_FACTOR = 1000.0
+PAPER_STEPS = 1000
+PAPER_RUNS = 5
+
+
+def pair_probabilities(n: int, batch: int, sampling: str) -> tuple[float, float]:
+    """(P(i ∈ S), P(i, j ∈ S) for i ≠ j): Bernoulli (B/n, B²/n²) or a uniform B-subset (B/n, B(B−1)/(n(n−1)))."""
+    p1 = batch / n
+    if sampling == "bernoulli":
+        return p1, p1 * p1
+    return p1, (batch * (batch - 1) / (n * (n - 1)) if n > 1 else 0.0)
+
+
+def moment_operator(hs: torch.Tensor, lr: float, batch: int, sampling: str = "bernoulli") -> torch.Tensor:
+    """𝓛(M) = E[ĴMĴ] as a symmetric d²×d² matrix acting on vec(M):
+    𝓛 = I − η(I⊗H + H⊗I) + (η/B)²[(p₁ − p₂)Σ_i H_i⊗H_i + p₂ (ΣH_i)⊗(ΣH_i)]
+    (E[x_i] = p₁, E[x_ix_j] = p₂ for i ≠ j; for Bernoulli this is the proof of Lemma 4.1)."""
+    n, d = hs.shape[0], hs.shape[-1]
+    p1, p2 = pair_probabilities(n, batch, sampling)
+    total = hs.sum(0)
+    mean = total / n
+    eye = torch.eye(d, dtype=hs.dtype)
+    kron_sum = torch.einsum("iab,icd->acbd", hs, hs).reshape(d * d, d * d)
+    big = torch.kron(eye, eye) - lr * (torch.kron(eye, mean) + torch.kron(mean, eye))
+    return big + (lr / batch) ** 2 * ((p1 - p2) * kron_sum + p2 * torch.kron(total, total))
+
+
+def second_moment_matrix(hs: torch.Tensor, lr: float, batch: int, sampling: str = "bernoulli") -> torch.Tensor:
+    """E[Ĵ²] = 𝓛(I) = I − 2ηH + (η/B)²[(p₁ − p₂)Σ_iH_i² + p₂(ΣH_i)²]."""
+    n, d = hs.shape[0], hs.shape[-1]
+    p1, p2 = pair_probabilities(n, batch, sampling)
+    total = hs.sum(0)
+    eye = torch.eye(d, dtype=hs.dtype)
+    return eye - 2 * lr * total / n + (lr / batch) ** 2 * ((p1 - p2) * (hs @ hs).sum(0) + p2 * total @ total)
+
+
+def definition1_test(jac: torch.Tensor, hs: torch.Tensor, lr: float, batch: int, sampling: str, alpha: float) -> dict:
+    """Do draws of Ĵ (from an implementation's steps) follow Definition 1? Tests E[Ĵ] = I − ηH and
+    E[Ĵ²] = `second_moment_matrix` entry-wise at error rate α (simultaneous normal intervals)."""
+    d = hs.shape[-1]
+    expected = torch.cat(
+        [torch.eye(d, dtype=hs.dtype) - lr * hs.mean(0), second_moment_matrix(hs, lr, batch, sampling)]
+    )
+    return moment_interval_test(torch.cat([jac, jac @ jac], 1), expected, alpha)
+
+
+def operator_radius(op: torch.Tensor) -> tuple[float, float]:
+    """(ρ(𝓛), a bound on its round-off error): symmetric eigenvalues are stable to ~d²·ε·‖𝓛‖."""
+    lam = torch.linalg.eigvalsh((op + op.T) / 2)
+    return float(lam.abs().max()), 16 * op.shape[0] * EPS * float(torch.linalg.matrix_norm(op, ord=2))
+
+
+def frobenius_moments(op: torch.Tensor, steps: int) -> torch.Tensor:
+    """E‖Ĵ_k⋯Ĵ₁‖_F² = tr 𝓛^k(I) = vec(I)ᵀ𝓛^k vec(I) for k = 1..steps, exactly (up to round-off)."""
+    d = math.isqrt(op.shape[0])
+    v = torch.eye(d, dtype=op.dtype).reshape(-1)
+    out = []
+    for _ in range(steps):
+        v = op @ v
+        out.append(v.reshape(d, d).trace())
+    return torch.stack(out)
+
+
+@dataclass(frozen=True)
+class CoordinateMoments:
+    """Exact E|ĵ_c| and E[ĵ_c²] per coordinate, and the a.s. growth rate E log|ĵ_c| (−inf when ĵ_c = 0
+    has positive probability)."""
+
+    first: list[Fraction]
+    second: list[Fraction]
+    log_growth: list[float]
+
+
+def _coordinate_law(values: list[Fraction], n: int, batch: int, sampling: str) -> list[tuple[Fraction, Fraction]]:
+    """Distribution of Σ_{i∈S} h_i over the examples with h_i ≠ 0 (values), as (probability, sum) pairs.
+    Examples with equal values are grouped: counts are binomial (Bernoulli) or multivariate
+    hypergeometric (a uniform B-subset of [n])."""
+    groups: dict[Fraction, int] = {}
+    for v in values:
+        groups[v] = groups.get(v, 0) + 1
+    vals, counts = list(groups), list(groups.values())
+    p = Fraction(batch, n)
+    rest = n - sum(counts)
+    law = []
+    for ks in itertools.product(*[range(c + 1) for c in counts]):
+        if sampling == "bernoulli":
+            prob = math.prod(comb(c, k) * p**k * (1 - p) ** (c - k) for c, k in zip(counts, ks))
+        else:
+            chosen = sum(ks)
+            if chosen > batch or batch - chosen > rest:
+                continue
+            prob = Fraction(
+                math.prod(comb(c, k) for c, k in zip(counts, ks)) * comb(rest, batch - chosen), comb(n, batch)
+            )
+        law.append((prob, sum((v * k for v, k in zip(vals, ks)), Fraction(0))))
+    return law
+
+
+def coordinate_moments(
+    columns: list[list[Fraction]], n: int, lr: Fraction, batch: int, sampling: str
+) -> CoordinateMoments:
+    """Exact moments of ĵ_c = 1 − (η/B)Σ_{i∈S} h_ic for a diagonal family given by its columns: the
+    non-zero values h_ic of each coordinate c (`columns_of`). Equal columns are computed once."""
+    cache: dict[tuple[Fraction, ...], tuple[Fraction, Fraction, float]] = {}
+    for col in columns:
+        key = tuple(sorted(col))
+        if key not in cache:
+            law = [(prob, 1 - Fraction(lr) / batch * s) for prob, s in _coordinate_law(list(key), n, batch, sampling)]
+            first = sum((prob * abs(j) for prob, j in law), Fraction(0))
+            second = sum((prob * j * j for prob, j in law), Fraction(0))
+            zero = any(j == 0 and prob > 0 for prob, j in law)
+            logs = -math.inf if zero else sum(float(prob) * math.log(abs(j)) for prob, j in law if prob > 0)
+            cache[key] = (first, second, logs)
+    rows = [cache[tuple(sorted(col))] for col in columns]
+    return CoordinateMoments([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])
+
+
+def columns_of(diag: list[list[Fraction]]) -> list[list[Fraction]]:
+    """The non-zero entries of each coordinate of a diagonal family (n rows of d fractions)."""
+    return [[row[c] for row in diag if row[c] != 0] for c in range(len(diag[0]))]
+
+
+def paper_rule(log_ratio: torch.Tensor, factor: float = PAPER_FACTOR) -> torch.Tensor:
+    """§5.1's decision. log_ratio (steps, ..., runs) = log(‖w_t‖/‖w_0‖) for t = 1..steps (≤ 1000).
+    A run diverges if it reaches ×factor before ÷factor; the point diverges if a majority of runs do.
+    Returns a bool tensor of shape (...)."""
+    up = log_ratio >= math.log(factor)
+    down = log_ratio <= -math.log(factor)
+    steps = log_ratio.shape[0]
+    idx = torch.arange(steps).reshape(-1, *([1] * (log_ratio.dim() - 1)))
+    first_up = torch.where(up, idx, steps).min(0).values
+    first_down = torch.where(down, idx, steps).min(0).values
+    diverged = first_up < first_down
+    return diverged.sum(-1) * 2 > log_ratio.shape[-1]
+
+
+def first_moment_lower_bound(log_x: torch.Tensor, cap: float, alpha: float) -> float:
+    """A lower confidence bound on E X, X = exp(log_x) ≥ 0 (one value per chain), valid with
+    probability ≥ 1 − α for any distribution: E X ≥ E min(X, cap) ≥ mean(min(X, cap)) − cap·√(ln(1/α)/(2N))
+    (Hoeffding for variables in [0, cap]; cap must not depend on the sample)."""
+    y = log_x.clamp(max=math.log(cap)).exp()
+    return float(y.mean()) - cap * math.sqrt(math.log(1 / alpha) / (2 * y.numel()))
+
+
+def moment_interval_test(samples: torch.Tensor, expected: torch.Tensor, alpha: float) -> dict:
+    """Entry-wise test of E[samples] = expected (simultaneous normal intervals at level α, plus a
+    round-off floor): samples (N, ...) of bounded variables. Returns holds, margin and the numbers."""
+    flat = samples.reshape(samples.shape[0], -1)
+    est, half = mean_interval(flat, alpha)
+    exp = expected.reshape(-1)
+    tol = half + 1e3 * EPS * (1 + flat.abs().max())
+    err = (est - exp).abs()
+    return {
+        "holds": bool((err <= tol).all()),
+        "margin": float(((tol - err) / tol).min()),
+        "max_error": float(err.max()),
+        "max_halfwidth": float(half.max()),
+        "estimate": est.reshape(expected.shape).tolist(),
+        "expected": expected.tolist(),
+    }

@@ -1,0 +1,42 @@
+r"""dexter2024.sec3_1.corrected — §3.1's extreme settings with the value Definition 2 gives.
+
+The paper (§3.1) states λ₁(S) = √n and σ = √n for H_i = e₁e₁ᵀ ∀i. S is then the n×n all-ones
+matrix 11ᵀ, whose top eigenvalue is 1ᵀ1 = n (eigenvector 1); the proof of Theorem 2 uses exactly
+this fact (λ₁ of a σ×σ block of m's is mσ). Corrected statement: identical H_i = e₁e₁ᵀ give
+λ₁(S) = n and σ = n; mutually orthogonal H_i = e_ie_iᵀ give S = I and σ = 1 (unchanged).
+Checked like dexter2024.sec3_1, with certified round-off bounds.
+"""
+
+from __future__ import annotations
+
+from flatcheck.numeric.coherence import compare_coherence
+from flatcheck.problems.dexter_families import ExtremeSetting, extreme_settings
+from flatcheck.verify import Claim, Evidence
+
+
+def check(setting: ExtremeSetting, impl, budget) -> Evidence:
+    worst = None
+    for fam in setting.families():
+        predicted = float(fam.n) if fam.name == "identical" else 1.0
+        out = compare_coherence(fam.hs, predicted, predicted)
+        if worst is None or out["margin"] < worst[1]["margin"]:
+            worst = (fam, out)
+    fam, out = worst
+    note = "" if out["holds"] else f"{setting.kind} setting, n = {fam.n}: λ₁(S) and σ differ from the corrected value"
+    return Evidence(
+        out["holds"], {"setting": setting.kind, "n": fam.n, **out["values"]}, margin=out["margin"], note=note
+    )
+
+
+CLAIM = Claim(
+    id="dexter2024.sec3_1.corrected",
+    paper="dexter2024",
+    ref="§3.1 (corrected: λ₁ of the n×n all-ones matrix is n)",
+    kind="identity",
+    statement=r"H_i=e_1e_1^\top\ \forall i\Rightarrow\lambda_1(S)=n,\ \sigma=n;\quad"
+    r"\mathrm{tr}[H_iH_j]=0\ (i\ne j)\Rightarrow S=I,\ \sigma=1",
+    summary="Corrected §3.1: identical H_i = e₁e₁ᵀ give λ₁(S) = σ = n (not √n); orthogonal H_i give σ = 1.",
+    instances=lambda budget: extreme_settings(),
+    check=check,
+    describe=ExtremeSetting.describe,
+)

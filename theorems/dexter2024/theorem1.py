@@ -1,0 +1,120 @@
+r"""dexter2024.theorem1 — the simplified divergence condition, Theorem 1, §3.2.
+
+    "Theorem 1. Let {Ĵ_i}_{i∈N} be a sequence of i.i.d. copies of Ĵ defined in Definition 1. Let
+     {H_i}_{i∈[n]} have coherence measure σ. If
+         λ₁(H) > 2/η  or  λ₁(H) > (σ/η)·(n/B − 1)^{−1/2},
+     then lim_{k→∞} E‖Ĵ_k⋯Ĵ₂Ĵ₁‖₂ = ∞."
+
+Instances satisfy one of the two conditions, from just past the boundary to far past it (σ and the
+conditions checked beyond their round-off bounds), with every B ∈ [n] and Bernoulli sampling.
+- Diagonal families (random ones with rational entries, scalars d = 1 included; the §3.1 settings;
+  the §5.1 construction): decided exactly, for every B ∈ [n] and η at 1 + u times the boundary,
+  u ∈ {10⁻³, 10⁻², 0.1, 0.5, 2}. The coordinates of Ĵ_k⋯Ĵ₁ are products of independent
+  copies of ĵ_c, so max_c (E|ĵ_c|)^k ≤ E‖Ĵ_k⋯Ĵ₁‖₂ ≤ Σ_c (E|ĵ_c|)^k: the limit is ∞ iff
+  max_c E|ĵ_c| > 1, computed in rational arithmetic (`flatcheck.stats.stability`).
+- Other PSD families: Monte Carlo over batched chains of the implementation. "Diverges" when a
+  Hoeffding lower confidence bound on E‖Ĵ_K⋯Ĵ₁‖₂ (error ≤ α/2) reaches 1000; a counterexample only
+  when the exact second moment certifies E‖Ĵ_k⋯Ĵ₁‖₂ ≤ (tr𝓛^k(I))^{1/2} < 1 for some k ≤ K (then the
+  expectation tends to 0 by submultiplicativity); otherwise undecided.
+Every instance also checks that the implementation's Ĵ follows Definition 1 (E[Ĵ], E[Ĵ²], error ≤ α/2).
+"""
+
+from __future__ import annotations
+
+import math
+
+from flatcheck.impl.linear import jacobian_draws, log_norm_paths
+from flatcheck.problems.dexter_families import (
+    LinearSGDInstance,
+    diagonal_families,
+    psd_families,
+    theorem1_conditions,
+    theorem1_instances,
+    theorem1_sweep,
+)
+from flatcheck.stats.stability import (
+    PAPER_FACTOR,
+    columns_of,
+    coordinate_moments,
+    definition1_test,
+    first_moment_lower_bound,
+    frobenius_moments,
+    moment_operator,
+)
+from flatcheck.verify import Claim, Evidence
+
+
+def exact_first_moment(inst: LinearSGDInstance) -> Evidence:
+    """Diagonal families: E‖Ĵ_k⋯Ĵ₁‖₂ → ∞ iff max_c E|ĵ_c| > 1 (exact rationals)."""
+    cond = theorem1_conditions(inst)
+    if cond is None:
+        return Evidence(None, margin=math.inf)
+    cm = coordinate_moments(columns_of(inst.fam.diag), inst.fam.n, inst.lr, inst.batch, "bernoulli")
+    top = max(cm.first)
+    values = {
+        **cond,
+        "eta": str(inst.lr),
+        "B": inst.batch,
+        "max_E_abs_jc": float(top),
+        "max_E_jc2": float(max(cm.second)),
+        "max_lyapunov": max(cm.log_growth),
+        "decided_by": "exact first moment (diagonal family)",
+    }
+    note = (
+        ""
+        if top > 1
+        else (
+            f"η = {inst.lr}, B = {inst.batch}: max_c E|ĵ_c| = {float(top):.6g} ≤ 1, so "
+            "E‖Ĵ_k⋯Ĵ₁‖₂ ≤ d stays bounded (→ 0 if < 1) although the condition holds"
+        )
+    )
+    return Evidence(top > 1, values, margin=float(top - 1), note=note)
+
+
+def check(inst: LinearSGDInstance, impl, budget) -> Evidence:
+    cond = theorem1_conditions(inst)
+    if cond is None:
+        return Evidence(None, out_of_scope="neither condition of Theorem 1 holds beyond round-off")
+    fam, hp = inst.fam, inst.hp()
+    jac = jacobian_draws(impl, fam, hp, budget.draws(impl, cap=4096), budget.seed)
+    d1 = definition1_test(jac, fam.hs, float(inst.lr), inst.batch, "bernoulli", budget.alpha / 2)
+    if not d1["holds"]:
+        return Evidence(
+            False,
+            {**cond, "definition1_max_error": d1["max_error"]},
+            margin=d1["margin"],
+            note="the implementation's Ĵ does not follow Definition 1 (E[Ĵ] or E[Ĵ²])",
+        )
+    if fam.diag is not None:
+        return min((exact_first_moment(i) for i in theorem1_sweep(fam)), key=lambda ev: ev.margin)
+    steps = budget.scaled(60, 150, 400)
+    log2, _ = log_norm_paths(impl, fam, hp, budget.draws(impl, cap=2048), steps, budget.seed + 1)
+    lcb = first_moment_lower_bound(log2[-1], 4 * PAPER_FACTOR, budget.alpha / 2)
+    second = frobenius_moments(moment_operator(fam.hs, float(inst.lr), inst.batch), steps)
+    values = {
+        **cond,
+        "steps": steps,
+        "lower_bound_E_norm": lcb,
+        "min_sqrt_E_fro2": float(second.min().sqrt()),
+        "decided_by": "Monte Carlo lower bound / exact second-moment certificate",
+    }
+    if lcb >= PAPER_FACTOR:
+        return Evidence(True, values, margin=lcb / PAPER_FACTOR - 1)
+    if float(second.min()) < 1:
+        return Evidence(False, values, note="the exact second moment certifies E‖Ĵ_k⋯Ĵ₁‖₂ → 0")
+    return Evidence(None, values, note=f"E‖Ĵ_K⋯Ĵ₁‖₂ neither certified ≥ {PAPER_FACTOR:g} nor < 1 within {steps} steps")
+
+
+CLAIM = Claim(
+    id="dexter2024.theorem1",
+    paper="dexter2024",
+    ref="Theorem 1, §3.2 (proof: Appendix A.2)",
+    kind="dynamics",
+    statement=r"\lambda_1(H)>\frac2\eta\ \text{or}\ \lambda_1(H)>\frac\sigma\eta\Big(\frac nB-1\Big)^{-1/2}"
+    r"\Rightarrow\lim_{k\to\infty}\mathbb E\|\hat J_k\cdots\hat J_1\|_2=\infty",
+    summary="Theorem 1: λ₁(H) > 2/η or λ₁(H) > (σ/η)(n/B−1)^{−1/2} ⇒ E‖Ĵ_k⋯Ĵ₁‖₂ → ∞.",
+    instances=lambda budget: theorem1_instances(diagonal_families(max_n=6, max_d=3) | psd_families(max_n=5, max_d=3)),
+    check=check,
+    impl="linsgd",
+    describe=LinearSGDInstance.describe,
+)
