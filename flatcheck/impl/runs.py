@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
 
-from flatcheck.impl.protocol import Implementation
+from flatcheck.impl.protocol import SAM_KINDS, Implementation
 from flatcheck.numeric.flow import phi
 from flatcheck.numeric.riemannian import riemannian_flow
 from flatcheck.problems import Problem
@@ -136,3 +136,17 @@ def scaling_exponent(scales: list[float], errors: list[float]) -> float:
     xs, ys = [math.log(s) for s in scales], [math.log(max(e, 1e-300)) for e in errors]
     mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
     return sum((a - mx) * (b - my) for a, b in zip(xs, ys)) / sum((a - mx) ** 2 for a in xs)
+
+
+def as_kind(impl: Implementation, kind: str) -> Implementation:
+    """The implementation of another algorithm kind that a claim about several runs needs (wen2023
+    Figure 1: full-batch SAM, stochastic SAM, GD on L^asc). A user's SAM class serves both SAM kinds
+    (one adapter each, as `flatcheck check` does); a kind the class does not implement (GD on L^asc
+    for a SAM) and every kind of the built-ins come from flatcheck's own implementations."""
+    from flatcheck.impl.builtin import builtin
+
+    if impl.algorithm == kind:
+        return impl
+    if not impl.builtin and {impl.algorithm, kind} <= set(SAM_KINDS):
+        return replace(impl, algorithm=kind)
+    return builtin(kind)
