@@ -118,13 +118,13 @@ def validate(doc: Any, source: str = "the results document") -> None:
 
 def write_json(doc: dict[str, Any], path: Path) -> None:
     validate(doc)
-    path.write_text(json.dumps(doc, indent=1, sort_keys=False) + "\n")
+    path.write_text(json.dumps(doc, indent=1, sort_keys=False) + "\n", encoding="utf-8")
 
 
 def read_json(path: Path) -> dict[str, Any]:
     """A results document from disk, validated; one clear message when it is not one."""
     try:
-        doc = json.loads(path.read_text())
+        doc = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise FlatcheckError(f"cannot read {path} as a flatcheck results JSON ({e})") from e
     validate(doc, str(path))
@@ -133,7 +133,7 @@ def read_json(path: Path) -> dict[str, Any]:
 
 def append_record(path: Path, record: dict[str, Any]) -> None:
     """Stream one finished claim to the JSON-lines file, flushed to disk at once."""
-    with path.open("a") as fh:
+    with path.open("a", encoding="utf-8") as fh:
         fh.write(json.dumps(record) + "\n")
         fh.flush()
 
@@ -143,7 +143,7 @@ def read_stream(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         return []
     out = []
-    for line in path.read_text().splitlines():
+    for line in path.read_text(encoding="utf-8").splitlines():
         try:
             rec = json.loads(line)
         except json.JSONDecodeError:

@@ -33,8 +33,9 @@ def write_plots(doc: dict[str, Any], out: Path) -> set[str]:
 
 
 def write_report(doc: dict[str, Any], out: Path, with_json: bool = True) -> None:
+    out.mkdir(parents=True, exist_ok=True)
     if with_json:
         write_json(doc, out / "results.json")
     plots = write_plots(doc, out)
-    (out / "report.md").write_text(render(doc, plots))
-    (out / "report.html").write_text(render_html(doc))
+    (out / "report.md").write_text(render(doc, plots), encoding="utf-8")
+    (out / "report.html").write_text(render_html(doc), encoding="utf-8")
