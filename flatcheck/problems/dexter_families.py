@@ -371,3 +371,40 @@ def theorem1_instances(draw, families: st.SearchStrategy[HessianFamily]) -> Line
     fam = draw(families)
     batch = draw(st.integers(1, fam.n))
     return LinearSGDInstance(fam, theorem1_lr(fam, batch, draw(st.sampled_from(BOUNDARY_OFFSETS))), batch)
+
+
+@dataclass(eq=False)
+class Theorem2Instance:
+    """(λ₁, n, B, η, σ) of dexter2024 Theorem 2: λ₁ = r·(2σ/η)(σ + n/B − 1)^{−1}, r ∈ (0, 1) admissible."""
+
+    n: int
+    sigma: int
+    batch: int
+    lr: Fraction
+    ratio: Fraction
+
+    @property
+    def bound(self) -> Fraction:
+        return 2 * self.sigma / self.lr / (self.sigma + Fraction(self.n, self.batch) - 1)
+
+    @property
+    def lam1(self) -> Fraction:
+        return self.ratio * self.bound
+
+    def describe(self) -> dict[str, Any]:
+        return {"n": self.n, "sigma": self.sigma, "B": self.batch, "eta": str(self.lr), "ratio": str(self.ratio)}
+
+
+def theorem2_instances(max_n: int = 12) -> st.SearchStrategy[Theorem2Instance]:
+    """n ≤ max_n, σ ∈ [n], B ∈ [n], η ∈ (0, 4] rational, λ₁ from 1/10 of the bound to just below it."""
+    ratios = [Fraction(999, 1000), Fraction(99, 100), Fraction(1, 2), Fraction(1, 10)]
+    return st.integers(1, max_n).flatmap(
+        lambda n: st.builds(
+            Theorem2Instance,
+            st.just(n),
+            st.integers(1, n),
+            st.integers(1, n),
+            fractions(0, 4, 8).filter(lambda f: f > 0),
+            st.sampled_from(ratios),
+        )
+    )

@@ -54,7 +54,7 @@ def moment_operator(hs: torch.Tensor, lr: float, batch: int, sampling: str = "be
     total = hs.sum(0)
     mean = total / n
     eye = torch.eye(d, dtype=hs.dtype)
-    kron_sum = torch.einsum("iab,icd->acbd", hs, hs).reshape(d * d, d * d)
+    kron_sum = path_operator(hs)
     big = torch.kron(eye, eye) - lr * (torch.kron(eye, mean) + torch.kron(mean, eye))
     return big + (lr / batch) ** 2 * ((p1 - p2) * kron_sum + p2 * torch.kron(total, total))
 
@@ -192,3 +192,10 @@ def moment_interval_test(samples: torch.Tensor, expected: torch.Tensor, alpha: f
         "estimate": est.reshape(expected.shape).tolist(),
         "expected": expected.tolist(),
     }
+
+
+def path_operator(hs: torch.Tensor) -> torch.Tensor:
+    """𝓣(M) = Σ_i H_iMH_i as a symmetric PSD d²×d² matrix: Σ_{y₁..y_k}‖H_{y_k}⋯H_{y₁}‖_F² = tr𝓣^k(I),
+    so c^kΣ_y‖H_{y_k}⋯H_{y₁}‖_F² → ∞ iff c·ρ(𝓣) > 1 and → 0 iff c·ρ(𝓣) < 1 (Lemma 4.1's sums)."""
+    d = hs.shape[-1]
+    return torch.einsum("iab,icd->acbd", hs, hs).reshape(d * d, d * d)
