@@ -98,29 +98,58 @@ def flat_weights(model: torch.nn.Sequential) -> torch.Tensor:
     return torch.cat([p.detach().reshape(-1) for p in model.parameters()])
 
 
+def _split(model: torch.nn.Sequential, w: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """Flat weights (B, p) -> W₁ (B, h, 64), b₁ (B, h), W₂ (B, 10, h), b₂ (B, 10)."""
+    h, i = model[0].weight.shape
+    o = model[2].weight.shape[0]
+    w1, b1, w2, b2 = w.split([h * i, h, o * h, o], dim=-1)
+    return w1.reshape(-1, h, i), b1, w2.reshape(-1, o, h), b2
+
+
 def flat_loss(
     model: torch.nn.Sequential, x: torch.Tensor, y: torch.Tensor
 ) -> tuple[torch.Tensor, Callable[[torch.Tensor], torch.Tensor]]:
     """(w₀, f) with w₀ the model's flat weights and f: (..., p) -> (...) the training loss at
     any batch of flat weight vectors (same layout as `flat_weights`)."""
-    first, last = model[0], model[2]
-    h, i = first.weight.shape
-    o = last.weight.shape[0]
-    sizes = [h * i, h, o * h, o]
+    xt = x.T.contiguous()
 
     def f(w: torch.Tensor) -> torch.Tensor:
-        batch = w.shape[:-1]
         flat = w.reshape(-1, w.shape[-1])
         outs = []
         for part in flat.split(CHUNK):
-            w1, b1, w2, b2 = part.split(sizes, dim=-1)
-            hidden = torch.tanh(torch.einsum("ni,bhi->bnh", x, w1.reshape(-1, h, i)) + b1[:, None, :])
-            logits = torch.einsum("bnh,boh->bno", hidden, w2.reshape(-1, o, h)) + b2[:, None, :]
-            logp = torch.log_softmax(logits, dim=-1)
-            outs.append(-logp.gather(-1, y.expand(part.shape[0], -1)[..., None])[..., 0].mean(-1))
-        return torch.cat(outs).reshape(batch)
+            w1, b1, w2, b2 = _split(model, part)
+            hidden = torch.tanh(w1 @ xt + b1[..., None])  # (B, h, n)
+            logits = w2 @ hidden + b2[..., None]  # (B, o, n)
+            logp = torch.log_softmax(logits, dim=1)
+            outs.append(-logp.gather(1, y.expand(part.shape[0], 1, -1)).mean((1, 2)))
+        return torch.cat(outs).reshape(w.shape[:-1])
 
     return flat_weights(model), f
+
+
+def quadratic_form(model: torch.nn.Sequential, x: torch.Tensor, y: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+    """uᵀ∇²ℓ(w₀)u for each row of u (B, p), exact, at the model's weights (no Hessian formed).
+
+    Along w₀ + tu: h = W₁x + b₁, a = tanh h, z = W₂a + b₂; with dh = dW₁x + db₁, da = a'dh,
+    d²a = a''dh², dz = dW₂a + W₂da + db₂, d²z = 2dW₂da + W₂d²a, and p = softmax z,
+        uᵀ∇²ℓ u = mean_n [dzᵀ(diag p − ppᵀ)dz + (p − e_y)ᵀd²z]."""
+    first, last = model[0], model[2]
+    xt = x.T.contiguous()
+    outs = []
+    with torch.no_grad():
+        a = torch.tanh(first.weight @ xt + first.bias[:, None])  # (h, n)
+        p = torch.softmax(last.weight @ a + last.bias[:, None], dim=0)  # (o, n)
+        resid = p - torch.nn.functional.one_hot(y, p.shape[0]).T.to(p.dtype)
+        da_dh, d2a_dh2 = 1 - a**2, -2 * a * (1 - a**2)
+        for part in u.split(CHUNK):
+            dw1, db1, dw2, db2 = _split(model, part)
+            dh = dw1 @ xt + db1[..., None]  # (B, h, n)
+            da = da_dh * dh
+            dz = dw2 @ a + last.weight @ da + db2[..., None]  # (B, o, n)
+            d2z = 2 * dw2 @ da + last.weight @ (d2a_dh2 * dh**2)
+            curv = (p * dz**2).sum(1) - (p * dz).sum(1) ** 2 + (resid * d2z).sum(1)
+            outs.append(curv.mean(-1))
+    return torch.cat(outs)
 
 
 def hessian_trace(f: Callable[[torch.Tensor], torch.Tensor], w: torch.Tensor) -> float:
