@@ -62,7 +62,13 @@ def limit_jacobian(problem: Any, x: torch.Tensor) -> tuple[torch.Tensor, torch.T
 
 
 def grad_trace_bar(problem: Any, x: torch.Tensor) -> torch.Tensor:
-    """∇tr̄ at rows x: exact (sympy) for small d, by Hessian-vector products beyond."""
+    """∇tr̄ at rows x: from the family's closed form of tr̄ where it has one, exact (sympy) for small d,
+    by Hessian-vector products beyond."""
+    if "trace_bar" in problem.known:
+        with torch.enable_grad():
+            xr = x.detach().requires_grad_(True)
+            (g,) = torch.autograd.grad(problem.known["trace_bar"](xr).sum(), xr)
+        return g
     if problem.d <= EXACT_DIM:
         return problem.grad_trace_bar(x)
     return tr.grad_trace_bar(problem.f, x)

@@ -23,7 +23,6 @@ import sympy as sp
 import torch
 from hypothesis import strategies as st
 
-from flatcheck.problems import compile as cc
 from flatcheck.problems.instances import PointInstance
 from flatcheck.problems.problem import Problem
 
@@ -67,10 +66,25 @@ def diagonal_phi_expr(xs: tuple[sp.Symbol, ...], groups: list[int], labels: list
     return sp.Matrix(out_u + out_v)
 
 
-def torch_vector(xs: tuple[sp.Symbol, ...], exprs: sp.Matrix):
-    """Batched torch function (..., d) -> (..., m) of a vector of sympy expressions."""
-    parts = [cc.to_torch(xs, e) for e in exprs]
-    return lambda x: torch.stack([p(x) for p in parts], dim=-1)
+def diagonal_phi(groups: list[int], labels: list[sp.Expr]):
+    """The same closed form as `diagonal_phi_expr`, batched in torch: (..., d) -> (..., d)."""
+    k = sum(groups)
+    bounds = [sum(groups[:i]) for i in range(len(groups) + 1)]
+    ys = [float(y) for y in labels]
+
+    def phi(x: torch.Tensor) -> torch.Tensor:
+        u, v = x[..., :k], x[..., k:]
+        s, dl = u + v, u - v
+        outs_u, outs_v = [], []
+        for (a, b), y in zip(zip(bounds, bounds[1:]), ys):
+            sg, dg = s[..., a:b], dl[..., a:b]
+            s2, d2 = (sg * sg).sum(-1, keepdim=True), (dg * dg).sum(-1, keepdim=True)
+            rz = torch.sqrt(s2 / (2 * y + torch.sqrt(4 * y * y + d2 * s2)))
+            outs_u.append((sg / rz + dg * rz) / 2)
+            outs_v.append((sg / rz - dg * rz) / 2)
+        return torch.cat(outs_u + outs_v, dim=-1)
+
+    return phi
 
 
 def diagonal_network(groups: list[int], labels: list[sp.Rational]) -> Problem:
@@ -86,7 +100,6 @@ def diagonal_network(groups: list[int], labels: list[sp.Rational]) -> Problem:
         j += size
     labels = [sp.Rational(y) for y in labels]
     n, d = len(groups), 2 * k
-    phi_expr = diagonal_phi_expr(xs, groups, labels)
     # A point of X*: u_S = v_S = √(y_i/|S_i|)·1 — also a flat minimum (u_S = v_S, ‖u_S‖² = y_i).
     flat = []
     for size, y in zip(groups, labels):
@@ -107,8 +120,7 @@ def diagonal_network(groups: list[int], labels: list[sp.Rational]) -> Problem:
         {"groups": list(groups), "labels": [str(y) for y in labels]},
         beta_on_ball,
         {
-            "phi_expr": phi_expr,
-            "phi": torch_vector(xs, phi_expr),
+            "phi": diagonal_phi(groups, labels),
             "x_star": flat + flat,
             "flat_trace_bar": 4 * sum(labels) / (n * d),
             "trace_bar": lambda x: 2 * (x * x).sum(-1) / (n * d),

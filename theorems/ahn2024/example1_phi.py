@@ -22,7 +22,7 @@ import torch
 
 from flatcheck.numeric import flow
 from flatcheck.problems import points
-from flatcheck.problems.setting1 import diagonal_network
+from flatcheck.problems.setting1 import diagonal_network, diagonal_phi_expr
 from flatcheck.verify import Assumption, Claim, Evidence
 
 FLOW_TOL = 1e-6  # relative agreement the Dormand–Prince integration (rtol 1e-9) guarantees on these paths
@@ -42,7 +42,7 @@ def derive() -> dict[str, object]:
     prob = diagonal_network([1], [1])
     x1, x2 = prob.symbols
     t = sp.Symbol("t", positive=True)
-    phi = prob.known["phi_expr"]
+    phi = diagonal_phi_expr(prob.symbols, [1], [sp.Integer(1)])
     grad = sp.Matrix(prob.grad_expr)
     on_star = {x1: t, x2: 1 / t}
     jac = phi.jacobian([x1, x2])
