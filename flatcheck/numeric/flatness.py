@@ -123,3 +123,29 @@ def circle_mean_trace_change(
 
     full = mean(nodes)
     return full, (full - mean(nodes // 2)).abs()
+
+
+def example_directions(problem: Any, x: torch.Tensor) -> torch.Tensor:
+    """g_i = ∇f_i(x)/‖∇f_i(x)‖ for every example i at rows x (B, d): (n, B, d) (ahn2024 §4.2)."""
+    b = x.shape[0]
+    gs = torch.stack(
+        [problem.grad_example(x, torch.full((b,), i, dtype=torch.long)) for i in range(problem.n_examples)]
+    )
+    return gs / torch.linalg.vector_norm(gs, dim=-1, keepdim=True)
+
+
+def sap_mean_perturbation(problem: Any, x: torch.Tensor, rho: torch.Tensor, outer: str = "example") -> torch.Tensor:
+    """E v_t of Algorithm 2 exactly — the average over i ∈ [n] and σ = ±1 — at rows x (B, d) with radii
+    ρ (B,): v = Proj⊥_{∇f(x)}∇f_i(x + ρσg_i) (outer="example", update (7)), or the full-batch outer
+    gradient v′ = Proj⊥_{∇f(x)}∇f(x + ρσg_i) of the proof sketch of Lemma 4 (outer="full")."""
+    b, n = x.shape[0], problem.n_examples
+    gx = problem.grad(x)
+    dirs = example_directions(problem, x)
+    total = torch.zeros_like(x)
+    for i in range(n):
+        idx = torch.full((b,), i, dtype=torch.long)
+        for sign in (1.0, -1.0):
+            y = x + sign * rho[:, None] * dirs[i]
+            outer_grad = problem.grad_example(y, idx) if outer == "example" else problem.grad(y)
+            total = total + proj_out(gx, outer_grad)
+    return total / (2 * n)

@@ -285,3 +285,32 @@ def near_minimizers(draw, problems: st.SearchStrategy, offsets=(-2, -1, 0, 1, 2)
     k = draw(st.integers(1, 5))
     x = [c + wi * 2 ** (-k) for c, wi in zip(prob.known["x_star"], w)]
     return PointInstance(prob, x, scalars={"r": 2.0**-k})
+
+
+@st.composite
+def sharp_points(draw, problems: st.SearchStrategy | None = None) -> PointInstance:
+    """A diagonal network and x0 = (u, v) with positive rational u ≠ v: Φ(x0) is a point of X* that is
+    not a flat minimum (∂Φ∇tr̄ ≠ 0 there)."""
+    prob = draw(problems if problems is not None else diagonal_networks())
+    k = prob.d // 2
+    pos = st.builds(lambda p, q: sp.Rational(p, q), st.integers(1, 8), st.sampled_from([2, 4]))
+    u = draw(st.lists(pos, min_size=k, max_size=k))
+    v = draw(st.lists(pos, min_size=k, max_size=k).filter(lambda w: w != u))
+    return PointInstance(prob, u + v)
+
+
+def normal_direction(problem: Problem, x: torch.Tensor) -> torch.Tensor:
+    """Σ_i ∇p_i/‖∇p_i‖ normalized, at rows x of a diagonal network: a unit normal to X* along
+    which every example's gradient is non-zero."""
+    k = problem.d // 2
+    u, v = x[..., :k], x[..., k:]
+    groups = problem.params["groups"]
+    bounds = [sum(groups[:i]) for i in range(len(groups) + 1)]
+    parts_u, parts_v = [], []
+    for a, b in zip(bounds, bounds[1:]):
+        gu, gv = v[..., a:b], u[..., a:b]  # ∇p_i = (v_S, u_S) on the group's coordinates
+        nrm = torch.sqrt((gu * gu).sum(-1, keepdim=True) + (gv * gv).sum(-1, keepdim=True))
+        parts_u.append(gu / nrm)
+        parts_v.append(gv / nrm)
+    n = torch.cat(parts_u + parts_v, -1)
+    return n / torch.linalg.vector_norm(n, dim=-1, keepdim=True)

@@ -1,0 +1,112 @@
+r"""ahn2024.lemma4 — Lemma 4 (§4.2) in the form of Lemma 11 (Appendix C, proof D.7): SAP's factor d.
+
+    "Lemma 11. … v_t defined in Algorithm 2 … satisfies
+     E ∂Φ(x_t)v_t = ½dρ²∂Φ(Φ(x_t))∇tr̄(Φ(x_t)) + O(L₁L₂dρ²ε₀) + O(L₀ρ³)."
+    "Notice an multiplicative factor of d appearing in the equation above, which shows an
+     improvement over Lemma 9" (RSP: E ∂Φ(x_t)v_t = ½ρ²∂Φ(Φ(x_t))∇tr̄(Φ(x_t)) + O(L₀ρ³)).
+
+Exact side: SAP's randomness is discrete (i ~ Unif[n], σ ~ Unif{±1}), so E v_t is an exact finite
+average (`flatcheck.numeric.flatness.sap_mean_perturbation`). On diagonal networks (Φ and ∂Φ in
+closed form; the ∇p_i orthogonal as in the proof sketch) at x_t = x* + ρ²n — x* ∈ X* not flat, n a
+unit normal, so ‖x_t − Φ(x_t)‖ = O(ρ²) plays ε₀ = O(ρ²) and O(dρ²ε₀) = O(ρ⁴) — along ρ_k = 2^{−k/2}ρ₀,
+the remainder E∂Φ(x_t)v_t − ½dρ²∂Φ(Φ(x_t))∇tr̄(Φ(x_t)) must be of order ≥ 3 in ρ (fitted local order,
+margin ½). A factor 1 instead of d (RSP's Lemma 9) leaves an order-2 remainder and is rejected; the
+measured coefficient ⟨E∂Φv, ∇_t⟩/(ρ²‖∇_t‖²) is reported next to ½d and ½.
+Implementation side: at the largest ρ, the Monte Carlo mean of ∂Φ(x_t)v_t over the implementation's
+own steps (v read back from x⁺) must contain the exact value within simultaneous intervals.
+"""
+
+from __future__ import annotations
+
+import torch
+from hypothesis import strategies as st
+
+from flatcheck.impl.probes import perturbations
+from flatcheck.numeric.flatness import flatness, limit_jacobian, sap_mean_perturbation
+from flatcheck.problems import PointInstance
+from flatcheck.problems.setting1 import normal_direction, sharp_points
+from flatcheck.stats import fit_order, mean_interval
+from flatcheck.verify import Claim, Evidence
+
+LEVELS = 10
+CLAIMED_ORDER = 3
+
+
+def make_check(factor):
+    """The check of E∂Φ(x)v = ½·factor(d)·ρ²∂Φ(Φ(x))∇tr̄(Φ(x)) + O(ρ³) (the paper: factor(d) = d)."""
+
+    def check(inst: PointInstance, impl, budget) -> Evidence:
+        prob = inst.problem
+        d = prob.d
+        star = prob.known["phi"](inst.x_tensor()[None])
+        rhos = torch.tensor([inst.scalars["rho0"] * 2.0 ** (-k / 2) for k in range(LEVELS)], dtype=torch.float64)
+        xs = star + rhos[:, None] ** 2 * normal_direction(prob, star)
+        jac, ok = limit_jacobian(prob, xs)
+        fl = flatness(prob, xs)
+        mean_v = sap_mean_perturbation(prob, xs, rhos)
+        lhs = torch.einsum("bij,bj->bi", jac, mean_v)
+        pred = 0.5 * factor(d) * rhos[:, None] ** 2 * fl.manifold
+        rem = torch.linalg.vector_norm(lhs - pred, dim=-1).tolist()
+        floor = 1e4 * torch.finfo(torch.float64).eps * (1 + float(xs.abs().max()) ** 2)
+        fit = fit_order(rhos.tolist(), rem, CLAIMED_ORDER, floor=floor)
+        g2 = fl.manifold_norm**2
+        coef = ((lhs * fl.manifold).sum(-1) / (rhos**2 * g2)).tolist()
+        values = {
+            "d": d,
+            "rho": rhos.tolist(),
+            "measured_coefficient": coef,
+            "predicted_coefficient_half_d": 0.5 * d,
+            "rsp_coefficient": 0.5,
+            "remainder": rem,
+            "local_orders": fit.local_orders,
+        }
+        plot = {
+            "type": "loglog",
+            "x": rhos.tolist(),
+            "y": rem,
+            "xlabel": "rho",
+            "ylabel": "remainder",
+            "reference_order": CLAIMED_ORDER,
+        }
+        if not bool(ok.all() & fl.converged.all()):
+            return Evidence(None, out_of_scope="Φ undefined near x*")
+        if not fit.decided:
+            return Evidence(None, values, note=fit.note, plot=plot)
+        if not fit.reaches:
+            margin = fit.local_orders[-1] - (CLAIMED_ORDER - 0.5)
+            return Evidence(False, values, margin=margin, plot=plot, note=f"E∂Φv − ½dρ²∂Φ∇tr̄ is not O(ρ³): {fit.note}")
+        n = budget.draws(impl)
+        hp = {"lr": 1.0, "rho": float(rhos[0])}
+        v = perturbations(impl, prob, xs[0], hp, n, budget.seed)
+        proj = v @ jac[0].T
+        pairs = (proj[: n // 2] + proj[n // 2 : 2 * (n // 2)]) / 2
+        est, half = mean_interval(pairs, budget.alpha)
+        tol = half + 1e3 * torch.finfo(torch.float64).eps * (1 + float(v.abs().max()))
+        err = (est - lhs[0]).abs()
+        values.update(implementation_mean=est.tolist(), exact_mean=lhs[0].tolist(), draws=n)
+        holds = bool((err <= tol).all())
+        ev = Evidence(holds, values, margin=float(((tol - err) / tol).min()), plot=plot)
+        if not holds:
+            ev.note = "the implementation's mean ∂Φ(x)v differs from Algorithm 2's exact E ∂Φ(x)v"
+        return ev
+
+    return check
+
+
+CLAIM = Claim(
+    id="ahn2024.lemma4",
+    paper="ahn2024",
+    ref="Lemma 4, §4.2; Lemma 11 and its proof, Appendix C and D.7",
+    kind="expectation",
+    statement=r"\mathbb E\,\partial\Phi(x_t)v_t=\tfrac12 d\rho^2\partial\Phi(\Phi(x_t))\nabla\bar{\mathrm{tr}}"
+    r"(\Phi(x_t))+\mathcal O(d\rho^2\epsilon_0)+\mathcal O(\rho^3)",
+    summary="SAP's mean perturbation along X* is d times RSP's: ½dρ²∂Φ∇tr̄ up to O(dρ²ε₀ + ρ³).",
+    instances=lambda budget: st.builds(
+        lambda inst, r: PointInstance(inst.problem, inst.x, scalars={"rho0": r}),
+        sharp_points(),
+        st.sampled_from([0.25, 0.125]),
+    ),
+    check=make_check(lambda d: d),
+    impl="sap",
+    describe=PointInstance.describe,
+)
