@@ -28,7 +28,8 @@ from flatcheck.algorithms.sampling import SAMPLINGS, minibatch_weights
 def linsgd_step(hs: torch.Tensor, w: torch.Tensor, weights: torch.Tensor, lr: float) -> torch.Tensor:
     """One step of Definition 1 per chain: hs (n, d, d), w (chains, d, k), weights (chains, n) =
     1{i∈S}/B (`minibatch_weights`) -> Ĵw = w − η Σ_i weights_i H_i w, shape (chains, d, k)."""
-    return w - lr * torch.einsum("cn,nab,cbk->cak", weights, hs, w)
+    # Σ_i weights_i H_i first (chains·n·d²), then one batched product (chains·d²·k).
+    return w - lr * torch.einsum("cn,nab->cab", weights, hs) @ w
 
 
 class LinSGD(torch.optim.Optimizer):
@@ -72,7 +73,7 @@ class LinSGD(torch.optim.Optimizer):
 def batch_masks(batch: torch.Tensor, n: int, sampling: str, gen: torch.Generator) -> torch.Tensor:
     """S for chains with their own batch sizes batch (chains,): Bernoulli (i ∈ S with probability B/n)
     or a uniform B-subset (the B smallest of n uniform keys). Returns (chains, n) bool."""
-    keys = torch.rand(batch.shape[0], n, generator=gen, dtype=torch.float64)
+    keys = torch.rand(batch.shape[0], n, generator=gen)
     if sampling == "bernoulli":
         return keys < batch.unsqueeze(-1) / n
     if sampling == "without_replacement":
@@ -100,21 +101,22 @@ def diagonal_first_passage(
     n = coord.shape[-1]
     outcome = torch.zeros(coord.shape[0], dtype=torch.long)
     active = torch.arange(coord.shape[0])
-    norm0 = torch.linalg.vector_norm(w0, dim=-1, keepdim=True)
-    w = w0 / norm0
+    w = w0 / torch.linalg.vector_norm(w0, dim=-1, keepdim=True)
+    step_size = lr.unsqueeze(-1) * value / batch.unsqueeze(-1)  # η·h_i/B: the step of example i
     log_ratio = torch.zeros(coord.shape[0], dtype=w0.dtype)
     limit = math.log(factor)
     for _ in range(steps):
         if active.numel() == 0:
             break
-        weights = batch_masks(batch[active], n, sampling, gen).to(value.dtype) / batch[active].unsqueeze(-1)
-        s = torch.zeros_like(w).scatter_add_(-1, coord[active], weights * value[active])
-        w = w * (1 - lr[active].unsqueeze(-1) * s)
+        mask = batch_masks(batch, n, sampling, gen).to(w.dtype)
+        w = w * (1 - torch.zeros_like(w).scatter_add_(-1, coord, mask * step_size))
         norm = torch.linalg.vector_norm(w, dim=-1)
         log_ratio = log_ratio + norm.log()
         w = w / torch.where(norm > 0, norm, 1.0).unsqueeze(-1)
         decided = (log_ratio >= limit) | (log_ratio <= -limit)
-        outcome[active[decided]] = torch.where(log_ratio[decided] >= limit, 1, -1)
-        keep = ~decided
-        active, w, log_ratio = active[keep], w[keep], log_ratio[keep]
+        if decided.any():
+            outcome[active[decided]] = torch.where(log_ratio[decided] >= limit, 1, -1)
+            keep = ~decided
+            active, w, log_ratio = active[keep], w[keep], log_ratio[keep]
+            coord, step_size, batch = coord[keep], step_size[keep], batch[keep]
     return outcome

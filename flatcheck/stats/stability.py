@@ -115,17 +115,22 @@ def _coordinate_law(values: list[Fraction], n: int, batch: int, sampling: str) -
     vals, counts = list(groups), list(groups.values())
     p = Fraction(batch, n)
     rest = n - sum(counts)
+    top = max(counts)
+    # Powers once (exact rationals grow fast; recomputing p**k per term dominates the cost).
+    pw, qw = [Fraction(1)], [Fraction(1)]
+    for _ in range(top):
+        pw.append(pw[-1] * p)
+        qw.append(qw[-1] * (1 - p))
     law = []
     for ks in itertools.product(*[range(c + 1) for c in counts]):
         if sampling == "bernoulli":
-            prob = math.prod(comb(c, k) * p**k * (1 - p) ** (c - k) for c, k in zip(counts, ks))
+            prob = math.prod(comb(c, k) * pw[k] * qw[c - k] for c, k in zip(counts, ks))
         else:
             chosen = sum(ks)
             if chosen > batch or batch - chosen > rest:
                 continue
-            prob = Fraction(
-                math.prod(comb(c, k) for c, k in zip(counts, ks)) * comb(rest, batch - chosen), comb(n, batch)
-            )
+            ways = math.prod(comb(c, k) for c, k in zip(counts, ks)) * comb(rest, batch - chosen)
+            prob = Fraction(ways, comb(n, batch))
         law.append((prob, sum((v * k for v, k in zip(vals, ks)), Fraction(0))))
     return law
 
