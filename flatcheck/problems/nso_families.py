@@ -337,3 +337,94 @@ def run_instances(budget: Any) -> st.SearchStrategy[NSOInstance]:
     """NSO runs: step size η = c/C (c ∈ {1 − 2⁻¹⁰, ½, ⅛}) and T steps (longer in larger profiles)."""
     steps = budget.scaled([4, 16], [4, 16, 64], [4, 16, 64, 256])
     return nso_instances(scalars={"c": st.sampled_from([1 - 2.0**-10, 0.5, 0.125]), "T": st.sampled_from(steps)})
+
+
+# ---- matrix sensing (NSO paper (4), §2.1.1 and §3.1) ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MatrixSensing:
+    """L̂(W) = (1/2n) Σ_i (⟨A_i, WWᵀ⟩ − y_i)², y_i = ⟨A_i, U*U*ᵀ⟩, A_i with i.i.d. N(0, 1) entries.
+
+    Torch-only (d² parameters): `f`/`grad` take flat W of shape (..., d²), so the protocol can
+    step an NSO/GD implementation on it; `d`, `examples`, `describe` complete the Problem surface."""
+
+    a: torch.Tensor  # (n, d, d)
+    ustar: torch.Tensor  # (d, r)
+    a_val: torch.Tensor  # validation measurements (n_val, d, d)
+
+    family = "matrix_sensing"
+    examples = ()
+    n_examples = 0
+    is_polynomial = True
+
+    @property
+    def side(self) -> int:
+        return self.a.shape[-1]
+
+    @property
+    def d(self) -> int:
+        return self.side**2
+
+    def describe(self) -> dict[str, Any]:
+        return {"family": self.family, "side": self.side, "r": self.ustar.shape[1], "n": self.a.shape[0]}
+
+    def _residuals(self, w: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+        m = w.reshape(*w.shape[:-1], self.side, self.side)
+        x = m @ m.transpose(-1, -2)
+        xstar = self.ustar @ self.ustar.T
+        return torch.einsum("nij,...ij->...n", a, x - xstar)
+
+    def f(self, w: torch.Tensor) -> torch.Tensor:
+        return (self._residuals(w, self.a) ** 2).mean(-1) / 2
+
+    def val_loss(self, w: torch.Tensor) -> torch.Tensor:
+        return (self._residuals(w, self.a_val) ** 2).mean(-1) / 2
+
+    def grad(self, w: torch.Tensor) -> torch.Tensor:
+        """∇L̂(W) = (1/n) Σ_i r_i (A_i + A_iᵀ)W, flattened."""
+        m = w.reshape(*w.shape[:-1], self.side, self.side)
+        r = self._residuals(w, self.a)
+        sym = self.a + self.a.transpose(-1, -2)
+        return (torch.einsum("...n,nij->...ij", r, sym) @ m).reshape(w.shape) / self.a.shape[0]
+
+    def hessian_trace_at_zero_loss(self, w: torch.Tensor) -> torch.Tensor:
+        """Tr ∇²L̂(W) where L̂(W) = 0: (1/n) Σ_i ‖(A_i + A_iᵀ)W‖²_F (the residual term vanishes)."""
+        m = w.reshape(*w.shape[:-1], 1, self.side, self.side)
+        sym = self.a + self.a.transpose(-1, -2)
+        return ((sym @ m) ** 2).sum((-1, -2)).mean(-1)
+
+    def stated_trace(self, w: torch.Tensor) -> torch.Tensor:
+        """The paper's formula for the Hessian at zero loss: (1/n) Σ_i ‖A_iW‖²_F (§2.1.1)."""
+        m = w.reshape(*w.shape[:-1], 1, self.side, self.side)
+        return ((self.a @ m) ** 2).sum((-1, -2)).mean(-1)
+
+    def ustar_padded(self) -> torch.Tensor:
+        """U* as a d×d W (zero columns beyond rank r), flattened: a zero-loss point."""
+        w = torch.zeros(self.side, self.side, dtype=self.ustar.dtype)
+        w[:, : self.ustar.shape[1]] = self.ustar
+        return w.reshape(-1)
+
+
+def matrix_sensing(side: int, rank: int, n: int, seed: int, n_val: int = 200) -> MatrixSensing:
+    gen = torch.Generator().manual_seed(seed)
+    ustar = torch.randn(side, rank, generator=gen, dtype=torch.float64)
+    a = torch.randn(n, side, side, generator=gen, dtype=torch.float64)
+    a_val = torch.randn(n_val, side, side, generator=gen, dtype=torch.float64)
+    return MatrixSensing(a, ustar, a_val)
+
+
+def rotated(ms: MatrixSensing, seed: int) -> torch.Tensor:
+    """W = [U*, 0]·R with a random orthogonal R: WWᵀ = X*, so L̂(W) = 0 and W ≠ U* (flattened)."""
+    gen = torch.Generator().manual_seed(seed)
+    q, _ = torch.linalg.qr(torch.randn(ms.side, ms.side, generator=gen, dtype=torch.float64))
+    return (ms.ustar_padded().reshape(ms.side, ms.side) @ q).reshape(-1)
+
+
+@st.composite
+def sensing_instances(draw) -> dict[str, int]:
+    """Sensing problems (side d, rank r, n measurements) for Proposition 2.3."""
+    side = draw(st.integers(2, 6))
+    rank = draw(st.integers(1, side))
+    n = draw(st.sampled_from([16, 64, 256]))
+    return {"side": side, "rank": rank, "n": n, "seed": draw(st.integers(0, 2**16))}
