@@ -25,7 +25,7 @@ import torch
 from hypothesis import strategies as st
 
 from flatcheck.problems.local import LocalPolynomial, expand_at
-from flatcheck.problems.points import rationals
+from flatcheck.problems.points import rationals, unit_vector
 from flatcheck.problems.problem import Problem
 from flatcheck.problems.quadratic import quadratic
 
@@ -108,16 +108,24 @@ def setting_one(
     xs = sp.symbols(f"x1:{d + 1}", real=True)
     e = sp.Symbol("e", real=True)
     ell = s * e**2 / 2 + q * e**4
-    models = [
-        sum(ak * xv for ak, xv in zip(a[k], xs)) + sum(ck * xv for ck, xv in zip(c[k], xs)) ** 2 / 2 for k in range(m)
+    # Expanded in sympy's sparse polynomial ring over QQ (exact, and much faster than sp.expand).
+    ring, *gens = sp.ring(xs, sp.QQ)
+    models_r = [
+        sum((ring(ak) * g for ak, g in zip(a[k], gens)), ring(0))
+        + sum((ring(ck) * g for ck, g in zip(c[k], gens)), ring(0)) ** 2 / 2
+        for k in range(m)
     ]
-    at = dict(zip(xs, base))
-    labels = [mk.subs(at) for mk in models]
-    examples = tuple(sp.expand(ell.subs(e, mk - yk)) for mk, yk in zip(models, labels))
+    at = list(zip(gens, [sp.QQ(int(v.p), int(v.q)) for v in map(sp.Rational, base)]))
+    labels = [sp.QQ.to_sympy(mk.evaluate(at)) for mk in models_r]
+    examples_r = [
+        ring(s) * (mk - ring(yk)) ** 2 / 2 + ring(q) * (mk - ring(yk)) ** 4 for mk, yk in zip(models_r, labels)
+    ]
+    examples = tuple(ex.as_expr() for ex in examples_r)
+    models = [mk.as_expr() for mk in models_r]
     return Problem(
         family="setting_one",
         symbols=tuple(xs),
-        expr=sp.expand(sum(examples) / m),
+        expr=(sum(examples_r, ring(0)) / m).as_expr(),
         params={
             "a": [[str(v) for v in r] for r in a],
             "c": [[str(v) for v in r] for r in c],
@@ -186,3 +194,12 @@ def manifold_instances() -> st.SearchStrategy[ManifoldInstance]:
 def stochastic_instances() -> st.SearchStrategy[ManifoldInstance]:
     """Families with a per-example split whose example Hessians are rank one on Γ (wen2023 §4)."""
     return st.one_of(weighted_squares_instances(), setting_one_instances())
+
+
+def setting_one_directions() -> st.SearchStrategy[tuple[ManifoldInstance, list[float]]]:
+    """A Setting-1 loss at its base point p ∈ Γ with a unit direction δ (for points x = p + tδ near p)."""
+    return setting_one_instances().flatmap(lambda inst: st.tuples(st.just(inst), unit_vector(inst.problem.d)))
+
+
+def describe_with_direction(case: tuple[ManifoldInstance, list[float]]) -> dict[str, Any]:
+    return {**case[0].describe(), "delta": case[1]}

@@ -1,0 +1,52 @@
+r"""wen2023.lemma22 — Lemma 22, Appendix C.2 (Wen, Ma, Li 2023), as stated.
+
+    "For convenience, we denote d²ℓ(y′, y_k)/d²y′|_{y′=f_k(x)} ∇f_k(x)/‖∇f_k(x)‖ as Λ_k(x), w_k(x).
+     Lemma 22. Under Assumption 1, for any x ∈ U and p ∈ Γ, ∇²L_k(p) = Λ_k(p)w_k(p)w_k(p)ᵀ and
+     ∃s ∈ {1, −1}: ∇L_k(x)/‖∇L_k(x)‖ = s w_k(p) + O(‖x − p‖)."
+    Setting (§4): L_k(x) = ℓ(f_k(x), y_k), L = Σ_k L_k/M.
+
+Two parts, on the Setting-1 losses of `flatcheck.problems.manifolds` at their base point p ∈ Γ
+(Assumption 1 checked exactly):
+(a) identity, exact: ∇²L_k(p) − Λ_k(p)w_k(p)w_k(p)ᵀ must be the zero matrix for every k, with Λ_k(p) the
+    loss curvature ℓ″ exactly as the sentence above defines it. Since ∇²L_k(p) = ℓ″∇f_k∇f_kᵀ
+    = ℓ″‖∇f_k(p)‖² w_kw_kᵀ, the identity as written holds only where ‖∇f_k(p)‖ = 1; the factor ‖∇f_k(p)‖²
+    is also what makes C.2's E[Λ_k] = Tr(∇²L) true. `wen2023.lemma22.corrected` encodes Λ_k = ℓ″‖∇f_k‖².
+(b) expansion: at x = p + tδ (a drawn unit direction δ) on t = 2^{-2} … 2^{-16}, the residual
+    min_s ‖∇L_k(x)/‖∇L_k(x)‖ − s w_k(p)‖ must be O(t): its local order (`flatcheck.stats.fit_order`) must
+    reach 1; t where ∇L_k(x) vanishes to round-off (x ∈ Γ_k) are skipped.
+"""
+
+from __future__ import annotations
+
+from flatcheck.numeric.setting_one import assess_lemma22, stated_weight
+from flatcheck.problems.manifolds import (
+    ManifoldInstance,
+    describe_with_direction,
+    rank_condition,
+    setting_one_directions,
+)
+from flatcheck.verify import Assumption, Claim, Evidence
+
+
+def make_check(weight=stated_weight, order: float = 1.0):
+    def check(case: tuple[ManifoldInstance, list[float]], impl: object, budget) -> Evidence:
+        out = assess_lemma22(case[0], case[1], weight, order)
+        return Evidence(out.verdict, out.values, note=out.note)
+
+    return check
+
+
+CLAIM = Claim(
+    id="wen2023.lemma22",
+    paper="wen2023",
+    ref="Lemma 22 and the notation before it, Appendix C.2; proof in D.6",
+    kind="expansion",
+    statement=r"\nabla^2L_k(p)=\Lambda_k(p)w_k(p)w_k(p)^\top,\ \Lambda_k=\tfrac{d^2\ell(y',y_k)}{dy'^2}\big|_{f_k},\ "
+    r"w_k=\tfrac{\nabla f_k}{\|\nabla f_k\|};\ \exists s\in\{\pm1\}:\ \tfrac{\nabla L_k(x)}{\|\nabla L_k(x)\|}"
+    r"=s\,w_k(p)+O(\|x-p\|)",
+    summary="Per-example Hessians on Γ are Λ_k w_k w_kᵀ (Λ_k = ℓ″ as defined) and ∇L_k/‖∇L_k‖ = ±w_k + O(‖x−p‖).",
+    instances=lambda budget: setting_one_directions(),
+    check=make_check(),
+    assumptions=(Assumption("assumption1", lambda c: rank_condition(c[0]), "p ∈ Γ, rank ∇²L(p) = M"),),
+    describe=describe_with_direction,
+)
