@@ -1,0 +1,132 @@
+"""wen2023, second half: Φ identities (lemmas 19, 20, 31, 57), SAM dynamics (theorems 8, 11, 21) and
+Figure 1 — verified on correct implementations, falsified on broken SAMs and wrong encodings."""
+
+from __future__ import annotations
+
+import pytest
+import sympy as sp
+import torch
+
+import theorems.wen2023.figure1 as figure1
+import theorems.wen2023.figure1_corrected as figure1_corrected
+import theorems.wen2023.lemma19 as lemma19
+import theorems.wen2023.lemma20 as lemma20
+import theorems.wen2023.lemma31 as lemma31
+import theorems.wen2023.lemma57 as lemma57
+import theorems.wen2023.theorem8 as theorem8
+import theorems.wen2023.theorem11 as theorem11
+import theorems.wen2023.theorem21 as theorem21
+from flatcheck.impl import Implementation, builtin
+from flatcheck.impl.protocol import load_class
+from flatcheck.numeric.riemannian import riemannian_flow
+from flatcheck.problems import manifold_loss, manifold_point, quadratic, wen_toy
+from flatcheck.verify.profiles import budget_for
+from flatcheck.verify.reproduction import run_outcome
+
+R = sp.Rational
+QUICK = budget_for("quick")
+
+
+def _user(path: str, kind: str = "sam") -> Implementation:
+    return Implementation(path, kind, load_class(path))
+
+
+def _manifold_instance(offset: bool) -> dict:
+    prob = manifold_loss(
+        [[R(1, 2)], [R(-1)]], [[R(1, 2)], [R(-1, 4)]], [R(1), R(2)], [[R(1)], [R(1, 2)]], [[R(1)], [R(-1)]]
+    )
+    x = manifold_point(prob, [R(1, 4)])
+    if offset:
+        x = [a + d for a, d in zip(x, [R(1, 8), R(-1, 8), R(1, 4)])]
+    return {"problem": prob, "u": [R(1, 4)], "x": x}
+
+
+TOY_START = {"x_init": [R(1, 2), R(1, 2), R(1, 4), R(-1, 4)]}
+
+
+def test_lemma57_identity_and_wrong_eigenvector_falsified():
+    x1, x2 = sp.symbols("x1 x2", real=True)
+    mat = sp.ImmutableMatrix([[1 + x1**2, x1 * x2, 1], [x1 * x2, 2 - x2, x1], [1, x1, 3 * x1 + x2**2]])
+    inst = {"symbols": (x1, x2), "A": mat, "x": [R(1, 2), R(-1, 4)]}
+    assert lemma57.gap(inst) > 0
+    assert lemma57.derive().is_zero
+    assert lemma57.CLAIM.check(inst, None, QUICK).holds is True
+    assert lemma57.make_check(1)(inst, None, QUICK).holds is False
+
+
+def test_lemma19_identities_and_wrong_sign():
+    inst = _manifold_instance(offset=True)
+    assert lemma19.CLAIM.check(inst, None, QUICK).holds is True
+    assert lemma19.make_check(+1.0)(inst, None, QUICK).holds is False
+
+
+def test_lemma20_tangent_projection_and_identity_falsified():
+    inst = _manifold_instance(offset=False)
+    assert lemma20.CLAIM.check(inst, None, QUICK).holds is True
+    eye = lambda inst: torch.eye(inst["problem"].d, dtype=torch.float64)  # noqa: E731
+    assert lemma20.make_check(eye)(inst, None, QUICK).holds is False
+
+
+def test_lemma31_tangent_reading_holds_normal_reading_falsified():
+    inst = _manifold_instance(offset=False)
+    assert lemma31.CLAIM.check(inst, None, QUICK).holds is True
+    normal = lambda inst: torch.eye(inst["problem"].d, dtype=torch.float64) - lemma31.tangent(inst)  # noqa: E731
+    assert lemma31.make_check(normal)(inst, None, QUICK).holds is False
+
+
+def test_riemannian_flow_of_the_toy_matches_closed_form():
+    # On Γ = {y = 0} of the toy, λ₁ = 2F₀ and P^⊤ = diag(1, 1, 0, 0): (6) is x₀' = −2x₀, x₁' = −12x₁.
+    x0 = torch.tensor([[0.5, 0.25, 0.0, 0.0]], dtype=torch.float64)
+    flow = riemannian_flow(wen_toy(), x0, 2, "top_eigenvalue", torch.tensor([0.0, 0.1, 0.2], dtype=torch.float64))
+    exact = torch.tensor(
+        [0.5 * torch.exp(torch.tensor(-0.4)), 0.25 * torch.exp(torch.tensor(-2.4))], dtype=torch.float64
+    )
+    assert torch.allclose(flow.path[-1, 0, :2], exact, atol=1e-6)
+    assert flow.error < 1e-6
+
+
+THEOREM21_INST = {"problem": quadratic([R(3), R(1), R(1, 2)], [R(1), R(-1, 2), R(1)]), "c": 0.5, "rho": 0.25}
+
+
+@pytest.mark.parametrize("path", ["broken_sam:ReferenceSAM", "pytorch_optimizer:SAM"])
+def test_theorem21_user_sams_verified(path):
+    assert theorem21.CLAIM.check(THEOREM21_INST, _user(path), QUICK).holds is True
+
+
+def test_theorem21_builtin_and_wrong_limit():
+    assert theorem21.CLAIM.check(THEOREM21_INST, builtin("sam"), QUICK).holds is True
+    wrong = theorem21.make_check(lambda eta, rho, lam: eta * rho * lam / (1 - eta * lam))
+    assert wrong(THEOREM21_INST, builtin("sam"), QUICK).holds is False
+
+
+@pytest.mark.parametrize("cls", ["UnnormalisedSAM", "WrongSignSAM", "NoRestoreSAM", "PerParameterNormSAM"])
+def test_theorem21_falsifies_broken_sams(cls):
+    ev = theorem21.CLAIM.check(THEOREM21_INST, _user(f"broken_sam:{cls}"), QUICK)
+    assert ev.holds is False, ev.values
+
+
+def test_theorem8_tracks_flow_of_top_eigenvalue():
+    ev = theorem8.check(TOY_START, builtin("sam"), QUICK)
+    assert ev.holds is True, ev.values
+    assert ev.values["flow_moved"] > 0.1  # the limit flow moves: tracking it is not trivial
+
+
+def test_theorem11_stochastic_sam_tracks_trace_flow():
+    ev = theorem11.check(TOY_START, builtin("sam_stochastic"), QUICK)
+    assert ev.holds is True, ev.values
+
+
+def test_figure1_caption_statements_and_corrections():
+    printed, corrected = figure1.symbolic(), figure1_corrected.symbolic()
+    assert printed["Hessian eigenvalues on Γ are F₀(x), F₁(x)"] is False
+    assert printed["caption split L₀ + L₁ is L (or its multiple)"] is False
+    assert all(corrected.values())
+
+
+def test_figure1_sam_run_finds_min_top_eigenvalue_and_printed_split_does_not_find_min_trace():
+    x0 = torch.tensor([float(v) for v in TOY_START["x_init"]], dtype=torch.float64)
+    assert run_outcome(figure1.SPECS[0], builtin("sam"), x0, QUICK)["found"] is True
+    printed = run_outcome(figure1.SPECS[2], builtin("sam"), x0, QUICK)
+    # With the printed L₀ = F₀x₀², y₀ never moves and x₀ → 0: far from the trace minimizer (4/5, 1/7, 0, 0).
+    assert printed["found"] is not True and printed["distance_to_target"] > 0.3, printed
+    assert printed["final_point"][2] == pytest.approx(0.25)
