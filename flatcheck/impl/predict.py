@@ -15,6 +15,7 @@ from __future__ import annotations
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import mpmath
@@ -22,7 +23,7 @@ import sympy as sp
 import torch
 
 from flatcheck.problems import Problem
-from flatcheck.problems.compile import to_torch
+from flatcheck.problems.compile import to_mpmath, to_torch
 from flatcheck.stats import mean_interval
 from flatcheck.symbolic import expectation
 
@@ -48,14 +49,15 @@ def loss_expr(problem: Problem, index: int | None = None) -> sp.Expr:
 
 
 def grad_exprs(problem: Problem, index: int | None = None) -> list[sp.Expr]:
+    if index is None:
+        return problem.grad_expr
     e = loss_expr(problem, index)
     return _cached(problem, ("grad", index), lambda: [sp.diff(e, s) for s in problem.symbols])
 
 
 def grad_mp(problem: Problem, index: int | None = None) -> Callable[[list], list]:
     """The exact gradient of f (or f_i) as an mpmath function of a point."""
-    f = _cached(problem, ("grad_mp", index), lambda: problem.mp_vector(grad_exprs(problem, index)))
-    return lambda z: list(f(z))
+    return _cached(problem, ("grad_mp", index), lambda: to_mpmath(problem.symbols, tuple(grad_exprs(problem, index))))
 
 
 def abs_tree(expr: sp.Expr) -> sp.Expr:
@@ -72,8 +74,14 @@ def abs_tree(expr: sp.Expr) -> sp.Expr:
     raise ValueError(f"round-off scales are derived for polynomials only, not {expr.func.__name__}")
 
 
+@lru_cache(maxsize=1024)
+def _abs_compiled(symbols: tuple[sp.Symbol, ...], exprs: tuple[sp.Expr, ...]) -> Callable:
+    # One compile per expression in the process (instances recur while hypothesis shrinks).
+    return sp.lambdify(symbols, [abs_tree(e) for e in exprs], "math", docstring_limit=0)
+
+
 def _abs_vector(exprs: list[sp.Expr], symbols: tuple[sp.Symbol, ...]) -> Callable[[torch.Tensor], torch.Tensor]:
-    f = sp.lambdify(symbols, [abs_tree(e) for e in exprs], "math")
+    f = _abs_compiled(tuple(symbols), tuple(exprs))
     return lambda z: torch.tensor(f(*[abs(float(v)) for v in z]), dtype=torch.float64)
 
 

@@ -55,7 +55,7 @@ class Implementation:
     kwargs: dict[str, Any] = field(default_factory=dict)
     builtin: bool = False
 
-    def make(self, params: list[torch.Tensor], hp: dict[str, float]) -> torch.optim.Optimizer:
+    def make(self, params: list, hp: dict[str, Any]) -> torch.optim.Optimizer:
         args = {self.rename.get(k, k): v for k, v in hp.items()}
         args.update(self.kwargs)
         try:
@@ -63,7 +63,8 @@ class Implementation:
         except TypeError as e:
             raise ProtocolError(
                 f"{self.name}({', '.join(args)}) failed: {e}. Map flatcheck's hyper-parameter names to "
-                f"yours with --rename (e.g. --rename rho=radius) or pass fixed ones with --kwargs."
+                f"yours with --rename (e.g. --rename rho=radius) or pass fixed ones with --kwargs. "
+                f"{PROTOCOL.get(self.algorithm, '')}"
             ) from e
 
     def step_many(
@@ -103,17 +104,32 @@ class Implementation:
 
 
 class _Driver:
-    """One user optimizer on one parameter vector, stepped through the protocol of its kind."""
+    """One user optimizer on one parameter vector, stepped through the protocol of its kind.
+
+    For the SAM kinds the vector is handed over as two parameter groups (first and second half):
+    davda54's SAM normalises the ascent by the norm over all groups, and a real model has many
+    tensors, so a per-tensor normalisation must show up as a wrong step."""
 
     def __init__(self, impl: Implementation, problem: Problem, x: torch.Tensor, hp: dict[str, Any], gen):
         self.impl, self.problem, self.hp, self.gen = impl, problem, hp, gen
         self.shape = x.shape
-        self.p = torch.nn.Parameter(x.clone())
-        extra = {"base_optimizer": torch.optim.SGD} if impl.algorithm in SAM_KINDS else {}
-        self.opt = impl.make([self.p], {**_constructor_hp(hp), **extra})
+        sam = impl.algorithm in SAM_KINDS
+        parts = x.tensor_split(2) if sam and x.numel() >= 2 else (x,)
+        self.params = [torch.nn.Parameter(part.clone()) for part in parts]
+        self.shapes = [p.shape for p in self.params]
+        if sam:
+            self.opt = impl.make(
+                [{"params": [p]} for p in self.params],  # type: ignore[list-item]
+                {**_constructor_hp(hp), "base_optimizer": torch.optim.SGD},
+            )
+        else:
+            self.opt = impl.make(self.params, _constructor_hp(hp))
+
+    def vector(self) -> torch.Tensor:
+        return torch.cat(self.params) if len(self.params) > 1 else self.params[0]
 
     def step(self, draw: Any) -> torch.Tensor:
-        impl, problem, p, opt = self.impl, self.problem, self.p, self.opt
+        impl, problem, opt = self.impl, self.problem, self.opt
         kind = impl.algorithm
         loss_fn = _loss_for(kind, problem, self.hp, draw, self.gen)
         calls = [0]
@@ -121,9 +137,9 @@ class _Driver:
         def closure(example: bool = False) -> torch.Tensor:
             calls[0] += 1
             if kind == "sap":
-                loss = problem.example_f[int(draw)](p) if example else problem.f(p)
+                loss = problem.example_f[int(draw)](self.vector()) if example else problem.f(self.vector())
             else:
-                loss = loss_fn(p)
+                loss = loss_fn(self.vector())
             if kind != "ascent_gd":
                 opt.zero_grad()
                 loss.backward()
@@ -133,7 +149,7 @@ class _Driver:
             # davda54 protocol: the caller has already run backward() at the current point.
             opt.zero_grad()
             with torch.enable_grad():
-                loss_fn(p).backward()
+                loss_fn(self.vector()).backward()
         try:
             ret = opt.step(closure)
         except TypeError as e:
@@ -145,12 +161,12 @@ class _Driver:
                 f"{impl.name}.step(closure) returned None; a torch optimizer's step returns the loss the "
                 "closure computed (PyTorch's convention)"
             )
-        out = p.detach().clone()
-        if out.shape != self.shape:
+        if [p.shape for p in self.params] != self.shapes:
             raise ProtocolError(
-                f"{impl.name}.step changed the parameter shape {tuple(self.shape)} -> {tuple(out.shape)}"
+                f"{impl.name}.step changed the parameter shapes {[tuple(s) for s in self.shapes]} -> "
+                f"{[tuple(p.shape) for p in self.params]}"
             )
-        return out
+        return self.vector().detach().clone()
 
 
 SAM_KINDS = ("sam", "sam_stochastic")

@@ -106,7 +106,7 @@ CLAIM = Claim(
     r"\ i\sim\mathrm{Unif}([n]),\ \sigma_t\sim\mathrm{Unif}(\{\pm1\})",
     summary="Each SAP step equals (7) for the drawn example and a fair random sign; the mean over i, σ is exact.",
     instances=lambda budget: point_instances(
-        st.one_of(manifold_losses(), st.just(wen_toy())),
+        st.one_of(st.just(wen_toy()), manifold_losses(p=st.just(1), m=st.integers(2, 3))),
         scalars={
             "lr": log_uniform(-6, 0),
             "lr_prime_ratio": st.sampled_from([1.0, 0.5, 4.0]),

@@ -16,7 +16,7 @@ from __future__ import annotations
 from hypothesis import strategies as st
 
 from flatcheck.impl.predict import compare, sam_prediction
-from flatcheck.problems import PointInstance, log_uniform, manifold_losses, point_instances, smooth_problems
+from flatcheck.problems import PointInstance, log_uniform, point_instances, smooth_problems, wen_toy
 from flatcheck.verify import Claim, Evidence
 
 
@@ -49,7 +49,7 @@ CLAIM = Claim(
     statement=r"x(t+1)=x(t)-\eta\nabla L\Big(x+\rho\frac{\nabla L(x)}{\|\nabla L(x)\|_2}\Big)",
     summary="One full-batch SAM step equals x − η∇L(x + ρ∇L/‖∇L‖) exactly, to round-off.",
     instances=lambda budget: point_instances(
-        st.one_of(smooth_problems(max_d=4), manifold_losses()),
+        st.one_of(smooth_problems(max_d=3), st.just(wen_toy())),
         scalars={"lr": log_uniform(-6, 0), "rho": log_uniform(-8, 0)},
         lo=-4,
         hi=4,

@@ -57,7 +57,7 @@ CLAIM = Claim(
     statement=r"x(t+1)=x(t)-\eta\nabla L_{k_t}\Big(x+\rho\frac{\nabla L_{k_t}(x)}{\|\nabla L_{k_t}(x)\|_2}\Big)",
     summary="One stochastic SAM step (batch size 1) equals (7) for the drawn example, to round-off.",
     instances=lambda budget: point_instances(
-        st.one_of(manifold_losses(), st.just(wen_toy())),
+        st.one_of(st.just(wen_toy()), manifold_losses(p=st.just(1), m=st.integers(2, 3))),
         scalars={"lr": log_uniform(-6, 0), "rho": log_uniform(-8, 0)},
         lo=-4,
         hi=4,
