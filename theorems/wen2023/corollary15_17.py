@@ -1,0 +1,137 @@
+r"""wen2023.corollary15_17 — sharpness along the SAM trajectory tracks the limit flow, Corollaries 15 and 17, App. B.
+
+    "Corollary 15 For all T₃′ > 0, for all ρ, η such that η ln(1/ρ) and ρ/η are sufficiently small we
+     have ∀T₃′ < ηρ²t ≤ T₃, ‖R^max_ρ(x(t)) − ρ²λ₁(X(ηρ²t))/2‖ = Õ(ηρ²)."
+    "Corollary 17 For all T₃′ > 0, for all ρ, η such that (η + ρ) log(1/ηρ) are sufficiently small we
+     have ∀T₃′ ≤ ηρ²t ≤ T₃, ‖E_k[R^max_{k,ρ}](x(t)) − ρ²Tr(∇²L(X(ηρ²t)))/2‖ = Õ((η + ρ)ρ²)."
+    (x(t): full-batch SAM (3) for Corollary 15, stochastic SAM (7) for Corollary 17; X the flows
+     (6) resp. (8) from Φ(x_init); λ₁(X) = λ₁(∇²L(X)).)
+
+Instances: the 4-D Figure 1 toy (Γ = {y = 0}, per-example split L_k = 2F_k y_k², L = (1/2)ΣL_k) from
+rational x_init (x ∈ [0, 1]², y ≠ 0). SAM runs through the implementation under test (its
+stochastic adapter for Corollary 17) on the ladders of `wen2023.theorem8` (η = s/50, ρ = s/5) and
+`wen2023.theorem11` (η = s/100, ρ = s/5), s = 1, 2^{-1/2}, 1/2 …; the flows are integrated by RK4.
+R^max_ρ and E_k R^max_{k,ρ} are certified (`flatcheck.numeric.sharpness`: a feasible lower value
+and a Taylor upper bound) at the iterates rounded to 2^{-40}; the error is the distance from the
+prediction to that bracket, maximised over T_k ∈ {T₃/4, …, T₃} (Cor. 15, T₃′ = T₃/8) resp. the
+median over chains at T₃ (Cor. 17). Decision rule (Õ by scaling): the least-squares exponent of the
+error against ηρ² (Cor. 15) and (η + ρ)ρ² (Cor. 17) must each be ≥ ½ (claimed 1, less the half
+margin for constants and log factors).
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+import torch
+from hypothesis import strategies as st
+
+from flatcheck.errors import NonFiniteError
+from flatcheck.impl.runs import as_kind, chain_count, scaling_exponent, track_limit_flow
+from flatcheck.numeric.riemannian import eigen
+from flatcheck.numeric.sharpness import example_expansions, stochastic_worst_sharpness, worst_sharpness
+from flatcheck.problems import toy_starts, wen_toy
+from flatcheck.problems.local import expand_at
+from flatcheck.verify import Claim, Evidence
+
+CLAIMED_MIN_EXPONENT = 0.5
+
+
+def _rational(x: torch.Tensor) -> list[sp.Rational]:
+    return [sp.Rational(round(float(v) * 2**40), 2**40) for v in x]
+
+
+def _bracket_distance(pred: float, lo: float, hi: float) -> float:
+    return max(lo - pred, pred - hi, 0.0)
+
+
+def corollary15(impl, x_init: torch.Tensor, budget) -> dict:
+    prob, gen = wen_toy(), torch.Generator().manual_seed(budget.seed)
+    t3 = budget.scaled(0.1, 0.2, 0.3)
+    scales = budget.scaled([1.0, 0.5], [1.0, 2**-0.5, 0.5], [1.0, 2**-0.5, 0.5, 2**-1.5])
+    hps = [{"lr": 0.02 * s, "rho": 0.2 * s} for s in scales]
+    runs = track_limit_flow(
+        impl, prob, x_init, 2, "top_eigenvalue", hps, [t3 * k / 4 for k in range(5)], 1, budget.seed
+    )
+    errs = []
+    for hp, tr in zip(hps, runs):
+        rho = hp["rho"]
+        lam = eigen(prob.hess(tr.flow)).values[:, 0]
+        worst = 0.0
+        for k in range(1, 5):
+            r = worst_sharpness(expand_at(prob.expr, prob.symbols, _rational(tr.x[k, 0])), torch.tensor([rho]), gen)
+            worst = max(worst, _bracket_distance(rho**2 * float(lam[k]) / 2, float(r.value[0]), float(r.upper[0])))
+        errs.append(worst)
+    rates = [hp["lr"] * hp["rho"] ** 2 for hp in hps]
+    return {
+        "errors": errs,
+        "rate_eta_rho2": rates,
+        "exponent": scaling_exponent(rates, errs),
+        "converged": runs[0].converged,
+    }
+
+
+def corollary17(impl, x_init: torch.Tensor, budget) -> dict:
+    prob, gen = wen_toy(), torch.Generator().manual_seed(budget.seed)
+    stoch = as_kind(impl, "sam_stochastic")
+    t3 = budget.scaled(0.05, 0.15, 0.25)
+    scales = budget.scaled([1.0, 0.5], [1.0, 2**-0.5, 0.5], [1.0, 2**-0.5, 0.5, 2**-1.5])
+    hps = [{"lr": 0.01 * s, "rho": 0.2 * s} for s in scales]
+    chains = chain_count(stoch, 4, 1)
+    runs = track_limit_flow(stoch, prob, x_init, 2, "trace", hps, [0.0, t3], chains, budget.seed)
+    errs = []
+    for hp, tr in zip(hps, runs):
+        rho = hp["rho"]
+        pred = rho**2 * float(torch.diagonal(prob.hess(tr.flow[-1])).sum()) / 2
+        dists = []
+        for b in range(chains):
+            r = stochastic_worst_sharpness(example_expansions(prob, _rational(tr.x[-1, b])), torch.tensor([rho]), gen)
+            dists.append(_bracket_distance(pred, float(r.value[0]), float(r.upper[0])))
+        errs.append(float(torch.tensor(dists).median()))
+    rates = [(hp["lr"] + hp["rho"]) * hp["rho"] ** 2 for hp in hps]
+    return {
+        "errors": errs,
+        "rate_(eta+rho)rho2": rates,
+        "exponent": scaling_exponent(rates, errs),
+        "converged": runs[0].converged,
+    }
+
+
+def check(inst: dict, impl, budget) -> Evidence:
+    x_init = torch.tensor([float(v) for v in inst["x_init"]], dtype=torch.float64)
+    try:
+        c15, c17 = corollary15(impl, x_init, budget), corollary17(impl, x_init, budget)
+    except NonFiniteError as e:
+        return Evidence(False, {}, note=f"SAM diverged: {e}")
+    if not (c15.pop("converged") and c17.pop("converged")):
+        return Evidence(None, out_of_scope="a gradient flow (Φ) did not converge: x_init ∉ U")
+    ok15, ok17 = c15["exponent"] >= CLAIMED_MIN_EXPONENT, c17["exponent"] >= CLAIMED_MIN_EXPONENT
+    values = {"corollary15": c15, "corollary17": c17}
+    note = "; ".join(
+        [f"Corollary 15: error exponent {c15['exponent']:.3g} < ½ ({c15['errors']})"] * (not ok15)
+        + [f"Corollary 17: error exponent {c17['exponent']:.3g} < ½ ({c17['errors']})"] * (not ok17)
+    )
+    plot = {
+        "type": "scatter",
+        "x": c15["rate_eta_rho2"] + c17["rate_(eta+rho)rho2"],
+        "y": c15["errors"] + c17["errors"],
+        "logx": True,
+        "logy": True,
+        "xlabel": "ηρ² (Cor. 15), (η+ρ)ρ² (Cor. 17)",
+        "ylabel": "|sharpness − prediction|",
+    }
+    return Evidence(ok15 and ok17, values, margin=min(c15["exponent"], c17["exponent"]) - 0.5, note=note, plot=plot)
+
+
+CLAIM = Claim(
+    id="wen2023.corollary15_17",
+    paper="wen2023",
+    ref="Corollaries 15 and 17, App. B.2–B.3 (proofs D.5.3, D.6.3)",
+    kind="dynamics",
+    statement=r"|R^{\max}_\rho(x(t))-\rho^2\lambda_1(X(\eta\rho^2t))/2|=\tilde O(\eta\rho^2);\ "
+    r"|\mathbb E_k R^{\max}_{k,\rho}(x(t))-\rho^2\mathrm{Tr}\nabla^2L(X(\eta\rho^2t))/2|=\tilde O((\eta+\rho)\rho^2)",
+    summary="Along SAM, R^max tracks ρ²λ₁(X)/2; along stochastic SAM, E_k R^max_k tracks ρ²Tr∇²L(X)/2.",
+    instances=lambda budget: st.fixed_dictionaries({"x_init": toy_starts()}),
+    check=check,
+    impl="sam",
+    describe=lambda inst: {"problem": "wen2023_toy", "x_init": [str(v) for v in inst["x_init"]]},
+)
