@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from flatcheck.impl.protocol import Implementation
-from flatcheck.numeric.flatness import trace_change
+from flatcheck.numeric.flatness import flatness, trace_bar, trace_change
 from flatcheck.stats import mean_interval
 
 
@@ -20,3 +22,42 @@ def mean_trace_change(
     pairs = (delta[: n // 2] + delta[n // 2 : 2 * (n // 2)]) / 2
     est, half = mean_interval(pairs[:, None], alpha)
     return float(est[0]), float(half[0])
+
+
+def steps_to_flat(
+    impl: Implementation,
+    problem,
+    x0: torch.Tensor,
+    hp: dict[str, float],
+    eps: float,
+    eps_prime: float,
+    max_steps: int,
+    seed: int,
+    check_every: int = 1,
+) -> tuple[torch.Tensor, list[float]]:
+    """Run the implementation from every row of x0 (B, d) until each chain is (ε, ε′)-flat
+    (Definition 3), checked every `check_every` steps; each step gets its own seed.
+
+    Returns (first flat iteration per chain, max_steps where never flat; the median of tr̄(Φ) along
+    the run, one value per check)."""
+    x = x0.clone()
+    hit = torch.full((x.shape[0],), max_steps, dtype=torch.long)
+    trace_path = []
+    for t in range(max_steps + 1):
+        if t % check_every == 0 or t == max_steps:
+            fl = flatness(problem, x)
+            flat = fl.is_flat(eps, eps_prime)
+            hit = torch.where(flat & (hit == max_steps), torch.full_like(hit, t), hit)
+            trace_path.append(float(trace_bar(problem, fl.phi).median()))
+            if bool((hit < max_steps).all()):
+                break
+        if t < max_steps:
+            x = impl.step_many(problem, x, hp, seed * 1_000_003 + t)
+    return hit, trace_path
+
+
+def loglog_slope(xs: list[float], ys: list[float]) -> float:
+    """Least-squares slope of log y against log x (a fitted scaling exponent)."""
+    lx, ly = [math.log(v) for v in xs], [math.log(v) for v in ys]
+    mx, my = sum(lx) / len(lx), sum(ly) / len(ly)
+    return sum((a - mx) * (b - my) for a, b in zip(lx, ly)) / sum((a - mx) ** 2 for a in lx)

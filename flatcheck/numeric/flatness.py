@@ -55,7 +55,12 @@ def limit_map(problem: Any, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor
 def limit_jacobian(problem: Any, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """(∂Φ(x) (B, d, d), converged) for rows x (B, d)."""
     if has_closed_phi(problem):
-        jac = torch.func.vmap(torch.func.jacfwd(problem.known["phi"]))(x)
+        # One reverse pass per output coordinate, all rows at once (cheaper than vmap(jacfwd) here).
+        with torch.enable_grad():
+            xr = x.detach().requires_grad_(True)
+            out = problem.known["phi"](xr)
+            rows = [torch.autograd.grad(out[:, i].sum(), xr, retain_graph=True)[0] for i in range(out.shape[-1])]
+        jac = torch.stack(rows, dim=1)
         return jac, torch.isfinite(jac).flatten(1).all(-1)
     jac, res = flow.dphi(problem.grad, x)
     return jac, res.converged
