@@ -119,7 +119,7 @@ def test_theorem11_stochastic_sam_tracks_trace_flow():
 def test_figure1_caption_statements_and_corrections():
     printed, corrected = figure1.symbolic(), figure1_corrected.symbolic()
     assert printed["Hessian eigenvalues on Γ are F₀(x), F₁(x)"] is False
-    assert printed["caption split L₀ + L₁ is L (or its multiple)"] is False
+    assert printed["split L₀ = F₀x₀², L₁ = F₁y₁² sums to a multiple of L"] is False
     assert all(corrected.values())
 
 

@@ -34,6 +34,7 @@ import sympy as sp
 from hypothesis import strategies as st
 
 from flatcheck.problems import Problem, toy_starts, wen_toy
+from flatcheck.problems.starts import toy_caption_facts
 from flatcheck.verify import Claim
 from flatcheck.verify.reproduction import RunSpec, make_reproduction_check
 
@@ -54,18 +55,7 @@ def caption_split_problem() -> Problem:
 
 @lru_cache(maxsize=1)
 def symbolic() -> dict[str, bool]:
-    prob = wen_toy()
-    on_gamma = {Y0: 0, Y1: 0}
-    eig = prob.hess_expr.subs(on_gamma).eigenvals()
-    nonzero = sorted((sp.expand(e) for e in eig if sp.expand(e) != 0), key=sp.default_sort_key)
-    corners = [F1.subs({X0: a, X1: b}) for a in (0, 1) for b in (0, 1)]  # F₁ is convex: max at a vertex
-    return {
-        "zero-loss manifold {y = 0}": sp.simplify(prob.expr.subs(on_gamma)) == 0,
-        "Hessian eigenvalues on Γ are F₀(x), F₁(x)": nonzero
-        == sorted([sp.expand(F0), sp.expand(F1)], key=sp.default_sort_key),
-        "F₀ ≥ 8 > 6 ≥ F₁ on [0, 1]²": sp.expand(F0 - 8 - X0**2 - 6 * X1**2) == 0 and max(corners) == 6,
-        "caption split L₀ + L₁ is L (or its multiple)": sp.simplify(sum(CAPTION_SPLIT) / prob.expr).is_number,
-    }
+    return toy_caption_facts((F0, F1), CAPTION_SPLIT, "F₀(x), F₁(x)", "L₀ = F₀x₀², L₁ = F₁y₁²")
 
 
 SPECS = [

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-import sympy as sp
 from hypothesis import strategies as st
 
 from flatcheck.problems import toy_starts, wen_toy
+from flatcheck.problems.starts import toy_caption_facts
 from flatcheck.verify import Claim
 from flatcheck.verify.reproduction import RunSpec, make_reproduction_check
 
@@ -28,18 +28,7 @@ F0, F1 = wen_toy().known["F"]
 
 @lru_cache(maxsize=1)
 def symbolic() -> dict[str, bool]:
-    prob = wen_toy()
-    on_gamma = {Y0: 0, Y1: 0}
-    eig = prob.hess_expr.subs(on_gamma).eigenvals()
-    nonzero = sorted((sp.expand(e) for e in eig if sp.expand(e) != 0), key=sp.default_sort_key)
-    corners = [F1.subs({X0: a, X1: b}) for a in (0, 1) for b in (0, 1)]  # F₁ is convex: max at a vertex
-    return {
-        "zero-loss manifold {y = 0}": sp.simplify(prob.expr.subs(on_gamma)) == 0,
-        "Hessian eigenvalues on Γ are 2F₀(x), 2F₁(x)": nonzero
-        == sorted([sp.expand(2 * F0), sp.expand(2 * F1)], key=sp.default_sort_key),
-        "F₀ ≥ 8 > 6 ≥ F₁ on [0, 1]²": sp.expand(F0 - 8 - X0**2 - 6 * X1**2) == 0 and max(corners) == 6,
-        "split (1/2)(L₀ + L₁) = L": sp.expand(sum(prob.examples) / 2 - prob.expr) == 0,
-    }
+    return toy_caption_facts((2 * F0, 2 * F1), tuple(wen_toy().examples), "2F₀(x), 2F₁(x)", "L_k = 2F_k y_k²")
 
 
 SPECS = [
