@@ -150,3 +150,8 @@ def as_kind(impl: Implementation, kind: str) -> Implementation:
     if not impl.builtin and {impl.algorithm, kind} <= set(SAM_KINDS):
         return replace(impl, algorithm=kind)
     return builtin(kind)
+
+
+def ladder(budget: Any) -> list[float]:
+    """Scales s of an (η, ρ) = (η₀s, ρ₀s) ladder for O(·) fits of dynamics claims, by profile."""
+    return budget.scaled([1.0, 2**-0.5], [1.0, 2**-0.5, 0.5], [1.0, 2**-0.5, 0.5, 2**-1.5])

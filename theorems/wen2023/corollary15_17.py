@@ -26,7 +26,7 @@ import torch
 from hypothesis import strategies as st
 
 from flatcheck.errors import NonFiniteError
-from flatcheck.impl.runs import as_kind, chain_count, scaling_exponent, track_limit_flow
+from flatcheck.impl.runs import as_kind, chain_count, ladder, scaling_exponent, track_limit_flow
 from flatcheck.numeric.riemannian import eigen
 from flatcheck.numeric.sharpness import example_expansions, stochastic_worst_sharpness, worst_sharpness
 from flatcheck.problems import toy_starts, wen_toy
@@ -47,7 +47,7 @@ def _bracket_distance(pred: float, lo: float, hi: float) -> float:
 def corollary15(impl, x_init: torch.Tensor, budget) -> dict:
     prob, gen = wen_toy(), torch.Generator().manual_seed(budget.seed)
     t3 = budget.scaled(0.1, 0.2, 0.3)
-    scales = budget.scaled([1.0, 0.5], [1.0, 2**-0.5, 0.5], [1.0, 2**-0.5, 0.5, 2**-1.5])
+    scales = ladder(budget)
     hps = [{"lr": 0.02 * s, "rho": 0.2 * s} for s in scales]
     runs = track_limit_flow(
         impl, prob, x_init, 2, "top_eigenvalue", hps, [t3 * k / 4 for k in range(5)], 1, budget.seed
@@ -74,7 +74,7 @@ def corollary17(impl, x_init: torch.Tensor, budget) -> dict:
     prob, gen = wen_toy(), torch.Generator().manual_seed(budget.seed)
     stoch = as_kind(impl, "sam_stochastic")
     t3 = budget.scaled(0.05, 0.15, 0.25)
-    scales = budget.scaled([1.0, 0.5], [1.0, 2**-0.5, 0.5], [1.0, 2**-0.5, 0.5, 2**-1.5])
+    scales = ladder(budget)
     hps = [{"lr": 0.01 * s, "rho": 0.2 * s} for s in scales]
     chains = chain_count(stoch, 4, 1)
     runs = track_limit_flow(stoch, prob, x_init, 2, "trace", hps, [0.0, t3], chains, budget.seed)

@@ -27,7 +27,7 @@ import torch
 from hypothesis import strategies as st
 
 from flatcheck.errors import NonFiniteError
-from flatcheck.impl.runs import chain_count, scaling_exponent, track_limit_flow
+from flatcheck.impl.runs import chain_count, ladder, scaling_exponent, track_limit_flow
 from flatcheck.problems import toy_starts, wen_toy
 from flatcheck.verify import Claim, Evidence
 
@@ -43,7 +43,7 @@ def check(inst: dict, impl, budget) -> Evidence:
     prob = wen_toy()
     x_init = torch.tensor([float(v) for v in inst["x_init"]], dtype=torch.float64)
     t3 = budget.scaled(0.05, 0.15, 0.25)
-    scales = budget.scaled([1.0, 0.5], [1.0, 2**-0.5, 0.5], [1.0, 2**-0.5, 0.5, 2**-1.5])
+    scales = ladder(budget)
     hps = [{"lr": ETA0 * s, "rho": RHO0 * s} for s in scales]
     chains = chain_count(impl, budget.scaled(8, 16, 32), 2)
     try:

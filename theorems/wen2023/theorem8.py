@@ -12,7 +12,7 @@ r"""wen2023.theorem8 — full-batch SAM tracks the Riemannian gradient flow of �
 Instances: the 4-D toy of Figure 1 (L = F₀(x)y₀² + F₁(x)y₁², Γ = {y = 0}, M = 2, eigengap 2(F₀ − F₁) > 0
 near [0, 1]² — checked along the flow, Assumption 7) from rational x_init with x ∈ [0, 1]², y ≠ 0.
 The implementation under test runs SAM for ⌈T₃/(ηρ²)⌉ steps on a ladder η = η₀s, ρ = ρ₀s
-(s = 1, 2^{-1/2}, 2^{-1}, …; η₀ = 1/50 so ηλ₁ ≤ 0.6, ρ₀/η₀ = 10 fixed: both conditions of the
+(s = 1, 2^{-1/2}, 2^{-1}, … by profile, `ladder`; η₀ = 1/50 so ηλ₁ ≤ 0.6, ρ₀/η₀ = 10 fixed: both conditions of the
 theorem tighten along the ladder — the "sufficiently small" regime is sampled, not proven).
 Φ is the converged gradient-flow limit (`flatcheck.numeric.flow.phi`), X the RK4 solution of (6)
 (`flatcheck.numeric.riemannian`). Measured: e(s) = max over T_k ∈ {0, T₃/4, …, T₃} of
@@ -31,7 +31,7 @@ import torch
 from hypothesis import strategies as st
 
 from flatcheck.errors import NonFiniteError
-from flatcheck.impl.runs import scaling_exponent, track_limit_flow
+from flatcheck.impl.runs import ladder, scaling_exponent, track_limit_flow
 from flatcheck.numeric.riemannian import eigen
 from flatcheck.problems import toy_starts, wen_toy
 from flatcheck.verify import Claim, Evidence
@@ -45,16 +45,12 @@ def rate(eta: float, rho: float) -> float:
     return (eta + rho) * math.log(1 / (eta * rho))
 
 
-def levels(budget) -> list[float]:
-    return budget.scaled([1.0, 0.5], [1.0, 2**-0.5, 0.5], [1.0, 2**-0.5, 0.5, 2**-1.5])
-
-
 def check(inst: dict, impl, budget) -> Evidence:
     prob = wen_toy()
     x_init = torch.tensor([float(v) for v in inst["x_init"]], dtype=torch.float64)
     t3 = budget.scaled(0.1, 0.2, 0.3)
     times = [t3 * k / 4 for k in range(5)]
-    hps = [{"lr": ETA0 * s, "rho": RHO0 * s} for s in levels(budget)]
+    hps = [{"lr": ETA0 * s, "rho": RHO0 * s} for s in ladder(budget)]
     try:
         runs = track_limit_flow(impl, prob, x_init, 2, "top_eigenvalue", hps, times, 1, budget.seed)
     except NonFiniteError as e:
@@ -82,7 +78,7 @@ def check(inst: dict, impl, budget) -> Evidence:
     a_ok = angles[-1] <= ANGLE_FLOOR or a_exp >= CLAIMED_MIN_EXPONENT
     values = {
         "T3": t3,
-        "etas": [ETA0 * s for s in levels(budget)],
+        "etas": [ETA0 * s for s in ladder(budget)],
         "rhos": rhos,
         "tracking_error": errs,
         "rate_(eta+rho)log(1/eta rho)": rates,
