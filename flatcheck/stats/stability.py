@@ -115,7 +115,7 @@ def _coordinate_law(values: list[Fraction], n: int, batch: int, sampling: str) -
     vals, counts = list(groups), list(groups.values())
     p = Fraction(batch, n)
     rest = n - sum(counts)
-    top = max(counts)
+    top = max(counts, default=0)
     # Powers once (exact rationals grow fast; recomputing p**k per term dominates the cost).
     pw, qw = [Fraction(1)], [Fraction(1)]
     for _ in range(top):
