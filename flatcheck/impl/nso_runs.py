@@ -83,3 +83,11 @@ def weighted_gradient_bound(
     }
     lhs = float(mean[0] - half[0])
     return lhs, rhs, tol, values, f"E‖∇F(W_t)‖² − noise term ≥ {lhs:.6g} > first term {rhs:.6g}"
+
+
+def unsupported_noise(impl: Implementation, inst: NSOInstance) -> str | None:
+    """Why a user's class cannot run this instance: P other than Gaussian is chosen through the
+    `noise` hyper-parameter, which only flatcheck's own NSO is known to take."""
+    if inst.noise != "gaussian" and not impl.builtin:
+        return f"P = {inst.noise} needs a `noise` hyper-parameter; {impl.name} is checked with Gaussian P"
+    return None

@@ -298,7 +298,9 @@ class NSOInstance:
     def hp(self, lr: float, oracle_noise: bool = True) -> dict[str, Any]:
         """NSO's hyper-parameters by flatcheck name; the oracle is a size-1 mini-batch when σ² > 0
         (oracle_noise=False: the exact gradient, ξ_i = 0)."""
-        hp: dict[str, Any] = {"lr": lr, "k": self.k, "sigma": self.sigma_u, "noise": self.noise}
+        hp: dict[str, Any] = {"lr": lr, "k": self.k, "sigma": self.sigma_u}
+        if self.noise != "gaussian":  # the paper's default P; a user's class needs `noise` only for others
+            hp["noise"] = self.noise
         if oracle_noise and self.problem.n_examples > 1:
             hp.update(batch_size=1, sampling="without_replacement")
         return hp

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from flatcheck.impl.nso_runs import readback_error, step_gradients
+from flatcheck.impl.nso_runs import readback_error, step_gradients, unsupported_noise
 from flatcheck.problems.nso_families import POSITIVE_SIGMA_U, NSOInstance, nso_instances
 from flatcheck.stats import mean_interval
 from flatcheck.verify import Claim, Evidence
@@ -25,6 +25,8 @@ QUADRATURE_ERROR = 1e-9  # bound on the Gauss–Hermite error of ∇F for the so
 
 
 def check(inst: NSOInstance, impl, budget) -> Evidence:
+    if why := unsupported_noise(impl, inst):
+        return Evidence(None, out_of_scope=why)
     w = inst.w0_tensor()
     lr = 1.0 / inst.C
     n = budget.draws(impl, cap=1 << 14)

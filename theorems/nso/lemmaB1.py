@@ -20,7 +20,7 @@ from dataclasses import replace
 
 import sympy as sp
 
-from flatcheck.impl.nso_runs import weighted_gradient_bound
+from flatcheck.impl.nso_runs import unsupported_noise, weighted_gradient_bound
 from flatcheck.problems.nso_families import NSOInstance, run_instances
 from flatcheck.verify import Claim, Evidence
 
@@ -32,6 +32,8 @@ def make_check(first_term_factor: sp.Expr):
     factor = sp.lambdify(C, first_term_factor)
 
     def check(inst: NSOInstance, impl, budget) -> Evidence:
+        if why := unsupported_noise(impl, inst):
+            return Evidence(None, out_of_scope=why)
         lhs, rhs, tol, values, note = weighted_gradient_bound(impl, inst, float(factor(inst.C)), budget)
         ev = Evidence.bound(lhs, rhs, tol, **values)
         return replace(ev, margin=ev.values["slack"] / max(rhs, tol), note="" if ev.holds else note)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from flatcheck.impl.nso_runs import weighted_gradient_bound
+from flatcheck.impl.nso_runs import unsupported_noise, weighted_gradient_bound
 from flatcheck.problems.nso_families import NSOInstance, run_instances
 from flatcheck.verify import Claim, Evidence
 
@@ -22,6 +22,8 @@ PROVED_FACTOR = 2.0  # the first term of the proof's last display: 2D²/Σηᵢ
 
 
 def check(inst: NSOInstance, impl, budget) -> Evidence:
+    if why := unsupported_noise(impl, inst):
+        return Evidence(None, out_of_scope=why)
     lhs, rhs, tol, values, note = weighted_gradient_bound(impl, inst, PROVED_FACTOR, budget)
     ev = Evidence.bound(lhs, rhs, tol, **values)
     return replace(ev, margin=ev.values["slack"] / max(rhs, tol), note="" if ev.holds else note)

@@ -26,7 +26,7 @@ import math
 
 from hypothesis import strategies as st
 
-from flatcheck.impl.nso_runs import run_paths
+from flatcheck.impl.nso_runs import run_paths, unsupported_noise
 from flatcheck.impl.runs import chain_count
 from flatcheck.problems.nso_families import NSOInstance, nso_instances
 from flatcheck.stats import mean_interval
@@ -57,6 +57,8 @@ def mean_grad2(impl, inst: NSOInstance, lr: float, steps: int, n: int, seed: int
 
 
 def check(inst: NSOInstance, impl, budget) -> Evidence:
+    if why := unsupported_noise(impl, inst):
+        return Evidence(None, out_of_scope=why)
     steps = inst.scalars["T"]
     batched = impl.batched_step is not None
     n = chain_count(impl, budget.scaled(256, 512, 4096), 16)

@@ -1,0 +1,124 @@
+"""The NSO catalog: exact layers cross-checked, claims verified on the built-in NSO, falsified on
+wrong constants and broken implementations, and the paper's findings reproduced."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+
+import pytest
+import sympy as sp
+import torch
+
+from flatcheck.impl import Implementation, builtin
+from flatcheck.problems.nso_families import matrix_sensing, rotated
+from flatcheck.symbolic import expectation
+from flatcheck.symbolic.gaussian import gaussian_expectation
+from flatcheck.verify.profiles import budget_for
+from flatcheck.verify.runner import run_claim
+
+# Falsified claims shrink until the time limit: a short one keeps the suite fast.
+FAST_FAIL = dataclasses.replace(budget_for("quick"), time_limit_s=8.0)
+
+
+def claim(cid: str):
+    return importlib.import_module("theorems.nso." + cid.split(".", 1)[1].replace(".", "_"))
+
+
+def run(cid: str, budget=None, impl=None, check=None):
+    c = claim(cid).CLAIM
+    if check is not None:
+        c = dataclasses.replace(c, check=check)
+    impl = impl or (builtin(c.impl) if c.impl else None)
+    return run_claim(c, budget or budget_for("quick"), impl=impl, catalog_size=60)
+
+
+def test_gaussian_moments_anisotropic_and_isotropic():
+    u = sp.symbols("u1:3")
+    a, b, c = sp.symbols("a b c")
+    assert (
+        sp.expand(gaussian_expectation(u[0] ** 2 * u[1] ** 2, u, sp.Matrix([[a, b], [b, c]])) - a * c - 2 * b**2) == 0
+    )
+    p = (u[0] + 2 * u[1]) ** 4 - 3 * u[0] ** 2 * u[1] + u[1] ** 6
+    assert sp.expand(gaussian_expectation(p, u, sp.eye(2)) - expectation(p, u, "gaussian")) == 0
+
+
+def test_digits_mlp_exact_hessian_pieces():
+    from flatcheck.problems.digits_mlp import (
+        digits_mlp,
+        flat_loss,
+        hessian_diagonal,
+        hessian_trace,
+        quadratic_form,
+    )
+
+    model, loss_fn, data = digits_mlp(hidden=3, seed=1, steps=20)
+    x, y = data.x_train[:100], data.y_train[:100]
+    w, f = flat_loss(model, x, y)
+    assert torch.allclose(f(w), loss_fn(model(x), y))
+    diag = hessian_diagonal(model, x, y)
+    assert abs(hessian_trace(f, w) - float(diag.sum())) < 1e-12
+    z = torch.randn(3, w.numel(), dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    hvp = torch.stack([torch.autograd.functional.hvp(f, w, v)[1] for v in z])
+    assert torch.allclose(quadratic_form(model, x, y, z), (hvp * z).sum(-1))
+
+
+def test_matrix_sensing_trace_at_zero_loss_matches_autograd():
+    ms = matrix_sensing(3, 1, 12, 0)
+    w = rotated(ms, 1)
+    assert float(ms.f(w)) < 1e-25
+    hess = torch.autograd.functional.hessian(ms.f, w)
+    assert abs(float(torch.trace(hess)) - float(ms.hessian_trace_at_zero_loss(w))) < 1e-10
+
+
+@pytest.mark.parametrize(
+    "cid", ["nso.prop2_1", "nso.eq12", "nso.lemmaA4", "nso.eq28", "nso.lemma4_4", "nso.lemmaB1.corrected"]
+)
+def test_verified_on_builtin(cid):
+    res = run(cid)
+    assert res.verdict == "verified", (res.reason, res.counterexample, res.traceback)
+    assert res.passed >= 1
+
+
+@pytest.mark.parametrize(
+    "cid, wrong",
+    [("nso.prop2_1", sp.Rational(1, 4)), ("nso.lemmaA4", sp.Rational(1, 4))],
+)
+def test_wrong_coefficient_is_falsified(cid, wrong):
+    res = run(cid, FAST_FAIL, check=claim(cid).make_check(wrong))
+    assert res.verdict == "falsified", res.reason
+    assert res.counterexample["holds"] is False
+
+
+def test_eq12_wrong_power_is_falsified():
+    mod = claim("nso.eq12")
+    res = run("nso.eq12", FAST_FAIL, check=mod.make_check(mod.SIGMA))
+    assert res.verdict == "falsified", res.reason
+
+
+@pytest.mark.parametrize("cid", ["nso.lemmaB1", "nso.theorem4_3.steps", "nso.theorem2_2_sigma", "nso.prop2_3"])
+def test_paper_findings_are_falsified(cid):
+    res = run(cid, FAST_FAIL)
+    assert res.verdict == "falsified", (res.reason, res.traceback)
+    assert res.counterexample is not None and res.counterexample["holds"] is False
+
+
+def test_lemmaB1_counterexample_has_C_below_one():
+    res = run("nso.lemmaB1", FAST_FAIL)
+    assert res.counterexample["values"]["C"] < 1
+
+
+def _user(cls_name: str) -> Implementation:
+    import broken_nso
+
+    return Implementation(f"broken_nso:{cls_name}", "nso", getattr(broken_nso, cls_name))
+
+
+def test_reference_user_nso_verified():
+    res = run("nso.eq28", impl=_user("ReferenceNSO"))
+    assert res.verdict == "verified", (res.reason, res.traceback)
+
+
+def test_overscaled_nso_falsified():
+    res = run("nso.eq28", FAST_FAIL, impl=_user("OverScaledNSO"))
+    assert res.verdict == "falsified", (res.reason, res.traceback)
