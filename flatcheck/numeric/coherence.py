@@ -5,7 +5,7 @@
 
 Both forms are computed: the square-root form from eigendecompositions (with a certified round-off
 bound, see `sqrt_form`), the Gram form from traces. For a model, the per-example Hessians are exact
-(torch.func.hessian) for small d; for larger d the Gram matrix is sketched from Hessian-vector
+(autograd Hessians) for small d; for larger d the Gram matrix is sketched from Hessian-vector
 products (Hutchinson: tr[H_iH_j] = E zᵀH_iH_jz = E ⟨H_iz, H_jz⟩ for z with E zzᵀ = I).
 """
 
@@ -64,7 +64,8 @@ def coherence(hs: torch.Tensor) -> float:
 
 def per_example_hessians(loss: Callable[[torch.Tensor, int], torch.Tensor], w: torch.Tensor, n: int) -> torch.Tensor:
     """Exact per-example Hessians ∇²ℓ_i(w), i < n, of loss(w, i) at the flat parameter w (d,): (n, d, d)."""
-    return torch.stack([torch.func.hessian(lambda v, i=i: loss(v, i))(w) for i in range(n)])
+    # torch.autograd.functional: exact like torch.func.hessian, without its multi-second first-call cost.
+    return torch.stack([torch.autograd.functional.hessian(lambda v, i=i: loss(v, i), w) for i in range(n)])
 
 
 def sketched_gram(hvp: Callable[[int, torch.Tensor], torch.Tensor], n: int, d: int, probes: int, gen) -> torch.Tensor:

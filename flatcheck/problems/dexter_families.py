@@ -23,6 +23,7 @@ import torch
 from hypothesis import strategies as st
 
 from flatcheck.numeric.coherence import coherence, coherence_bounds, per_example_hessians
+from flatcheck.problems.digits_mlp import load_digits_data
 
 
 @dataclass(eq=False)
@@ -116,28 +117,30 @@ def random_psd(n: int, d: int, rank: int, t: float, seed: int) -> HessianFamily:
     return HessianFamily("random_psd", hs, {"rank": rank, "t": t, "seed": seed}, ranks=(rank,) * n)
 
 
-@lru_cache(maxsize=4)
+@lru_cache(maxsize=8)
 def _digits_features(n: int, k: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """The first n digits of classes 0 and 1 (sklearn's bundled data, no download), projected on
-    their top-k principal directions; labels in {0, 1}."""
-    from sklearn.datasets import load_digits
-
-    data = load_digits(n_class=2)
-    x = torch.tensor(data.data[:n], dtype=torch.float64) / 16
+    """The first n training digits of classes 0 and 1 (sklearn's bundled data, shared loader), projected
+    on their top-k principal directions; labels in {0, 1}."""
+    data = load_digits_data()
+    keep = data.y_train <= 1
+    x = data.x_train[keep][:n]
     x = x - x.mean(0)
     _, _, vt = torch.linalg.svd(x, full_matrices=False)
-    return x @ vt[:k].T, torch.tensor(data.target[:n], dtype=torch.float64)
+    return x @ vt[:k].T, data.y_train[keep][:n].to(torch.float64)
 
 
+@lru_cache(maxsize=32)
 def label_smoothing_net(n: int, smoothing: float, seed: int, k: int = 4) -> HessianFamily:
     """Per-example Hessians at a minimum of a tanh network f(x) = aᵀtanh(Wx + b) + c (hidden width n)
     under binary cross-entropy with label smoothing (targets y(1−s) + (1−y)s).
 
     The last layer is solved so that f(x_i) = logit of the smoothed target for every i: there each
     ℓ_i has zero gradient, so w* minimizes every ℓ_i (§2's assumption) and ∇²ℓ_i = p(1−p)∇f∇fᵀ is
-    rank one (§3.1: the cross-entropy case). Hessians are exact (torch.func.hessian; d = kn + 2n + 1).
+    rank one (§3.1: the cross-entropy case). Hessians are exact (autograd; d = kn + 2n + 1 with
+    k = min(4, n) input features). Cached: families are read-only.
     """
     x, y = _digits_features(n, k)
+    k = x.shape[1]  # at most n principal directions exist
     gen = torch.Generator().manual_seed(seed)
     w1 = torch.randn(n, k, generator=gen, dtype=torch.float64) * 2
     b1 = torch.randn(n, generator=gen, dtype=torch.float64)
