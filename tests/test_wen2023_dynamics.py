@@ -11,6 +11,7 @@ import theorems.wen2023.figure1 as figure1
 import theorems.wen2023.figure1_corrected as figure1_corrected
 import theorems.wen2023.lemma19 as lemma19
 import theorems.wen2023.lemma20 as lemma20
+import theorems.wen2023.lemma30_32 as lemma30_32
 import theorems.wen2023.lemma31 as lemma31
 import theorems.wen2023.lemma57 as lemma57
 import theorems.wen2023.theorem8 as theorem8
@@ -130,3 +131,10 @@ def test_figure1_sam_run_finds_min_top_eigenvalue_and_printed_split_does_not_fin
     # With the printed L₀ = F₀x₀², y₀ never moves and x₀ → 0: far from the trace minimizer (4/5, 1/7, 0, 0).
     assert printed["found"] is not True and printed["distance_to_target"] > 0.3, printed
     assert printed["final_point"][2] == pytest.approx(0.25)
+
+
+def test_lemma30_chain_tight_on_quadratics_and_halved_constant_falsified():
+    inst = {"problem": quadratic([R(0), R(2), R(5)], [R(1), R(1, 2), R(-1)]), "x": [R(1), R(-1, 2), R(3, 4)]}
+    ev = lemma30_32.CLAIM.check(inst, None, QUICK)
+    assert ev.holds is True and ev.values["x_minus_Phi"] > 0
+    assert lemma30_32.make_check(0.25)(inst, None, QUICK).holds is False
