@@ -17,7 +17,9 @@ Assumption 1 checked exactly (L = 0, ∇L = 0 and rank ∇²L = M at the point, 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property, partial
 from typing import Any
 
 import sympy as sp
@@ -27,16 +29,23 @@ from hypothesis import strategies as st
 from flatcheck.problems.local import LocalPolynomial, expand_at
 from flatcheck.problems.points import rationals, unit_vector
 from flatcheck.problems.problem import Problem
-from flatcheck.problems.quadratic import quadratic
+from flatcheck.problems.quadratic import householder, quadratic
 
 
-@dataclass
+@dataclass(eq=False)
 class ManifoldInstance:
-    """A loss with a manifold of minimizers Γ of rank M and an exact point of Γ."""
+    """A loss with a manifold of minimizers Γ of rank M and an exact point of Γ.
 
-    problem: Problem
+    The loss is built on first use from `build` (a family constructor with its drawn parameters), so that a
+    hypothesis draw stays cheap and the sympy work happens inside the check."""
+
+    build: Callable[[], Problem]
     point: list[sp.Rational]
     m: int
+
+    @cached_property
+    def problem(self) -> Problem:
+        return self.build()
 
     def x_tensor(self) -> torch.Tensor:
         return torch.tensor([float(v) for v in self.point], dtype=torch.float64)
@@ -148,13 +157,14 @@ def weighted_squares_instances(
 ):
     """A `weighted_squares` loss and an exact point (x, 0) of Γ."""
     pp, mm = draw(p), draw(m)
-    prob = weighted_squares(
+    build = partial(
+        weighted_squares,
         c=[draw(rationals(1, 8, (1, 2))) for _ in range(mm)],
         a=[[draw(rationals(0, 4, (1, 2))) for _ in range(pp)] for _ in range(mm)],
         b=[[draw(_coef) for _ in range(pp)] for _ in range(mm)],
     )
     x = [draw(rationals(-2, 2, (1, 2, 4))) for _ in range(pp)]
-    return ManifoldInstance(prob, x + [sp.Integer(0)] * mm, mm)
+    return ManifoldInstance(build, x + [sp.Integer(0)] * mm, mm)
 
 
 @st.composite
@@ -162,14 +172,16 @@ def setting_one_instances(draw, d: st.SearchStrategy[int] = st.integers(2, 3), q
     """A `setting_one` loss (M ≤ D examples) at its base point p ∈ Γ."""
     dd = draw(d)
     mm = draw(st.integers(1, dd))
-    prob = setting_one(
+    base = [draw(rationals(-2, 2, (1, 2))) for _ in range(dd)]
+    build = partial(
+        setting_one,
         a=[[draw(_coef) for _ in range(dd)] for _ in range(mm)],
         c=[[draw(rationals(-2, 2, (1, 2))) for _ in range(dd)] for _ in range(mm)],
-        base=[draw(rationals(-2, 2, (1, 2))) for _ in range(dd)],
+        base=base,
         s=draw(st.sampled_from([sp.Rational(1, 2), sp.Integer(1), sp.Integer(2)])),
         q=draw(st.sampled_from([sp.Integer(0), sp.Rational(1, 4)])) if quartic_loss else sp.Integer(0),
     )
-    return ManifoldInstance(prob, [sp.Rational(v) for v in prob.params["base"]], mm)
+    return ManifoldInstance(build, base, mm)
 
 
 @st.composite
@@ -179,11 +191,10 @@ def kernel_quadratic_instances(draw, d: st.SearchStrategy[int] = st.integers(2, 
     mm = draw(st.integers(1, dd - 1))
     eig = [draw(rationals(1, 16, (1, 2))) for _ in range(mm)] + [sp.Integer(0)] * (dd - mm)
     u = [draw(_coef) for _ in range(dd)]
-    prob = quadratic(eig, u)
-    h = prob.known["eigenvectors"]
+    h = householder(u)  # A's eigenvectors: the columns of H (quadratic.py)
     coef = [draw(rationals(-2, 2, (1, 2))) for _ in range(dd - mm)]
     point = sum((cf * h[:, mm + i] for i, cf in enumerate(coef)), sp.zeros(dd, 1))
-    return ManifoldInstance(prob, list(point), mm)
+    return ManifoldInstance(partial(quadratic, eig, u), list(point), mm)
 
 
 def manifold_instances() -> st.SearchStrategy[ManifoldInstance]:
@@ -198,7 +209,7 @@ def stochastic_instances() -> st.SearchStrategy[ManifoldInstance]:
 
 def setting_one_directions() -> st.SearchStrategy[tuple[ManifoldInstance, list[float]]]:
     """A Setting-1 loss at its base point p ∈ Γ with a unit direction δ (for points x = p + tδ near p)."""
-    return setting_one_instances().flatmap(lambda inst: st.tuples(st.just(inst), unit_vector(inst.problem.d)))
+    return setting_one_instances().flatmap(lambda inst: st.tuples(st.just(inst), unit_vector(len(inst.point))))
 
 
 def describe_with_direction(case: tuple[ManifoldInstance, list[float]]) -> dict[str, Any]:
