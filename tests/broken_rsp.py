@@ -53,3 +53,25 @@ class GaussianRSP(_RSPBase):
 
     def direction(self, d, like):
         return torch.randn(d, dtype=like.dtype, device=like.device)
+
+
+class RhoMisplacedRSP(_RSPBase):
+    """Puts ρ on the wrong side: evaluates ∇f at x + g (radius 1) and scales the perturbation by ρ."""
+
+    @torch.no_grad()
+    def step(self, closure):
+        (p,) = self.param_groups[0]["params"]
+        group = self.param_groups[0]
+        with torch.enable_grad():
+            loss = closure()
+        gx = p.grad.clone()
+        if gx.norm() > group["eps0"]:
+            p.sub_(group["lr_prime"] * gx)
+            return loss
+        g = self.direction(p.numel(), p)
+        p.add_(g)
+        with torch.enable_grad():
+            closure()
+        p.sub_(g)
+        p.sub_(group["lr"] * (gx + group["rho"] * self.project(gx, p.grad.clone())))
+        return loss
