@@ -9,7 +9,6 @@ update), so the interval of a mean needs O(chunk) memory whatever the number of 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -70,8 +69,3 @@ def streaming_moments(sample: Callable[[int], torch.Tensor], n: int, chunk: int)
         acc = part if acc is None else acc.merge(part)
     assert acc is not None
     return acc
-
-
-def chunk_rows(bytes_per_row: int, budget_bytes: int = 1 << 28) -> int:
-    """How many rows of `bytes_per_row` fit a memory budget (256 MiB by default), at least 1."""
-    return max(1, math.floor(budget_bytes / max(bytes_per_row, 1)))

@@ -37,5 +37,7 @@ def hvp(f: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, v: torch.Ten
     with torch.enable_grad():
         xr = x.detach().requires_grad_(True)
         (g,) = torch.autograd.grad(f(xr).sum(), xr, create_graph=True)
-        (hv,) = torch.autograd.grad((g * v).sum(), xr)
+        if not g.requires_grad:  # f is affine in x: the gradient is constant and ∇²f = 0
+            return torch.zeros_like(xr)
+        (hv,) = torch.autograd.grad((g * v).sum(), xr, materialize_grads=True)
     return hv

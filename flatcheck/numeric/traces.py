@@ -20,7 +20,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import scipy.stats
 import torch
 
 from flatcheck.numeric.chunks import Moments, chunked, streaming_moments
@@ -112,7 +111,10 @@ class TraceEstimate:
 def _t_half_width(m: Moments, alpha: float) -> float:
     if m.count < 2:
         return float("inf")
-    return float(scipy.stats.t.ppf(1 - alpha / 2, m.count - 1) * m.sem)
+    # Imported here: scipy costs seconds to import and every flatcheck process imports numeric.
+    from scipy.special import stdtrit
+
+    return float(stdtrit(m.count - 1, 1 - alpha / 2) * m.sem)
 
 
 def _forms(op: Operator, probes: Callable[[int], torch.Tensor]) -> Callable[[int], torch.Tensor]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 import mpmath
@@ -17,6 +17,30 @@ import sympy as sp
 import torch
 
 from flatcheck.problems import compile as cc
+
+
+# Derivatives are cached per (expression, variables) in the process: with the same run seed,
+# hypothesis draws the same instances for many claims (and again while shrinking), each time as
+# a new Problem; sympy's differentiation of ridge powers dominates a quick catalog run otherwise.
+@lru_cache(maxsize=1024)
+def _gradient(expr: sp.Expr, symbols: tuple[sp.Symbol, ...]) -> tuple[sp.Expr, ...]:
+    return tuple(sp.diff(expr, s) for s in symbols)
+
+
+@lru_cache(maxsize=1024)
+def _hessian(expr: sp.Expr, symbols: tuple[sp.Symbol, ...]) -> tuple[tuple[sp.Expr, ...], ...]:
+    """Symmetric: the upper triangle is differentiated and mirrored (half the sympy work)."""
+    grad = _gradient(expr, symbols)
+    d = len(symbols)
+    upper = {(i, j): sp.diff(grad[i], symbols[j]) for i in range(d) for j in range(i, d)}
+    return tuple(tuple(upper[min(i, j), max(i, j)] for j in range(d)) for i in range(d))
+
+
+@lru_cache(maxsize=1024)
+def _trace_bar(expr: sp.Expr, symbols: tuple[sp.Symbol, ...], is_polynomial: bool) -> sp.Expr:
+    hess = _hessian(expr, symbols)
+    tr = sp.Add(*(hess[i][i] for i in range(len(symbols)))) / len(symbols)
+    return sp.expand(tr) if is_polynomial else tr
 
 
 @dataclass(eq=False)
@@ -46,16 +70,16 @@ class Problem:
     # ---- symbolic derivatives -------------------------------------------------------------------
     @cached_property
     def grad_expr(self) -> list[sp.Expr]:
-        return [sp.diff(self.expr, s) for s in self.symbols]
+        return list(_gradient(self.expr, tuple(self.symbols)))
 
     @cached_property
     def hess_expr(self) -> sp.Matrix:
-        return sp.Matrix([[sp.diff(g, s) for s in self.symbols] for g in self.grad_expr])
+        return sp.Matrix(_hessian(self.expr, tuple(self.symbols)))
 
     @cached_property
     def trace_bar_expr(self) -> sp.Expr:
         """tr̄(x) = tr ∇²f(x) / d (ahn2024 §2.2)."""
-        return sp.expand(self.hess_expr.trace() / self.d) if self.is_polynomial else self.hess_expr.trace() / self.d
+        return _trace_bar(self.expr, tuple(self.symbols), self.is_polynomial)
 
     # ---- torch ------------------------------------------------------------------------------------
     @cached_property
@@ -63,44 +87,45 @@ class Problem:
         """Batched f: (..., d) -> (...)."""
         return cc.to_torch(self.symbols, self.expr)
 
+    # Vector-valued quantities compile to one function each (shared subexpressions), not one per entry.
     @cached_property
-    def _grad_parts(self) -> list[Callable]:
-        return [cc.to_torch(self.symbols, g) for g in self.grad_expr]
+    def _grad_fn(self) -> Callable[[torch.Tensor], torch.Tensor]:
+        return cc.to_torch_many(self.symbols, self.grad_expr)
 
     def grad(self, x: torch.Tensor) -> torch.Tensor:
         """Exact gradient (sympy-derived), batched: (..., d) -> (..., d)."""
-        return torch.stack([g(x) for g in self._grad_parts], dim=-1)
+        return self._grad_fn(x)
 
     @cached_property
-    def _hess_parts(self) -> list[list[Callable]]:
-        return [[cc.to_torch(self.symbols, h) for h in row] for row in self.hess_expr.tolist()]
+    def _hess_fn(self) -> Callable[[torch.Tensor], torch.Tensor]:
+        return cc.to_torch_many(self.symbols, list(self.hess_expr))
 
     def hess(self, x: torch.Tensor) -> torch.Tensor:
         """Exact Hessian, batched: (..., d) -> (..., d, d)."""
-        return torch.stack([torch.stack([h(x) for h in row], dim=-1) for row in self._hess_parts], dim=-2)
+        return self._hess_fn(x).unflatten(-1, (self.d, self.d))
 
     @cached_property
-    def _trace_bar_grad_parts(self) -> list[Callable]:
-        return [cc.to_torch(self.symbols, sp.diff(self.trace_bar_expr, s)) for s in self.symbols]
+    def _trace_bar_grad_fn(self) -> Callable[[torch.Tensor], torch.Tensor]:
+        return cc.to_torch_many(self.symbols, [sp.diff(self.trace_bar_expr, s) for s in self.symbols])
 
     def grad_trace_bar(self, x: torch.Tensor) -> torch.Tensor:
         """∇tr̄(x), exact (third derivatives of f)."""
-        return torch.stack([g(x) for g in self._trace_bar_grad_parts], dim=-1)
+        return self._trace_bar_grad_fn(x)
 
     @property
     def n_examples(self) -> int:
         return len(self.examples)
 
     @cached_property
-    def _example_grad_parts(self) -> list[list[Callable]]:
-        return [[cc.to_torch(self.symbols, sp.diff(e, s)) for s in self.symbols] for e in self.examples]
+    def _example_grad_fn(self) -> Callable[[torch.Tensor], torch.Tensor]:
+        return cc.to_torch_many(self.symbols, [sp.diff(e, s) for e in self.examples for s in self.symbols])
 
     def grad_example(self, x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
         """∇f_i(x) row-wise: x (B, d), index (B,) of example numbers -> (B, d)."""
         if not self.examples:
             raise ValueError(f"{self.family} has no per-example split")
-        grads = torch.stack([torch.stack([g(x) for g in parts], -1) for parts in self._example_grad_parts])
-        return grads[index, torch.arange(x.shape[0], device=x.device)]
+        grads = self._example_grad_fn(x).unflatten(-1, (self.n_examples, self.d))  # (B, n, d)
+        return grads[torch.arange(x.shape[0], device=x.device), index]
 
     @cached_property
     def example_f(self) -> list[Callable[[torch.Tensor], torch.Tensor]]:
