@@ -430,3 +430,56 @@ def sensing_instances(draw) -> dict[str, int]:
     rank = draw(st.integers(1, side))
     n = draw(st.sampled_from([16, 64, 256]))
     return {"side": side, "rank": rank, "n": n, "seed": draw(st.integers(0, 2**16))}
+
+
+# ---- the lower-bound construction (8) of Theorem 4.5 ---------------------------------------------------
+
+
+def h_piece(x: torch.Tensor, alpha: torch.Tensor, c: float) -> torch.Tensor:
+    """h_i of (8): Cα²/4 on |x| ≤ α, −C(|x|−α)²/2 + Cα²/4 up to 3α/2, C(|x|−2α)²/2 up to 2α, then 0."""
+    a = x.abs()
+    return torch.where(
+        a <= alpha,
+        c * alpha**2 / 4,
+        torch.where(
+            a <= 1.5 * alpha,
+            -c * (a - alpha) ** 2 / 2 + c * alpha**2 / 4,
+            torch.where(a <= 2 * alpha, c * (a - 2 * alpha) ** 2 / 2, torch.zeros_like(a)),
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class ChainConstruction:
+    """f(W) = ⟨W, e₀⟩²/(2G) + Σ_{i<T} h_i(⟨W, e_{i+1}⟩) (8), in d = T + 1 coordinates, with
+    G = max{1/C, 2Σηᵢ} and α_i = 2η_iσ/√k as in the proof of Lemma B.2. Torch-only (piecewise)."""
+
+    c: float
+    g: float
+    alphas: torch.Tensor  # (T,)
+
+    family = "nso_chain_construction"
+    examples = ()
+    n_examples = 0
+    is_polynomial = False
+
+    @property
+    def d(self) -> int:
+        return self.alphas.shape[0] + 1
+
+    def describe(self) -> dict[str, Any]:
+        return {"family": self.family, "C": self.c, "G": self.g, "T": self.d - 1}
+
+    def f(self, w: torch.Tensor) -> torch.Tensor:
+        return w[..., 0] ** 2 / (2 * self.g) + h_piece(w[..., 1:], self.alphas.to(w), self.c).sum(-1)
+
+    def grad(self, w: torch.Tensor) -> torch.Tensor:
+        x = w[..., 1:].detach().requires_grad_(True)
+        with torch.enable_grad():
+            (gh,) = torch.autograd.grad(h_piece(x, self.alphas.to(w), self.c).sum(), x)
+        return torch.cat([w[..., :1] / self.g, gh], -1)
+
+
+def chain_construction(c: float, lrs: list[float], sigma: float, k: int) -> ChainConstruction:
+    alphas = torch.tensor([2 * lr * sigma / k**0.5 for lr in lrs], dtype=torch.float64)
+    return ChainConstruction(c, max(1 / c, 2 * sum(lrs)), alphas)
