@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
 
 from flatcheck.cli import main
 
@@ -72,3 +75,145 @@ def test_check_user_implementation_falsified_exit_1(tmp_path):
 def test_check_rejects_non_optimizer(capsys):
     assert main(["check", "json:dumps", "--quiet"]) == 2
     assert "not a torch.optim.Optimizer" in capsys.readouterr().err
+
+
+def _verify(out, *extra, ids=("ahn2024.lemma1", "ahn2024.vt_norm")):
+    return main(["verify", *ids, "--profile", "quick", "--seed", "2", "--out", str(out), "--quiet", *extra])
+
+
+def test_resume_after_a_crash_runs_only_the_unfinished_claims(tmp_path, capsys):
+    assert _verify(tmp_path / "full") == 0
+    full = _strip_times(json.loads((tmp_path / "full" / "results.json").read_text()))
+    # A crash after the first claim: its line is kept, the second one was cut off mid-write.
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "run.json").write_text((tmp_path / "full" / "run.json").read_text())
+    first, second = (tmp_path / "full" / "results.jsonl").read_text().splitlines()
+    (run / "results.jsonl").write_text(first + "\n" + second[: len(second) // 2])
+    capsys.readouterr()
+    assert main(["verify", "--resume", "--profile", "quick", "--seed", "2", "--out", str(run), "--quiet"]) == 0
+    assert "resuming: 1 claims already finished, 1 to run" in capsys.readouterr().err
+    resumed = _strip_times(json.loads((run / "results.json").read_text()))
+    assert resumed["provenance"].pop("resumed") == 1
+    assert resumed == full
+    assert len((run / "results.jsonl").read_text().splitlines()) == 2
+
+
+def test_resume_with_other_options_is_refused(tmp_path, capsys):
+    assert _verify(tmp_path, ids=("ahn2024.vt_norm",)) == 0
+    code = main(["verify", "--resume", "--profile", "quick", "--seed", "3", "--out", str(tmp_path), "--quiet"])
+    assert code == 2
+    assert "seed=2 (now 3)" in capsys.readouterr().err
+    assert main(["verify", "--resume", "--out", str(tmp_path / "empty"), "--quiet"]) == 2
+    assert "nothing to resume" in capsys.readouterr().err
+
+
+def test_ctrl_c_keeps_finished_results(tmp_path, monkeypatch, capsys):
+    import flatcheck.verify.runner as runner
+
+    real = runner.run_claim
+
+    def interrupted_on_second(claim, *a, **kw):
+        if claim.id == "ahn2024.vt_norm":
+            raise KeyboardInterrupt
+        return real(claim, *a, **kw)
+
+    monkeypatch.setattr(runner, "run_claim", interrupted_on_second)
+    assert _verify(tmp_path) == 130
+    assert "1 finished results kept" in capsys.readouterr().err
+    kept = [json.loads(line)["id"] for line in (tmp_path / "results.jsonl").read_text().splitlines()]
+    assert kept == ["ahn2024.lemma1"]
+    assert json.loads((tmp_path / "results.json").read_text())["summary"]["verified"] == 1
+    monkeypatch.setattr(runner, "run_claim", real)
+    assert _verify(tmp_path, "--resume") == 0
+    assert [r["id"] for r in json.loads((tmp_path / "results.json").read_text())["claims"]] == [
+        "ahn2024.lemma1",
+        "ahn2024.vt_norm",
+    ]
+
+
+def test_import_path_that_does_not_resolve(capsys):
+    assert main(["check", "no_such_module_xyz:MyRSP", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot import module 'no_such_module_xyz'" in err and "Traceback" not in err
+    assert main(["check", "broken_rsp:NoSuchClass", "--quiet"]) == 2
+    assert "has no attribute 'NoSuchClass'" in capsys.readouterr().err
+
+
+def test_nan_from_the_users_optimizer_is_an_error_with_one_clear_reason(tmp_path, capsys):
+    code = main(
+        ["check", "broken_nan:NaNRSP", "--claims", "ahn2024.vt_norm", "--profile", "quick"]
+        + ["--out", str(tmp_path), "--quiet"]
+    )
+    assert code == 1
+    rec = json.loads((tmp_path / "results.json").read_text())["claims"][0]
+    assert rec["verdict"] == "error" and "NaN or inf" in rec["reason"]
+    assert rec["examples"] == 0  # stopped at the first instance, no shrinking, no verdict on the claim
+    assert "error: ahn2024.vt_norm" in capsys.readouterr().out
+
+
+def test_unwritable_report_directory(tmp_path, capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    assert main(["verify", "ahn2024.vt_norm", "--out", str(blocker / "report"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert f"cannot write the report to {blocker / 'report'}" in err and "Traceback" not in err
+
+
+def test_bad_time_limit_and_profile_flags(tmp_path, capsys):
+    assert main(["verify", "ahn2024.vt_norm", "--time-limit", "0", "--out", str(tmp_path), "--quiet"]) == 2
+    assert "time limit must be a positive number" in capsys.readouterr().err
+    code = main(["verify", "ahn2024.vt_norm", "--workers", "2", "--scheduler", "tcp://127.0.0.1:9", "--quiet"])
+    assert code == 2
+    assert "exclude each other" in capsys.readouterr().err
+
+
+USER_TESTS = """
+def test_reference_rsp_follows_the_paper(flatcheck_claims):
+    flatcheck_claims("broken_rsp:ReferenceRSP", claims=["ahn2024.vt_norm"])
+
+
+def test_nan_rsp_is_caught(flatcheck_claims):
+    flatcheck_claims("broken_nan:NaNRSP", claims=["ahn2024.vt_norm"])
+"""
+
+
+def _pytest(cwd, *args):
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent), "OMP_NUM_THREADS": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+
+
+def test_users_ci_fixture_and_flatcheck_items_with_junit_xml(tmp_path):
+    (tmp_path / "test_mine.py").write_text(USER_TESTS)
+    out = _pytest(tmp_path, "test_mine.py", "--flatcheck", "--flatcheck-claims", "ahn2024.vt_norm", "--junitxml=j.xml")
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert "1 failed, 2 passed" in out.stdout
+    assert "ahn2024.vt_norm (Appendix B" in out.stdout and "is ERROR: broken_nan:NaNRSP produced NaN" in out.stdout
+    assert "replay: flatcheck check broken_nan:NaNRSP --claims ahn2024.vt_norm --seed 0 --profile quick" in out.stdout
+    suite = ET.parse(tmp_path / "j.xml").getroot().find("testsuite")
+    assert (suite.get("tests"), suite.get("failures")) == ("3", "1")
+    failure = suite.find("testcase[@name='test_nan_rsp_is_caught']/failure")
+    assert "is ERROR" in failure.get("message") + (failure.text or "")
+    claim_case = suite.find("testcase[@name='ahn2024.vt_norm']")
+    assert claim_case.get("classname") == "flatcheck.ahn2024" and claim_case.find("failure") is None
+
+
+def test_failure_message_carries_counterexample_and_replay():
+    from test_runner import _bound, _claim
+
+    from flatcheck.pytest_plugin import describe_failure
+    from flatcheck.verify.profiles import budget_for
+    from flatcheck.verify.runner import run_claim
+
+    text = describe_failure(run_claim(_claim("bad", _bound), budget_for("quick")))
+    first = "toy.bad (test) is FALSIFIED: conclusion violated beyond numerical and statistical error"
+    assert text.splitlines()[0] == first
+    assert "minimal counterexample:\n  instance = 11" in text
+    assert "measured:\n  lhs = 11\n  rhs = 10\n  slack = -1" in text
+    assert text.splitlines()[-1] == "replay: flatcheck verify toy.bad --seed 0 --profile quick"

@@ -101,3 +101,18 @@ def test_non_finite_values_stop_the_claim_with_one_clear_reason():
     assert res.verdict == "error" and "NaN or inf" in res.reason
     assert len(calls) == 1  # no shrinking on bad input
     assert res.counterexample["error"] == "NonFiniteError" and "instance" in res.counterexample
+
+
+def test_example_database_replays_the_counterexample_first(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    seen = []
+
+    def recording(x, impl, budget):
+        seen.append(x)
+        return _bound(x, impl, budget)
+
+    claim = _claim("db", recording)
+    assert run_claim(claim, budget_for("quick"), use_database=True).verdict == "falsified"
+    seen.clear()
+    assert run_claim(claim, budget_for("quick", seed=99), use_database=True).verdict == "falsified"
+    assert seen[0] == 11

@@ -318,18 +318,23 @@ def _decide(
     if use_database:
         # Hypothesis keys its example database by the test function, and `prop` is the same function
         # for every claim: add the claim, implementation and profile so each has its own entry.
-        key = f"{claim.id}|{getattr(impl, 'name', None)}|{budget.profile}|{budget.seed}"
+        key = f"{claim.id}|{getattr(impl, 'name', None)}|{budget.profile}"
         prop._hypothesis_internal_add_digest = key.encode()  # type: ignore[attr-defined]
     test = given(claim.instances(budget))(prop)
     test = settings(
         max_examples=budget.max_examples,
         deadline=None,
-        database=hypothesis.database.DirectoryBasedExampleDatabase(".hypothesis/examples") if use_database else None,
+        database=None,
         suppress_health_check=list(HealthCheck),
         print_blob=False,
         report_multiple_bugs=False,
     )(test)
     test = hypothesis.seed(budget.seed)(test)
+    if use_database:
+        # hypothesis.seed switches the example database off; put it back so that a counterexample
+        # found once is replayed first next time, and new instances still come from the seed.
+        db = hypothesis.database.DirectoryBasedExampleDatabase(".hypothesis/examples")
+        test._hypothesis_internal_use_settings = settings(test._hypothesis_internal_use_settings, database=db)
     try:
         test()
         if counts["passed"] == 0:
