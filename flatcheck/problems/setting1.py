@@ -314,3 +314,20 @@ def normal_direction(problem: Problem, x: torch.Tensor) -> torch.Tensor:
         parts_v.append(gv / nrm)
     n = torch.cat(parts_u + parts_v, -1)
     return n / torch.linalg.vector_norm(n, dim=-1, keepdim=True)
+
+
+def minibatch_problem(problem: Problem, batch: int) -> Problem:
+    """The same loss with its examples grouped into consecutive mini-batches of `batch` (the per-
+    example losses of the result are the batch means): SAP on it is SAP with batch size `batch`."""
+    ex = problem.examples
+    groups = [ex[i : i + batch] for i in range(0, len(ex), batch)]
+    return Problem(
+        family=problem.family,
+        symbols=problem.symbols,
+        expr=problem.expr,
+        params={**problem.params, "batch": batch},
+        beta_on_ball=problem.beta_on_ball,
+        is_polynomial=problem.is_polynomial,
+        known=problem.known,
+        examples=tuple(sp.Add(*g) / len(g) for g in groups),
+    )

@@ -75,12 +75,13 @@ CLAIM = Claim(
     r"=\sum_i\lambda_iu_iu_i^\top,\ \nabla^2 f_i(x^*)=n\lambda_iu_iu_i^\top,\ "
     r"\mathrm{tr}\,\nabla^2 f(x^*)=\sum_i\lambda_i",
     summary="At a global minimum of a training loss the Hessian is a sum of rank-one terms λ_i u_iu_iᵀ.",
-    # One-unit, one-input tanh networks: sympy's 50-digit evaluation of larger ones costs seconds.
+    # One-unit, one-input tanh networks, and only beyond the quick profile: sympy's 50-digit
+    # evaluation of tanh expressions costs seconds.
     instances=lambda budget: st.one_of(
         diagonal_networks(),
         linear_regressions(),
-        matrix_sensings(),
-        two_layer_tanhs(width=st.just(1), inputs=st.just(1)),
+        matrix_sensings(m=st.just(2)),
+        *budget.scaled([], [two_layer_tanhs(width=st.just(1), inputs=st.just(1))], [two_layer_tanhs()]),
     ),
     check=make_check(sp.Integer(2)),
     describe=lambda prob: prob.describe(),

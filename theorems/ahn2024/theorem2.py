@@ -91,7 +91,8 @@ def make_check(exponent_rule):
                     note=f"d = {d}: iterations grow as ε^-{p:.2f}, faster than ε^-{claimed:g}",
                 )
         values["normalized_T_d_eps2_over_max"] = normalized
-        values["fitted_exponent_d_of_normalized"] = loglog_slope([float(d) for d in dims], normalized)
+        if len(dims) > 1:
+            values["fitted_exponent_d_of_normalized"] = loglog_slope([float(d) for d in dims], normalized)
         length = max(len(v) for v in series.values())
         plot = {
             "type": "lines",

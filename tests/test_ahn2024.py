@@ -1,0 +1,104 @@
+"""The ahn2024 catalog beyond the first slice: every claim verified on the built-in RSP/SAP, broken
+implementations and wrong constants falsified with small counterexamples."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+
+import pytest
+
+from flatcheck.impl import Implementation, builtin
+from flatcheck.verify.profiles import budget_for
+from flatcheck.verify.runner import run_claim
+
+CLAIMS = [
+    "example1_phi",
+    "def3",
+    "lemma2",
+    "lemma3",
+    "lemma4",
+    "lemma5",
+    "lemma6",
+    "lemma7",
+    "lemma8",
+    "setting1_hessian",
+    "sketch_d_factor",
+    "theorem1",
+    "theorem2",
+]
+
+
+def _module(name: str):
+    return importlib.import_module(f"theorems.ahn2024.{name}")
+
+
+def _run(claim, impl=None, profile: str = "quick"):
+    if impl is None and claim.impl:
+        impl = builtin(claim.impl)
+    return run_claim(claim, budget_for(profile), impl=impl, catalog_size=60)
+
+
+def _user(module: str, cls: str, algorithm: str) -> Implementation:
+    return Implementation(f"{module}:{cls}", algorithm, getattr(importlib.import_module(module), cls))
+
+
+@pytest.mark.parametrize("name", CLAIMS)
+def test_verified_on_builtin(name):
+    res = _run(_module(name).CLAIM)
+    assert res.verdict == "verified", (res.reason, res.counterexample, res.traceback)
+    assert res.passed >= 1
+
+
+@pytest.mark.parametrize(
+    "module, cls, algorithm, name",
+    [
+        ("broken_sap", "NoSignSAP", "sap", "sketch_d_factor"),
+        ("broken_sap", "FullBatchOuterSAP", "sap", "sketch_d_factor"),
+        ("broken_sap_variants", "NoProjectionSAP", "sap", "sketch_d_factor"),
+        ("broken_rsp", "GaussianRSP", "rsp", "lemma2"),
+        ("broken_rsp", "RhoMisplacedRSP", "rsp", "lemma2"),
+    ],
+)
+def test_broken_implementations_falsified(module, cls, algorithm, name):
+    res = _run(_module(name).CLAIM, impl=_user(module, cls, algorithm))
+    assert res.verdict == "falsified", (res.reason, res.traceback)
+    assert res.counterexample is not None and res.counterexample["holds"] is False
+
+
+def test_reference_user_sap_verified():
+    res = _run(_module("lemma4").CLAIM, impl=_user("broken_sap", "ReferenceSAP", "sap"))
+    assert res.verdict == "verified", (res.reason, res.counterexample, res.traceback)
+
+
+def test_sketch_eq6_leading_term_is_falsified():
+    """The proof sketch's (6) prints −ηρ²‖∇_t‖²; (5) and Lemma 10 give −½ηρ²‖∇_t‖²."""
+    m = _module("lemma2")
+    res = _run(dataclasses.replace(m.CLAIM, check=m.make_check(1.0)))
+    assert res.verdict == "falsified", res.reason
+    assert abs(res.counterexample["values"]["measured_coefficient"][-1] + 0.5) < 1e-2
+
+
+def test_rsp_factor_in_lemma4_is_falsified():
+    """Lemma 11 with Lemma 9's factor 1 instead of d: rejected (remainder of order 2)."""
+    m = _module("lemma4")
+    res = _run(dataclasses.replace(m.CLAIM, check=m.make_check(lambda d: 1)))
+    assert res.verdict == "falsified", res.reason
+    assert res.counterexample["instance"]["problem"]["d"] <= 4
+
+
+@pytest.mark.parametrize(
+    "name, args",
+    [
+        ("lemma6", (lambda prob, x: prob.grad_trace_bar(x),)),
+        ("sketch_d_factor", (lambda d, n: d, lambda d, n: d)),
+        ("lemma7", (3.0,)),
+        ("lemma5", (lambda gap, alpha: (gap / alpha) ** 0.5 / 4,)),
+        ("lemma8", (0.5,)),
+        ("theorem1", (1.0,)),
+    ],
+)
+def test_wrong_statements_falsified(name, args):
+    m = _module(name)
+    res = _run(dataclasses.replace(m.CLAIM, check=m.make_check(*args)))
+    assert res.verdict == "falsified", res.reason
