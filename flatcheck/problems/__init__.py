@@ -2,6 +2,15 @@
 
 from flatcheck.problems.example1 import example1
 from flatcheck.problems.instances import PointInstance, point_instances, smooth_problems
+from flatcheck.problems.manifolds import (
+    ManifoldInstance,
+    kernel_quadratic_instances,
+    manifold_instances,
+    setting_one_directions,
+    setting_one_instances,
+    stochastic_instances,
+    weighted_squares_instances,
+)
 from flatcheck.problems.points import log_uniform, points, rationals, unit_vector
 from flatcheck.problems.polynomial import random_polynomials, ridge_polynomial
 from flatcheck.problems.problem import Problem
@@ -11,10 +20,13 @@ from flatcheck.problems.starts import toy_starts
 from flatcheck.problems.wen_toy import toy_point, wen_toy
 
 __all__ = [
+    "ManifoldInstance",
     "PointInstance",
     "Problem",
     "example1",
+    "kernel_quadratic_instances",
     "log_uniform",
+    "manifold_instances",
     "manifold_loss",
     "manifold_losses",
     "manifold_point",
@@ -25,10 +37,14 @@ __all__ = [
     "random_polynomials",
     "point_instances",
     "rationals",
+    "setting_one_directions",
+    "setting_one_instances",
     "ridge_polynomial",
     "smooth_problems",
+    "stochastic_instances",
     "toy_starts",
     "toy_point",
     "unit_vector",
+    "weighted_squares_instances",
     "wen_toy",
 ]
