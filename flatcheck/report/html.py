@@ -33,7 +33,7 @@ pre{background:#f6f8fa;border:1px solid #e3e7eb;border-radius:6px;padding:9px 11
 .claim.inconclusive-box{border-left:5px solid #b7791f}.claim.verified-box{border-left:5px solid #2e8540}
 .meta{color:#5b6670;font-size:13px;margin:2px 0 8px}
 .formula{margin:8px 0 10px;overflow-x:auto}.formula img{max-width:100%;height:auto}
-pre.sympy{line-height:1.12}h3 code{font-size:15px}
+pre.sympy{line-height:1.12}.claim table{width:auto;min-width:46%}h3 code{font-size:15px}
 .plot img{max-width:100%;border:1px solid #eef0f2;border-radius:4px}
 .label{font-weight:600;font-size:13px;color:#38424b;margin:10px 0 2px}
 .alert{background:#fdecea;border:1px solid #f5c2c0;border-radius:8px;padding:10px 14px;margin:12px 0}

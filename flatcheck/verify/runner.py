@@ -69,7 +69,7 @@ class _Abort(BaseException):
 # A check blocked without using the CPU (a deadlock, a wait) is stopped after this multiple of the
 # limit in wall-clock time; otherwise the limit counts CPU seconds, so that a machine loaded by other
 # work does not turn slow-but-healthy claims inconclusive.
-WALL_FACTOR = 3.0
+WALL_FACTOR = 5.0
 
 
 class Deadline:
