@@ -64,6 +64,8 @@ class Evidence:
     values: dict[str, Any] = field(default_factory=dict)
     margin: float | None = None
     note: str = ""
+    # Plot data for the report: {"type": "loglog" | "lines" | "scatter" | "phase" | "trajectories" |
+    # "panels", …}; the fields of each type are documented in flatcheck/report/plots.py.
     plot: dict[str, Any] | None = None
     # Set by a check that finds, only while running, that the instance is outside the claim's
     # assumptions (e.g. gradient flow did not converge): the instance is skipped, never a failure.
