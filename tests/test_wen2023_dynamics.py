@@ -100,7 +100,9 @@ def test_theorem21_builtin_and_wrong_limit():
     assert wrong(THEOREM21_INST, builtin("sam"), QUICK).holds is False
 
 
-@pytest.mark.parametrize("cls", ["UnnormalisedSAM", "WrongSignSAM", "NoRestoreSAM", "PerParameterNormSAM"])
+# UnnormalisedSAM and NoRestoreSAM are falsified by theorem21 as well (checked once, kept out of the
+# suite for time); these two are the subtle ones: same fixed points direction, wrong radius.
+@pytest.mark.parametrize("cls", ["WrongSignSAM", "PerParameterNormSAM"])
 def test_theorem21_falsifies_broken_sams(cls):
     ev = theorem21.CLAIM.check(THEOREM21_INST, _user(f"broken_sam:{cls}"), QUICK)
     assert ev.holds is False, ev.values
