@@ -100,8 +100,8 @@ def test_theorem21_builtin_and_wrong_limit():
     assert wrong(THEOREM21_INST, builtin("sam"), QUICK).holds is False
 
 
-# UnnormalisedSAM and NoRestoreSAM are falsified by theorem21 as well (checked once, kept out of the
-# suite for time); these two are the subtle ones: same fixed points direction, wrong radius.
+# UnnormalisedSAM and NoRestoreSAM are falsified by theorem21 as well (checked once; kept out of the
+# suite for time, a user's class is stepped one optimizer per chain).
 @pytest.mark.parametrize("cls", ["WrongSignSAM", "PerParameterNormSAM"])
 def test_theorem21_falsifies_broken_sams(cls):
     ev = theorem21.CLAIM.check(THEOREM21_INST, _user(f"broken_sam:{cls}"), QUICK)
