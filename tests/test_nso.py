@@ -96,7 +96,9 @@ def test_eq12_wrong_power_is_falsified():
     assert res.verdict == "falsified", res.reason
 
 
-@pytest.mark.parametrize("cid", ["nso.lemmaB1", "nso.theorem4_3.steps", "nso.theorem2_2_sigma", "nso.prop2_3"])
+@pytest.mark.parametrize(
+    "cid", ["nso.lemmaB1", "nso.theorem4_3.steps", "nso.theorem2_2_sigma", "nso.prop2_3", "nso.theorem4_5"]
+)
 def test_paper_findings_are_falsified(cid):
     res = run(cid, FAST_FAIL)
     assert res.verdict == "falsified", (res.reason, res.traceback)
@@ -122,3 +124,11 @@ def test_reference_user_nso_verified():
 def test_overscaled_nso_falsified():
     res = run("nso.eq28", FAST_FAIL, impl=_user("OverScaledNSO"))
     assert res.verdict == "falsified", (res.reason, res.traceback)
+
+
+def test_theorem4_5_lower_bound_fails_for_large_sigma():
+    from flatcheck.impl import builtin as _builtin
+
+    sim = claim("nso.theorem4_5").simulate({"C": 1, "D": 1, "sigma": 16, "k": 1, "T": 4, "c": 1}, _builtin("nso"))
+    # The construction's gradient is capped by D²C = 1 while (9) grows with σ.
+    assert sim["min_grad2"] < sim["bound_9"]

@@ -2,7 +2,7 @@
 
 A step "lhs ≤ rhs" is encoded by its gap rhs − lhs (must be ≥ 0), an identity "lhs = rhs" by
 its difference (must be 0). `condition` restricts the step to the case of the proof it belongs
-to (e.g. case 1 of Theorem 4.3's proof). `decide_symbolically` tries sympy first (simplification
+to (e.g. case 1 of Theorem 4.3's proof). `decide_symbolically` tries sympy first (factoring
 to 0, or a gap whose simplified form is manifestly non-negative/negative for positive symbols);
 `evaluate` decides the step at one point of rationals (a hypothesis instance) in 50-digit
 mpmath, with a tolerance of 10⁻⁴⁰ relative to the gap's terms.
@@ -32,7 +32,7 @@ class Step:
 
 def decide_symbolically(step: Step) -> bool | None:
     """True/False when sympy settles the step for all positive values of its symbols, else None."""
-    g = sp.simplify(step.gap)
+    g = sp.factor(step.gap)
     if step.identity:
         return True if g == 0 else None
     if g.is_nonnegative:

@@ -94,7 +94,7 @@ def steps() -> tuple[Step, ...]:
 
 
 def derive() -> dict[str, str]:
-    return {s.name: f"{sp.simplify(s.gap)}  [{decide_symbolically(s)}]" for s in steps()}
+    return {s.name: f"{sp.factor(s.gap)}  [{decide_symbolically(s)}]" for s in steps()}
 
 
 def check(point: dict[sp.Symbol, sp.Rational], impl, budget) -> Evidence:
