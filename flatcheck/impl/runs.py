@@ -18,6 +18,7 @@ from flatcheck.impl.protocol import SAM_KINDS, Implementation
 from flatcheck.numeric.flow import phi
 from flatcheck.numeric.riemannian import riemannian_flow
 from flatcheck.problems import Problem
+from flatcheck.stats import z_two_sided
 
 RK4_SUBSTEPS = 4  # RK4 steps between recorded flow times (the step-doubling estimate is reported)
 PHI_TOL = 1e-9  # gradient-flow stopping tolerance for Φ of the iterates
@@ -155,3 +156,25 @@ def as_kind(impl: Implementation, kind: str) -> Implementation:
 def ladder(budget: Any) -> list[float]:
     """Scales s of an (η, ρ) = (η₀s, ρ₀s) ladder for O(·) fits of dynamics claims, by profile."""
     return budget.scaled([1.0, 2**-0.5], [1.0, 2**-0.5, 0.5], [1.0, 2**-0.5, 0.5, 2**-1.5])
+
+
+def scaling_decision(
+    rates: list[float], samples: list[torch.Tensor], alpha: float, min_exponent: float = 0.5, floor: float = 0.0
+) -> tuple[bool | None, float, list[float], list[float]]:
+    """Decide an O(rate) claim from errors measured on a ladder of rates (largest first).
+
+    samples[j] holds the errors of the independent runs at level j (one value for a deterministic
+    algorithm). Holds when the least-squares exponent of the mean error against the rate is
+    ≥ min_exponent (or the smallest-rate error is below `floor`); violated only when the
+    smallest-rate error is, beyond its confidence interval, larger than min_exponent allows from
+    the largest-rate error's upper confidence bound (so Monte Carlo noise never falsifies);
+    otherwise undecided. Intervals: normal, Bonferroni over the two levels at error rate alpha.
+    Returns (decision, exponent, means, half-widths)."""
+    z = z_two_sided(alpha / 2)
+    means = [float(s.mean()) for s in samples]
+    half = [z * float(s.std()) / math.sqrt(s.numel()) if s.numel() > 1 else 0.0 for s in samples]
+    expo = scaling_exponent(rates, means)
+    if means[-1] <= floor or expo >= min_exponent:
+        return True, expo, means, half
+    allowed = (means[0] + half[0]) * (rates[-1] / rates[0]) ** min_exponent
+    return (False if means[-1] - half[-1] > allowed else None), expo, means, half

@@ -13,10 +13,12 @@ L = (1/2)(L₀ + L₁), each ∇²L_k rank one on Γ = {y = 0}), from rational x
 The implementation under test runs stochastic SAM (the harness draws k_t) on B independent chains
 for ⌈T₃/(ηρ²)⌉ steps on a ladder η = η₀s, ρ = ρ₀s (η₀ = 1/100 so η·λ₁(∇²L_k) ≤ 0.6 on [0, 1]²,
 ρ₀ = 1/5; s = 1, 2^{-1/2}, 1/2, …: (η+ρ)log(1/ηρ) decreases along it, the small regime is sampled).
-Measured: e(s) = the median over chains of ‖Φ(x(⌈T₃/ηρ²⌉)) − X(T₃)‖ (the theorem holds with high
-probability; the median is the statistic of a typical run). Decision rule (O(·) by scaling): the
-least-squares exponent of e against (η+ρ)log(1/ηρ) must be ≥ ½ (claimed 1, less the half margin for
-constants, log factors and noise), unless e is below the numerical floor at the smallest s.
+Measured: e(s) = the mean over chains of ‖Φ(x(⌈T₃/ηρ²⌉)) − X(T₃)‖, with a normal confidence interval
+at the instance's error rate. Decision rule (O(·) by scaling, `scaling_decision`): holds when the
+least-squares exponent of e against (η+ρ)log(1/ηρ) is ≥ ½ (claimed 1, less the half margin for
+constants and log factors) or e is below the numerical floor at the smallest s; violated only when
+e at the smallest s exceeds, beyond both intervals, what exponent ½ allows from the largest s;
+otherwise undecided (Monte Carlo noise never falsifies).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import torch
 from hypothesis import strategies as st
 
 from flatcheck.errors import NonFiniteError
-from flatcheck.impl.runs import chain_count, ladder, scaling_exponent, track_limit_flow
+from flatcheck.impl.runs import chain_count, ladder, scaling_decision, track_limit_flow
 from flatcheck.problems import toy_starts, wen_toy
 from flatcheck.verify import Claim, Evidence
 
@@ -53,17 +55,18 @@ def check(inst: dict, impl, budget) -> Evidence:
     if not runs[0].converged:
         return Evidence(None, out_of_scope="a gradient flow (Φ) did not converge: x_init ∉ U")
     floor = 10 * runs[0].flow_error
-    errs = [float(tr.distance()[-1].median()) for tr in runs]
     rates = [rate(hp["lr"], hp["rho"]) for hp in hps]
-    expo = scaling_exponent(rates, errs)
-    holds = errs[-1] <= floor or expo >= CLAIMED_MIN_EXPONENT
+    holds, expo, errs, half = scaling_decision(
+        rates, [tr.distance()[-1] for tr in runs], budget.alpha, CLAIMED_MIN_EXPONENT, floor
+    )
     flow = runs[0].flow
     values = {
         "T3": t3,
         "etas": [hp["lr"] for hp in hps],
         "rhos": [hp["rho"] for hp in hps],
         "chains": chains,
-        "median_distance_at_T3": errs,
+        "mean_distance_at_T3": errs,
+        "interval_halfwidth": half,
         "rate_(eta+rho)log(1/eta rho)": rates,
         "fitted_exponent": expo,
         "numerical_floor": floor,
@@ -77,10 +80,14 @@ def check(inst: dict, impl, budget) -> Evidence:
         "logx": True,
         "logy": True,
         "xlabel": "(η+ρ)log(1/ηρ)",
-        "ylabel": "median ‖Φ(x) − X(T₃)‖",
+        "ylabel": "mean ‖Φ(x) − X(T₃)‖ over chains",
         "title": "stochastic SAM against the Riemannian flow of Tr∇²L",
     }
-    note = "" if holds else f"‖Φ(x) − X(T₃)‖ does not shrink with (η+ρ)log(1/ηρ): exponent {expo:.3g} < ½ ({errs})"
+    note = {
+        True: "",
+        None: f"exponent {expo:.3g} < ½ but within Monte Carlo error ({errs} ± {half})",
+        False: f"‖Φ(x) − X(T₃)‖ does not shrink with (η+ρ)log(1/ηρ): exponent {expo:.3g} < ½ ({errs} ± {half})",
+    }[holds]
     return Evidence(holds, values, margin=(1.0 if errs[-1] <= floor else expo) - 0.5, note=note, plot=plot)
 
 
