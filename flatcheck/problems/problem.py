@@ -30,16 +30,22 @@ def _gradient(expr: sp.Expr, symbols: tuple[sp.Symbol, ...]) -> tuple[sp.Expr, .
 @lru_cache(maxsize=1024)
 def _hessian(expr: sp.Expr, symbols: tuple[sp.Symbol, ...]) -> tuple[tuple[sp.Expr, ...], ...]:
     """Symmetric: the upper triangle is differentiated and mirrored (half the sympy work)."""
-    grad = _gradient(expr, symbols)
+    grad, diag = _gradient(expr, symbols), _hessian_diagonal(expr, symbols)
     d = len(symbols)
-    upper = {(i, j): sp.diff(grad[i], symbols[j]) for i in range(d) for j in range(i, d)}
+    upper = {(i, j): sp.diff(grad[i], symbols[j]) for i in range(d) for j in range(i + 1, d)}
+    upper.update({(i, i): diag[i] for i in range(d)})
     return tuple(tuple(upper[min(i, j), max(i, j)] for j in range(d)) for i in range(d))
 
 
 @lru_cache(maxsize=1024)
+def _hessian_diagonal(expr: sp.Expr, symbols: tuple[sp.Symbol, ...]) -> tuple[sp.Expr, ...]:
+    """∂²f/∂x_i²: all tr̄ needs (d derivatives instead of the Hessian's d(d+1)/2)."""
+    return tuple(sp.diff(g, s) for g, s in zip(_gradient(expr, symbols), symbols))
+
+
+@lru_cache(maxsize=1024)
 def _trace_bar(expr: sp.Expr, symbols: tuple[sp.Symbol, ...], is_polynomial: bool) -> sp.Expr:
-    hess = _hessian(expr, symbols)
-    tr = sp.Add(*(hess[i][i] for i in range(len(symbols)))) / len(symbols)
+    tr = sp.Add(*_hessian_diagonal(expr, symbols)) / len(symbols)
     return sp.expand(tr) if is_polynomial else tr
 
 
