@@ -4,10 +4,10 @@ A figure's statement "algorithm A, run on problem P, finds the point p*" is chec
 (through the implementation under test, or the kind it needs, `flatcheck.impl.runs.as_kind`) from
 the instance's start and deciding on the end of the run:
 
-- found: the final point (the mean of the last two iterates, and over chains for a stochastic
-  algorithm) is within `radius` of p* in the compared coordinates;
-- not found: it is farther than 2·radius from p* and has settled (it moved less than `settled`
-  over the last quarter of the run): the run converged somewhere else;
+- found: the final point (the mean over the last quarter of the run, and over chains for a
+  stochastic algorithm) is within `radius` of p* in the compared coordinates;
+- not found: it is farther than 2·radius from p* and has settled (the means over the third and
+  the last quarter of the run differ by less than `settled`): the run converged somewhere else;
 - otherwise undecided (still moving).
 """
 
@@ -45,15 +45,16 @@ def run_outcome(spec: RunSpec, impl: Any, x_init: torch.Tensor, budget: Any) -> 
     runner = as_kind(impl, spec.kind)
     steps = budget.scaled(*spec.steps)
     chains = chain_count(runner, 8, 2) if spec.kind == "sam_stochastic" else 1
-    q = (3 * steps) // 4
-    marks = [0, 1, q, q + 1, steps - 1, steps]
+    half, q = steps // 2, (3 * steps) // 4
+    marks = [0, *range(half, steps + 1)]
     try:
         xs = iterates_at(runner, spec.problem(), x_init.expand(chains, -1).clone(), spec.hp, marks, budget.seed)
     except NonFiniteError as e:
         return {"found": False, "note": f"{spec.label}: diverged ({e})", "implementation": runner.name}
-    # Mean over chains and over two consecutive steps: SAM near Γ settles into a period-2 cycle
-    # across Γ (wen2023 Theorem 21), whose midpoint is the point it has found.
-    mean = xs.mean(1).reshape(3, 2, -1).mean(1)  # (3, d): start, ¾, end
+    # Means over chains and over windows of steps: near Γ, SAM and GD on L^asc settle into cycles
+    # across Γ (wen2023 Theorem 21), whose centre is the point they have found.
+    chain_mean = xs.mean(1)
+    mean = torch.stack([chain_mean[0], chain_mean[1 : q - half + 1].mean(0), chain_mean[q - half + 1 :].mean(0)])
     idx = [i for i, t in enumerate(spec.target) if t is not None]
     target = torch.tensor([spec.target[i] for i in idx], dtype=mean.dtype)
     dist = float(torch.linalg.vector_norm(mean[-1, idx] - target))
@@ -98,7 +99,7 @@ def make_reproduction_check(specs: list[RunSpec], symbolic: Callable[[], dict[st
             "points": [{"x": s.target[0], "y": s.target[1], "label": f"target: {s.label}"} for s in specs],
             "xlabel": "x₀",
             "ylabel": "x₁",
-            "title": "start, ¾ and end of each run (mean over chains)",
+            "title": "start, third-quarter and last-quarter means of each run",
         }
         if failed:
             notes = [o["note"] for k, o in outcomes.items() if k in failed] + [k for k in failed if k in facts]
