@@ -93,16 +93,13 @@ def _run(args: argparse.Namespace, claims: list, impl_for: Any, impl_name: str |
     from flatcheck.verify.profiles import budget_for
     from flatcheck.verify.registry import all_claims
 
-    out = _out_dir(args.out)
+    # Every option is checked before anything is written.
+    cluster = _cluster_args(args)
+    limit = budget_for(args.profile, time_limit_s=args.time_limit).time_limit_s
     device = _device(args.device)
+    out = _out_dir(args.out)
     prov = provenance(
-        args.profile,
-        args.seed,
-        device,
-        impl_name,
-        time_limit_s=budget_for(args.profile, time_limit_s=args.time_limit).time_limit_s,
-        scheduler=args.scheduler,
-        workers=args.workers,
+        args.profile, args.seed, device, impl_name, time_limit_s=limit, scheduler=args.scheduler, workers=args.workers
     )
     records = _start_stream(out, prov, [c.id for c in claims], args.resume)
     done = {r["id"] for r in records}
@@ -132,7 +129,7 @@ def _run(args: argparse.Namespace, claims: list, impl_for: Any, impl_name: str |
             on_result=on_result,
             catalog_size=len(all_claims()),
             time_limit_s=args.time_limit,
-            **_cluster_args(args),
+            **cluster,
         )
     except KeyboardInterrupt:
         bar.close()

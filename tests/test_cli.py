@@ -163,9 +163,10 @@ def test_unwritable_report_directory(tmp_path, capsys):
 def test_bad_time_limit_and_profile_flags(tmp_path, capsys):
     assert main(["verify", "ahn2024.vt_norm", "--time-limit", "0", "--out", str(tmp_path), "--quiet"]) == 2
     assert "time limit must be a positive number" in capsys.readouterr().err
-    code = main(["verify", "ahn2024.vt_norm", "--workers", "2", "--scheduler", "tcp://127.0.0.1:9", "--quiet"])
-    assert code == 2
+    cluster = ["--workers", "2", "--scheduler", "tcp://127.0.0.1:9"]
+    assert main(["verify", "ahn2024.vt_norm", *cluster, "--out", str(tmp_path / "x"), "--quiet"]) == 2
     assert "exclude each other" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()  # bad options are refused before anything is written
 
 
 USER_TESTS = """

@@ -21,7 +21,7 @@ from typing import Any
 from flatcheck.errors import FlatcheckError
 from flatcheck.verify.claim import Budget, Claim
 from flatcheck.verify.profiles import budget_for
-from flatcheck.verify.runner import ClaimResult, replay_command, run_claim
+from flatcheck.verify.runner import ClaimResult, blank_result, impl_of, run_claim
 
 
 def _client(scheduler: str | None, workers: int | None) -> Any:
@@ -45,19 +45,10 @@ def _client(scheduler: str | None, workers: int | None) -> Any:
 
 def _lost(claim: Claim, budget: Budget, impl: Any, error: BaseException) -> ClaimResult:
     """The record of a claim whose task never came back (the worker died, the task was lost)."""
-    return ClaimResult(
-        id=claim.id,
-        paper=claim.paper,
-        kind=claim.kind,
-        ref=claim.ref,
-        summary=claim.summary,
-        verdict="error",
-        reason=f"the Dask task of this claim failed: {type(error).__name__}: {error}",
-        impl=getattr(impl, "name", None) if claim.impl else None,
-        traceback="".join(traceback.format_exception(error)),
-        replay=replay_command(claim, budget, impl),
-        statement=claim.statement,
-    )
+    res = blank_result(claim, budget, impl)
+    res.reason = f"the Dask task of this claim failed: {type(error).__name__}: {error}"
+    res.traceback = "".join(traceback.format_exception(error))
+    return res
 
 
 def run_claims_distributed(
@@ -87,7 +78,7 @@ def run_claims_distributed(
     try:
         futures = {}
         for claim in claims:
-            impl = impl_for(claim) if (impl_for and claim.impl) else None
+            impl = impl_of(claim, impl_for)
             fut = client.submit(run_claim, claim, budget, impl=impl, catalog_size=n, pure=False)
             futures[fut] = (claim, impl)
         for fut in as_completed(futures):

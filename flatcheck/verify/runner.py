@@ -202,18 +202,9 @@ def replay_command(claim: Claim, budget: Budget, impl: Any) -> str:
     return f"flatcheck verify {claim.id} --seed {budget.seed} --profile {budget.profile}"
 
 
-def run_claim(
-    claim: Claim,
-    budget: Budget,
-    impl: Any = None,
-    catalog_size: int = 1,
-    use_database: bool = False,
-) -> ClaimResult:
-    """Check one claim within its budget; never raises for a failing, crashing or hanging check.
-
-    KeyboardInterrupt is the one exception that passes through (the caller keeps what finished)."""
-    t0 = time.perf_counter()
-    result = ClaimResult(
+def blank_result(claim: Claim, budget: Budget, impl: Any) -> ClaimResult:
+    """The record of a claim before it is decided (verdict `error` until something better is known)."""
+    return ClaimResult(
         id=claim.id,
         paper=claim.paper,
         kind=claim.kind,
@@ -225,6 +216,25 @@ def run_claim(
         replay=replay_command(claim, budget, impl),
         statement=claim.statement,
     )
+
+
+def impl_of(claim: Claim, impl_for: Callable[[Claim], Any] | None) -> Any:
+    """The implementation a claim runs against: only claims that exercise an algorithm get one."""
+    return impl_for(claim) if (impl_for and claim.impl) else None
+
+
+def run_claim(
+    claim: Claim,
+    budget: Budget,
+    impl: Any = None,
+    catalog_size: int = 1,
+    use_database: bool = False,
+) -> ClaimResult:
+    """Check one claim within its budget; never raises for a failing, crashing or hanging check.
+
+    KeyboardInterrupt is the one exception that passes through (the caller keeps what finished)."""
+    t0 = time.perf_counter()
+    result = blank_result(claim, budget, impl)
     counts = {"examples": 0, "passed": 0, "undecided": 0, "out_of_scope": 0}
     found: list[_Counterexample] = []
     best: dict[str, Any] = {}
@@ -378,8 +388,7 @@ def run_claims(
     n = catalog_size or len(claims)
     out = []
     for claim in claims:
-        impl = impl_for(claim) if (impl_for and claim.impl) else None
-        res = run_claim(claim, budget, impl=impl, catalog_size=n)
+        res = run_claim(claim, budget, impl=impl_of(claim, impl_for), catalog_size=n)
         out.append(res)
         if on_result:
             on_result(res)
