@@ -71,7 +71,7 @@ def make_check(full_factor, stochastic_factor):
                 return Evidence(False, values, note=f"{name} trace does not approach its prediction: {fit.note}")
         rho = float(rs[0])
         exact = sap_mean_perturbation(prob, xs[:1], rs[:1])[0]
-        m = budget.draws(impl)
+        m = budget.draws(impl, cap=2048)
         v = perturbations(impl, prob, xs[0], {"lr": 1.0, "rho": rho}, m, budget.seed)
         pairs = (v[: m // 2] + v[m // 2 : 2 * (m // 2)]) / 2
         est, half = mean_interval(pairs, budget.alpha)
