@@ -26,6 +26,7 @@ CLAIMS = [
     "sketch_d_factor",
     "theorem1",
     "theorem2",
+    "section5",
 ]
 
 
