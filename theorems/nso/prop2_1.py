@@ -17,6 +17,7 @@ below 3/2.
 from __future__ import annotations
 
 import sympy as sp
+import torch
 
 from flatcheck.numeric.smoothing import S, smoothing_order
 from flatcheck.problems.nso_families import SmoothingInstance, smoothing_instances
@@ -50,7 +51,7 @@ def make_check(coefficient: sp.Rational):
             seed=budget.seed,
             alpha=budget.alpha,
         )
-        values["norm_sigma0"] = float(max(abs(e) for e in inst.cov.eigenvals()))
+        values["norm_sigma0"] = float(torch.linalg.eigvalsh(inst.cov_tensor()).max())
         margin = None if fit.slope is None else fit.slope - CLAIMED
         note = fit.note if fit.reaches is not False else f"remainder is not O(‖Σ‖^{CLAIMED}): {fit.note}"
         return Evidence(fit.reaches if fit.decided else None, values, margin=margin, note=note, plot=plot)
