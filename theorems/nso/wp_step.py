@@ -44,8 +44,8 @@ CLAIM = Claim(
     r"\mathbb E\,W_{i+1}=W_i-\eta\nabla F(W_i)",
     summary="WP-SGD's step is one gradient at W + U with fresh U: unbiased for ∇F, one-point variance.",
     instances=lambda budget: point_instances(
-        st.one_of(quadratics(d=st.integers(2, 4)), st.just(example1()), random_polynomials(d=st.integers(2, 3))),
-        scalars={"lr": log_uniform(-6, -2), "sigma": log_uniform(-4, -1)},
+        st.one_of(random_polynomials(d=st.integers(2, 3)), st.just(example1()), quadratics(d=st.integers(2, 4))),
+        scalars={"lr": log_uniform(-8, -4), "sigma": log_uniform(-4, -1)},
         lo=-4,
         hi=4,
     ),
