@@ -10,6 +10,10 @@ from flatcheck.cli import main
 
 distributed = pytest.importorskip("distributed")
 
+# The in-process cluster's threads draw from `random` while hypothesis generates in the serial run
+# beside them; hypothesis mistakes that for a strategy using `random` (see verify/distributed.py).
+pytestmark = pytest.mark.filterwarnings("ignore:Do not use the `random` module inside strategies")
+
 CLAIMS = ["ahn2024.lemma1", "ahn2024.vt_norm"]
 
 
