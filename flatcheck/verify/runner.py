@@ -48,10 +48,6 @@ class _Counterexample(Exception):
         self.evidence = evidence
 
 
-class _OutOfTime(Exception):
-    pass
-
-
 class ClaimTimeout(BaseException):
     """The claim's time limit fired inside a check (see the module docstring)."""
 
