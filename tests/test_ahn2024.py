@@ -18,7 +18,6 @@ CLAIMS = [
     "lemma2",
     "lemma3",
     "lemma4",
-    "lemma5",
     "lemma6",
     "lemma7",
     "lemma8",
@@ -105,3 +104,17 @@ def test_wrong_statements_falsified(name, args):
     m = _module(name)
     res = _run(dataclasses.replace(m.CLAIM, check=m.make_check(*args)), time_limit_s=8)
     assert res.verdict == "falsified", res.reason
+
+
+def test_lemma5_as_printed_is_falsified_and_the_proofs_form_holds():
+    """Finding: Lemma 5's first inequality as printed, ‖x − Φ(x)‖ ≤ √((2/α)√(f(x) − f(Φ(x)))), fails once
+    f(x) − f(Φ(x)) > 1 (rescaling f by c shrinks its right-hand side by c^{-1/4}); D.2 proves
+    ‖x − Φ(x)‖ ≤ √(2(f(x) − f(Φ(x)))/α), which holds on the same instances."""
+    m = _module("lemma5")
+    budget = dataclasses.replace(budget_for("quick", seed=4), time_limit_s=8)
+    printed = run_claim(m.CLAIM, budget, catalog_size=60)
+    assert printed.verdict == "falsified", printed.reason
+    assert printed.counterexample["values"]["inequality"] == "dist<=sqrt(2/a*sqrt(gap))"
+    proved = dataclasses.replace(m.CLAIM, check=m.make_check(lambda gap, alpha: (2 * gap / alpha) ** 0.5))
+    res = run_claim(proved, budget_for("quick", seed=4), catalog_size=60)
+    assert res.verdict == "verified", (res.reason, res.counterexample)

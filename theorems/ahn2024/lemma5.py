@@ -8,6 +8,9 @@ r"""ahn2024.lemma5 — Lemma 5, Appendix A.1 (proof in D.2).
 
 The first inequality is encoded as printed (its proof in D.2 shows the stronger
 ‖x − Φ(x)‖ ≤ √(2(f(x) − f(Φ(x)))/α), which implies the printed one while f(x) − f(Φ(x)) ≤ 1).
+Finding: as printed it fails once the gap
+exceeds 1 — rescaling f by c shrinks its right-hand side by c^{-1/4} while ‖x − Φ(x)‖ stays —
+e.g. on linear regression (tests/test_ahn2024.py replays one counterexample; the proof's form holds).
 α: the PL constant of Assumption 1(c) where the proof uses it — along the gradient flow from x to
 Φ(x) — taken as the largest valid one, min_t ‖∇f(x(t))‖²/(2(f(x(t)) − f(Φ(x)))) over the integrated
 path (any admissible α is smaller, and every right-hand side grows as α shrinks). β: the family's
