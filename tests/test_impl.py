@@ -1,0 +1,241 @@
+"""The protocol for a user's implementation, and the step claims: verified on flatcheck's own and on
+independent correct implementations (pytorch-optimizer's SAM included), falsified on broken ones,
+and one clear ProtocolError / NonFiniteError for an object that does not follow the protocol."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import sympy as sp
+import torch
+
+from flatcheck.cli import main
+from flatcheck.errors import FlatcheckError, NonFiniteError, ProtocolError
+from flatcheck.impl import BUILTINS, Implementation, builtin, infer_algorithm, kinds_for
+from flatcheck.problems import PointInstance, example1
+from flatcheck.verify.profiles import budget_for
+from flatcheck.verify.registry import get
+from flatcheck.verify.runner import run_claim
+
+STEP_CLAIMS = {
+    "wen2023.sam_step": "sam",
+    "wen2023.sam_stochastic_step": "sam_stochastic",
+    "wen2023.ascent_step": "ascent_gd",
+    "ahn2024.sap_step": "sap",
+    "nso.alg1_step": "nso",
+    "nso.wp_step": "wp_sgd",
+}
+
+
+def user(path: str, kind: str, **kwargs) -> Implementation:
+    import importlib
+
+    module, _, name = path.partition(":")
+    return Implementation(path, kind, getattr(importlib.import_module(module), name), kwargs=kwargs)
+
+
+def verdict(claim_id: str, impl: Implementation, time_limit_s: float | None = None):
+    return run_claim(get(claim_id), budget_for("quick", time_limit_s=time_limit_s), impl=impl, catalog_size=60)
+
+
+@pytest.mark.parametrize("claim_id", STEP_CLAIMS)
+def test_step_claims_verified_on_builtin(claim_id):
+    res = verdict(claim_id, builtin(STEP_CLAIMS[claim_id]))
+    assert res.verdict == "verified", (res.reason, res.counterexample, res.traceback)
+
+
+@pytest.mark.parametrize(
+    "path, claim_id",
+    [
+        ("broken_sam:ReferenceSAM", "wen2023.sam_stochastic_step"),
+        ("broken_sap:ReferenceSAP", "ahn2024.sap_step"),
+        ("broken_nso:ReferenceNSO", "nso.alg1_step"),
+    ],
+)
+def test_independent_user_implementations_verified(path, claim_id):
+    res = verdict(claim_id, user(path, STEP_CLAIMS[claim_id]))
+    assert res.verdict == "verified", (res.reason, res.counterexample, res.traceback)
+
+
+@pytest.mark.parametrize(
+    "path, claim_id",
+    [
+        ("broken_sam:UnnormalisedSAM", "wen2023.sam_step"),
+        ("broken_sam:PerParameterNormSAM", "wen2023.sam_step"),
+        ("broken_sam:WrongSignSAM", "wen2023.sam_stochastic_step"),
+        ("broken_sap:NoSignSAP", "ahn2024.sap_step"),
+        ("broken_sap:FullBatchOuterSAP", "ahn2024.sap_step"),
+        ("broken_nso:OnePointNSO", "nso.alg1_step"),
+        ("broken_nso:OverScaledNSO", "nso.alg1_step"),
+    ],
+)
+def test_broken_implementations_falsified(path, claim_id):
+    # A short limit: the counterexample is found on an early instance; shrinking stops at the limit.
+    res = verdict(claim_id, user(path, STEP_CLAIMS[claim_id]), time_limit_s=5)
+    assert res.verdict == "falsified", (res.reason, res.traceback)
+    assert res.counterexample["holds"] is False
+    assert f"flatcheck check {path}" in res.replay
+
+
+@pytest.mark.parametrize("path", ["broken_nso:HalfNormalNSO", "broken_nso:FixedNoiseNSO"])
+def test_broken_nso_noise_falsified(path):
+    # These show only off quadratics (the two-point step is noise-free on a quadratic): a longer limit.
+    res = verdict("nso.alg1_step", user(path, "nso"), time_limit_s=15)
+    assert res.verdict == "falsified", (res.reason, res.traceback)
+    assert res.counterexample["holds"] is False
+    assert f"flatcheck check {path}" in res.replay
+
+
+def check_at(claim_id: str, impl: Implementation, x: list, **scalars):
+    """One instance of a claim checked directly (deterministic, no search)."""
+    inst = PointInstance(example1(), [sp.Rational(v) for v in x], scalars=scalars)
+    budget = dataclasses.replace(budget_for("quick"), alpha=1e-6, seed=5)
+    return get(claim_id).check(inst, impl, budget)
+
+
+def test_sam_is_not_gradient_descent_on_l_asc():
+    """wen2023's point, as a broken 'GD on L^asc': SAM's step drops the normalisation's derivative."""
+    sam_as_ascent = dataclasses.replace(builtin("sam"), name="sam-as-ascent", algorithm="ascent_gd", builtin=False)
+    assert check_at("wen2023.ascent_step", builtin("ascent_gd"), ["1/2", "3/2"], lr=0.25, rho=0.5).holds
+    assert check_at("wen2023.ascent_step", sam_as_ascent, ["1/2", "3/2"], lr=0.25, rho=0.5).holds is False
+
+
+def test_two_point_noise_is_not_wp_sgd():
+    """NSO's two-point step has a smaller variance than WP-SGD's one-point step: nso.wp_step tells them apart."""
+    nso_as_wp = dataclasses.replace(builtin("nso"), name="nso-as-wp", algorithm="wp_sgd", builtin=False)
+    assert check_at("nso.wp_step", builtin("wp_sgd"), ["1/2", "3/2"], lr=2**-6, sigma=0.25).holds
+    ev = check_at("nso.wp_step", nso_as_wp, ["1/2", "3/2"], lr=2**-6, sigma=0.25)
+    assert ev.holds is False and "variance" in ev.note
+
+
+def test_pytorch_optimizer_sam_follows_the_protocol():
+    """The real third-party SAM (pytorch-optimizer) is driven through davda54's protocol; at float64
+    its step agrees with (3) only to float32 precision (it sums the global gradient norm in float32),
+    which wen2023.sam_step reports as a falsification with a float32-sized error."""
+    sam = user("pytorch_optimizer:SAM", "sam", perturb_eps=0.0)
+    x = torch.tensor([[0.5, 1.5], [-1.0, 0.25]], dtype=torch.float64)
+    hp = {"lr": 0.1, "rho": 0.05}
+    ours = builtin("sam").step_many(example1(), x, hp, 0)
+    theirs = sam.step_many(example1(), x, hp, 0)
+    assert torch.allclose(ours, theirs, rtol=1e-6, atol=1e-7)
+    assert check_at("wen2023.sam_step", builtin("sam"), ["1/2", "1/2"], lr=1.0, rho=1.0).holds
+    ev = check_at("wen2023.sam_step", sam, ["1/2", "1/2"], lr=1.0, rho=1.0)
+    assert ev.holds is False
+    assert 0 < ev.values["max_abs_error"] < 1e-5  # float32-sized, not an algorithmic difference
+
+
+class NoClosure(torch.optim.Optimizer):
+    def __init__(self, params, lr, **hyper):
+        super().__init__(params, {"lr": lr})
+
+    def step(self):
+        return None
+
+
+class ReturnsNone(torch.optim.SGD):
+    def step(self, closure):
+        super().step(closure)
+
+
+class ChangesShape(torch.optim.SGD):
+    def step(self, closure):
+        loss = closure()
+        for p in self.param_groups[0]["params"]:
+            p.data = p.data[:1].clone()
+        return loss
+
+
+class ProducesNaN(torch.optim.SGD):
+    def step(self, closure):
+        loss = closure()
+        with torch.no_grad():
+            for p in self.param_groups[0]["params"]:
+                p.fill_(float("nan"))
+        return loss
+
+
+class NeverCallsClosure(torch.optim.SGD):
+    def step(self, closure=None):
+        return torch.zeros(())
+
+
+@pytest.mark.parametrize(
+    "cls, kind, error, message",
+    [
+        (NoClosure, "nso", ProtocolError, "step\\(closure\\) failed"),
+        (ReturnsNone, "gd", ProtocolError, "returned None"),
+        (ChangesShape, "gd", ProtocolError, "changed the parameter shape"),
+        (ProducesNaN, "gd", NonFiniteError, "NaN or inf"),
+        (NeverCallsClosure, "gd", ProtocolError, "never called the closure"),
+        (torch.optim.SGD, "sam", ProtocolError, "davda54"),
+    ],
+)
+def test_protocol_violations_get_one_clear_message(cls, kind, error, message):
+    impl = Implementation(f"tests:{cls.__name__}", kind, cls)
+    x = torch.tensor([[0.5, 1.5]], dtype=torch.float64)
+    with pytest.raises(error, match=message):
+        hp = {"gd": {"lr": 0.1}, "sam": {"lr": 0.1, "rho": 0.1}, "nso": {"lr": 0.1, "sigma": 0.1}}[kind]
+        impl.step_many(example1(), x, hp, 0)
+
+
+def test_protocol_violation_is_an_error_verdict_never_a_falsification():
+    res = verdict("wen2023.sam_step", Implementation("tests:ProducesNaN", "sam", ProducesNaN))
+    assert res.verdict == "error"
+
+
+def test_user_path_replays_the_harness_examples():
+    """The harness draws the example of each chain first, for built-in and user classes alike."""
+    from flatcheck.impl import step_examples
+    from flatcheck.problems import wen_toy
+
+    prob = wen_toy()
+    x = torch.tensor([0.3, 0.6, 0.5, -0.4], dtype=torch.float64).expand(6, -1).clone()
+    hp = {"lr": 0.1, "rho": 0.05}
+    ours = builtin("sam_stochastic").step_many(prob, x, hp, 11)
+    theirs = user("broken_sam:ReferenceSAM", "sam_stochastic").step_many(prob, x, hp, 11)
+    assert torch.allclose(ours, theirs, atol=1e-13)
+    assert len(set(step_examples(prob, 6, 11).tolist())) == 2
+
+
+def test_run_many_gives_paths():
+    path = builtin("gd").run_many(example1(), torch.tensor([[0.5, 1.5]], dtype=torch.float64), {"lr": 0.01}, 0, 3)
+    assert path.shape == (1, 4, 2)
+    mine = user("torch.optim:SGD", "gd").run_many(example1(), path[:, 0], {"lr": 0.01}, 0, 3)
+    assert torch.allclose(path, mine, atol=1e-14)
+
+
+@pytest.mark.parametrize(
+    "name, kind",
+    [("SAM", "sam"), ("SGD", "sgd"), ("WPSGD", "wp_sgd"), ("AscentGD", "ascent_gd"), ("ReferenceNSO", "nso")],
+)
+def test_algorithm_inference(name, kind):
+    assert infer_algorithm(name, list(BUILTINS)) == kind
+
+
+def test_inference_and_families_fail_clearly():
+    with pytest.raises(FlatcheckError, match="--algorithm"):
+        infer_algorithm("Adam", list(BUILTINS))
+    with pytest.raises(FlatcheckError, match="unknown algorithm"):
+        kinds_for("adamw", list(BUILTINS))
+    assert kinds_for("sam", list(BUILTINS)) == ("sam", "sam_stochastic")
+
+
+def test_cli_check_broken_sam_exits_1(tmp_path, capsys):
+    code = main(
+        ["check", "broken_sam:NoRestoreSAM", "--claims", "wen2023.sam_step", "--profile", "quick"]
+        + ["--out", str(tmp_path), "--quiet", "--time-limit", "5"]
+    )
+    assert code == 1
+    assert "falsified: wen2023.sam_step" in capsys.readouterr().out
+
+
+def test_cli_check_bad_rename_is_bad_input(tmp_path, capsys):
+    code = main(["check", "broken_sam:ReferenceSAM", "--rename", "rho", "--out", str(tmp_path), "--quiet"])
+    assert code == 2
+    assert "ours=theirs" in capsys.readouterr().err
+
+
+def test_pytest_fixture_checks_a_user_sam(flatcheck_claims):
+    results = flatcheck_claims("broken_sam:ReferenceSAM", algorithm="sam", claims=["wen2023.sam_step"])
+    assert [r.verdict for r in results] == ["verified"]
