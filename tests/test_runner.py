@@ -46,7 +46,7 @@ def _nan(x, impl, budget) -> Evidence:
 def test_hanging_check_is_inconclusive_time_not_a_hang():
     t0 = time.perf_counter()
     res = run_claim(_claim("spin", _spin), budget_for("quick", time_limit_s=0.5))
-    assert time.perf_counter() - t0 < 5
+    assert time.perf_counter() - t0 < 20  # interrupted at twice the limit in CPU time, even on a loaded machine
     assert res.verdict == "inconclusive" and res.reason.startswith("time limit 0.5s")
 
 

@@ -6,8 +6,9 @@ without the Monte Carlo draws changing under it, and the same seed replays the s
 on one machine or spread over many workers, in any order.
 
 Time limits: a claim gets `budget.time_limit_s` seconds of CPU time (and, as a backstop for a check
-blocked without using the CPU, WALL_FACTOR times that in wall-clock time). In the main thread
-timers (SIGPROF, SIGALRM) interrupt a check that runs past it (a Python loop that never ends, a slow
+blocked without using the CPU, WALL_FACTOR times that in wall-clock time), checked between
+instances. In the main thread timers (SIGPROF, SIGALRM) also interrupt a check still running at
+HARD_FACTOR times the limit (a Python loop that never ends, a slow
 torch op once it returns); the interruption is a BaseException so that hypothesis propagates it at
 once instead of shrinking it as a failure. Elsewhere (worker threads of a Dask cluster) the limit
 is enforced between instances.
@@ -66,6 +67,9 @@ class _Abort(BaseException):
 # limit in wall-clock time; otherwise the limit counts CPU seconds, so that a machine loaded by other
 # work does not turn slow-but-healthy claims inconclusive.
 WALL_FACTOR = 5.0
+# The limit is checked between instances; a check still running at this multiple of it is
+# interrupted (a slow instance may finish, a hanging one may not).
+HARD_FACTOR = 2.0
 
 
 class Deadline:
@@ -235,7 +239,7 @@ def run_claim(
     found: list[_Counterexample] = []
     best: dict[str, Any] = {}
     try:
-        with hard_time_limit(budget.time_limit_s):
+        with hard_time_limit(HARD_FACTOR * budget.time_limit_s):
             _decide(claim, budget, impl, catalog_size, use_database, result, counts, found, best)
     except ClaimTimeout:
         _timed_out(claim, budget, result, counts, found)
