@@ -15,10 +15,12 @@ def hessian(expr: sp.Expr, xs: Sequence[sp.Symbol]) -> sp.Matrix:
     return sp.hessian(expr, list(xs))
 
 
-def third_contraction(expr: sp.Expr, xs: Sequence[sp.Symbol], u: Sequence[sp.Expr]) -> sp.Matrix:
-    """∇³f[u, u] as a vector: component k is Σ_ij ∂_k∂_i∂_j f u_i u_j."""
-    quad = sum(sp.diff(expr, a, b) * ua * ub for a, ua in zip(xs, u) for b, ub in zip(xs, u))
-    return gradient(quad, xs)
+def third_contraction(hess: sp.Matrix, xs: Sequence[sp.Symbol], u: Sequence[sp.Expr]) -> sp.Matrix:
+    """∇³f[u, u] as a vector from the Hessian H = ∇²f: component k is ∂_k(uᵀHu) (u constant).
+
+    Taking the Hessian (usually cached by the problem) avoids d² fresh second derivatives."""
+    uv = sp.Matrix(u)
+    return gradient((uv.T * hess * uv)[0], xs)
 
 
 def substitute(v: sp.Matrix | sp.Expr, xs: Sequence[sp.Symbol], point: Sequence[sp.Expr]):

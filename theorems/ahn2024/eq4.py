@@ -35,7 +35,7 @@ def remainders(inst: PointInstance, rhos: list[float]) -> list[float]:
     prob = inst.problem
     gs = sp.symbols(f"g1:{prob.d + 1}", real=True)
     hess_g = list(prob.hess_expr * sp.Matrix(gs))
-    third = list(third_contraction(prob.expr, prob.symbols, gs))
+    third = list(third_contraction(prob.hess_expr, prob.symbols, gs))
     grad_f = prob.mp_vector(prob.grad_expr)
     taylor_1 = prob.mp_vector(hess_g, gs)
     taylor_2 = prob.mp_vector(third, gs)
