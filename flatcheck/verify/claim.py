@@ -35,6 +35,8 @@ class Budget:
     # Draws for an implementation that can only be stepped one draw at a time (a user's class).
     mc_samples_unbatched: int = 1 << 11
     time_limit_s: float = 120.0
+    # Seconds of shrinking a found counterexample before the smallest one so far is reported.
+    shrink_s: float = 15.0
     # False-alarm rate allotted to one instance's check (already corrected for multiplicity).
     alpha: float = 1e-6
     seed: int = 0

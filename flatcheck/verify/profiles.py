@@ -11,9 +11,27 @@ from flatcheck.errors import FlatcheckError
 from flatcheck.verify.claim import Budget
 
 PROFILES: dict[str, dict] = {
-    "quick": {"max_examples": 4, "mc_samples": 1 << 12, "mc_samples_unbatched": 1 << 9, "time_limit_s": 30.0},
-    "default": {"max_examples": 12, "mc_samples": 1 << 14, "mc_samples_unbatched": 1 << 11, "time_limit_s": 120.0},
-    "thorough": {"max_examples": 40, "mc_samples": 1 << 16, "mc_samples_unbatched": 1 << 13, "time_limit_s": 900.0},
+    "quick": {
+        "max_examples": 4,
+        "mc_samples": 1 << 12,
+        "mc_samples_unbatched": 1 << 9,
+        "time_limit_s": 30.0,
+        "shrink_s": 5.0,
+    },
+    "default": {
+        "max_examples": 12,
+        "mc_samples": 1 << 14,
+        "mc_samples_unbatched": 1 << 11,
+        "time_limit_s": 120.0,
+        "shrink_s": 15.0,
+    },
+    "thorough": {
+        "max_examples": 40,
+        "mc_samples": 1 << 16,
+        "mc_samples_unbatched": 1 << 13,
+        "time_limit_s": 900.0,
+        "shrink_s": 120.0,
+    },
 }
 
 

@@ -47,10 +47,15 @@ class _Counterexample(Exception):
         super().__init__("counterexample")
         self.instance = instance
         self.evidence = evidence
+        self.at = time.perf_counter()
 
 
 class ClaimTimeout(BaseException):
     """The claim's time limit fired inside a check (see the module docstring)."""
+
+
+class _ShrinkDone(BaseException):
+    """The shrink budget is spent: report the smallest genuine counterexample found so far."""
 
 
 class _Abort(BaseException):
@@ -299,6 +304,9 @@ def _decide(
         if deadline.passed():
             # The cooperative limit, for threads where the timers cannot be armed.
             raise ClaimTimeout()
+        if found and time.perf_counter() - found[0].at > budget.shrink_s:
+            # Every shrink candidate re-runs the check; a smaller counterexample is nicer, not truer.
+            raise _ShrinkDone()
         for a in claim.assumptions:
             if not a.holds(inst):
                 counts["out_of_scope"] += 1
@@ -358,6 +366,8 @@ def _decide(
                 result.reason += f"; {counts['undecided']} undecided ({notes[0]})"
     except _Counterexample as cx:
         _falsified(claim, result, cx)
+    except _ShrinkDone:
+        _falsified(claim, result, found[-1], f"; shrinking stopped after {budget.shrink_s:g}s")
     except Unsatisfiable:
         result.verdict = "inconclusive"
         result.reason = "no admissible instance found within budget (all drawn instances were out of scope)"
