@@ -34,6 +34,7 @@ from flatcheck.algorithms import (
     symmetric_noise,
     wp_step,
 )
+from flatcheck.algorithms.linear_sgd import LinSGD
 from flatcheck.impl.harness import (
     draw_examples,
     draw_weights,
@@ -42,7 +43,6 @@ from flatcheck.impl.harness import (
     loss_hvp,
     need_examples,
 )
-from flatcheck.algorithms.linear_sgd import LinSGD
 from flatcheck.impl.linear import linsgd_batched
 from flatcheck.impl.protocol import Implementation
 from flatcheck.problems import Problem
