@@ -378,6 +378,13 @@ def _decide(
     except FlatcheckError as e:
         result.verdict, result.reason = "error", str(e)
         result.traceback = traceback.format_exc()
+    except hypothesis.errors.Flaky:
+        if deadline.passed():
+            # The time limit fired while hypothesis was drawing an instance; hypothesis then sees the
+            # interrupted draw as a flaky strategy. It is the time limit, not a crash.
+            raise ClaimTimeout() from None
+        result.verdict, result.reason = "error", "hypothesis reported a flaky strategy or check"
+        result.traceback = traceback.format_exc()
     except Exception as e:  # the implementation or the check crashed: keep the traceback
         result.verdict, result.reason = "error", f"{type(e).__name__}: {e}"
         result.traceback = traceback.format_exc()
