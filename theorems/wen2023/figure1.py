@@ -20,7 +20,8 @@ intended reading is `wen2023.figure1.corrected`):
   smallest Tr∇²L = 2(F₀ + F₁): (4/5, 1/7, 0, 0).
 Runs start from rational x_init with x ∈ [0, 1]², y ≠ 0 (`toy_starts`); the decision per run is
 `flatcheck.verify.reproduction` (within 0.15 of the point: found; farther than 0.3 and settled:
-not found). SAM runs use the implementation under test (its stochastic adapter for run (3)); run
+not reproduced at these hyper-parameters — undecided, since the caption gives none; only the
+symbolic statements falsify). SAM runs use the implementation under test (its stochastic adapter for run (3)); run
 (2) uses an implementation of GD on L^asc (flatcheck's own when the class under test is a SAM).
 Hyper-parameters (the caption gives none): SAM η = 1/40, ρ = 3/10 (ηλ₁ ≤ 3/4 on [0, 1]²);
 stochastic SAM η = 3/250, ρ = 3/10; GD on L^asc η = 1/100, ρ = 1/5.

@@ -9,9 +9,10 @@ Corrections (each a finding of `wen2023.figure1`, which encodes the caption as p
   L_k = 2F_k y_k² so that L = (1/2)(L₀ + L₁) as in §4's Setting (`wen_toy`).
 Run (1) and every other statement are as printed. Runs, hyper-parameters and the decision rule are
 those of `wen2023.figure1` (`flatcheck.verify.reproduction`). The caption gives no η, ρ: a run that
-settles away from its point is a counterexample at the stated hyper-parameters (e.g. GD on L^asc_ρ
-with η = 1/100, ρ = 1/5 from (1/2, 1/2, 1/4, −1/4) settles into a cycle around x ≈ (0.49, 0.04),
-y₁ ≈ −0.06 — not a minimizer of L — instead of reaching (1, 1, 0, 0)).
+settles away from its point is "not reproduced at these hyper-parameters" and leaves the instance
+undecided, never a counterexample (e.g. GD on L^asc_ρ with η = 1/100, ρ = 1/5 from
+(1/2, 1/2, 1/4, −1/4) settles into a cycle around x ≈ (0.49, 0.04), y₁ ≈ −0.06 — not a minimizer
+of L — instead of reaching (1, 1, 0, 0)).
 """
 
 from __future__ import annotations
