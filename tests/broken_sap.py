@@ -22,6 +22,10 @@ class _SAPBase(torch.optim.Optimizer):
         p.sub_(at)
         return p.grad.clone()
 
+    def project(self, gx: torch.Tensor, gp: torch.Tensor) -> torch.Tensor:
+        """Proj⊥_{∇f(x)} of the perturbed per-example gradient (ahn2024 (7))."""
+        return gp - (gx.dot(gp) / gx.dot(gx)) * gx
+
     @torch.no_grad()
     def step(self, closure):
         (p,) = self.param_groups[0]["params"]
@@ -36,8 +40,7 @@ class _SAPBase(torch.optim.Optimizer):
             closure(example=True)
         gi = p.grad.clone()
         gp = self.outer_grad(closure, p, group["rho"] * self.sign() * gi / gi.norm())
-        v = gp - (gx.dot(gp) / gx.dot(gx)) * gx
-        p.sub_(group["lr"] * (gx + v))
+        p.sub_(group["lr"] * (gx + self.project(gx, gp)))
         return loss
 
 
