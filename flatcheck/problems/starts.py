@@ -37,3 +37,13 @@ def toy_caption_facts(
         "F₀ ≥ 8 > 6 ≥ F₁ on [0, 1]²": sp.expand(f0 - 8 - x0**2 - 6 * x1**2) == 0 and max(corners) == 6,
         f"split {split_label} sums to a multiple of L": sp.simplify(sum(split) / prob.expr).is_number,
     }
+
+
+# The caption gives no hyper-parameters; these are flatcheck's, shared by wen2023.figure1 and its
+# corrected reading: kind -> (hyper-parameters, steps by profile quick/default/thorough).
+# SAM η = 1/40, ρ = 3/10 keeps ηλ₁ ≤ 3/4 on [0, 1]².
+FIGURE1_RUNS: dict[str, tuple[dict[str, float], tuple[int, int, int]]] = {
+    "sam": ({"lr": 0.025, "rho": 0.3}, (800, 1500, 3000)),
+    "ascent_gd": ({"lr": 0.01, "rho": 0.2}, (1000, 1500, 3000)),
+    "sam_stochastic": ({"lr": 0.012, "rho": 0.3}, (600, 1200, 2400)),
+}

@@ -35,7 +35,7 @@ import sympy as sp
 from hypothesis import strategies as st
 
 from flatcheck.problems import Problem, toy_starts, wen_toy
-from flatcheck.problems.starts import toy_caption_facts
+from flatcheck.problems.starts import FIGURE1_RUNS, toy_caption_facts
 from flatcheck.verify import Claim
 from flatcheck.verify.reproduction import RunSpec, make_reproduction_check
 
@@ -61,27 +61,20 @@ def symbolic() -> dict[str, bool]:
 
 SPECS = [
     RunSpec(
-        "(1) full-batch SAM → argmin top eigenvalue F₀",
-        "sam",
-        wen_toy,
-        {"lr": 0.025, "rho": 0.3},
-        (800, 1500, 3000),
-        (0.0, 0.0, 0.0, 0.0),
+        "(1) full-batch SAM → argmin top eigenvalue F₀", "sam", wen_toy, *FIGURE1_RUNS["sam"], (0.0, 0.0, 0.0, 0.0)
     ),
     RunSpec(
         "(2) GD on L^asc → argmin of the named bottom eigenvalue F₀",
         "ascent_gd",
         wen_toy,
-        {"lr": 0.01, "rho": 0.2},
-        (1000, 1500, 3000),
+        *FIGURE1_RUNS["ascent_gd"],
         (0.0, 0.0, 0.0, 0.0),
     ),
     RunSpec(
         "(3) stochastic SAM (caption's L₀ = F₀x₀²) → argmin trace",
         "sam_stochastic",
         caption_split_problem,
-        {"lr": 0.012, "rho": 0.3},
-        (600, 1200, 2400),
+        *FIGURE1_RUNS["sam_stochastic"],
         (0.8, 1 / 7, 0.0, 0.0),
     ),
 ]

@@ -22,7 +22,7 @@ from functools import lru_cache
 from hypothesis import strategies as st
 
 from flatcheck.problems import toy_starts, wen_toy
-from flatcheck.problems.starts import toy_caption_facts
+from flatcheck.problems.starts import FIGURE1_RUNS, toy_caption_facts
 from flatcheck.verify import Claim
 from flatcheck.verify.reproduction import RunSpec, make_reproduction_check
 
@@ -37,27 +37,20 @@ def symbolic() -> dict[str, bool]:
 
 SPECS = [
     RunSpec(
-        "(1) full-batch SAM → argmin top eigenvalue 2F₀",
-        "sam",
-        wen_toy,
-        {"lr": 0.025, "rho": 0.3},
-        (800, 1500, 3000),
-        (0.0, 0.0, 0.0, 0.0),
+        "(1) full-batch SAM → argmin top eigenvalue 2F₀", "sam", wen_toy, *FIGURE1_RUNS["sam"], (0.0, 0.0, 0.0, 0.0)
     ),
     RunSpec(
         "(2) GD on L^asc → argmin bottom eigenvalue 2F₁",
         "ascent_gd",
         wen_toy,
-        {"lr": 0.01, "rho": 0.2},
-        (1000, 1500, 3000),
+        *FIGURE1_RUNS["ascent_gd"],
         (1.0, 1.0, 0.0, 0.0),
     ),
     RunSpec(
         "(3) stochastic SAM (L_k = 2F_k y_k²) → argmin trace",
         "sam_stochastic",
         wen_toy,
-        {"lr": 0.012, "rho": 0.3},
-        (600, 1200, 2400),
+        *FIGURE1_RUNS["sam_stochastic"],
         (0.8, 1 / 7, 0.0, 0.0),
     ),
 ]
