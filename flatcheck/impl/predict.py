@@ -233,6 +233,17 @@ def compare(actual: torch.Tensor, pred: Prediction) -> tuple[bool, float, float]
     return bool((err <= pred.tol).all()), margin(pred.tol, err), float(err.max())
 
 
+def step_against_prediction(
+    impl, problem: Problem, x: torch.Tensor, hp: dict[str, Any], seed: int, pred: Prediction
+) -> tuple[bool, float, dict[str, Any]]:
+    """One step of the implementation from x (one chain) compared with pred: (every coordinate within
+    the round-off tolerance, margin, values: hp, the step, the predicted step, max |error|, pred.values)."""
+    got = impl.step_many(problem, x.unsqueeze(0), hp, seed)[0]
+    holds, m, err = compare(got, pred)
+    values = {**hp, "step": got.tolist(), "predicted_step": pred.value.tolist(), "max_abs_error": err, **pred.values}
+    return holds, m, values
+
+
 def margins(tol: torch.Tensor, err: torch.Tensor) -> torch.Tensor:
     """min (tol − err)/tol over the last dimension; an exact match under a zero tolerance is +∞."""
     safe = torch.where(tol > 0, tol, 1.0)
@@ -332,3 +343,24 @@ def perturbed_step_tests(
         values = {"estimate": est.tolist(), "exact": target.tolist(), "interval_halfwidth": half.tolist()}
         tests.append((name, m >= 0, m, values))
     return tests
+
+
+def perturbed_steps(
+    impl,
+    problem: Problem,
+    x: list,
+    x0: torch.Tensor,
+    hp: dict[str, Any],
+    n: int,
+    seed: int,
+    two_point: bool,
+    alpha: float,
+) -> tuple[list[str], float, dict[str, Any]]:
+    """Two steps of the implementation on n chains from x0 (x as a tensor) under `perturbed_step_tests`,
+    with k = hp["k"] (1 when absent, WP-SGD): (names of the failed tests, the smallest margin, values:
+    hp, draws and each test's numbers)."""
+    path = impl.run_many(problem, x0.expand(n, -1).clone(), hp, seed, steps=2)
+    sigma = sp.Rational(hp["sigma"])
+    tests = perturbed_step_tests(problem, x, path, hp["lr"], sigma, hp.get("k", 1), two_point, alpha)
+    values = {**hp, "draws": n, **{name: v for name, _, _, v in tests}}
+    return [name for name, ok, _, _ in tests if not ok], min(m for _, _, m, _ in tests), values

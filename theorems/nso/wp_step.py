@@ -14,10 +14,9 @@ The implementation is constructed with lr, sigma (its noise must default to Gaus
 
 from __future__ import annotations
 
-import sympy as sp
 from hypothesis import strategies as st
 
-from flatcheck.impl.predict import perturbed_step_tests
+from flatcheck.impl.predict import perturbed_steps
 from flatcheck.problems import PointInstance, example1, log_uniform, point_instances, quadratics, random_polynomials
 from flatcheck.verify import Claim, Evidence
 
@@ -26,13 +25,11 @@ def check(inst: PointInstance, impl, budget) -> Evidence:
     prob, s = inst.problem, inst.scalars
     hp = {"lr": s["lr"], "sigma": s["sigma"]}
     x = inst.x_tensor(device=budget.device)
-    n = budget.draws(impl)
-    path = impl.run_many(prob, x.expand(n, -1).clone(), hp, budget.seed, steps=2)
-    tests = perturbed_step_tests(prob, inst.x, path, s["lr"], sp.Rational(s["sigma"]), 1, False, budget.alpha)
-    values = {**hp, "draws": n, **{name: v for name, _, _, v in tests}}
-    failed = [name for name, ok, _, _ in tests if not ok]
+    failed, margin, values = perturbed_steps(
+        impl, prob, inst.x, x, hp, budget.draws(impl), budget.seed, two_point=False, alpha=budget.alpha
+    )
     note = f"the WP-SGD step fails the {', '.join(failed)} test(s)" if failed else ""
-    return Evidence(not failed, values, margin=min(m for _, _, m, _ in tests), note=note)
+    return Evidence(not failed, values, margin=margin, note=note)
 
 
 CLAIM = Claim(

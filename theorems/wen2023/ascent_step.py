@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from flatcheck.impl.predict import ascent_prediction, compare
+from flatcheck.impl.predict import ascent_prediction, step_against_prediction
 from flatcheck.problems import PointInstance, example1, log_uniform, point_instances, quadratics, random_polynomials
 from flatcheck.verify import Claim, Evidence
 
@@ -27,16 +27,7 @@ def check(inst: PointInstance, impl, budget) -> Evidence:
     if pred is None:
         return Evidence(None, out_of_scope="∇L(x) = 0: L^asc_ρ is undefined there")
     x = inst.x_tensor(device=budget.device)
-    got = impl.step_many(inst.problem, x.unsqueeze(0), {"lr": lr, "rho": rho}, budget.seed)[0]
-    holds, margin, err = compare(got, pred)
-    values = {
-        "lr": lr,
-        "rho": rho,
-        "step": got.tolist(),
-        "predicted_step": pred.value.tolist(),
-        "max_abs_error": err,
-        **pred.values,
-    }
+    holds, margin, values = step_against_prediction(impl, inst.problem, x, {"lr": lr, "rho": rho}, budget.seed, pred)
     note = "" if holds else "the step differs from x − η∇L^asc_ρ(x) beyond round-off"
     return Evidence(holds, values, margin=margin, note=note)
 

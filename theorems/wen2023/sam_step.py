@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from flatcheck.impl.predict import compare, sam_prediction
+from flatcheck.impl.predict import sam_prediction, step_against_prediction
 from flatcheck.problems import PointInstance, log_uniform, point_instances, smooth_problems, wen_toy
 from flatcheck.verify import Claim, Evidence
 
@@ -26,17 +26,8 @@ def check(inst: PointInstance, impl, budget) -> Evidence:
     if pred is None:
         return Evidence(None, out_of_scope="∇L(x) = 0: the SAM step (3) is undefined")
     x = inst.x_tensor(device=budget.device)
-    got = impl.step_many(inst.problem, x.unsqueeze(0), {"lr": lr, "rho": rho}, budget.seed)[0]
-    holds, margin, err = compare(got, pred)
-    values = {
-        "lr": lr,
-        "rho": rho,
-        "step": got.tolist(),
-        "predicted_step": pred.value.tolist(),
-        "max_abs_error": err,
-        "tolerance": float(pred.tol.min()),
-        **pred.values,
-    }
+    holds, margin, values = step_against_prediction(impl, inst.problem, x, {"lr": lr, "rho": rho}, budget.seed, pred)
+    values["tolerance"] = float(pred.tol.min())
     note = "" if holds else "the SAM step differs from x − η∇L(x + ρ∇L(x)/‖∇L(x)‖) beyond round-off"
     return Evidence(holds, values, margin=margin, note=note)
 
