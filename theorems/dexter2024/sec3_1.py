@@ -16,19 +16,15 @@ from __future__ import annotations
 
 import math
 
-from flatcheck.numeric.coherence import compare_coherence
+from flatcheck.numeric.coherence_checks import stated_coherence, worst_family
 from flatcheck.problems.dexter_families import ExtremeSetting, extreme_settings
 from flatcheck.verify import Claim, Evidence
 
 
 def check(setting: ExtremeSetting, impl, budget) -> Evidence:
-    worst = None
-    for fam in setting.families():
-        predicted = math.sqrt(fam.n) if fam.name == "identical" else 1.0
-        out = compare_coherence(fam.hs, predicted, predicted)
-        if worst is None or out["margin"] < worst[1]["margin"]:
-            worst = (fam, out)
-    fam, out = worst
+    fam, out = worst_family(
+        setting.families(), lambda f: stated_coherence(f, math.sqrt(f.n) if f.name == "identical" else 1.0)
+    )
     note = "" if out["holds"] else f"{setting.kind} setting, n = {fam.n}: λ₁(S) and σ differ from the stated value"
     return Evidence(
         out["holds"], {"setting": setting.kind, "n": fam.n, **out["values"]}, margin=out["margin"], note=note

@@ -12,26 +12,16 @@ so σ can exceed n; see dexter2024.sigma_range.corrected.)
 
 from __future__ import annotations
 
-from flatcheck.numeric.coherence import coherence_bounds
-from flatcheck.problems.dexter_families import FamilySweep, HessianFamily, family_sweeps
+from flatcheck.numeric.coherence_checks import sigma_range, worst_family
+from flatcheck.problems.dexter_families import FamilySweep, family_sweeps
 from flatcheck.verify import Claim, Evidence
 
 
 def check(sweep: FamilySweep, impl, budget) -> Evidence:
-    return min((check_one(f) for f in sweep.families), key=lambda ev: ev.margin)
-
-
-def check_one(fam: HessianFamily) -> Evidence:
-    sigma, tol, _ = coherence_bounds(fam.hs)
-    slack = min(sigma - 1, fam.n - sigma)
-    ev = Evidence(
-        slack >= -tol,
-        {**fam.describe(), "sigma": sigma, "n": fam.n, "ranks": list(fam.ranks), "tolerance": tol},
-        margin=slack / tol,
-    )
-    if not ev.holds:
-        ev.note = f"σ = {sigma:.6g} lies outside [1, n] = [1, {fam.n}]"
-    return ev
+    fam, out = worst_family(sweep.families, lambda f: sigma_range(f, f.n))
+    values = {**out["values"], "ranks": list(fam.ranks)}
+    note = "" if out["holds"] else f"σ = {values['sigma']:.6g} lies outside [1, n] = [1, {fam.n}]"
+    return Evidence(out["holds"], values, margin=out["margin"], note=note)
 
 
 CLAIM = Claim(

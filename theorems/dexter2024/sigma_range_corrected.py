@@ -12,27 +12,22 @@ from __future__ import annotations
 
 import math
 
-from flatcheck.numeric.coherence import coherence_bounds
+from flatcheck.numeric.coherence_checks import sigma_range, worst_family
 from flatcheck.problems.dexter_families import FamilySweep, HessianFamily, family_sweeps
 from flatcheck.verify import Claim, Evidence
 
 
+def upper(fam: HessianFamily) -> float:
+    """n√r, r the largest rank the construction guarantees."""
+    return fam.n * math.sqrt(max(fam.ranks))
+
+
 def check(sweep: FamilySweep, impl, budget) -> Evidence:
-    return min((check_one(f) for f in sweep.families), key=lambda ev: ev.margin)
-
-
-def check_one(fam: HessianFamily) -> Evidence:
-    sigma, tol, _ = coherence_bounds(fam.hs)
-    top = fam.n * math.sqrt(max(fam.ranks))
-    slack = min(sigma - 1, top - sigma)
-    ev = Evidence(
-        slack >= -tol,
-        {**fam.describe(), "sigma": sigma, "n": fam.n, "max_rank": max(fam.ranks), "upper": top, "tolerance": tol},
-        margin=slack / tol,
-    )
-    if not ev.holds:
-        ev.note = f"σ = {sigma:.6g} lies outside [1, n√r] = [1, {top:.6g}]"
-    return ev
+    fam, out = worst_family(sweep.families, lambda f: sigma_range(f, upper(f)))
+    top = upper(fam)
+    values = {**out["values"], "max_rank": max(fam.ranks), "upper": top}
+    note = "" if out["holds"] else f"σ = {values['sigma']:.6g} lies outside [1, n√r] = [1, {top:.6g}]"
+    return Evidence(out["holds"], values, margin=out["margin"], note=note)
 
 
 CLAIM = Claim(

@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import math
 
-from flatcheck.impl.linear import jacobian_draws, log_norm_paths
+from flatcheck.impl.definition1 import FAILED_NOTE, definition1_check
+from flatcheck.impl.linear import log_norm_paths
 from flatcheck.problems.dexter_families import (
     LinearSGDInstance,
     diagonal_families,
@@ -39,7 +40,6 @@ from flatcheck.stats.stability import (
     PAPER_RUNS,
     columns_of,
     coordinate_moments,
-    definition1_test,
     first_moment_lower_bound,
     frobenius_moments,
     moment_operator,
@@ -80,15 +80,10 @@ def check(inst: LinearSGDInstance, impl, budget) -> Evidence:
     if cond is None:
         return Evidence(None, out_of_scope="neither condition of Theorem 1 holds beyond round-off")
     fam, hp = inst.fam, inst.hp()
-    jac = jacobian_draws(impl, fam, hp, budget.draws(impl, cap=4096), budget.seed)
-    d1 = definition1_test(jac, fam.hs, float(inst.lr), inst.batch, "bernoulli", budget.alpha / 2)
+    d1 = definition1_check(impl, inst, budget.draws(impl, cap=4096), budget.seed, budget.alpha / 2)
     if not d1["holds"]:
-        return Evidence(
-            False,
-            {**cond, "definition1_max_error": d1["max_error"]},
-            margin=d1["margin"],
-            note="the implementation's Ĵ does not follow Definition 1 (E[Ĵ] or E[Ĵ²])",
-        )
+        values = {**cond, "definition1_max_error": d1["max_error"]}
+        return Evidence(False, values, margin=d1["margin"], note=FAILED_NOTE)
     if fam.diag is not None:
         return min((exact_first_moment(i) for i in theorem1_sweep(fam)), key=lambda ev: ev.margin)
     if impl.batched_step is None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 
-from flatcheck.impl.linear import jacobian_draws
+from flatcheck.impl.definition1 import FAILED_NOTE, definition1_check
 from flatcheck.problems.dexter_families import (
     LinearSGDInstance,
     diagonal_families,
@@ -26,7 +26,7 @@ from flatcheck.problems.dexter_families import (
     theorem1_instances,
     theorem1_sweep,
 )
-from flatcheck.stats.stability import columns_of, coordinate_moments, definition1_test, moment_operator, operator_radius
+from flatcheck.stats.stability import columns_of, coordinate_moments, moment_operator, operator_radius
 from flatcheck.verify import Claim, Evidence
 
 
@@ -50,17 +50,10 @@ def second_moment_radius(inst: LinearSGDInstance) -> Evidence:
 def check(inst: LinearSGDInstance, impl, budget) -> Evidence:
     if theorem1_conditions(inst) is None:
         return Evidence(None, out_of_scope="neither condition of Theorem 1 holds beyond round-off")
-    fam = inst.fam
-    jac = jacobian_draws(impl, fam, inst.hp(), budget.draws(impl, cap=4096), budget.seed)
-    d1 = definition1_test(jac, fam.hs, float(inst.lr), inst.batch, "bernoulli", budget.alpha)
+    d1 = definition1_check(impl, inst, budget.draws(impl, cap=4096), budget.seed, budget.alpha)
     if not d1["holds"]:
-        return Evidence(
-            False,
-            {"definition1_max_error": d1["max_error"]},
-            margin=d1["margin"],
-            note="the implementation's Ĵ does not follow Definition 1 (E[Ĵ] or E[Ĵ²])",
-        )
-    cases = theorem1_sweep(fam) if fam.diag is not None else [inst]
+        return Evidence(False, {"definition1_max_error": d1["max_error"]}, margin=d1["margin"], note=FAILED_NOTE)
+    cases = theorem1_sweep(inst.fam) if inst.fam.diag is not None else [inst]
     return min((second_moment_radius(i) for i in cases), key=lambda ev: ev.margin)
 
 
