@@ -16,27 +16,20 @@ from __future__ import annotations
 import torch
 from hypothesis import strategies as st
 
-from flatcheck.numeric.riemannian import limit_map_jacobian
-from flatcheck.problems.quadratic_manifolds import describe_point, manifold_points, tangent_projection_exact_tensor
+from flatcheck.numeric.limit_map_on_manifold import FLOW_TOL, STEP, limit_map_jacobian_at, tangent
+from flatcheck.problems.quadratic_manifolds import describe_point, manifold_points
 from flatcheck.verify import Claim, Evidence
-
-STEP, FLOW_TOL = 1e-3, 1e-10
-
-
-def tangent(inst: dict) -> torch.Tensor:
-    return tangent_projection_exact_tensor(inst["problem"], inst["x"])
 
 
 def make_check(predicted=tangent):
     """Compare ∂Φ(x) with predicted(inst) (the lemma: the tangent projection P^⊤)."""
 
     def check(inst: dict, impl, budget) -> Evidence:
-        prob = inst["problem"]
-        x = torch.tensor([float(v) for v in inst["x"]], dtype=torch.float64)
-        jac, err, ok = limit_map_jacobian(prob, x, STEP)
-        if not ok:
+        at = limit_map_jacobian_at(inst)
+        if at is None:
             return Evidence(None, out_of_scope="gradient flow near x did not converge")
-        hess = prob.hess(x)
+        x, jac, err = at
+        hess = inst["problem"].hess(x)
         hn = float(torch.linalg.matrix_norm(hess, ord=2))
         tol = 4 * err + 10 * FLOW_TOL / STEP
         r1 = float((jac - predicted(inst)).abs().max())

@@ -23,29 +23,24 @@ from __future__ import annotations
 import torch
 from hypothesis import strategies as st
 
-from flatcheck.numeric.riemannian import eigen, grad_top_eigenvalue, limit_map_jacobian, third_contraction
-from flatcheck.problems.quadratic_manifolds import describe_point, manifold_points, tangent_projection_exact_tensor
+from flatcheck.numeric.limit_map_on_manifold import FLOW_TOL, STEP, limit_map_jacobian_at, point, tangent
+from flatcheck.numeric.riemannian import eigen, grad_top_eigenvalue, third_contraction
+from flatcheck.problems.quadratic_manifolds import describe_point, manifold_points
 from flatcheck.verify import Assumption, Claim, Evidence
-
-STEP, FLOW_TOL = 1e-3, 1e-10
-
-
-def tangent(inst: dict) -> torch.Tensor:
-    return tangent_projection_exact_tensor(inst["problem"], inst["x"])
 
 
 def relative_gap(inst: dict) -> float:
-    e = eigen(inst["problem"].hess(torch.tensor([float(v) for v in inst["x"]], dtype=torch.float64)))
+    e = eigen(inst["problem"].hess(point(inst)))
     return float(e.gap / e.values[0])
 
 
 def make_check(projection=tangent):
     def check(inst: dict, impl, budget) -> Evidence:
         prob = inst["problem"]
-        x = torch.tensor([float(v) for v in inst["x"]], dtype=torch.float64)
-        jac, err, ok = limit_map_jacobian(prob, x, STEP)
-        if not ok:
+        at = limit_map_jacobian_at(inst)
+        if at is None:
             return Evidence(None, out_of_scope="gradient flow near x did not converge")
+        x, jac, err = at
         v1 = eigen(prob.hess(x)).top
         third = third_contraction(prob, x, v1)
         lhs = jac @ third
