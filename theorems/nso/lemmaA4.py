@@ -19,9 +19,8 @@ from __future__ import annotations
 
 import sympy as sp
 
-from flatcheck.numeric.smoothing import smoothing_order
+from flatcheck.numeric.smoothing_checks import instance_order, quartic_remainder
 from flatcheck.problems.nso_families import SmoothingInstance, smoothing_instances
-from flatcheck.symbolic.gaussian import smoothed
 from flatcheck.verify import Claim, Evidence
 
 CLAIMED_SIGMA = 3  # order in σ; Σ = σ²I = s·Σ₀ makes it 3/2 in s
@@ -29,26 +28,15 @@ CLAIMED_SIGMA = 3  # order in σ; Σ = σ²I = s·Σ₀ makes it 3/2 in s
 
 def derive() -> sp.Expr:
     """ℓ_Q − ℓ − ½σ²ℓ'' for a generic quartic ℓ in one variable: σ⁴ is its lowest power."""
-    x, w, sigma = sp.symbols("x w sigma", real=True)
-    f = sum(c * x**k for k, c in enumerate(sp.symbols("c0:5")))
-    mean = smoothed(f, (x,), (w,), sp.Matrix([[sigma**2]]), two_point=False)
-    return sp.factor(mean - f.subs(x, w) - sigma**2 * sp.diff(f, x, 2).subs(x, w) / 2)
+    return quartic_remainder(sp.Symbol("sigma", real=True) ** 2, two_point=False)
 
 
 def make_check(coefficient: sp.Rational):
     """The check with the trace term's coefficient (the paper: ½)."""
 
     def check(inst: SmoothingInstance, impl, budget) -> Evidence:
-        fit, values, plot = smoothing_order(
-            inst.problem,
-            inst.w,
-            inst.cov,
-            coefficient=coefficient,
-            claimed=CLAIMED_SIGMA / 2,
-            two_point=False,
-            n=budget.mc_samples,
-            seed=budget.seed,
-            alpha=budget.alpha,
+        fit, values, plot = instance_order(
+            inst, coefficient=coefficient, claimed=CLAIMED_SIGMA / 2, two_point=False, budget=budget
         )
         order_sigma = None if fit.slope is None else 2 * fit.slope
         values["order_in_sigma"] = order_sigma

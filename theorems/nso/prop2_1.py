@@ -19,9 +19,9 @@ from __future__ import annotations
 import sympy as sp
 import torch
 
-from flatcheck.numeric.smoothing import S, smoothing_order
+from flatcheck.numeric.smoothing import S
+from flatcheck.numeric.smoothing_checks import instance_order, quartic_remainder
 from flatcheck.problems.nso_families import SmoothingInstance, smoothing_instances
-from flatcheck.symbolic.gaussian import smoothed
 from flatcheck.verify import Claim, Evidence
 
 CLAIMED = 1.5
@@ -29,27 +29,15 @@ CLAIMED = 1.5
 
 def derive() -> sp.Expr:
     """F − f − ½⟨Σ,∇²f⟩ for a generic quartic in one variable, Σ = s: only s² survives."""
-    x = sp.Symbol("x", real=True)
-    w = sp.Symbol("w", real=True)
-    f = sum(c * x**k for k, c in enumerate(sp.symbols("c0:5")))
-    mean = smoothed(f, (x,), (w,), sp.Matrix([[S]]), two_point=True)
-    return sp.factor(mean - f.subs(x, w) - S * sp.diff(f, x, 2).subs(x, w) / 2)
+    return quartic_remainder(S, two_point=True)
 
 
 def make_check(coefficient: sp.Rational):
     """The check of (1) with the Hessian term's coefficient (the paper: ½)."""
 
     def check(inst: SmoothingInstance, impl, budget) -> Evidence:
-        fit, values, plot = smoothing_order(
-            inst.problem,
-            inst.w,
-            inst.cov,
-            coefficient=coefficient,
-            claimed=CLAIMED,
-            two_point=True,
-            n=budget.mc_samples,
-            seed=budget.seed,
-            alpha=budget.alpha,
+        fit, values, plot = instance_order(
+            inst, coefficient=coefficient, claimed=CLAIMED, two_point=True, budget=budget
         )
         values["norm_sigma0"] = float(torch.linalg.eigvalsh(inst.cov_tensor()).max())
         margin = None if fit.slope is None else fit.slope - CLAIMED
