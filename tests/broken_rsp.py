@@ -4,37 +4,25 @@ an optimizer. Each must come out falsified on at least one claim."""
 from __future__ import annotations
 
 import torch
+from user_two_phase import TwoPhaseUser
 
 
-class _RSPBase(torch.optim.Optimizer):
-    def __init__(self, params, lr, rho, eps0=float("inf"), lr_prime=None):
-        super().__init__(params, {"lr": lr, "rho": rho, "eps0": eps0, "lr_prime": lr_prime or lr})
-
+class _RSPBase(TwoPhaseUser):
     def direction(self, d: int, like: torch.Tensor) -> torch.Tensor:
         g = torch.randn(d, dtype=like.dtype, device=like.device)
         return g / g.norm()
+
+    def radius(self, group) -> float:
+        return group["rho"]
 
     def project(self, gx: torch.Tensor, gp: torch.Tensor) -> torch.Tensor:
         n2 = gx.dot(gx)
         return gp - (gx.dot(gp) / n2) * gx if n2 > 0 else gp
 
-    @torch.no_grad()
-    def step(self, closure):
-        (p,) = self.param_groups[0]["params"]
-        group = self.param_groups[0]
-        with torch.enable_grad():
-            loss = closure()
-        gx = p.grad.clone()
-        if gx.norm() <= group["eps0"]:
-            g = self.direction(p.numel(), p)
-            p.add_(group["rho"] * g)
-            with torch.enable_grad():
-                closure()
-            p.sub_(group["rho"] * g)
-            p.sub_(group["lr"] * (gx + self.project(gx, p.grad.clone())))
-        else:
-            p.sub_(group["lr_prime"] * gx)
-        return loss
+    def correction(self, closure, p, gx, group):
+        """v_t = Proj⊥_{∇f(x_t)} ∇f(x_t + ρg_t)."""
+        g = self.direction(p.numel(), p)
+        return self.project(gx, self.gradient_at(closure, p, self.radius(group) * g))
 
 
 class ReferenceRSP(_RSPBase):
@@ -58,20 +46,8 @@ class GaussianRSP(_RSPBase):
 class RhoMisplacedRSP(_RSPBase):
     """Puts ρ on the wrong side: evaluates ∇f at x + g (radius 1) and scales the perturbation by ρ."""
 
-    @torch.no_grad()
-    def step(self, closure):
-        (p,) = self.param_groups[0]["params"]
-        group = self.param_groups[0]
-        with torch.enable_grad():
-            loss = closure()
-        gx = p.grad.clone()
-        if gx.norm() > group["eps0"]:
-            p.sub_(group["lr_prime"] * gx)
-            return loss
-        g = self.direction(p.numel(), p)
-        p.add_(g)
-        with torch.enable_grad():
-            closure()
-        p.sub_(g)
-        p.sub_(group["lr"] * (gx + group["rho"] * self.project(gx, p.grad.clone())))
-        return loss
+    def radius(self, group):
+        return 1.0
+
+    def project(self, gx, gp):
+        return self.param_groups[0]["rho"] * super().project(gx, gp)

@@ -5,43 +5,27 @@ step's example. One correct, two broken; each broken one must come out falsified
 from __future__ import annotations
 
 import torch
+from user_two_phase import TwoPhaseUser
 
 
-class _SAPBase(torch.optim.Optimizer):
-    def __init__(self, params, lr, rho, eps0=float("inf"), lr_prime=None):
-        super().__init__(params, {"lr": lr, "rho": rho, "eps0": eps0, "lr_prime": lr_prime or lr})
-
+class _SAPBase(TwoPhaseUser):
     def sign(self) -> float:
         return 1.0 if torch.rand(()) < 0.5 else -1.0
 
     def outer_grad(self, closure, p, at: torch.Tensor) -> torch.Tensor:
         """∇f_i at the perturbed point."""
-        p.add_(at)
-        with torch.enable_grad():
-            closure(example=True)
-        p.sub_(at)
-        return p.grad.clone()
+        return self.gradient_at(closure, p, at, example=True)
 
     def project(self, gx: torch.Tensor, gp: torch.Tensor) -> torch.Tensor:
         """Proj⊥_{∇f(x)} of the perturbed per-example gradient (ahn2024 (7))."""
         return gp - (gx.dot(gp) / gx.dot(gx)) * gx
 
-    @torch.no_grad()
-    def step(self, closure):
-        (p,) = self.param_groups[0]["params"]
-        group = self.param_groups[0]
-        with torch.enable_grad():
-            loss = closure()
-        gx = p.grad.clone()
-        if gx.norm() > group["eps0"]:
-            p.sub_(group["lr_prime"] * gx)
-            return loss
+    def correction(self, closure, p, gx, group):
+        """v_t = Proj⊥_{∇f(x_t)} ∇f_i(x_t + ρσ_t∇f_i(x_t)/‖∇f_i(x_t)‖)."""
         with torch.enable_grad():
             closure(example=True)
         gi = p.grad.clone()
-        gp = self.outer_grad(closure, p, group["rho"] * self.sign() * gi / gi.norm())
-        p.sub_(group["lr"] * (gx + self.project(gx, gp)))
-        return loss
+        return self.project(gx, self.outer_grad(closure, p, group["rho"] * self.sign() * gi / gi.norm()))
 
 
 class ReferenceSAP(_SAPBase):
@@ -59,8 +43,4 @@ class FullBatchOuterSAP(_SAPBase):
     """Takes the full-batch gradient ∇f at the perturbed point instead of ∇f_i."""
 
     def outer_grad(self, closure, p, at):
-        p.add_(at)
-        with torch.enable_grad():
-            closure()
-        p.sub_(at)
-        return p.grad.clone()
+        return self.gradient_at(closure, p, at)
