@@ -2,32 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 
 from hypothesis import strategies as st
+from toy_claims import bound as _bound
+from toy_claims import toy_claim as _claim
 
 from flatcheck.errors import NonFiniteError
-from flatcheck.verify import Claim, Evidence
+from flatcheck.verify import Evidence
 from flatcheck.verify.profiles import budget_for
 from flatcheck.verify.runner import run_claim, run_claims
-
-
-def _claim(name: str, check, instances=None) -> Claim:
-    return Claim(
-        id=f"toy.{name}",
-        paper="toy",
-        ref="test",
-        kind="bound",
-        statement="x \\le 10",
-        summary=f"toy claim {name}",
-        instances=instances or (lambda budget: st.integers(0, 20)),
-        check=check,
-    )
-
-
-def _bound(x, impl, budget) -> Evidence:
-    return Evidence.bound(float(x), 10.0, 0.0)
 
 
 def _spin(x, impl, budget) -> Evidence:
@@ -116,3 +102,51 @@ def test_example_database_replays_the_counterexample_first(tmp_path, monkeypatch
     seen.clear()
     assert run_claim(claim, budget_for("quick", seed=99), use_database=True).verdict == "falsified"
     assert seen[0] == 11
+
+
+def test_shrink_budget_is_a_count_so_a_seed_replays_the_same_counterexample():
+    calls = []
+
+    def recording(x, impl, budget):
+        calls.append(x)
+        return _bound(x, impl, budget)
+
+    claim = _claim("wide", recording, instances=lambda budget: st.integers(0, 10**9))
+    budget = budget_for("quick", seed=5)
+    first = run_claim(claim, budget)
+    n_first = len(calls)
+    second = run_claim(claim, budget)
+    assert first.verdict == second.verdict == "falsified"
+    assert first.counterexample == second.counterexample and first.reason == second.reason
+    assert len(calls) == 2 * n_first
+    # No more than the budget's checks after the first failure (plus the one that stops shrinking).
+    failed_at = next(i for i, x in enumerate(calls[:n_first]) if x > 10)
+    assert n_first - failed_at - 1 <= budget.shrink_checks + 1
+
+
+def test_reproduction_reports_its_first_failing_run_without_shrinking():
+    calls = []
+
+    def run(x, impl, budget):
+        calls.append(x)
+        return _bound(x, impl, budget)
+
+    claim = dataclasses.replace(
+        _claim("runs", run, instances=lambda budget: st.integers(0, 10**9)), kind="reproduction"
+    )
+    res = run_claim(claim, budget_for("quick"))
+    assert res.verdict == "falsified" and "shrinking" not in res.reason
+    assert calls[-1] > 10 and all(x <= 10 for x in calls[:-1])
+
+
+def test_a_claim_caps_its_instances_by_profile():
+    calls = []
+
+    def ok(x, impl, budget):
+        calls.append(x)
+        return Evidence.bound(0.0, 1.0, 0.0)
+
+    claim = dataclasses.replace(_claim("capped", ok), max_examples=(1, 2, 40))
+    assert run_claim(claim, budget_for("quick")).examples == 1
+    assert run_claim(claim, budget_for("default")).examples == 2
+    assert len(calls) == 3

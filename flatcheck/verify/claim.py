@@ -35,8 +35,9 @@ class Budget:
     # Draws for an implementation that can only be stepped one draw at a time (a user's class).
     mc_samples_unbatched: int = 1 << 11
     time_limit_s: float = 120.0
-    # Seconds of shrinking a found counterexample before the smallest one so far is reported.
-    shrink_s: float = 15.0
+    # Checks hypothesis may run shrinking a found counterexample before the smallest one so far is
+    # reported. A count, not seconds, so that a seed replays the same counterexample on any machine.
+    shrink_checks: int = 48
     # False-alarm rate allotted to one instance's check (already corrected for multiplicity).
     alpha: float = 1e-6
     seed: int = 0
@@ -111,6 +112,9 @@ class Claim:
     # implementation of that kind selected by the user.
     impl: str | None = None
     describe: Callable[[Any], dict[str, Any]] = lambda inst: {"instance": repr(inst)}
+    # At most this many instances by profile (quick, default, thorough), below the profile's own
+    # count: for a claim whose every instance is a set of training runs.
+    max_examples: tuple[int, int, int] | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:

@@ -16,21 +16,21 @@ PROFILES: dict[str, dict] = {
         "mc_samples": 1 << 12,
         "mc_samples_unbatched": 1 << 9,
         "time_limit_s": 30.0,
-        "shrink_s": 5.0,
+        "shrink_checks": 8,
     },
     "default": {
         "max_examples": 12,
         "mc_samples": 1 << 14,
         "mc_samples_unbatched": 1 << 11,
         "time_limit_s": 120.0,
-        "shrink_s": 15.0,
+        "shrink_checks": 48,
     },
     "thorough": {
         "max_examples": 40,
         "mc_samples": 1 << 16,
         "mc_samples_unbatched": 1 << 13,
         "time_limit_s": 900.0,
-        "shrink_s": 120.0,
+        "shrink_checks": 400,
     },
 }
 

@@ -33,11 +33,12 @@ from typing import Any
 
 import hypothesis
 import sympy
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis.errors import Unsatisfiable
 
 from flatcheck.errors import FlatcheckError
 from flatcheck.stats import CATALOG_ALPHA
+from flatcheck.verify import parallel
 from flatcheck.verify.claim import Budget, Claim, Evidence
 from flatcheck.verify.profiles import budget_for
 
@@ -47,15 +48,10 @@ class _Counterexample(Exception):
         super().__init__("counterexample")
         self.instance = instance
         self.evidence = evidence
-        self.at = time.perf_counter()
 
 
 class ClaimTimeout(BaseException):
     """The claim's time limit fired inside a check (see the module docstring)."""
-
-
-class _ShrinkDone(BaseException):
-    """The shrink budget is spent: report the smallest genuine counterexample found so far."""
 
 
 class _Abort(BaseException):
@@ -223,6 +219,14 @@ def blank_result(claim: Claim, budget: Budget, impl: Any) -> ClaimResult:
     )
 
 
+def lost_result(claim: Claim, budget: Budget, impl: Any, error: BaseException, where: str) -> ClaimResult:
+    """The record of a claim whose run never came back (its worker process died, a task was lost)."""
+    res = blank_result(claim, budget, impl)
+    res.reason = f"{where} running this claim failed: {type(error).__name__}: {error}"
+    res.traceback = "".join(traceback.format_exception(error))
+    return res
+
+
 def impl_of(claim: Claim, impl_for: Callable[[Claim], Any] | None) -> Any:
     """The implementation a claim runs against: only claims that exercise an algorithm get one."""
     return impl_for(claim) if (impl_for and claim.impl) else None
@@ -240,7 +244,7 @@ def run_claim(
     KeyboardInterrupt is the one exception that passes through (the caller keeps what finished)."""
     t0 = time.perf_counter()
     result = blank_result(claim, budget, impl)
-    counts = {"examples": 0, "passed": 0, "undecided": 0, "out_of_scope": 0}
+    counts = {"examples": 0, "passed": 0, "undecided": 0, "out_of_scope": 0, "shrink_checks": 0}
     found: list[_Counterexample] = []
     best: dict[str, Any] = {}
     try:
@@ -289,7 +293,13 @@ def _decide(
 ) -> None:
     """Derive, draw, check and shrink; writes the verdict into `result`."""
     # Bonferroni over the catalog and over the instances of this claim (DESIGN.md: ≤ 1e-3).
-    per_instance = replace(budget, alpha=CATALOG_ALPHA / max(catalog_size, 1) / budget.max_examples)
+    examples = budget.max_examples
+    if claim.max_examples:
+        examples = min(examples, budget.scaled(*claim.max_examples))
+    per_instance = replace(budget, alpha=CATALOG_ALPHA / max(catalog_size, 1) / examples)
+    # A reproduction's instance is a start or a seed for whole training runs: a "smaller" one is no
+    # simpler a counterexample, and each shrink candidate costs the runs again. Report the first.
+    shrinks = budget.shrink_checks if claim.kind != "reproduction" else 0
     notes: list[str] = []
     deadline = Deadline(budget.time_limit_s)
     try:
@@ -304,9 +314,18 @@ def _decide(
         if deadline.passed():
             # The cooperative limit, for threads where the timers cannot be armed.
             raise ClaimTimeout()
-        if found and time.perf_counter() - found[0].at > budget.shrink_s:
-            # Every shrink candidate re-runs the check; a smaller counterexample is nicer, not truer.
-            raise _ShrinkDone()
+        if found:
+            counts["shrink_checks"] += 1
+            if counts["shrink_checks"] > shrinks:
+                # The shrink budget is spent (every candidate re-runs the check; a smaller
+                # counterexample is nicer, not truer): candidates now pass unchecked, so hypothesis
+                # keeps the smallest failure so far and ends, replaying it — the one call still
+                # answered, from the record, as it failed before.
+                desc = claim.describe(inst)
+                for cx in reversed(found):
+                    if claim.describe(cx.instance) == desc:
+                        raise cx
+                return
         for a in claim.assumptions:
             if not a.holds(inst):
                 counts["out_of_scope"] += 1
@@ -340,12 +359,13 @@ def _decide(
         prop._hypothesis_internal_add_digest = key.encode()  # type: ignore[attr-defined]
     test = given(claim.instances(budget))(prop)
     test = settings(
-        max_examples=budget.max_examples,
+        max_examples=examples,
         deadline=None,
         database=None,
         suppress_health_check=list(HealthCheck),
         print_blob=False,
         report_multiple_bugs=False,
+        phases=[p for p in Phase if p is not Phase.explain and (shrinks or p is not Phase.shrink)],
     )(test)
     test = hypothesis.seed(budget.seed)(test)
     if use_database:
@@ -365,9 +385,8 @@ def _decide(
             if counts["undecided"]:
                 result.reason += f"; {counts['undecided']} undecided ({notes[0]})"
     except _Counterexample as cx:
-        _falsified(claim, result, cx)
-    except _ShrinkDone:
-        _falsified(claim, result, found[-1], f"; shrinking stopped after {budget.shrink_s:g}s")
+        stopped = shrinks and counts["shrink_checks"] > shrinks
+        _falsified(claim, result, cx, f"; shrinking stopped after {shrinks} checks" if stopped else "")
     except Unsatisfiable:
         result.verdict = "inconclusive"
         result.reason = "no admissible instance found within budget (all drawn instances were out of scope)"
@@ -399,13 +418,29 @@ def run_claims(
     on_result: Callable[[ClaimResult], None] | None = None,
     catalog_size: int | None = None,
     time_limit_s: float | None = None,
+    jobs: int = 1,
 ) -> list[ClaimResult]:
-    """Run claims one after the other, handing each result to `on_result` as soon as it is decided."""
+    """Run claims, handing each result to `on_result` as soon as it is decided: one after the other
+    in this process, or on `jobs` forked worker processes (`flatcheck.verify.parallel`), where
+    results come in the order they finish."""
     budget = budget_for(profile, seed=seed, device=device, time_limit_s=time_limit_s)
     n = catalog_size or len(claims)
+
+    def run_one(i: int) -> ClaimResult:
+        return run_claim(claims[i], budget, impl=impl_of(claims[i], impl_for), catalog_size=n)
+
+    jobs = min(jobs, len(claims))
+    if jobs > 1 and parallel.can_fork(device):
+        # Claims that cap their instances are made of training runs, the slowest: start them first
+        # so that no core idles at the end waiting for one of them.
+        order = sorted(range(len(claims)), key=lambda i: claims[i].max_examples is None)
+        results: Iterator[tuple[int, Any]] = parallel.map_forked(run_one, order, jobs)
+    else:
+        results = ((i, run_one(i)) for i in range(len(claims)))
     out = []
-    for claim in claims:
-        res = run_claim(claim, budget, impl=impl_of(claim, impl_for), catalog_size=n)
+    for i, res in results:
+        if isinstance(res, BaseException):
+            res = lost_result(claims[i], budget, impl_of(claims[i], impl_for), res, "the worker process")
         out.append(res)
         if on_result:
             on_result(res)
