@@ -90,6 +90,7 @@ def _run(args: argparse.Namespace, claims: list, impl_for: Any, impl_name: str |
     from tqdm import tqdm
 
     from flatcheck.report import append_record, document, provenance, write_report
+    from flatcheck.report.results import usage
     from flatcheck.verify.profiles import budget_for
     from flatcheck.verify.registry import all_claims
 
@@ -98,8 +99,16 @@ def _run(args: argparse.Namespace, claims: list, impl_for: Any, impl_name: str |
     limit = budget_for(args.profile, time_limit_s=args.time_limit).time_limit_s
     device = _device(args.device)
     out = _out_dir(args.out)
+    jobs = _jobs(args, device, len(claims))
     prov = provenance(
-        args.profile, args.seed, device, impl_name, time_limit_s=limit, scheduler=args.scheduler, workers=args.workers
+        args.profile,
+        args.seed,
+        device,
+        impl_name,
+        time_limit_s=limit,
+        scheduler=args.scheduler,
+        workers=args.workers,
+        jobs=jobs,
     )
     records = _start_stream(out, prov, [c.id for c in claims], args.resume)
     done = {r["id"] for r in records}
@@ -118,7 +127,7 @@ def _run(args: argparse.Namespace, claims: list, impl_for: Any, impl_name: str |
         bar.set_postfix_str(f"{res.id}: {res.verdict}")
         bar.update(1)
 
-    t0 = time.perf_counter()
+    t0, u0 = time.perf_counter(), usage()
     try:
         _dispatch(args)(
             todo,
@@ -129,11 +138,11 @@ def _run(args: argparse.Namespace, claims: list, impl_for: Any, impl_name: str |
             on_result=on_result,
             catalog_size=len(all_claims()),
             time_limit_s=args.time_limit,
-            **cluster,
+            **(cluster or {"jobs": jobs}),
         )
     except KeyboardInterrupt:
         bar.close()
-        write_report(document(prov, records, time.perf_counter() - t0), out)
+        write_report(document(prov, records, time.perf_counter() - t0, since=u0), out)
         print(
             f"flatcheck: interrupted; {len(records)} finished results kept in {out}/ — "
             f"continue with the same command and --resume",
@@ -141,7 +150,7 @@ def _run(args: argparse.Namespace, claims: list, impl_for: Any, impl_name: str |
         )
         return 130
     bar.close()
-    doc = document(prov, records, time.perf_counter() - t0)
+    doc = document(prov, records, time.perf_counter() - t0, since=u0)
     write_report(doc, out)
     s = doc["summary"]
     print(
@@ -162,6 +171,20 @@ def _dispatch(args: argparse.Namespace) -> Any:
     from flatcheck.verify.runner import run_claims
 
     return run_claims
+
+
+def _jobs(args: argparse.Namespace, device: str, n_claims: int) -> int | None:
+    """Worker processes on this machine (None for a Dask run): --jobs, else every core."""
+    from flatcheck.verify.parallel import can_fork, default_jobs
+
+    if args.jobs is not None and args.jobs < 1:
+        raise FlatcheckError(f"--jobs needs a positive number of processes, got {args.jobs}")
+    if args.scheduler or args.workers:
+        if args.jobs is not None:
+            raise FlatcheckError("--jobs runs on this machine; with --scheduler or --workers, Dask places the claims")
+        return None
+    jobs = min(args.jobs or default_jobs(), max(n_claims, 1))
+    return jobs if can_fork(device) else 1
 
 
 def _cluster_args(args: argparse.Namespace) -> dict[str, Any]:
@@ -258,6 +281,9 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--time-limit", type=float, default=None, help="seconds per claim (default: the profile's)")
     p.add_argument("--scheduler", default=None, help="run the claims on a Dask cluster, e.g. tcp://10.0.0.5:8786")
     p.add_argument("--workers", type=int, default=None, help="run the claims on a local Dask cluster of N workers")
+    p.add_argument(
+        "--jobs", type=int, default=None, help="worker processes on this machine (default: every core; 1: serial)"
+    )
 
 
 def parser() -> argparse.ArgumentParser:

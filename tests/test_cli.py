@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -15,8 +16,8 @@ from flatcheck.cli import main
 def _strip_times(doc):
     for r in doc["claims"]:
         r.pop("time_s")
-    doc["provenance"].pop("wall_time_s")
-    doc["provenance"].pop("started")
+    for key in ("wall_time_s", "started", "cpu_time_s", "peak_rss_mib"):
+        doc["provenance"].pop(key)
     return doc
 
 
@@ -119,7 +120,8 @@ def test_ctrl_c_keeps_finished_results(tmp_path, monkeypatch, capsys):
         return real(claim, *a, **kw)
 
     monkeypatch.setattr(runner, "run_claim", interrupted_on_second)
-    assert _verify(tmp_path) == 130
+    # One process, so that the first claim has finished when the second is interrupted.
+    assert _verify(tmp_path, "--jobs", "1") == 130
     assert "1 finished results kept" in capsys.readouterr().err
     kept = [json.loads(line)["id"] for line in (tmp_path / "results.jsonl").read_text().splitlines()]
     assert kept == ["ahn2024.lemma1"]
@@ -130,6 +132,24 @@ def test_ctrl_c_keeps_finished_results(tmp_path, monkeypatch, capsys):
         "ahn2024.lemma1",
         "ahn2024.vt_norm",
     ]
+
+
+def test_ctrl_c_in_a_worker_process_stops_the_run_and_keeps_what_finished(tmp_path, monkeypatch, capsys):
+    import flatcheck.verify.runner as runner
+
+    real = runner.run_claim
+
+    def interrupted(claim, *a, **kw):
+        if claim.id == "ahn2024.vt_norm":
+            raise KeyboardInterrupt
+        return real(claim, *a, **kw)
+
+    monkeypatch.setattr(runner, "run_claim", interrupted)
+    assert _verify(tmp_path, "--jobs", "2") == 130
+    kept = [json.loads(line)["id"] for line in (tmp_path / "results.jsonl").read_text().splitlines()]
+    assert "ahn2024.vt_norm" not in kept
+    assert f"{len(kept)} finished results kept" in capsys.readouterr().err
+    assert len(json.loads((tmp_path / "results.json").read_text())["claims"]) == len(kept)
 
 
 def test_import_path_that_does_not_resolve(capsys):
@@ -206,13 +226,16 @@ def test_users_ci_fixture_and_flatcheck_items_with_junit_xml(tmp_path):
 
 
 def test_failure_message_carries_counterexample_and_replay():
-    from test_runner import _bound, _claim
+    from toy_claims import bound as _bound
+    from toy_claims import toy_claim as _claim
 
     from flatcheck.pytest_plugin import describe_failure
     from flatcheck.verify.profiles import budget_for
     from flatcheck.verify.runner import run_claim
 
-    text = describe_failure(run_claim(_claim("bad", _bound), budget_for("quick")))
+    # A shrink budget large enough for hypothesis to reach the minimal instance, 11.
+    budget = dataclasses.replace(budget_for("quick"), shrink_checks=200)
+    text = describe_failure(run_claim(_claim("bad", _bound), budget))
     first = "toy.bad (test) is FALSIFIED: conclusion violated beyond numerical and statistical error"
     assert text.splitlines()[0] == first
     assert "minimal counterexample:\n  instance = 11" in text

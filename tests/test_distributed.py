@@ -26,7 +26,7 @@ def _results(path):
 
 def _comparable(doc):
     prov = doc["provenance"]
-    for key in ("wall_time_s", "started", "scheduler", "workers"):
+    for key in ("wall_time_s", "started", "scheduler", "workers", "jobs", "cpu_time_s", "peak_rss_mib"):
         prov.pop(key)
     return doc
 

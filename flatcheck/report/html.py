@@ -9,7 +9,7 @@ from typing import Any
 
 from flatcheck.report.latex import svg_data_uri
 from flatcheck.report.plots import plot_rows, render_png
-from flatcheck.report.text import ORDER, fmt, instance_text, sorted_claims
+from flatcheck.report.text import ORDER, fmt, instance_text, run_cost, sorted_claims
 
 CSS = """
 body{font:15px/1.45 -apple-system,'Segoe UI',Helvetica,Arial,sans-serif;color:#1d2329;max-width:1180px;
@@ -170,7 +170,7 @@ def render_html(doc: dict[str, Any]) -> str:
     )
     sub = (
         f"profile <b>{esc(prov.get('profile'))}</b> · seed {esc(prov.get('seed'))} · device {esc(prov.get('device'))}"
-        f" · {esc(prov.get('dtype'))} · wall time {float(prov.get('wall_time_s') or 0):.1f} s"
+        f" · {esc(prov.get('dtype'))} · {esc(run_cost(prov))}"
         f" · flatcheck {esc(prov.get('flatcheck_version'))} ({esc((prov.get('git_commit') or 'no git')[:10])})"
         f" · {esc(prov.get('started', ''))}"
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flatcheck.report.text import fmt, instance_text, sorted_claims
+from flatcheck.report.text import fmt, instance_text, run_cost, sorted_claims
 
 
 def _cell(text: Any) -> str:
@@ -46,7 +46,7 @@ def render(doc: dict[str, Any], plots: set[str] | frozenset[str] = frozenset()) 
         "",
         f"{s['verified']} verified · {s['falsified']} falsified · {s['inconclusive']} inconclusive · "
         f"{s['error']} error — profile `{prov['profile']}`, seed {prov['seed']}, device {prov['device']}, "
-        f"{prov['dtype']}, wall time {float(prov.get('wall_time_s') or 0):.1f} s",
+        f"{prov['dtype']}, {run_cost(prov)}",
         "",
     ]
     bad = [r for r in claims if r["verdict"] == "falsified"]

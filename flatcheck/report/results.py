@@ -93,10 +93,30 @@ def summarise(records: list[dict[str, Any]]) -> dict[str, int]:
     return out
 
 
-def document(prov: dict[str, Any], records: list[dict[str, Any]], wall_s: float) -> dict[str, Any]:
+def usage(since: dict[str, float] | None = None) -> dict[str, float]:
+    """CPU seconds of this process and its finished workers (less those at `since`, an earlier
+    usage()), and the largest resident set of any one of them (MiB); empty without getrusage."""
+    try:
+        import resource
+    except ImportError:
+        return {}
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    # ru_maxrss is in KiB on Linux, in bytes on macOS.
+    unit = 1 if sys.platform == "darwin" else 1024
+    cpu = me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+    return {
+        "cpu_time_s": cpu - (since or {}).get("cpu_time_s", 0.0),
+        "peak_rss_mib": max(me.ru_maxrss, kids.ru_maxrss) * unit / 2**20,
+    }
+
+
+def document(
+    prov: dict[str, Any], records: list[dict[str, Any]], wall_s: float, since: dict[str, float] | None = None
+) -> dict[str, Any]:
+    """The results document; `since` (a usage() at the start of the run) adds its CPU time and peak memory."""
     return {
         "schema": SCHEMA_ID,
-        "provenance": {**prov, "wall_time_s": wall_s},
+        "provenance": {**prov, **(usage(since) if since is not None else {}), "wall_time_s": wall_s},
         "summary": summarise(records),
         "claims": sorted(records, key=lambda r: r["id"]),
     }

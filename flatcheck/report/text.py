@@ -35,3 +35,15 @@ def instance_text(inst: Any, limit: int = 1500) -> str:
 
 def sorted_claims(claims: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(claims, key=lambda r: (ORDER.get(r["verdict"], 9), r["id"]))
+
+
+def run_cost(prov: dict[str, Any]) -> str:
+    """Wall time, and where the run recorded them, CPU time, worker processes and peak memory."""
+    out = f"wall time {float(prov.get('wall_time_s') or 0):.1f} s"
+    if prov.get("cpu_time_s") is not None:
+        out += f", CPU time {float(prov['cpu_time_s']):.1f} s"
+    if prov.get("jobs"):
+        out += f" on {prov['jobs']} process{'es' if prov['jobs'] > 1 else ''}"
+    if prov.get("peak_rss_mib") is not None:
+        out += f", peak memory {float(prov['peak_rss_mib']):.0f} MiB"
+    return out

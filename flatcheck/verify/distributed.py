@@ -15,7 +15,6 @@ timers cannot be armed); a worker that dies on a claim turns that claim into `er
 from __future__ import annotations
 
 import logging
-import traceback
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -23,7 +22,7 @@ from typing import Any
 from flatcheck.errors import FlatcheckError
 from flatcheck.verify.claim import Budget, Claim
 from flatcheck.verify.profiles import budget_for
-from flatcheck.verify.runner import ClaimResult, blank_result, impl_of, run_claim
+from flatcheck.verify.runner import ClaimResult, impl_of, lost_result, run_claim
 
 
 def _client(scheduler: str | None, workers: int | None) -> Any:
@@ -58,14 +57,6 @@ def run_on_worker(claim: Claim, budget: Budget, impl: Any, catalog_size: int) ->
         # check seeds itself from the budget, so the warning says nothing about the claim.
         warnings.filterwarnings("ignore", message="Do not use the `random` module inside strategies")
         return run_claim(claim, budget, impl=impl, catalog_size=catalog_size)
-
-
-def _lost(claim: Claim, budget: Budget, impl: Any, error: BaseException) -> ClaimResult:
-    """The record of a claim whose task never came back (the worker died, the task was lost)."""
-    res = blank_result(claim, budget, impl)
-    res.reason = f"the Dask task of this claim failed: {type(error).__name__}: {error}"
-    res.traceback = "".join(traceback.format_exception(error))
-    return res
 
 
 def run_claims_distributed(
@@ -103,7 +94,7 @@ def run_claims_distributed(
             try:
                 res = fut.result()
             except Exception as e:  # a worker died or the task was lost: the other claims go on
-                res = _lost(claim, budget, impl, e)
+                res = lost_result(claim, budget, impl, e, "the Dask task")
             out.append(res)
             if on_result:
                 on_result(res)
