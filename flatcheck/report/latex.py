@@ -4,10 +4,13 @@ LaTeX it knows to SVG; a statement outside that subset comes back as None and is
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
+import os
 import re
 import warnings
 from functools import lru_cache
+from pathlib import Path
 
 import matplotlib
 
@@ -39,14 +42,48 @@ def to_mathtext(tex: str) -> str:
 
 @lru_cache(maxsize=512)
 def svg_data_uri(tex: str, size: int = 15) -> str | None:
-    """An SVG data URI of the rendered formula, or None when mathtext cannot parse it."""
+    """An SVG data URI of the rendered formula, or None when mathtext cannot parse it.
+
+    mathtext's parser takes about 0.15 s a statement, most of a report's writing time; the images
+    are kept on disk (`cache_dir()`), keyed by the formula, the size and matplotlib's version."""
     if not tex.strip() or "\\begin" in tex or len(tex) > 600:
         return None
+    key = hashlib.sha256(f"{matplotlib.__version__}|{size}|{tex}".encode()).hexdigest()
+    path = cache_dir() / f"{key}.svg"
+    try:
+        svg = path.read_bytes()
+    except OSError:
+        svg = _render_svg(tex, size)
+        _store(path, svg)
+    return "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii") if svg else None
+
+
+def cache_dir() -> Path:
+    """Where rendered statements are kept: $FLATCHECK_CACHE, else $XDG_CACHE_HOME/flatcheck, else ~/.cache/flatcheck."""
+    if os.environ.get("FLATCHECK_CACHE"):
+        return Path(os.environ["FLATCHECK_CACHE"]) / "formulas"
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "flatcheck" / "formulas"
+
+
+def _render_svg(tex: str, size: int) -> bytes:
+    """The SVG bytes, or b"" when mathtext cannot parse the formula (cached too: it will not parse next time)."""
     buf = io.BytesIO()
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             mathtext.math_to_image(f"${to_mathtext(tex)}$", buf, format="svg", prop=FontProperties(size=size))
     except Exception:  # mathtext's parser raises ValueError and friends on what it does not know
-        return None
-    return "data:image/svg+xml;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+        return b""
+    return buf.getvalue()
+
+
+def _store(path: Path, svg: bytes) -> None:
+    # Written under a temporary name and renamed, so a reader never sees half a file; a cache that
+    # cannot be written (read-only home) only costs the rendering next time.
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(svg)
+        tmp.replace(path)
+    except OSError:
+        pass
