@@ -33,16 +33,18 @@ def derive() -> sp.Expr:
 
 def remainders(inst: PointInstance, rhos: list[float]) -> list[float]:
     prob = inst.problem
-    gs = sp.symbols(f"g1:{prob.d + 1}", real=True)
+    # g enters as exact rationals (a float is one): differentiating gᵀ∇²f g with g numeric keeps the
+    # polynomials in x alone, where a symbolic g made sympy.diff the bulk of this claim's time.
+    gs = [sp.Rational(v) for v in inst.g]
     hess_g = list(prob.hess_expr * sp.Matrix(gs))
     third = list(third_contraction(prob.hess_expr, prob.symbols, gs))
     grad_f = prob.mp_vector(prob.grad_expr)
-    taylor_1 = prob.mp_vector(hess_g, gs)
-    taylor_2 = prob.mp_vector(third, gs)
+    taylor_1 = prob.mp_vector(hess_g)
+    taylor_2 = prob.mp_vector(third)
     with mpmath.workdps(DPS):
         x = [mpmath.mpf(sp.Rational(v).p) / sp.Rational(v).q for v in inst.x]
         g = [mpmath.mpf(v) for v in inst.g]
-        g0, hg, tg = grad_f(x), taylor_1(x + g), taylor_2(x + g)
+        g0, hg, tg = grad_f(x), taylor_1(x), taylor_2(x)
         out = []
         for r in rhos:
             rr = mpmath.mpf(r)

@@ -26,7 +26,6 @@ import math
 
 import torch
 from hypothesis import strategies as st
-from scipy.stats import binomtest
 
 from flatcheck.impl import step_examples
 from flatcheck.impl.predict import margin, margins, sap_prediction
@@ -75,6 +74,9 @@ def check(inst: PointInstance, impl, budget) -> Evidence:
         return Evidence(False, values, margin=worst, note=f"a step on example i={i} matches (7) for neither σ")
     # 2. σ_t uniform on {±1}.
     plus = int(signs.sum())
+    # Imported here: scipy.stats costs a second, and every run loads every claim module.
+    from scipy.stats import binomtest
+
     p_sign = binomtest(plus, len(signs), 0.5).pvalue if len(signs) else 1.0
     # 3. The mean over i and σ, exact.
     exact = torch.stack([p.value for p in preds.values()]).mean(0).to(got.device)

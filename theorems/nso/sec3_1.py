@@ -17,8 +17,11 @@ quick). NSO runs through the implementation under check; GD and WP-GD are flatch
 Decision: "near zero" training loss = below 1% of the initial training loss, for all three;
 "NSO's validation loss is lowest" = the mean over initializations of NSO's final validation
 loss minus each baseline's, with a paired normal interval at the instance's error rate:
-falsified when NSO is confidently higher than a baseline or a method does not reach near-zero
-training loss, verified when NSO is confidently lower than both, otherwise undecided.
+verified when all three reach near-zero training loss and NSO is confidently lower than both.
+When a method does not reach near-zero training loss or NSO is confidently higher than a
+baseline, the figure is "not reproduced" at our scale and step size (the paper's d = 100 run and
+its step sizes are not ours): undecided with the measurements, as for every reproduction
+(`flatcheck.verify.reproduction`), not a refutation. Otherwise undecided.
 The training and validation curves (mean over initializations) are recorded as plot data.
 """
 
@@ -64,12 +67,8 @@ def check(inst: dict, impl, budget) -> Evidence:
     diffs = torch.stack([runs["NSO"][1][:, -1] - runs[m][1][:, -1] for m in ("GD", "WP-GD")], -1)
     mean, half = mean_interval(diffs, budget.alpha)
     lower, upper = (mean - half).tolist(), (mean + half).tolist()
-    if not all(near_zero.values()) or max(lower) > 0:
-        holds = False
-    elif max(upper) < 0:
-        holds = True
-    else:
-        holds = None
+    reproduced = all(near_zero.values()) and max(upper) < 0
+    not_reproduced = not all(near_zero.values()) or max(lower) > 0
     step_axis = list(range(steps + 1))
     every = max(1, steps // 200)
     series = {}
@@ -87,15 +86,15 @@ def check(inst: dict, impl, budget) -> Evidence:
         "steps": steps,
     }
     plot = {"type": "lines", "x": step_axis[::every], "series": series, "xlabel": "step", "ylabel": "loss (MSE)"}
-    note = ""
-    if holds is False:
+    if reproduced:
+        return Evidence(True, values, margin=-max(upper), plot=plot)
+    note = "NSO's validation loss is not confidently lower than both baselines"
+    if not_reproduced:
         note = (
-            f"near-zero training loss {near_zero}; NSO − GD validation in {values['nso_minus_gd_validation']}, "
-            f"NSO − WP-GD in {values['nso_minus_wpgd_validation']}"
+            f"not reproduced at CPU scale: near-zero training loss {near_zero}; NSO − GD validation in "
+            f"{values['nso_minus_gd_validation']}, NSO − WP-GD in {values['nso_minus_wpgd_validation']}"
         )
-    elif holds is None:
-        note = "NSO's validation loss is not confidently lower than both baselines"
-    return Evidence(holds, values, margin=-max(upper), note=note, plot=plot)
+    return Evidence(None, values, note=note, plot=plot)
 
 
 CLAIM = Claim(
@@ -109,4 +108,6 @@ CLAIM = Claim(
     check=check,
     impl="nso",
     describe=lambda inst: dict(inst),
+    # Each instance is a GD run and a WP-GD and an NSO run at each σ of the grid (about 10 s in default).
+    max_examples=(1, 3, 40),
 )

@@ -141,4 +141,6 @@ CLAIM = Claim(
     check=check,
     impl="sam",
     describe=lambda inst: {"problem": "wen2023_toy", "x_init": [str(v) for v in inst["x_init"]]},
+    # Each instance is two ladders of SAM runs against their limit flows (about 9 s in default).
+    max_examples=(1, 4, 40),
 )

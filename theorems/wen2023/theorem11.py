@@ -103,4 +103,6 @@ CLAIM = Claim(
     check=check,
     impl="sam_stochastic",
     describe=lambda inst: {"problem": "wen2023_toy", "x_init": [str(v) for v in inst["x_init"]]},
+    # Each instance is a ladder of stochastic SAM runs against the limit flow (about 4 s in default).
+    max_examples=(2, 4, 40),
 )

@@ -117,4 +117,6 @@ CLAIM = Claim(
     check=check,
     impl="sam",
     describe=lambda inst: {"problem": "wen2023_toy", "x_init": [str(v) for v in inst["x_init"]]},
+    # Each instance is a ladder of SAM runs against the limit flow (about 2 s in default).
+    max_examples=(2, 6, 40),
 )
