@@ -1,6 +1,6 @@
 """Wall time and peak memory of `flatcheck verify` over the catalog, with every claim's time.
 
-    OMP_NUM_THREADS=2 python benchmarks/catalog.py [--profile quick|default] [IDS …] [--device cpu|cuda]
+    python benchmarks/catalog.py [--profile quick|default] [IDS …] [--device cpu|cuda] [--jobs N]
 
 Runs the CLI in a child process exactly as a user would (`flatcheck verify --profile P --out DIR
 --quiet`), measures its wall time and peak resident memory (getrusage of the child), reads the
@@ -40,10 +40,13 @@ def main() -> int:
     ap.add_argument("--profile", default="quick", choices=list(CATALOG_TARGET_S))
     ap.add_argument("--out", default="/tmp/flatcheck-bench")
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--jobs", type=int, default=None, help="passed to verify (default: every core)")
     ap.add_argument("--profile-python", action="store_true", help="cProfile the run; print the top 25 functions")
     args = ap.parse_args()
 
     cli = ["verify", *args.ids, "--profile", args.profile, "--out", args.out, "--quiet", "--device", args.device]
+    if args.jobs:
+        cli += ["--jobs", str(args.jobs)]
     runner = ["-m", "flatcheck.cli"]
     if args.profile_python:
         Path(args.out).mkdir(parents=True, exist_ok=True)
@@ -59,7 +62,8 @@ def main() -> int:
     doc = json.loads(results.read_text())
     claims = sorted(doc["claims"], key=lambda r: -r["time_s"])
     threads = os.environ.get("OMP_NUM_THREADS", "unset")
-    print(f"# flatcheck verify --profile {args.profile}: {len(claims)} claims, OMP_NUM_THREADS={threads}")
+    jobs = doc["provenance"].get("jobs")
+    print(f"# flatcheck verify --profile {args.profile}: {len(claims)} claims, {jobs} jobs, OMP_NUM_THREADS={threads}")
     print(f"wall {wall:.1f} s (target ≤ {CATALOG_TARGET_S[args.profile]:.0f} s), peak memory {peak_mib:.0f} MiB")
     print(f"summary {doc['summary']}")
     print(f"\n{'claim':<34}{'kind':<22}{'verdict':<13}{'time s':>8}  instances")
@@ -67,7 +71,8 @@ def main() -> int:
         over = " OVER" if r["time_s"] > claim_budget(args.profile, r["kind"]) else ""
         print(f"{r['id']:<34}{r['kind']:<22}{r['verdict']:<13}{r['time_s']:8.2f}  {r['examples']}{over}")
     total = sum(r["time_s"] for r in claims)
-    print(f"\nsum of claim times {total:.1f} s; start-up and report {wall - total:.1f} s")
+    cpu = doc["provenance"].get("cpu_time_s", 0.0)
+    print(f"\nsum of claim times {total:.1f} s (over {jobs} processes); CPU time {cpu:.1f} s")
     if args.profile_python:
         import pstats
 
