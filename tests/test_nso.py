@@ -132,3 +132,17 @@ def test_theorem4_5_lower_bound_fails_for_large_sigma():
     sim = claim("nso.theorem4_5").simulate({"C": 1, "D": 1, "sigma": 16, "k": 1, "T": 4, "c": 1}, _builtin("nso"))
     # The construction's gradient is capped by D²C = 1 while (9) grows with σ.
     assert sim["min_grad2"] < sim["bound_9"]
+
+
+def test_table2_verifies_where_the_approximation_holds_and_is_not_reproduced_where_it_fails(monkeypatch):
+    mod = claim("nso.table2")
+    res = run("nso.table2")
+    # The paper's σ grid on our MLP: the gap is 5–6% off ½σ²Tr — a measurement, not a refutation.
+    assert res.verdict == "inconclusive" and "not reproduced on our MLP" in res.reason
+    # Ten times smaller σ: the higher-order terms shrink a hundredfold and the 3% holds.
+    monkeypatch.setattr(mod, "SIGMAS", [s / 10 for s in mod.SIGMAS])
+    mod._measure.cache_clear()
+    res = run("nso.table2")
+    assert res.verdict == "verified", res.reason
+    assert res.evidence["values"]["rss_error_interval"][1] <= 0.03
+    mod._measure.cache_clear()
