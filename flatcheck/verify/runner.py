@@ -44,10 +44,15 @@ from flatcheck.verify.profiles import budget_for
 
 
 class _Counterexample(Exception):
-    def __init__(self, instance: Any, evidence: Evidence):
+    def __init__(self, instance: Any, evidence: Evidence, description: dict[str, Any]):
         super().__init__("counterexample")
         self.instance = instance
         self.evidence = evidence
+        self.description = description
+
+
+class _ShrinkDone(BaseException):
+    """The shrink budget is spent: report the smallest counterexample found so far, now."""
 
 
 class ClaimTimeout(BaseException):
@@ -318,12 +323,14 @@ def _decide(
             counts["shrink_checks"] += 1
             if counts["shrink_checks"] > shrinks:
                 # The shrink budget is spent (every candidate re-runs the check; a smaller
-                # counterexample is nicer, not truer): candidates now pass unchecked, so hypothesis
-                # keeps the smallest failure so far and ends, replaying it — the one call still
-                # answered, from the record, as it failed before.
+                # counterexample is nicer, not truer). Stop at once — unless the example database is
+                # on: hypothesis saves the smallest failure only when it ends normally, so candidates
+                # then pass unchecked until it replays that failure, answered from the record.
+                if not use_database:
+                    raise _ShrinkDone()
                 desc = claim.describe(inst)
                 for cx in reversed(found):
-                    if claim.describe(cx.instance) == desc:
+                    if cx.description == desc:
                         raise cx
                 return
         for a in claim.assumptions:
@@ -341,7 +348,7 @@ def _decide(
             assume(False)
         counts["examples"] += 1
         if ev.holds is False:
-            found.append(_Counterexample(inst, ev))
+            found.append(_Counterexample(inst, ev, desc))
             raise found[-1]
         if ev.holds is None:
             counts["undecided"] += 1
@@ -384,7 +391,8 @@ def _decide(
             result.reason = f"{counts['passed']} admissible instances passed"
             if counts["undecided"]:
                 result.reason += f"; {counts['undecided']} undecided ({notes[0]})"
-    except _Counterexample as cx:
+    except (_Counterexample, _ShrinkDone) as stop:
+        cx = stop if isinstance(stop, _Counterexample) else found[-1]
         stopped = shrinks and counts["shrink_checks"] > shrinks
         _falsified(claim, result, cx, f"; shrinking stopped after {shrinks} checks" if stopped else "")
     except Unsatisfiable:
