@@ -11,9 +11,10 @@ from toy_claims import bound as _bound
 from toy_claims import toy_claim
 
 from flatcheck.cli import main
-from flatcheck.verify import Evidence
+from flatcheck.verify import Evidence, batches
 from flatcheck.verify.parallel import can_fork
-from flatcheck.verify.runner import run_claims
+from flatcheck.verify.profiles import budget_for
+from flatcheck.verify.runner import blank_result, run_claim, run_claims
 
 pytestmark = pytest.mark.skipif(not can_fork("cpu"), reason="local jobs fork; this platform cannot")
 
@@ -75,3 +76,37 @@ def test_bad_jobs_is_one_clear_error(tmp_path, capsys, argv):
     assert main(["verify", "ahn2024.vt_norm", "--quiet", "--out", str(tmp_path), *argv]) == 2
     err = capsys.readouterr().err
     assert "--jobs" in err and "Traceback" not in err
+
+
+def _by_id(results):
+    return {r.id: (r.verdict, r.counterexample, r.evidence, r.examples, r.passed, r.reason) for r in results}
+
+
+def test_instance_batches_give_one_result_per_claim_whatever_runs_them():
+    claims = [_claim("fails", _bound), _claim("holds", _ok)]
+    budget = budget_for("thorough", seed=3)
+    assert budget.batches == 4
+    direct = [run_claim(c, budget) for c in claims]
+    serial = run_claims(claims, profile="thorough", seed=3, jobs=1)
+    forked = run_claims(claims, profile="thorough", seed=3, jobs=2)
+    assert _by_id(direct) == _by_id(serial) == _by_id(forked)
+    holds = _by_id(serial)["toy.holds"]
+    assert holds[0] == "verified" and holds[3] == budget.max_examples  # 4 batches of 10 instances
+    assert "in 4 instance batches" in holds[5]
+    fails = _by_id(serial)["toy.fails"]
+    assert fails[0] == "falsified" and "(instance batch " in fails[5]
+
+
+def test_merge_takes_the_first_error_then_the_first_counterexample():
+    claim = _claim("merged", _bound)
+    budget = budget_for("thorough")
+    parts = [run_claim(claim, budget, batch=j) for j in range(budget.batches)]
+    for j, p in enumerate(parts):
+        p.verdict = "verified" if j != 2 else "falsified"
+    parts[3].verdict, parts[3].reason = "error", "boom"
+    merged = batches.merge(blank_result(claim, budget, None), parts)
+    assert merged.verdict == "error" and merged.reason == "boom (instance batch 4 of 4)"
+    parts[3].verdict = "verified"
+    merged = batches.merge(blank_result(claim, budget, None), parts)
+    assert merged.verdict == "falsified" and merged.reason.endswith("(instance batch 3 of 4)")
+    assert merged.examples == sum(p.examples for p in parts)

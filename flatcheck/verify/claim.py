@@ -38,6 +38,9 @@ class Budget:
     # Checks hypothesis may run shrinking a found counterexample before the smallest one so far is
     # reported. A count, not seconds, so that a seed replays the same counterexample on any machine.
     shrink_checks: int = 48
+    # Independent hypothesis runs a claim's instances are split into (`flatcheck.verify.batches`),
+    # each a task of its own for --jobs and Dask.
+    batches: int = 1
     # False-alarm rate allotted to one instance's check (already corrected for multiplicity).
     alpha: float = 1e-6
     seed: int = 0

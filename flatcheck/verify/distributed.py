@@ -1,4 +1,5 @@
-"""Campaigns on Dask distributed: each claim is one task on an existing cluster (`--scheduler
+"""Campaigns on Dask distributed: each claim (each instance batch of it, in profiles that split
+claims into batches: `flatcheck.verify.batches`) is one task on an existing cluster (`--scheduler
 tcp://HOST:PORT`) or on a local one started for the run (`--workers N`).
 
 A claim's result depends only on the claim, the implementation and the budget (the runner derives
@@ -20,9 +21,10 @@ from collections.abc import Callable
 from typing import Any
 
 from flatcheck.errors import FlatcheckError
+from flatcheck.verify import batches
 from flatcheck.verify.claim import Budget, Claim
 from flatcheck.verify.profiles import budget_for
-from flatcheck.verify.runner import ClaimResult, impl_of, lost_result, run_claim
+from flatcheck.verify.runner import ClaimResult, blank_result, impl_of, lost_result, run_claim
 
 
 def _client(scheduler: str | None, workers: int | None) -> Any:
@@ -49,14 +51,14 @@ def _client(scheduler: str | None, workers: int | None) -> Any:
     return Client(cluster)
 
 
-def run_on_worker(claim: Claim, budget: Budget, impl: Any, catalog_size: int) -> ClaimResult:
-    """runner.run_claim, as a Dask task."""
+def run_on_worker(claim: Claim, budget: Budget, impl: Any, catalog_size: int, batch: int | None = None) -> ClaimResult:
+    """runner.run_claim (one instance batch of it, with `batch`), as a Dask task."""
     with warnings.catch_warnings():
         # Dask's own threads draw from the `random` module while hypothesis generates an instance;
         # hypothesis mistakes that for a strategy using `random`. Our strategies do not, and every
         # check seeds itself from the budget, so the warning says nothing about the claim.
         warnings.filterwarnings("ignore", message="Do not use the `random` module inside strategies")
-        return run_claim(claim, budget, impl=impl, catalog_size=catalog_size)
+        return run_claim(claim, budget, impl=impl, catalog_size=catalog_size, batch=batch)
 
 
 def run_claims_distributed(
@@ -85,16 +87,20 @@ def run_claims_distributed(
     out: list[ClaimResult] = []
     try:
         futures = {}
-        for claim in claims:
-            impl = impl_of(claim, impl_for)
-            fut = client.submit(run_on_worker, claim, budget, impl, n, pure=False)
-            futures[fut] = (claim, impl)
+        for i, batch in batches.tasks(len(claims), budget):
+            impl = impl_of(claims[i], impl_for)
+            fut = client.submit(run_on_worker, claims[i], budget, impl, n, batch, pure=False)
+            futures[fut] = (i, batch, impl)
+        merger = batches.Merger(budget.batches)
         for fut in as_completed(futures):
-            claim, impl = futures[fut]
+            i, batch, impl = futures[fut]
             try:
                 res = fut.result()
             except Exception as e:  # a worker died or the task was lost: the other claims go on
-                res = lost_result(claim, budget, impl, e, "the Dask task")
+                res = lost_result(claims[i], budget, impl, e, "the Dask task")
+            res = merger.add(i, batch, res, blank_result(claims[i], budget, impl))
+            if res is None:  # more batches of this claim to come
+                continue
             out.append(res)
             if on_result:
                 on_result(res)

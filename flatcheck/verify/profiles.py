@@ -31,6 +31,7 @@ PROFILES: dict[str, dict] = {
         "mc_samples_unbatched": 1 << 13,
         "time_limit_s": 900.0,
         "shrink_checks": 400,
+        "batches": 4,
     },
 }
 

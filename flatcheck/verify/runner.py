@@ -38,7 +38,7 @@ from hypothesis.errors import Unsatisfiable
 
 from flatcheck.errors import FlatcheckError
 from flatcheck.stats import CATALOG_ALPHA
-from flatcheck.verify import parallel
+from flatcheck.verify import batches, parallel
 from flatcheck.verify.claim import Budget, Claim, Evidence
 from flatcheck.verify.profiles import budget_for
 
@@ -243,20 +243,27 @@ def run_claim(
     impl: Any = None,
     catalog_size: int = 1,
     use_database: bool = False,
+    batch: int | None = None,
 ) -> ClaimResult:
     """Check one claim within its budget; never raises for a failing, crashing or hanging check.
+    With `batch`, only that instance batch of the claim (`flatcheck.verify.batches`); without, all
+    of them, merged.
 
     KeyboardInterrupt is the one exception that passes through (the caller keeps what finished)."""
+    if batch is None and budget.batches > 1:
+        parts = [run_claim(claim, budget, impl, catalog_size, use_database, j) for j in range(budget.batches)]
+        return batches.merge(blank_result(claim, budget, impl), parts)
     t0 = time.perf_counter()
     result = blank_result(claim, budget, impl)
     counts = {"examples": 0, "passed": 0, "undecided": 0, "out_of_scope": 0, "shrink_checks": 0}
     found: list[_Counterexample] = []
     best: dict[str, Any] = {}
+    run = batches.batch_budget(budget, batch)
     try:
-        with hard_time_limit(HARD_FACTOR * budget.time_limit_s):
-            _decide(claim, budget, impl, catalog_size, use_database, result, counts, found, best)
+        with hard_time_limit(HARD_FACTOR * run.time_limit_s):
+            _decide(claim, budget, run, impl, catalog_size, use_database, result, counts, found, best)
     except ClaimTimeout:
-        _timed_out(claim, budget, result, counts, found)
+        _timed_out(claim, run, result, counts, found)
     result.examples = counts["examples"]
     result.passed = counts["passed"]
     result.undecided = counts["undecided"]
@@ -288,6 +295,7 @@ def _falsified(claim: Claim, result: ClaimResult, cx: _Counterexample, suffix: s
 def _decide(
     claim: Claim,
     budget: Budget,
+    run: Budget,
     impl: Any,
     catalog_size: int,
     use_database: bool,
@@ -296,17 +304,19 @@ def _decide(
     found: list[_Counterexample],
     best: dict[str, Any],
 ) -> None:
-    """Derive, draw, check and shrink; writes the verdict into `result`."""
-    # Bonferroni over the catalog and over the instances of this claim (DESIGN.md: ≤ 1e-3).
+    """Derive, draw, check and shrink; writes the verdict into `result`. `run` is the budget of this
+    instance batch (its hypothesis seed and time limit); instance seeds come from the run seed."""
     examples = budget.max_examples
     if claim.max_examples:
         examples = min(examples, budget.scaled(*claim.max_examples))
-    per_instance = replace(budget, alpha=CATALOG_ALPHA / max(catalog_size, 1) / examples)
+    per_batch = -(-examples // budget.batches)
+    # Bonferroni over the catalog and over the instances of this claim, all batches (DESIGN.md: ≤ 1e-3).
+    per_instance = replace(budget, alpha=CATALOG_ALPHA / max(catalog_size, 1) / (per_batch * budget.batches))
     # A reproduction's instance is a start or a seed for whole training runs: a "smaller" one is no
     # simpler a counterexample, and each shrink candidate costs the runs again. Report the first.
     shrinks = budget.shrink_checks if claim.kind != "reproduction" else 0
     notes: list[str] = []
-    deadline = Deadline(budget.time_limit_s)
+    deadline = Deadline(run.time_limit_s)
     try:
         if claim.derive is not None:
             result.derivation = derivation_text(claim.derive())
@@ -366,7 +376,7 @@ def _decide(
         prop._hypothesis_internal_add_digest = key.encode()  # type: ignore[attr-defined]
     test = given(claim.instances(budget))(prop)
     test = settings(
-        max_examples=examples,
+        max_examples=per_batch,
         deadline=None,
         database=None,
         suppress_health_check=list(HealthCheck),
@@ -374,7 +384,7 @@ def _decide(
         report_multiple_bugs=False,
         phases=[p for p in Phase if p is not Phase.explain and (shrinks or p is not Phase.shrink)],
     )(test)
-    test = hypothesis.seed(budget.seed)(test)
+    test = hypothesis.seed(run.seed)(test)
     if use_database:
         # hypothesis.seed switches the example database off; put it back so that a counterexample
         # found once is replayed first next time, and new instances still come from the seed.
@@ -433,22 +443,30 @@ def run_claims(
     results come in the order they finish."""
     budget = budget_for(profile, seed=seed, device=device, time_limit_s=time_limit_s)
     n = catalog_size or len(claims)
+    todo = batches.tasks(len(claims), budget)
 
-    def run_one(i: int) -> ClaimResult:
-        return run_claim(claims[i], budget, impl=impl_of(claims[i], impl_for), catalog_size=n)
+    def run_task(t: int) -> ClaimResult:
+        i, batch = todo[t]
+        return run_claim(claims[i], budget, impl=impl_of(claims[i], impl_for), catalog_size=n, batch=batch)
 
-    jobs = min(jobs, len(claims))
+    jobs = min(jobs, len(todo))
     if jobs > 1 and parallel.can_fork(device):
         # Claims that cap their instances are made of training runs, the slowest: start them first
         # so that no core idles at the end waiting for one of them.
-        order = sorted(range(len(claims)), key=lambda i: claims[i].max_examples is None)
-        results: Iterator[tuple[int, Any]] = parallel.map_forked(run_one, order, jobs)
+        order = sorted(range(len(todo)), key=lambda t: claims[todo[t][0]].max_examples is None)
+        results: Iterator[tuple[int, Any]] = parallel.map_forked(run_task, order, jobs)
     else:
-        results = ((i, run_one(i)) for i in range(len(claims)))
+        results = ((t, run_task(t)) for t in range(len(todo)))
+    merger = batches.Merger(budget.batches)
     out = []
-    for i, res in results:
+    for t, res in results:
+        i, batch = todo[t]
+        impl = impl_of(claims[i], impl_for)
         if isinstance(res, BaseException):
-            res = lost_result(claims[i], budget, impl_of(claims[i], impl_for), res, "the worker process")
+            res = lost_result(claims[i], budget, impl, res, "the worker process")
+        res = merger.add(i, batch, res, blank_result(claims[i], budget, impl))
+        if res is None:  # more batches of this claim to come
+            continue
         out.append(res)
         if on_result:
             on_result(res)
