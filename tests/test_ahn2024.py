@@ -9,6 +9,7 @@ import importlib
 import pytest
 
 from flatcheck.impl import Implementation, builtin
+from flatcheck.verify import Evidence
 from flatcheck.verify.profiles import budget_for
 from flatcheck.verify.runner import run_claim
 
@@ -115,6 +116,15 @@ def test_lemma5_as_printed_is_falsified_and_the_proofs_form_holds():
     printed = run_claim(m.CLAIM, budget, catalog_size=60)
     assert printed.verdict == "falsified", printed.reason
     assert printed.counterexample["values"]["inequality"] == "dist<=sqrt(2/a*sqrt(gap))"
-    proved = dataclasses.replace(m.CLAIM, check=m.make_check(lambda gap, alpha: (2 * gap / alpha) ** 0.5))
-    res = run_claim(proved, budget_for("quick", seed=4), catalog_size=60)
+    corrected = _module("lemma5_corrected")
+    res = run_claim(corrected.CLAIM, budget_for("quick", seed=4), catalog_size=60)
     assert res.verdict == "verified", (res.reason, res.counterexample)
+    # The corrected claim is not vacuous: a quarter of the proof's bound fails on its instances.
+    from flatcheck.numeric.pl_bounds import lemma5_bounds
+
+    def quarter(inst, impl, b):
+        x = inst.x_tensor()[None]
+        return Evidence(**lemma5_bounds(inst.problem, x, lambda gap, alpha: corrected.proof_form(gap, alpha) / 4))
+
+    res = run_claim(dataclasses.replace(corrected.CLAIM, check=quarter), budget, catalog_size=60)
+    assert res.verdict == "falsified" and res.counterexample["values"]["inequality"] == "dist<=sqrt(2/a*sqrt(gap))"

@@ -14,7 +14,8 @@ e.g. on linear regression (tests/test_ahn2024.py replays one counterexample; the
 α: the PL constant of Assumption 1(c) where the proof uses it — along the gradient flow from x to
 Φ(x) — taken as the largest valid one, min_t ‖∇f(x(t))‖²/(2(f(x(t)) − f(Φ(x)))) over the integrated
 path (any admissible α is smaller, and every right-hand side grows as α shrinks). β: the family's
-certified bound of ‖∇²f‖ on a ball holding the whole path. Points x = x* + r·w near a known
+certified bound of ‖∇²f‖ on a ball holding the whole path (`flatcheck.numeric.pl_bounds`). The
+proof's form is `ahn2024.lemma5.corrected`. Points x = x* + r·w near a known
 minimizer x* of Setting-1 families. Ties within round-off count as holding.
 """
 
@@ -22,10 +23,7 @@ from __future__ import annotations
 
 import math
 
-import torch
-
-from flatcheck.numeric import flow
-from flatcheck.numeric.flatness import pl_constant
+from flatcheck.numeric.pl_bounds import lemma5_bounds
 from flatcheck.problems import PointInstance
 from flatcheck.problems.setting1 import near_minimizers, setting1_problems
 from flatcheck.verify import Claim, Evidence
@@ -36,40 +34,7 @@ def make_check(first_bound):
     first one (the paper as printed: √((2/α)√gap))."""
 
     def check(inst: PointInstance, impl, budget) -> Evidence:
-        prob = inst.problem
-        x = inst.x_tensor()[None]
-        path, res = flow.trajectory(prob.grad, x)
-        if not res.all_converged:
-            return Evidence(None, out_of_scope="gradient flow did not converge (Φ undefined)")
-        phi = res.point
-        f_star = prob.f(phi)[0]
-        gap = float(prob.f(x)[0] - f_star)
-        alpha = float(pl_constant(prob, path[:, 0], f_star))
-        reach = float(torch.linalg.vector_norm(path[:, 0] - x, dim=-1).max())
-        beta = prob.beta_on_ball(x[0], reach)
-        dist = float(torch.linalg.vector_norm(x - phi))
-        gn = float(torch.linalg.vector_norm(prob.grad(x)))
-        if not math.isfinite(alpha) or gap <= 0:
-            return Evidence(None, out_of_scope="x is already a minimizer (f(x) = f(Φ(x)))")
-        sq = math.sqrt(gap)
-        pairs = {
-            "dist<=sqrt(2/a*sqrt(gap))": (dist, first_bound(gap, alpha)),
-            "sqrt(gap)<=b/sqrt(2a)*dist": (sq, beta / math.sqrt(2 * alpha) * dist),
-            "dist<=grad/a": (dist, gn / alpha),
-            "grad<=b*dist": (gn, beta * dist),
-            "sqrt(gap)<=grad/sqrt(2a)": (sq, gn / math.sqrt(2 * alpha)),
-            "grad<=sqrt(2b^2/a)*sqrt(gap)": (gn, math.sqrt(2 * beta**2 / alpha) * sq),
-        }
-        # Round-off: Φ is accurate to the integrator's tolerance (relative 1e-6 on these paths),
-        # α is a ratio of float64 quantities of size gap.
-        tol = 1e-6 * (1 + dist + gn + sq)
-        worst = min(pairs, key=lambda k: (pairs[k][1] - pairs[k][0]) / tol)
-        lhs, rhs = pairs[worst]
-        ev = Evidence.bound(lhs, rhs, tol, inequality=worst, alpha=alpha, beta=beta, gap=gap, dist=dist, grad=gn)
-        ev.values["all"] = {k: {"lhs": a, "rhs": b} for k, (a, b) in pairs.items()}
-        if not ev.holds:
-            ev.note = f"{worst}: {lhs:.6g} > {rhs:.6g}"
-        return ev
+        return Evidence(**lemma5_bounds(inst.problem, inst.x_tensor()[None], first_bound))
 
     return check
 

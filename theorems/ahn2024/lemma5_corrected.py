@@ -1,0 +1,45 @@
+r"""ahn2024.lemma5.corrected — Lemma 5, Appendix A.1, with its first inequality as the proof in D.2
+derives it.
+
+    Printed (Lemma 5): "‖x − Φ(x)‖ ≤ √((2/α)√(f(x) − f(Φ(x))))"
+    Proof (D.2): from f(x) − f(Φ(x)) ≥ (α/2)‖x − Φ(x)‖² (quadratic growth under PL),
+                 ‖x − Φ(x)‖ ≤ √(2(f(x) − f(Φ(x)))/α).
+
+The printed form fails once f(x) − f(Φ(x)) > 1 (`ahn2024.lemma5`: rescaling f by c shrinks its
+right-hand side by c^{-1/4} while ‖x − Φ(x)‖ stays). This claim is the lemma with the proof's
+form in its place and the other five inequalities as printed, checked on the same instances with
+the same α (largest PL constant along the flow from x to Φ(x)), β (certified ‖∇²f‖ bound on a
+ball holding the path) and round-off tolerance (`flatcheck.numeric.pl_bounds`).
+"""
+
+from __future__ import annotations
+
+import math
+
+from flatcheck.numeric.pl_bounds import lemma5_bounds
+from flatcheck.problems import PointInstance
+from flatcheck.problems.setting1 import near_minimizers, setting1_problems
+from flatcheck.verify import Claim, Evidence
+
+
+def proof_form(gap: float, alpha: float) -> float:
+    """√(2(f(x) − f(Φ(x)))/α), D.2."""
+    return math.sqrt(2 * gap / alpha)
+
+
+def check(inst: PointInstance, impl, budget) -> Evidence:
+    return Evidence(**lemma5_bounds(inst.problem, inst.x_tensor()[None], proof_form))
+
+
+CLAIM = Claim(
+    id="ahn2024.lemma5.corrected",
+    paper="ahn2024",
+    ref="Lemma 5, Appendix A.1, first inequality as derived in D.2",
+    kind="bound",
+    statement=r"\|x-\Phi(x)\|\le\sqrt{\tfrac{2}{\alpha}\big(f(x)-f(\Phi(x))\big)}"
+    r"\ \text{and the other five inequalities of Lemma 5 as printed}",
+    summary="Lemma 5 with ‖x − Φ(x)‖ ≤ √(2(f − f*)/α) (its proof's form) in place of the printed first inequality.",
+    instances=lambda budget: near_minimizers(setting1_problems()),
+    check=check,
+    describe=PointInstance.describe,
+)
