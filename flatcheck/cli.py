@@ -89,6 +89,10 @@ def resume_ids(out: str) -> list[str] | None:
 def _run(args: argparse.Namespace, claims: list, impl_for: Any, impl_name: str | None) -> int:
     from tqdm import tqdm
 
+    # No monitor thread: the claims may run on processes forked from this one, and a fork should
+    # find no other thread that could hold a lock.
+    tqdm.monitor_interval = 0
+
     from flatcheck.report import append_record, document, provenance, write_report
     from flatcheck.report.results import usage
     from flatcheck.verify.profiles import budget_for
@@ -282,7 +286,10 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scheduler", default=None, help="run the claims on a Dask cluster, e.g. tcp://10.0.0.5:8786")
     p.add_argument("--workers", type=int, default=None, help="run the claims on a local Dask cluster of N workers")
     p.add_argument(
-        "--jobs", type=int, default=None, help="worker processes on this machine (default: every core; 1: serial)"
+        "--jobs",
+        type=int,
+        default=None,
+        help="worker processes on this machine (default: $FLATCHECK_JOBS, else every core; 1: one process)",
     )
 
 

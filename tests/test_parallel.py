@@ -110,3 +110,10 @@ def test_merge_takes_the_first_error_then_the_first_counterexample():
     merged = batches.merge(blank_result(claim, budget, None), parts)
     assert merged.verdict == "falsified" and merged.reason.endswith("(instance batch 3 of 4)")
     assert merged.examples == sum(p.examples for p in parts)
+
+
+def test_bad_jobs_environment_variable_is_one_clear_error(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("FLATCHECK_JOBS", "two")
+    assert main(["verify", "ahn2024.vt_norm", "--quiet", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "FLATCHECK_JOBS must be a positive number of processes, got 'two'" in err and "Traceback" not in err

@@ -21,12 +21,19 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any
 
+from flatcheck.errors import FlatcheckError
+
 # The task function of the running pool, set just before the workers fork.
 _TASK: list[Callable[[int], Any]] = []
 
 
 def default_jobs() -> int:
-    """The cores this process may run on."""
+    """$FLATCHECK_JOBS when set, else the cores this process may run on."""
+    env = os.environ.get("FLATCHECK_JOBS", "").strip()
+    if env:
+        if not env.isdigit() or int(env) < 1:
+            raise FlatcheckError(f"FLATCHECK_JOBS must be a positive number of processes, got {env!r}")
+        return int(env)
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
