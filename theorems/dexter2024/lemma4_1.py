@@ -22,14 +22,14 @@ from __future__ import annotations
 import torch
 from hypothesis import strategies as st
 
-from flatcheck.impl.linear import jacobian_draws
+from flatcheck.impl.definition1 import FAILED_NOTE, definition1_check
 from flatcheck.problems.dexter_families import (
     LinearSGDInstance,
     diagonal_families,
     psd_families,
     rational_at_least,
 )
-from flatcheck.stats.stability import definition1_test, moment_operator, operator_radius, path_operator
+from flatcheck.stats.stability import moment_operator, operator_radius, path_operator
 from flatcheck.verify import Claim, Evidence
 
 
@@ -66,12 +66,11 @@ def check(inst: LinearSGDInstance, impl, budget) -> Evidence:
     if not (p["part_i"] or p["part_ii"]):
         return Evidence(None, out_of_scope="neither condition of Lemma 4.1 holds beyond round-off")
     fam = inst.fam
-    jac = jacobian_draws(impl, fam, inst.hp(), budget.draws(impl, cap=4096), budget.seed)
-    d1 = definition1_test(jac, fam.hs, float(inst.lr), inst.batch, "bernoulli", budget.alpha)
+    d1 = definition1_check(impl, inst, budget.draws(impl, cap=4096), budget.seed, budget.alpha)
     rho, tol = operator_radius(moment_operator(fam.hs, float(inst.lr), inst.batch))
     values = {**p, "radius_L": rho, "radius_tolerance": tol, "definition1_max_error": d1["max_error"]}
     if not d1["holds"]:
-        return Evidence(False, values, margin=d1["margin"], note="the implementation's Ĵ does not follow Definition 1")
+        return Evidence(False, values, margin=d1["margin"], note=FAILED_NOTE)
     gap = rho - 1 if p["part_i"] else 1 - rho
     if abs(gap) <= tol:
         return Evidence(None, values, note="ρ(𝓛) is within round-off of 1")
