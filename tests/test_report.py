@@ -88,6 +88,22 @@ def test_statement_renders_as_svg_or_falls_back_to_source():
     assert svg_data_uri(r"\begin{bmatrix}1&2\end{bmatrix}") is None
 
 
+def test_every_catalog_statement_renders_and_is_cached_on_disk(tmp_path, monkeypatch):
+    from flatcheck.report import latex
+    from flatcheck.verify.registry import all_claims, get
+
+    monkeypatch.setenv("FLATCHECK_CACHE", str(tmp_path))
+    latex.svg_data_uri.cache_clear()
+    unrendered = [cid for cid in all_claims() if svg_data_uri(get(cid).statement) is None]
+    assert unrendered == []
+    assert len(list((tmp_path / "formulas").glob("*.svg"))) == len({get(c).statement for c in all_claims()})
+    # A two-row matrix becomes bracketed columns; mathtext has no arrays.
+    assert latex.to_mathtext(r"\begin{bmatrix}a&b\\c&d\end{bmatrix}") == (
+        r"\left[\genfrac{}{}{0}{}{a}{c}\ \genfrac{}{}{0}{}{b}{d}\right]"
+    )
+    latex.svg_data_uri.cache_clear()
+
+
 def test_produced_json_validates_and_bad_json_is_one_clear_error(doc, tmp_path):
     validate(doc)
     assert [r["verdict"] for r in doc["claims"]] == [
