@@ -109,32 +109,8 @@ def test_resume_with_other_options_is_refused(tmp_path, capsys):
     assert "nothing to resume" in capsys.readouterr().err
 
 
-def test_ctrl_c_keeps_finished_results(tmp_path, monkeypatch, capsys):
-    import flatcheck.verify.runner as runner
-
-    real = runner.run_claim
-
-    def interrupted_on_second(claim, *a, **kw):
-        if claim.id == "ahn2024.vt_norm":
-            raise KeyboardInterrupt
-        return real(claim, *a, **kw)
-
-    monkeypatch.setattr(runner, "run_claim", interrupted_on_second)
-    # One process, so that the first claim has finished when the second is interrupted.
-    assert _verify(tmp_path, "--jobs", "1") == 130
-    assert "1 finished results kept" in capsys.readouterr().err
-    kept = [json.loads(line)["id"] for line in (tmp_path / "results.jsonl").read_text().splitlines()]
-    assert kept == ["ahn2024.lemma1"]
-    assert json.loads((tmp_path / "results.json").read_text())["summary"]["verified"] == 1
-    monkeypatch.setattr(runner, "run_claim", real)
-    assert _verify(tmp_path, "--resume") == 0
-    assert [r["id"] for r in json.loads((tmp_path / "results.json").read_text())["claims"]] == [
-        "ahn2024.lemma1",
-        "ahn2024.vt_norm",
-    ]
-
-
-def test_ctrl_c_in_a_worker_process_stops_the_run_and_keeps_what_finished(tmp_path, monkeypatch, capsys):
+def _interrupt_vt_norm(monkeypatch):
+    """Ctrl-C arrives while ahn2024.vt_norm runs; returns the real run_claim to put back."""
     import flatcheck.verify.runner as runner
 
     real = runner.run_claim
@@ -145,8 +121,34 @@ def test_ctrl_c_in_a_worker_process_stops_the_run_and_keeps_what_finished(tmp_pa
         return real(claim, *a, **kw)
 
     monkeypatch.setattr(runner, "run_claim", interrupted)
+    return real
+
+
+def _kept(out):
+    return [json.loads(line)["id"] for line in (out / "results.jsonl").read_text().splitlines()]
+
+
+def test_ctrl_c_keeps_finished_results(tmp_path, monkeypatch, capsys):
+    import flatcheck.verify.runner as runner
+
+    real = _interrupt_vt_norm(monkeypatch)
+    # One process, so that the first claim has finished when the second is interrupted.
+    assert _verify(tmp_path, "--jobs", "1") == 130
+    assert "1 finished results kept" in capsys.readouterr().err
+    assert _kept(tmp_path) == ["ahn2024.lemma1"]
+    assert json.loads((tmp_path / "results.json").read_text())["summary"]["verified"] == 1
+    monkeypatch.setattr(runner, "run_claim", real)
+    assert _verify(tmp_path, "--resume") == 0
+    assert [r["id"] for r in json.loads((tmp_path / "results.json").read_text())["claims"]] == [
+        "ahn2024.lemma1",
+        "ahn2024.vt_norm",
+    ]
+
+
+def test_ctrl_c_in_a_worker_process_stops_the_run_and_keeps_what_finished(tmp_path, monkeypatch, capsys):
+    _interrupt_vt_norm(monkeypatch)
     assert _verify(tmp_path, "--jobs", "2") == 130
-    kept = [json.loads(line)["id"] for line in (tmp_path / "results.jsonl").read_text().splitlines()]
+    kept = _kept(tmp_path)
     assert "ahn2024.vt_norm" not in kept
     assert f"{len(kept)} finished results kept" in capsys.readouterr().err
     assert len(json.loads((tmp_path / "results.json").read_text())["claims"]) == len(kept)
