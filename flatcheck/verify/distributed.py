@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from flatcheck.errors import FlatcheckError
 from flatcheck.verify import batches
 from flatcheck.verify.claim import Budget, Claim
 from flatcheck.verify.profiles import budget_for
-from flatcheck.verify.runner import ClaimResult, blank_result, impl_of, lost_result, run_claim
+from flatcheck.verify.runner import ClaimResult, collect, impl_of, run_claim
 
 
 def _client(scheduler: str | None, workers: int | None) -> Any:
@@ -78,36 +78,32 @@ def run_claims_distributed(
 
     Pass `client` to use a Client you manage; otherwise one is made from `scheduler` or `workers`
     and closed (with its local cluster) at the end, Ctrl-C included."""
-    from distributed import as_completed
-
     budget = budget_for(profile, seed=seed, device=device, time_limit_s=time_limit_s)
     n = catalog_size or len(claims)
     own = client is None
     client = client or _client(scheduler, workers)
-    out: list[ClaimResult] = []
+    todo = batches.tasks(len(claims), budget)
     try:
         futures = {}
-        for i, batch in batches.tasks(len(claims), budget):
+        for t, (i, batch) in enumerate(todo):
             impl = impl_of(claims[i], impl_for)
-            fut = client.submit(run_on_worker, claims[i], budget, impl, n, batch, pure=False)
-            futures[fut] = (i, batch, impl)
-        merger = batches.Merger(budget.batches)
-        for fut in as_completed(futures):
-            i, batch, impl = futures[fut]
-            try:
-                res = fut.result()
-            except Exception as e:  # a worker died or the task was lost: the other claims go on
-                res = lost_result(claims[i], budget, impl, e, "the Dask task")
-            res = merger.add(i, batch, res, blank_result(claims[i], budget, impl))
-            if res is None:  # more batches of this claim to come
-                continue
-            out.append(res)
-            if on_result:
-                on_result(res)
+            futures[client.submit(run_on_worker, claims[i], budget, impl, n, batch, pure=False)] = t
+        return collect(claims, todo, _finished(futures), budget, impl_for, on_result, "the Dask task")
     finally:
         if own:
             cluster = getattr(client, "cluster", None)
             client.close()
             if cluster is not None:
                 cluster.close()
-    return out
+
+
+def _finished(futures: dict[Any, int]) -> Iterator[tuple[int, Any]]:
+    """(task index, result) as the tasks finish; the exception for a task whose worker died or
+    that was lost, so that the other claims go on."""
+    from distributed import as_completed
+
+    for fut in as_completed(futures):
+        try:
+            yield futures[fut], fut.result()
+        except Exception as e:
+            yield futures[fut], e

@@ -26,7 +26,7 @@ import textwrap
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
@@ -457,13 +457,27 @@ def run_claims(
         results: Iterator[tuple[int, Any]] = parallel.map_forked(run_task, order, jobs)
     else:
         results = ((t, run_task(t)) for t in range(len(todo)))
+    return collect(claims, todo, results, budget, impl_for, on_result, "the worker process")
+
+
+def collect(
+    claims: list[Claim],
+    todo: list[batches.Task],
+    results: Iterable[tuple[int, Any]],
+    budget: Budget,
+    impl_for: Callable[[Claim], Any] | None,
+    on_result: Callable[[ClaimResult], None] | None,
+    where: str,
+) -> list[ClaimResult]:
+    """Claims' results from their tasks' (task index, result or the exception that lost it), in
+    any order: batches merged per claim, each claim handed to `on_result` once complete."""
     merger = batches.Merger(budget.batches)
     out = []
     for t, res in results:
         i, batch = todo[t]
         impl = impl_of(claims[i], impl_for)
         if isinstance(res, BaseException):
-            res = lost_result(claims[i], budget, impl, res, "the worker process")
+            res = lost_result(claims[i], budget, impl, res, where)
         res = merger.add(i, batch, res, blank_result(claims[i], budget, impl))
         if res is None:  # more batches of this claim to come
             continue
