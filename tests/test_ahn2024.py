@@ -99,6 +99,7 @@ def test_rsp_factor_in_lemma4_is_falsified():
         ("lemma7", (3.0,)),
         ("lemma5", (lambda gap, alpha: (gap / alpha) ** 0.5 / 4,)),
         ("theorem1", (1.0,)),
+        ("eq4", (1.0,)),  # ρ²∇³f[g, g] without the ½ leaves an O(ρ²) remainder
     ],
 )
 def test_wrong_statements_falsified(name, args):
