@@ -7,6 +7,7 @@ import pytest
 import sympy as sp
 import torch
 
+import theorems.wen2023.corollary15_17 as corollary15_17
 import theorems.wen2023.figure1 as figure1
 import theorems.wen2023.figure1_corrected as figure1_corrected
 import theorems.wen2023.lemma19 as lemma19
@@ -112,6 +113,12 @@ def test_theorem8_tracks_flow_of_top_eigenvalue():
     ev = theorem8.check(TOY_START, builtin("sam"), QUICK)
     assert ev.holds is True, ev.values
     assert ev.values["flow_moved"] > 0.1  # the limit flow moves: tracking it is not trivial
+
+
+def test_corollaries15_17_sharpness_tracks_the_flow_and_a_sam_that_never_restores_fails():
+    assert corollary15_17.check(TOY_START, builtin("sam"), QUICK).holds is True
+    ev = corollary15_17.check(TOY_START, _user("broken_sam:NoRestoreSAM"), QUICK)
+    assert ev.holds is False and "Corollary 15: error exponent" in ev.note
 
 
 def test_theorem11_stochastic_sam_tracks_trace_flow():
