@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 
 import torch
 
-from flatcheck.algorithms.flat import add_flat, params_of, restore, save
+from flatcheck.algorithms.param_vector import add_flat, params_of, restore, save
 from flatcheck.algorithms.sam import unit_rows
 
 

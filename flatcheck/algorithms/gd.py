@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 
 import torch
 
-from flatcheck.algorithms.flat import add_flat, evaluate_grad, params_of
+from flatcheck.algorithms.param_vector import add_flat, evaluate_grad, params_of
 
 
 def gd_step(grad: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, *, lr: float) -> torch.Tensor:

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 
 import torch
 
-from flatcheck.algorithms.flat import add_flat, evaluate_grad, own_generator, params_of
+from flatcheck.algorithms.param_vector import add_flat, evaluate_grad, own_generator, params_of
 from flatcheck.algorithms.sampling import SAMPLINGS, minibatch_weights
 
 

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 
 import torch
 
-from flatcheck.algorithms.flat import add_flat, evaluate_grad, own_generator, params_of, restore, save
+from flatcheck.algorithms.param_vector import add_flat, evaluate_grad, own_generator, params_of, restore, save
 from flatcheck.algorithms.sampling import NOISES, symmetric_noise
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 from flatcheck.numeric import flow
-from flatcheck.numeric import trace as tr
+from flatcheck.numeric import normalized_trace as tr
 from flatcheck.numeric.linalg import proj_out
 
 EXACT_DIM = 8  # up to this d, ∇tr̄ comes from sympy's exact third derivatives

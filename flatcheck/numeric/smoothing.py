@@ -9,7 +9,7 @@ For U ~ N(0, sΣ₀) the claims of the NSO paper (Proposition 2.1, Lemma A.4) sa
   polynomial in s; its order is its lowest power;
 - otherwise: Monte Carlo at s = 4^{-1} … 4^{-L} with common draws U = √s·L Z in antithetic pairs,
   using ½UᵀHU as a control variate (E UᵀHU = ⟨Σ, H⟩ exactly), so the per-draw remainder is
-  O(s²) and its relative error does not grow as s shrinks; `flatcheck.stats.mc_order` decides.
+  O(s²) and its relative error does not grow as s shrinks; `flatcheck.stats.remainder_order_mc` decides.
   The two-point average of an antithetic pair equals the one-point mean, so both forms of the
   expectation are estimated the same way.
 """
@@ -24,7 +24,7 @@ import torch
 
 from flatcheck.problems import Problem
 from flatcheck.stats import OrderFit, mean_interval
-from flatcheck.stats.mc_order import mc_order
+from flatcheck.stats.remainder_order_mc import mc_order
 from flatcheck.symbolic.gaussian import gaussian_draws, lowest_order, smoothed
 
 S = sp.Symbol("s", positive=True)

@@ -1,7 +1,7 @@
 """Estimators with confidence intervals, order fits and multiplicity control."""
 
 from flatcheck.stats.intervals import CATALOG_ALPHA, bonferroni, mean_interval, z_two_sided
-from flatcheck.stats.order import OrderFit, fit_order, local_orders
+from flatcheck.stats.remainder_order import OrderFit, fit_order, local_orders
 
 __all__ = [
     "CATALOG_ALPHA",

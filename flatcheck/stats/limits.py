@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from flatcheck.stats.order import local_orders
+from flatcheck.stats.remainder_order import local_orders
 
 
 @dataclass

@@ -11,7 +11,7 @@ r"""nso.lemmaA4 — Lemma A.4, Appendix A.1 (Taylor expansion of the perturbed l
 order of R. Symbolic side: for polynomial ℓ, ℓ_Q is exact (Gaussian moments) and R is a
 polynomial in σ² whose lowest power of σ must be ≥ 3. Numeric side: for per-example losses of
 small networks (a tanh unit with squared loss, logistic loss), Monte Carlo at σ² = 4^{-j}/d
-(antithetic pairs: U is symmetric), decided by `flatcheck.stats.mc_order`: falsified when the
+(antithetic pairs: U is symmetric), decided by `flatcheck.stats.remainder_order_mc`: falsified when the
 upper confidence end of the local order in σ is below 3.
 """
 

@@ -9,7 +9,7 @@ r"""nso.prop2_1 — Proposition 2.1, eq. (1), §2 (NSO paper).
 Symbolic side: for polynomial f, F is computed exactly with the Gaussian moments of N(0, sΣ₀)
 (`flatcheck.symbolic.gaussian`); the order of R is its lowest power of s, which must be ≥ 3/2.
 Numeric side: for smooth non-polynomial losses (logistic, tanh unit), Monte Carlo at
-s = 4^{-1} … 4^{-6} with intervals; the decision rule of `flatcheck.stats.mc_order`: falsified
+s = 4^{-1} … 4^{-6} with intervals; the decision rule of `flatcheck.stats.remainder_order_mc`: falsified
 when the upper confidence end of the local order between the two smallest resolved levels is
 below 3/2.
 """

@@ -18,7 +18,7 @@ Two parts, on the Setting-1 losses of `flatcheck.problems.manifolds` at their ba
 
 from __future__ import annotations
 
-from flatcheck.numeric.setting_one import assess_lemma22, stated_weight
+from flatcheck.numeric.rank_one_hessians import assess_lemma22, stated_weight
 from flatcheck.problems.manifolds import (
     ManifoldInstance,
     describe_with_direction,

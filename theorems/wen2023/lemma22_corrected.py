@@ -10,7 +10,7 @@ Checked as `wen2023.lemma22` is (exact identity; local order ≥ 1 of the direct
 
 from __future__ import annotations
 
-from flatcheck.numeric.setting_one import assess_lemma22, top_eigenvalue_weight
+from flatcheck.numeric.rank_one_hessians import assess_lemma22, top_eigenvalue_weight
 from flatcheck.problems.manifolds import (
     ManifoldInstance,
     describe_with_direction,

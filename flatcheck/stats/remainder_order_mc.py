@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 
-from flatcheck.stats.order import OrderFit, local_orders
+from flatcheck.stats.remainder_order import OrderFit, local_orders
 
 
 def mc_order(levels: list[float], means: list[float], halfwidths: list[float], claimed: float) -> OrderFit:
