@@ -14,7 +14,7 @@ from flatcheck.errors import FlatcheckError
 
 def _claims_table(claims: list) -> str:
     width = max(len(c.id) for c in claims)
-    return "\n".join(f"{c.id:<{width}}  {c.kind:<21} {c.impl or '–':<6} {c.summary}" for c in claims)
+    return "\n".join(f"{c.id:<{width}}  {c.kind:<21} {c.algorithm or '–':<6} {c.summary}" for c in claims)
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -29,8 +29,8 @@ def cmd_show(args: argparse.Namespace) -> int:
 
     c = get(args.id)
     print(f"{c.id}  [{c.kind}]  {c.ref}\n\n{c.summary}\n\nStatement (LaTeX):\n  {c.statement}")
-    if c.impl:
-        print(f"\nExercises implementation kind: {c.impl}")
+    if c.algorithm:
+        print(f"\nExercises implementation kind: {c.algorithm}")
     if c.assumptions:
         print("\nAssumptions:\n" + "\n".join(f"  - {a.name}: {a.text}" for a in c.assumptions))
     if c.derive is not None:
@@ -214,7 +214,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from flatcheck.verify.registry import select
 
     claims = select(args.ids or (resume_ids(args.out) if args.resume else None))
-    return _run(args, claims, lambda c: builtin(c.impl), None)
+    return _run(args, claims, lambda c: builtin(c.algorithm), None)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -224,7 +224,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     cls = load_class(args.target)
     algorithm = args.algorithm or _infer_algorithm(cls.__name__, list(BUILTINS))
     kinds = kinds_for(algorithm, list(BUILTINS))
-    claims = [c for c in select(args.claims) if c.impl in kinds]
+    claims = [c for c in select(args.claims) if c.algorithm in kinds]
     if not claims:
         raise FlatcheckError(
             f"no claim exercises a {algorithm!r} implementation"
@@ -234,7 +234,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     rename = dict(_rename_pair(pair) for pair in args.rename or [])
     # One class may serve several kinds (a SAM is full-batch and stochastic SAM): one adapter each.
     impls = {k: Implementation(args.target, k, cls, rename=rename, kwargs=kwargs) for k in kinds}
-    return _run(args, claims, lambda c: impls[c.impl], args.target)
+    return _run(args, claims, lambda c: impls[c.algorithm], args.target)
 
 
 def _infer_algorithm(name: str, known: list[str]) -> str:

@@ -49,7 +49,7 @@ class ClaimItem(pytest.Item):
         from flatcheck.verify.registry import all_claims
         from flatcheck.verify.runner import run_claim
 
-        impl = builtin(self.claim.impl) if self.claim.impl else None
+        impl = builtin(self.claim.algorithm) if self.claim.algorithm else None
         res = run_claim(self.claim, _budget(self.config), impl=impl, catalog_size=len(all_claims()), use_database=True)
         self.user_properties += [("verdict", res.verdict), ("instances", res.examples)]
         if res.verdict == "inconclusive":
@@ -156,14 +156,14 @@ def flatcheck_claims(request: pytest.FixtureRequest):
                 k: Implementation(name, k, cls, rename=rename or {}, kwargs=kwargs)
                 for k in kinds_for(algorithm, list(BUILTINS))
             }
-            chosen = [c for c in select(claims) if c.impl in impls]
+            chosen = [c for c in select(claims) if c.algorithm in impls]
             budget = _budget(request.config, profile, seed)
         except FlatcheckError as e:
             pytest.fail(f"flatcheck: {e}", pytrace=False)
         if not chosen:
             pytest.fail(f"flatcheck: no claim exercises a {algorithm!r} implementation", pytrace=False)
         n = len(all_claims())
-        results = [run_claim(c, budget, impl=impls[c.impl], catalog_size=n, use_database=True) for c in chosen]
+        results = [run_claim(c, budget, impl=impls[c.algorithm], catalog_size=n, use_database=True) for c in chosen]
         ok = ("verified", "inconclusive") if allow_inconclusive else ("verified",)
         bad = [r for r in results if r.verdict not in ok]
         if bad:

@@ -35,8 +35,8 @@ def _module(name: str):
 
 
 def _run(claim, impl=None, time_limit_s: float | None = None):
-    if impl is None and claim.impl:
-        impl = builtin(claim.impl)
+    if impl is None and claim.algorithm:
+        impl = builtin(claim.algorithm)
     budget = budget_for("quick")
     if time_limit_s is not None:
         # Falsifications: stop shrinking early; the smallest counterexample found so far is reported.

@@ -58,7 +58,7 @@ def _user(name: str) -> Implementation:
 @pytest.mark.parametrize("claim_id", HOLDS)
 def test_verified_on_builtin(claim_id):
     claim = get(claim_id)
-    res = _run(claim, builtin("linsgd") if claim.impl else None)
+    res = _run(claim, builtin("linsgd") if claim.algorithm else None)
     assert res.verdict == "verified", (res.reason, res.counterexample, res.traceback)
 
 

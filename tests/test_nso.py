@@ -29,7 +29,7 @@ def run(cid: str, budget=None, impl=None, check=None):
     c = claim(cid).CLAIM
     if check is not None:
         c = dataclasses.replace(c, check=check)
-    impl = impl or (builtin(c.impl) if c.impl else None)
+    impl = impl or (builtin(c.algorithm) if c.algorithm else None)
     return run_claim(c, budget or budget_for("quick"), impl=impl, catalog_size=60)
 
 

@@ -24,7 +24,7 @@ def _user(cls_name: str) -> Implementation:
 @pytest.mark.parametrize("claim_id", SLICE)
 def test_slice_verified_on_builtin(claim_id):
     claim = get(claim_id)
-    res = run_claim(claim, budget_for("quick"), impl=builtin("rsp") if claim.impl else None, catalog_size=60)
+    res = run_claim(claim, budget_for("quick"), impl=builtin("rsp") if claim.algorithm else None, catalog_size=60)
     assert res.verdict == "verified", (res.reason, res.counterexample, res.traceback)
     assert res.passed >= 1
 

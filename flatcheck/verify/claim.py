@@ -111,9 +111,9 @@ class Claim:
     check: Callable[[Any, Any, Budget], Evidence]
     derive: Callable[[], Any] | None = None
     assumptions: tuple[Assumption, ...] = ()
-    # The algorithm kind the claim exercises (e.g. "rsp"); such a claim runs against any
-    # implementation of that kind selected by the user.
-    impl: str | None = None
+    # The algorithm the claim exercises, by its kind name (e.g. "rsp"); such a claim runs against
+    # any implementation of that algorithm selected by the user.
+    algorithm: str | None = None
     describe: Callable[[Any], dict[str, Any]] = lambda inst: {"instance": repr(inst)}
     # At most this many instances by profile (quick, default, thorough), below the profile's own
     # count: for a claim whose every instance is a set of training runs.

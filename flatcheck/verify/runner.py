@@ -202,7 +202,7 @@ def _pretty(v: Any) -> str:
 
 def replay_command(claim: Claim, budget: Budget, impl: Any) -> str:
     """The one-line command that reruns this claim with the same seed and profile."""
-    impl_name = getattr(impl, "name", None) if claim.impl else None
+    impl_name = getattr(impl, "name", None) if claim.algorithm else None
     if impl_name and impl is not None and not getattr(impl, "builtin", False):
         return f"flatcheck check {impl_name} --claims {claim.id} --seed {budget.seed} --profile {budget.profile}"
     return f"flatcheck verify {claim.id} --seed {budget.seed} --profile {budget.profile}"
@@ -218,7 +218,7 @@ def blank_result(claim: Claim, budget: Budget, impl: Any) -> ClaimResult:
         summary=claim.summary,
         verdict="error",
         reason="",
-        impl=getattr(impl, "name", None) if claim.impl else None,
+        impl=getattr(impl, "name", None) if claim.algorithm else None,
         replay=replay_command(claim, budget, impl),
         statement=claim.statement,
     )
@@ -234,7 +234,7 @@ def lost_result(claim: Claim, budget: Budget, impl: Any, error: BaseException, w
 
 def impl_of(claim: Claim, impl_for: Callable[[Claim], Any] | None) -> Any:
     """The implementation a claim runs against: only claims that exercise an algorithm get one."""
-    return impl_for(claim) if (impl_for and claim.impl) else None
+    return impl_for(claim) if (impl_for and claim.algorithm) else None
 
 
 def run_claim(

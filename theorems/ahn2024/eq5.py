@@ -102,6 +102,6 @@ CLAIM = Claim(
     ),
     check=check,
     derive=derive,
-    impl="rsp",
+    algorithm="rsp",
     describe=PointInstance.describe,
 )

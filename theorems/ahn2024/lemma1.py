@@ -84,6 +84,6 @@ CLAIM = Claim(
         hi=4,
     ),
     check=make_check(sp.Rational(1, 2)),
-    impl="rsp",
+    algorithm="rsp",
     describe=PointInstance.describe,
 )

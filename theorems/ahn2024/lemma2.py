@@ -145,6 +145,6 @@ CLAIM = Claim(
     instances=instances,
     check=make_check(0.5),
     derive=derive,
-    impl="rsp",
+    algorithm="rsp",
     describe=lambda inst: dict(inst),
 )

@@ -112,6 +112,6 @@ CLAIM = Claim(
         }
     ),
     check=make_check(3.0, 4.0),
-    impl="rsp",
+    algorithm="rsp",
     describe=lambda inst: dict(inst),
 )

@@ -107,6 +107,6 @@ CLAIM = Claim(
         st.sampled_from([0.25, 0.125]),
     ),
     check=make_check(lambda d: d),
-    impl="sap",
+    algorithm="sap",
     describe=PointInstance.describe,
 )

@@ -90,6 +90,6 @@ CLAIM = Claim(
         st.sampled_from([2.0**-k for k in range(2, 7)]),
     ),
     check=make_check(2.0),
-    impl="rsp",
+    algorithm="rsp",
     describe=PointInstance.describe,
 )

@@ -119,6 +119,6 @@ CLAIM = Claim(
         hi=4,
     ),
     check=check,
-    impl="sap",
+    algorithm="sap",
     describe=PointInstance.describe,
 )

@@ -89,6 +89,6 @@ CLAIM = Claim(
     summary="From a sharp minimum, RS and SA reduce tr∇²f at zero training error; SA with batch size 1 is fastest.",
     instances=lambda budget: st.just({"family": "diagonal network, n = 16, d = 32", "start": "u = 2, v = 1/2"}),
     check=check,
-    impl="sap",
+    algorithm="sap",
     describe=lambda inst: dict(inst),
 )

@@ -98,6 +98,6 @@ CLAIM = Claim(
     summary="Per-example perturbation directions see d/n·tr̄ (full-batch outer gradient) and d·tr̄ (stochastic).",
     instances=lambda budget: sharp_points(),
     check=make_check(lambda d, n: d / n, lambda d, n: d),
-    impl="sap",
+    algorithm="sap",
     describe=PointInstance.describe,
 )

@@ -85,6 +85,6 @@ CLAIM = Claim(
     summary="RSP reaches an (ε, √ε)-flat minimum in O(ε⁻³) iterations (fitted exponent on Example 1).",
     instances=lambda budget: st.just({"family": "ahn2024 Example 1", "start": list(START)}),
     check=make_check(3.0),
-    impl="rsp",
+    algorithm="rsp",
     describe=lambda inst: dict(inst),
 )

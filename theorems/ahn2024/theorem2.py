@@ -122,6 +122,6 @@ CLAIM = Claim(
     summary="SAP reaches an (O(ε₀), √ε)-flat minimum in O(d⁻¹ε⁻²max{1, 1/(d³ε)}) iterations (fitted exponents).",
     instances=lambda budget: st.just({"family": "diagonal network, one datum", "start": "u = 2w, v = w/2"}),
     check=make_check(claimed_exponent),
-    impl="sap",
+    algorithm="sap",
     describe=lambda inst: dict(inst),
 )

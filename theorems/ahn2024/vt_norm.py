@@ -48,6 +48,6 @@ CLAIM = Claim(
         st.one_of(quadratics(), smooth_problems()), scalars={"rho": log_uniform(-4, 0)}, lo=-4, hi=4
     ),
     check=check,
-    impl="rsp",
+    algorithm="rsp",
     describe=PointInstance.describe,
 )

@@ -216,6 +216,6 @@ CLAIM = Claim(
     summary="§5: on the §5.1 construction points past Theorem 1's boundary diverge, past Theorem 2's converge.",
     instances=lambda budget: st.just(grid_for(budget.profile)),
     check=check,
-    impl="linsgd",
+    algorithm="linsgd",
     describe=Grid.describe,
 )

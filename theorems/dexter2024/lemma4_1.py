@@ -91,6 +91,6 @@ CLAIM = Claim(
     summary="Lemma 4.1: (i) divergence and (ii) convergence conditions for E‖Ĵ_k⋯Ĵ₁‖_F².",
     instances=lambda budget: instances(),
     check=check,
-    impl="linsgd",
+    algorithm="linsgd",
     describe=LinearSGDInstance.describe,
 )

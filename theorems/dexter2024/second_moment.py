@@ -85,6 +85,6 @@ CLAIM = Claim(
     instances=lambda budget: sgd_instances(families()),
     check=check,
     derive=derive,
-    impl="linsgd",
+    algorithm="linsgd",
     describe=LinearSGDInstance.describe,
 )

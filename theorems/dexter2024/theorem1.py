@@ -122,6 +122,6 @@ CLAIM = Claim(
     summary="Theorem 1: λ₁(H) > 2/η or λ₁(H) > (σ/η)(n/B−1)^{−1/2} ⇒ E‖Ĵ_k⋯Ĵ₁‖₂ → ∞.",
     instances=lambda budget: theorem1_instances(diagonal_families(max_n=6, max_d=3) | psd_families(max_n=5, max_d=3)),
     check=check,
-    impl="linsgd",
+    algorithm="linsgd",
     describe=LinearSGDInstance.describe,
 )

@@ -67,6 +67,6 @@ CLAIM = Claim(
     summary="Corrected Theorem 1: under its conditions the second moment E‖Ĵ_k⋯Ĵ₁‖₂² diverges.",
     instances=lambda budget: theorem1_instances(diagonal_families(max_n=6, max_d=3) | psd_families(max_n=5, max_d=3)),
     check=check,
-    impl="linsgd",
+    algorithm="linsgd",
     describe=LinearSGDInstance.describe,
 )

@@ -92,6 +92,6 @@ CLAIM = Claim(
     summary="Theorem 2: below (2σ/η)(σ+n/B−1)^{−1} the proof's construction has coherence σ and lim E‖Ĵ_k⋯Ĵ₁‖_F² < n.",
     instances=lambda budget: theorem2_instances(),
     check=make_check(gram_form),
-    impl="linsgd",
+    algorithm="linsgd",
     describe=Theorem2Instance.describe,
 )

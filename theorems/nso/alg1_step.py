@@ -70,6 +70,6 @@ CLAIM = Claim(
         hi=4,
     ),
     check=check,
-    impl="nso",
+    algorithm="nso",
     describe=PointInstance.describe,
 )

@@ -62,6 +62,6 @@ CLAIM = Claim(
     summary="The two-point gradient's variance is at most C²E‖U‖².",
     instances=lambda budget: nso_instances(noiseless=st.just(True), k=st.just(1), sigma_u=POSITIVE_SIGMA_U),
     check=check,
-    impl="nso",
+    algorithm="nso",
     describe=NSOInstance.describe,
 )

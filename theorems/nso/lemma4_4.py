@@ -78,6 +78,6 @@ CLAIM = Claim(
     summary="NSO's gradient noise and perturbation noise shrink as 1/k: σ²/k and C²H(P)/k.",
     instances=lambda budget: nso_instances(noiseless=st.just(False), sigma_u=POSITIVE_SIGMA_U),
     check=check,
-    impl="nso",
+    algorithm="nso",
     describe=NSOInstance.describe,
 )

@@ -55,6 +55,6 @@ CLAIM = Claim(
     summary="The η-weighted mean squared gradient of NSO is at most 2CD²/Ση + CΣη²(E‖δ‖²+E‖ξ‖²)/Ση.",
     instances=run_instances,
     check=make_check(2 * C),
-    impl="nso",
+    algorithm="nso",
     describe=NSOInstance.describe,
 )

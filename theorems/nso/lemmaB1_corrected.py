@@ -39,6 +39,6 @@ CLAIM = Claim(
     summary="Lemma B.1 as proved: the weighted mean squared gradient is at most (2D² + CΣη²(…))/Ση.",
     instances=run_instances,
     check=check,
-    impl="nso",
+    algorithm="nso",
     describe=NSOInstance.describe,
 )

@@ -106,7 +106,7 @@ CLAIM = Claim(
     summary="Matrix sensing: all three fit the training data; NSO generalizes best (Figure 3).",
     instances=lambda budget: st.integers(0, 2**16).map(lambda s: {"seed": s}),
     check=check,
-    impl="nso",
+    algorithm="nso",
     describe=lambda inst: dict(inst),
     # Each instance is a GD run and a WP-GD and an NSO run at each σ of the grid (about 10 s in default).
     max_examples=(1, 3, 40),

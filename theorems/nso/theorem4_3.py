@@ -130,6 +130,6 @@ CLAIM = Claim(
         scalars={"T": st.sampled_from(budget.scaled([8, 16], [8, 32], [8, 32, 128]))}
     ),
     check=check,
-    impl="nso",
+    algorithm="nso",
     describe=NSOInstance.describe,
 )

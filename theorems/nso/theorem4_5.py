@@ -153,6 +153,6 @@ CLAIM = Claim(
     summary="The lower-bound construction (8): its stated properties and the lower bound (9) for NSO.",
     instances=lambda budget: instances(),
     check=check,
-    impl="nso",
+    algorithm="nso",
     describe=lambda inst: {k: str(v) for k, v in inst.items()},
 )

@@ -47,6 +47,6 @@ CLAIM = Claim(
         hi=4,
     ),
     check=check,
-    impl="wp_sgd",
+    algorithm="wp_sgd",
     describe=PointInstance.describe,
 )

@@ -47,6 +47,6 @@ CLAIM = Claim(
         hi=4,
     ),
     check=check,
-    impl="ascent_gd",
+    algorithm="ascent_gd",
     describe=PointInstance.describe,
 )

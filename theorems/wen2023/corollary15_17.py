@@ -139,7 +139,7 @@ CLAIM = Claim(
     summary="Along SAM, R^max tracks ρ²λ₁(X)/2; along stochastic SAM, E_k R^max_k tracks ρ²Tr∇²L(X)/2.",
     instances=lambda budget: st.fixed_dictionaries({"x_init": toy_starts()}),
     check=check,
-    impl="sam",
+    algorithm="sam",
     describe=lambda inst: {"problem": "wen2023_toy", "x_init": [str(v) for v in inst["x_init"]]},
     # Each instance is two ladders of SAM runs against their limit flows (about 9 s in default).
     max_examples=(1, 4, 40),

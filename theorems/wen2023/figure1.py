@@ -90,7 +90,7 @@ CLAIM = Claim(
     "SSAM (printed split) → min trace.",
     instances=lambda budget: st.fixed_dictionaries({"x_init": toy_starts()}),
     check=make_reproduction_check(SPECS, symbolic),
-    impl="sam",
+    algorithm="sam",
     describe=lambda inst: {"problem": "wen2023_toy", "x_init": [str(v) for v in inst["x_init"]]},
     # Each instance is three training runs of the figure (about 3 s in quick).
     max_examples=(1, 4, 40),

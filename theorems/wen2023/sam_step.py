@@ -46,6 +46,6 @@ CLAIM = Claim(
         hi=4,
     ),
     check=check,
-    impl="sam",
+    algorithm="sam",
     describe=PointInstance.describe,
 )

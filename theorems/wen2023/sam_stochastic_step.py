@@ -63,6 +63,6 @@ CLAIM = Claim(
         hi=4,
     ),
     check=check,
-    impl="sam_stochastic",
+    algorithm="sam_stochastic",
     describe=PointInstance.describe,
 )

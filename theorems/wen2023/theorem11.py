@@ -101,7 +101,7 @@ CLAIM = Claim(
     summary="Stochastic SAM (batch 1) tracks the Riemannian gradient flow of Tr∇²L at time ηρ²t.",
     instances=lambda budget: st.fixed_dictionaries({"x_init": toy_starts()}),
     check=check,
-    impl="sam_stochastic",
+    algorithm="sam_stochastic",
     describe=lambda inst: {"problem": "wen2023_toy", "x_init": [str(v) for v in inst["x_init"]]},
     # Each instance is a ladder of stochastic SAM runs against the limit flow (about 4 s in default).
     max_examples=(2, 4, 40),

@@ -152,7 +152,7 @@ CLAIM = Claim(
     check=make_check(),
     derive=derive,
     assumptions=(Assumption("unique_top_eigenvalue", lambda inst: top_two(inst)[0] > top_two(inst)[1], "λ₁ > λ₂"),),
-    impl="sam",
+    algorithm="sam",
     describe=lambda inst: {"problem": inst["problem"].describe(), "c": inst["c"], "rho": inst["rho"]},
     # Each instance is a long SAM run near the minimizer (about 1 s in default).
     max_examples=(2, 6, 40),

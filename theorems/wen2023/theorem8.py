@@ -115,7 +115,7 @@ CLAIM = Claim(
     summary="Full-batch SAM's Φ(x(t)) tracks the Riemannian gradient flow of λ₁ at time ηρ²t; ∇L aligns with v₁.",
     instances=lambda budget: st.fixed_dictionaries({"x_init": toy_starts()}),
     check=check,
-    impl="sam",
+    algorithm="sam",
     describe=lambda inst: {"problem": "wen2023_toy", "x_init": [str(v) for v in inst["x_init"]]},
     # Each instance is a ladder of SAM runs against the limit flow (about 2 s in default).
     max_examples=(2, 6, 40),
