@@ -34,7 +34,7 @@ from flatcheck.algorithms import RSP  # noqa: E402
 from flatcheck.impl import Implementation, builtin  # noqa: E402
 from flatcheck.impl.probes import perturbations  # noqa: E402
 from flatcheck.problems import PointInstance, example1  # noqa: E402
-from theorems.ahn2024.eq5 import RHO, exact_mean  # noqa: E402
+from flatcheck_theorems.ahn2024.eq5 import RHO, exact_mean  # noqa: E402
 
 
 def timed(fn, repeats: int) -> tuple[float, object]:

@@ -31,7 +31,7 @@ CLAIMS = [
 
 
 def _module(name: str):
-    return importlib.import_module(f"theorems.ahn2024.{name}")
+    return importlib.import_module(f"flatcheck_theorems.ahn2024.{name}")
 
 
 def _run(claim, impl=None, time_limit_s: float | None = None):

@@ -114,8 +114,8 @@ def test_broken_linsgd_falsified(name):
 def test_sigma_without_square_root_is_falsified():
     import broken_linsgd
 
-    import theorems.dexter2024.def2 as def2
-    import theorems.dexter2024.theorem2 as theorem2
+    import flatcheck_theorems.dexter2024.def2 as def2
+    import flatcheck_theorems.dexter2024.theorem2 as theorem2
 
     res = _run(dataclasses.replace(def2.CLAIM, check=def2.make_check(broken_linsgd.gram_without_sqrt)))
     assert res.verdict == "falsified", res.reason

@@ -22,7 +22,7 @@ FAST_FAIL = dataclasses.replace(budget_for("quick"), time_limit_s=8.0)
 
 
 def claim(cid: str):
-    return importlib.import_module("theorems.nso." + cid.split(".", 1)[1].replace(".", "_"))
+    return importlib.import_module("flatcheck_theorems.nso." + cid.split(".", 1)[1].replace(".", "_"))
 
 
 def run(cid: str, budget=None, impl=None, check=None):

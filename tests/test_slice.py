@@ -50,7 +50,7 @@ def test_broken_rsp_falsified(cls_name, claim_id):
 
 
 def test_lemma1_with_wrong_constant_is_falsified():
-    import theorems.ahn2024.lemma1 as lemma1
+    import flatcheck_theorems.ahn2024.lemma1 as lemma1
 
     wrong = dataclasses.replace(lemma1.CLAIM, check=lemma1.make_check(sp.Rational(1, 4)))
     res = run_claim(wrong, budget_for("default"), impl=builtin("rsp"), catalog_size=60)

@@ -7,17 +7,17 @@ import pytest
 import sympy as sp
 import torch
 
-import theorems.wen2023.corollary15_17 as corollary15_17
-import theorems.wen2023.figure1 as figure1
-import theorems.wen2023.figure1_corrected as figure1_corrected
-import theorems.wen2023.lemma19 as lemma19
-import theorems.wen2023.lemma20 as lemma20
-import theorems.wen2023.lemma30_32 as lemma30_32
-import theorems.wen2023.lemma31 as lemma31
-import theorems.wen2023.lemma57 as lemma57
-import theorems.wen2023.theorem8 as theorem8
-import theorems.wen2023.theorem11 as theorem11
-import theorems.wen2023.theorem21 as theorem21
+import flatcheck_theorems.wen2023.corollary15_17 as corollary15_17
+import flatcheck_theorems.wen2023.figure1 as figure1
+import flatcheck_theorems.wen2023.figure1_corrected as figure1_corrected
+import flatcheck_theorems.wen2023.lemma19 as lemma19
+import flatcheck_theorems.wen2023.lemma20 as lemma20
+import flatcheck_theorems.wen2023.lemma30_32 as lemma30_32
+import flatcheck_theorems.wen2023.lemma31 as lemma31
+import flatcheck_theorems.wen2023.lemma57 as lemma57
+import flatcheck_theorems.wen2023.theorem8 as theorem8
+import flatcheck_theorems.wen2023.theorem11 as theorem11
+import flatcheck_theorems.wen2023.theorem21 as theorem21
 from flatcheck.impl import Implementation, builtin
 from flatcheck.impl.protocol import load_class
 from flatcheck.numeric.riemannian import riemannian_flow

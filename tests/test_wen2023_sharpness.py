@@ -115,7 +115,7 @@ INSTANCES = {
 
 
 def _theorem(name: str):
-    return importlib.import_module(f"theorems.wen2023.{name}")
+    return importlib.import_module(f"flatcheck_theorems.wen2023.{name}")
 
 
 def _holds(name: str, **kwargs) -> bool | None:

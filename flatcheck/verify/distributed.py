@@ -7,7 +7,7 @@ every instance's seed from the run seed and the instance), so a campaign gives t
 whatever the number of workers and whatever order the tasks finish in. Results come back to the
 client as they finish and are handed to `on_result` (the CLI streams them to results.jsonl).
 
-Workers must be able to import flatcheck, the `theorems` package and the user's implementation
+Workers must have flatcheck, the installed claim packages (`flatcheck.claims`) and the user's implementation
 module; claims and implementations travel to them pickled (by reference where they are importable).
 On a worker the time limit is the cooperative one (tasks run in worker threads, where the runner's
 timers cannot be armed); a worker that dies on a claim turns that claim into `error`.

@@ -1,35 +1,67 @@
-"""Discovers every claim module under `theorems/` and selects claims by id or paper prefix."""
+"""Finds the claim catalog through the entry-point group `flatcheck.claims` and selects claims by id or
+paper prefix.
+
+Each entry point names a package; every module under it that defines `CLAIM` is a claim. Modules
+whose name (or a package's) starts with `_` are never claims: a paper's shared helpers
+(`_common.py`) and the template live there. flatcheck's own catalog (`flatcheck_theorems`) is one
+such entry, registered in pyproject.toml like any third-party package's."""
 
 from __future__ import annotations
 
 import difflib
 import importlib
 import pkgutil
+from collections.abc import Iterable
 from functools import lru_cache
+from importlib.metadata import EntryPoint, entry_points
+from types import ModuleType
 
 from flatcheck.errors import FlatcheckError
 from flatcheck.verify.claim import Claim
 
+ENTRY_POINT_GROUP = "flatcheck.claims"
+
+
+def catalog_packages() -> list[ModuleType]:
+    """The packages registered under `flatcheck.claims`, imported."""
+    return [_load(ep) for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: (ep.name, ep.value))]
+
+
+def _load(ep: EntryPoint) -> ModuleType:
+    try:
+        package = ep.load()
+    except Exception as exc:
+        raise FlatcheckError(f"the claim package {ep.value!r} ({ep.name!r}) cannot be imported: {exc}") from exc
+    if not isinstance(package, ModuleType) or not hasattr(package, "__path__"):
+        raise FlatcheckError(f"entry point {ep.name!r} of {ENTRY_POINT_GROUP} must name a package, not {ep.value!r}")
+    return package
+
+
+def claims_in(packages: Iterable[ModuleType]) -> dict[str, Claim]:
+    """id -> Claim for every module under `packages` that defines `CLAIM`, sorted by id."""
+    found: dict[str, Claim] = {}
+    for package in packages:
+        for mod in pkgutil.walk_packages(package.__path__, prefix=package.__name__ + "."):
+            inner = mod.name[len(package.__name__) + 1 :].split(".")
+            if mod.ispkg or any(part.startswith("_") for part in inner):
+                continue
+            module = importlib.import_module(mod.name)
+            claim = getattr(module, "CLAIM", None)
+            if claim is None:
+                continue
+            if not isinstance(claim, Claim):
+                raise FlatcheckError(f"{mod.name}.CLAIM is not a flatcheck Claim")
+            if claim.id in found:
+                raise FlatcheckError(f"claim id {claim.id} is defined twice (second time in {mod.name})")
+            found[claim.id] = claim
+    return dict(sorted(found.items()))
+
 
 @lru_cache(maxsize=1)
 def all_claims() -> dict[str, Claim]:
-    """id -> Claim, for every module in the `theorems` package that defines `CLAIM`."""
-    import theorems
-
-    found: dict[str, Claim] = {}
-    for mod in pkgutil.walk_packages(theorems.__path__, prefix="theorems."):
-        if mod.ispkg:
-            continue
-        module = importlib.import_module(mod.name)
-        claim = getattr(module, "CLAIM", None)
-        if claim is None:
-            continue
-        if not isinstance(claim, Claim):
-            raise FlatcheckError(f"{mod.name}.CLAIM is not a flatcheck Claim")
-        if claim.id in found:
-            raise FlatcheckError(f"claim id {claim.id} is defined twice (second time in {mod.name})")
-        found[claim.id] = claim
-    return dict(sorted(found.items()))
+    """id -> Claim over every registered catalog (cached: call `all_claims.cache_clear()` after
+    registering a package at run time)."""
+    return claims_in(catalog_packages())
 
 
 def get(claim_id: str) -> Claim:
