@@ -11,10 +11,11 @@ from toy_claims import bound as _bound
 from toy_claims import toy_claim
 
 from flatcheck.cli import main
-from flatcheck.verify import Evidence, batches
+from flatcheck.verify import Evidence, verdict
 from flatcheck.verify.parallel import can_fork
 from flatcheck.verify.profiles import budget_for
-from flatcheck.verify.runner import blank_result, run_claim, run_claims
+from flatcheck.verify.result import blank_result
+from flatcheck.verify.runner import run_claim, run_claims
 
 pytestmark = pytest.mark.skipif(not can_fork("cpu"), reason="local jobs fork; this platform cannot")
 
@@ -104,10 +105,10 @@ def test_merge_takes_the_first_error_then_the_first_counterexample():
     for j, p in enumerate(parts):
         p.verdict = "verified" if j != 2 else "falsified"
     parts[3].verdict, parts[3].reason = "error", "boom"
-    merged = batches.merge(blank_result(claim, budget, None), parts)
+    merged = verdict.merge(blank_result(claim, budget, None), parts)
     assert merged.verdict == "error" and merged.reason == "boom (instance batch 4 of 4)"
     parts[3].verdict = "verified"
-    merged = batches.merge(blank_result(claim, budget, None), parts)
+    merged = verdict.merge(blank_result(claim, budget, None), parts)
     assert merged.verdict == "falsified" and merged.reason.endswith("(instance batch 3 of 4)")
     assert merged.examples == sum(p.examples for p in parts)
 

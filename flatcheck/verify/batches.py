@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from flatcheck.verify.claim import Budget
-    from flatcheck.verify.runner import ClaimResult
+from flatcheck.verify.claim import Budget
+from flatcheck.verify.result import ClaimResult
+from flatcheck.verify.verdict import merge
 
 Task = tuple[int, "int | None"]  # (claim index, batch; None: the whole claim in one task)
 
@@ -48,7 +47,7 @@ class Merger:
         self.parts: dict[int, dict[int, ClaimResult]] = {}
 
     def add(self, claim: int, batch: int | None, result: ClaimResult, blank: ClaimResult) -> ClaimResult | None:
-        """`blank` is the claim's record before any result (runner.blank_result), merged into."""
+        """`blank` is the claim's record before any result (`flatcheck.verify.result.blank_result`), merged into."""
         if batch is None:
             return result
         parts = self.parts.setdefault(claim, {})
@@ -57,44 +56,3 @@ class Merger:
             return None
         del self.parts[claim]
         return merge(blank, [parts[j] for j in range(self.n_batches)])
-
-
-def merge(blank: ClaimResult, parts: list[ClaimResult]) -> ClaimResult:
-    """One claim's result from its batches' (in batch order), written into `blank`: the first error,
-    else the first counterexample, else verified when any instance passed, else inconclusive."""
-    res = blank
-    for name in ("examples", "passed", "undecided", "out_of_scope", "time_s"):
-        setattr(res, name, sum(getattr(p, name) for p in parts))
-    res.derivation = next((p.derivation for p in parts if p.derivation), None)
-    where = f" (instance batch {{}} of {len(parts)})"
-    for verdict in ("error", "falsified"):
-        for j, p in enumerate(parts):
-            if p.verdict == verdict:
-                res.verdict, res.reason = verdict, p.reason + where.format(j + 1)
-                res.counterexample, res.traceback = p.counterexample, p.traceback
-                res.evidence = _tightest(parts)
-                return res
-    res.evidence = _tightest(parts)
-    if res.passed:
-        res.verdict = "verified"
-        res.reason = f"{res.passed} admissible instances passed in {len(parts)} instance batches"
-        if res.undecided:
-            res.reason += f"; {res.undecided} undecided"
-    else:
-        res.verdict = "inconclusive"
-        res.reason = "; ".join(dict.fromkeys(p.reason for p in parts))
-    return res
-
-
-def _tightest(parts: list[ClaimResult]) -> dict[str, Any] | None:
-    """The passing instance with the smallest margin over all batches (the first on a tie)."""
-    evidence = [p.evidence for p in parts if p.evidence]
-    return min(evidence, key=lambda e: _margin(e), default=None)
-
-
-def _margin(evidence: dict[str, Any]) -> float:
-    m = evidence.get("margin")
-    try:
-        return float(m)
-    except (TypeError, ValueError):
-        return float("inf")

@@ -24,7 +24,8 @@ from flatcheck.errors import FlatcheckError
 from flatcheck.verify import batches
 from flatcheck.verify.claim import Budget, Claim
 from flatcheck.verify.profiles import budget_for
-from flatcheck.verify.runner import ClaimResult, collect, impl_of, run_claim
+from flatcheck.verify.result import ClaimResult
+from flatcheck.verify.runner import collect, impl_of, run_claim
 
 
 def _client(scheduler: str | None, workers: int | None) -> Any:

@@ -28,7 +28,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import hypothesis
@@ -38,9 +38,10 @@ from hypothesis.errors import Unsatisfiable
 
 from flatcheck.errors import FlatcheckError
 from flatcheck.stats import CATALOG_ALPHA
-from flatcheck.verify import batches, parallel
+from flatcheck.verify import batches, parallel, verdict
 from flatcheck.verify.claim import Budget, Claim, Evidence
 from flatcheck.verify.profiles import budget_for
+from flatcheck.verify.result import ClaimResult, blank_result, evidence_json, jsonable, lost_result
 
 
 class _Counterexample(Exception):
@@ -123,65 +124,9 @@ def hard_time_limit(seconds: float) -> Iterator[bool]:
             signal.signal(s, handler)
 
 
-@dataclass
-class ClaimResult:
-    id: str
-    paper: str
-    kind: str
-    ref: str
-    summary: str
-    verdict: str
-    reason: str
-    impl: str | None
-    examples: int = 0
-    passed: int = 0
-    undecided: int = 0
-    out_of_scope: int = 0
-    time_s: float = 0.0
-    evidence: dict[str, Any] | None = None
-    counterexample: dict[str, Any] | None = None
-    traceback: str | None = None
-    replay: str = ""
-    derivation: str | None = None
-    statement: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def to_json(self) -> dict[str, Any]:
-        return _jsonable(asdict(self))
-
-
-def _jsonable(x: Any) -> Any:
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, bool) or x is None or isinstance(x, (int, str)):
-        return x
-    if isinstance(x, float):
-        return x if math.isfinite(x) else str(x)
-    try:
-        f = float(x)
-        return f if math.isfinite(f) else str(f)
-    except (TypeError, ValueError):
-        return str(x)
-
-
 def instance_seed(run_seed: int, description: dict[str, Any]) -> int:
-    blob = json.dumps(_jsonable(description), sort_keys=True).encode() + str(run_seed).encode()
+    blob = json.dumps(jsonable(description), sort_keys=True).encode() + str(run_seed).encode()
     return int.from_bytes(hashlib.sha256(blob).digest()[:4], "little")
-
-
-def _evidence_json(inst_desc: dict[str, Any], ev: Evidence) -> dict[str, Any]:
-    return _jsonable(
-        {
-            "instance": inst_desc,
-            "holds": ev.holds,
-            "margin": ev.margin,
-            "values": ev.values,
-            "note": ev.note,
-            "plot": ev.plot,
-        }
-    )
 
 
 def derivation_text(obj: Any) -> str:
@@ -198,38 +143,6 @@ def _pretty(v: Any) -> str:
         return sympy.pretty(v, use_unicode=True, wrap_line=False)
     except Exception:  # not a sympy object sympy can lay out: its plain text will do
         return str(v)
-
-
-def replay_command(claim: Claim, budget: Budget, impl: Any) -> str:
-    """The one-line command that reruns this claim with the same seed and profile."""
-    impl_name = getattr(impl, "name", None) if claim.algorithm else None
-    if impl_name and impl is not None and not getattr(impl, "builtin", False):
-        return f"flatcheck check {impl_name} --claims {claim.id} --seed {budget.seed} --profile {budget.profile}"
-    return f"flatcheck verify {claim.id} --seed {budget.seed} --profile {budget.profile}"
-
-
-def blank_result(claim: Claim, budget: Budget, impl: Any) -> ClaimResult:
-    """The record of a claim before it is decided (verdict `error` until something better is known)."""
-    return ClaimResult(
-        id=claim.id,
-        paper=claim.paper,
-        kind=claim.kind,
-        ref=claim.ref,
-        summary=claim.summary,
-        verdict="error",
-        reason="",
-        impl=getattr(impl, "name", None) if claim.algorithm else None,
-        replay=replay_command(claim, budget, impl),
-        statement=claim.statement,
-    )
-
-
-def lost_result(claim: Claim, budget: Budget, impl: Any, error: BaseException, where: str) -> ClaimResult:
-    """The record of a claim whose run never came back (its worker process died, a task was lost)."""
-    res = blank_result(claim, budget, impl)
-    res.reason = f"{where} running this claim failed: {type(error).__name__}: {error}"
-    res.traceback = "".join(traceback.format_exception(error))
-    return res
 
 
 def impl_of(claim: Claim, impl_for: Callable[[Claim], Any] | None) -> Any:
@@ -252,94 +165,156 @@ def run_claim(
     KeyboardInterrupt is the one exception that passes through (the caller keeps what finished)."""
     if batch is None and budget.batches > 1:
         parts = [run_claim(claim, budget, impl, catalog_size, use_database, j) for j in range(budget.batches)]
-        return batches.merge(blank_result(claim, budget, impl), parts)
+        return verdict.merge(blank_result(claim, budget, impl), parts)
     t0 = time.perf_counter()
     result = blank_result(claim, budget, impl)
-    counts = {"examples": 0, "passed": 0, "undecided": 0, "out_of_scope": 0, "shrink_checks": 0}
-    found: list[_Counterexample] = []
-    best: dict[str, Any] = {}
-    run = batches.batch_budget(budget, batch)
+    run = ClaimRun(claim, budget, batches.batch_budget(budget, batch), impl, catalog_size, use_database)
     try:
-        with hard_time_limit(HARD_FACTOR * run.time_limit_s):
-            _decide(claim, budget, run, impl, catalog_size, use_database, result, counts, found, best)
+        with hard_time_limit(HARD_FACTOR * run.batch_budget.time_limit_s):
+            outcome = run.decide()
     except ClaimTimeout:
-        _timed_out(claim, run, result, counts, found)
-    result.examples = counts["examples"]
-    result.passed = counts["passed"]
-    result.undecided = counts["undecided"]
-    result.out_of_scope = counts["out_of_scope"]
-    result.evidence = best.get("evidence")
+        outcome = run.timed_out()
+    result.verdict, result.reason = outcome.verdict, outcome.reason
+    result.counterexample, result.traceback = outcome.counterexample, outcome.traceback
+    result.derivation = run.derivation
+    result.examples = run.counts["examples"]
+    result.passed = run.counts["passed"]
+    result.undecided = run.counts["undecided"]
+    result.out_of_scope = run.counts["out_of_scope"]
+    result.evidence = run.best_evidence
     result.time_s = time.perf_counter() - t0
     return result
 
 
-def _timed_out(
-    claim: Claim, budget: Budget, result: ClaimResult, counts: dict[str, int], found: list[_Counterexample]
-) -> None:
-    if found:
-        # Out of time while shrinking: the smallest genuine counterexample so far still falsifies.
-        _falsified(claim, result, found[-1], "; shrinking stopped at the time limit")
-        return
-    result.verdict = "inconclusive"
-    result.reason = f"time limit {budget.time_limit_s:g}s reached after {counts['examples']} instances"
-    if counts["passed"]:
-        result.reason += f" ({counts['passed']} passed, none failed)"
+@dataclass
+class Outcome:
+    """How a run ended: its verdict, why, and what a falsification or a crash left behind."""
+
+    verdict: str
+    reason: str
+    counterexample: dict[str, Any] | None = None
+    traceback: str | None = None
 
 
-def _falsified(claim: Claim, result: ClaimResult, cx: _Counterexample, suffix: str = "") -> None:
-    result.verdict = "falsified"
-    result.counterexample = _evidence_json(claim.describe(cx.instance), cx.evidence)
-    result.reason = (cx.evidence.note or "conclusion violated beyond numerical and statistical error") + suffix
+class ClaimRun:
+    """One hypothesis run of a claim (one instance batch): derive, draw, check and shrink.
 
+    `budget` is the claim's budget (instance seeds come from its seed); `run` is this instance
+    batch's (its hypothesis seed and time limit; the deadline starts now). The tallies stay on the
+    object, so that a run stopped by the hard time limit can still be reported (`timed_out`)."""
 
-def _decide(
-    claim: Claim,
-    budget: Budget,
-    run: Budget,
-    impl: Any,
-    catalog_size: int,
-    use_database: bool,
-    result: ClaimResult,
-    counts: dict[str, int],
-    found: list[_Counterexample],
-    best: dict[str, Any],
-) -> None:
-    """Derive, draw, check and shrink; writes the verdict into `result`. `run` is the budget of this
-    instance batch (its hypothesis seed and time limit); instance seeds come from the run seed."""
-    examples = budget.max_examples
-    if claim.max_examples:
-        examples = min(examples, budget.scaled(*claim.max_examples))
-    per_batch = -(-examples // budget.batches)
-    # Bonferroni over the catalog and over the instances of this claim, all batches (DESIGN.md: ≤ 1e-3).
-    per_instance = replace(budget, alpha=CATALOG_ALPHA / max(catalog_size, 1) / (per_batch * budget.batches))
-    # A reproduction's instance is a start or a seed for whole training runs: a "smaller" one is no
-    # simpler a counterexample, and each shrink candidate costs the runs again. Report the first.
-    shrinks = budget.shrink_checks if claim.kind != "reproduction" else 0
-    notes: list[str] = []
-    deadline = Deadline(run.time_limit_s)
-    try:
-        if claim.derive is not None:
-            result.derivation = derivation_text(claim.derive())
-    except Exception:
-        result.verdict, result.reason = "error", "derive() crashed"
-        result.traceback = traceback.format_exc()
-        return
+    def __init__(
+        self, claim: Claim, budget: Budget, run: Budget, impl: Any, catalog_size: int, use_database: bool
+    ) -> None:
+        self.claim, self.budget, self.batch_budget, self.impl = claim, budget, run, impl
+        self.use_database = use_database
+        examples = budget.max_examples
+        if claim.max_examples:
+            examples = min(examples, budget.scaled(*claim.max_examples))
+        self.per_batch = -(-examples // budget.batches)
+        # Bonferroni over the catalog and over the instances of this claim, all batches (DESIGN.md: ≤ 1e-3).
+        alpha = CATALOG_ALPHA / max(catalog_size, 1) / (self.per_batch * budget.batches)
+        self.per_instance = replace(budget, alpha=alpha)
+        # A reproduction's instance is a start or a seed for whole training runs: a "smaller" one is no
+        # simpler a counterexample, and each shrink candidate costs the runs again. Report the first.
+        self.shrinks = budget.shrink_checks if claim.kind != "reproduction" else 0
+        self.counts = {"examples": 0, "passed": 0, "undecided": 0, "out_of_scope": 0, "shrink_checks": 0}
+        self.found: list[_Counterexample] = []
+        self.notes: list[str] = []
+        self.best_margin = math.inf
+        self.best_evidence: dict[str, Any] | None = None
+        self.derivation: str | None = None
+        self.deadline = Deadline(run.time_limit_s)
 
-    def prop(inst: Any) -> None:
-        if deadline.passed():
+    def decide(self) -> Outcome:
+        try:
+            if self.claim.derive is not None:
+                self.derivation = derivation_text(self.claim.derive())
+        except Exception:
+            return Outcome("error", "derive() crashed", traceback=traceback.format_exc())
+        try:
+            self._hypothesis_test()()
+            return Outcome(*verdict.without_failure(self.counts["passed"], self.counts["undecided"], self.notes))
+        except (_Counterexample, _ShrinkDone) as stop:
+            cx = stop if isinstance(stop, _Counterexample) else self.found[-1]
+            stopped = self.shrinks and self.counts["shrink_checks"] > self.shrinks
+            return self._falsified(cx, f"; shrinking stopped after {self.shrinks} checks" if stopped else "")
+        except Unsatisfiable:
+            why = "no admissible instance found within budget (all drawn instances were out of scope)"
+            return Outcome("inconclusive", why)
+        except _Abort as ab:
+            cx = jsonable({"instance": ab.description, "error": type(ab.error).__name__})
+            return Outcome("error", str(ab.error), cx, "".join(traceback.format_exception(ab.error)))
+        except FlatcheckError as e:
+            return Outcome("error", str(e), traceback=traceback.format_exc())
+        except hypothesis.errors.Flaky:
+            if self.deadline.passed():
+                # The time limit fired while hypothesis was drawing an instance; hypothesis then sees the
+                # interrupted draw as a flaky strategy. It is the time limit, not a crash.
+                raise ClaimTimeout() from None
+            return Outcome("error", "hypothesis reported a flaky strategy or check", traceback=traceback.format_exc())
+        except Exception as e:  # the implementation or the check crashed: keep the traceback
+            return Outcome("error", f"{type(e).__name__}: {e}", traceback=traceback.format_exc())
+
+    def timed_out(self) -> Outcome:
+        if self.found:
+            # Out of time while shrinking: the smallest genuine counterexample so far still falsifies.
+            return self._falsified(self.found[-1], "; shrinking stopped at the time limit")
+        reason = f"time limit {self.batch_budget.time_limit_s:g}s reached after {self.counts['examples']} instances"
+        if self.counts["passed"]:
+            reason += f" ({self.counts['passed']} passed, none failed)"
+        return Outcome("inconclusive", reason)
+
+    def _falsified(self, cx: _Counterexample, suffix: str) -> Outcome:
+        reason = (cx.evidence.note or "conclusion violated beyond numerical and statistical error") + suffix
+        return Outcome("falsified", reason, evidence_json(self.claim.describe(cx.instance), cx.evidence))
+
+    def _hypothesis_test(self) -> Callable[[], None]:
+        claim, budget = self.claim, self.budget
+
+        def prop(inst: Any) -> None:
+            self._check_instance(inst)
+
+        if self.use_database:
+            # Hypothesis keys its example database by the test function, and `prop` is the same function
+            # for every claim: add the claim, implementation and profile so each has its own entry.
+            key = f"{claim.id}|{getattr(self.impl, 'name', None)}|{budget.profile}"
+            prop._hypothesis_internal_add_digest = key.encode()  # type: ignore[attr-defined]
+        test = given(claim.instances(budget))(prop)
+        test = settings(
+            max_examples=self.per_batch,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+            print_blob=False,
+            report_multiple_bugs=False,
+            phases=[p for p in Phase if p is not Phase.explain and (self.shrinks or p is not Phase.shrink)],
+        )(test)
+        test = hypothesis.seed(self.batch_budget.seed)(test)
+        if self.use_database:
+            # hypothesis.seed switches the example database off; put it back so that a counterexample
+            # found once is replayed first next time, and new instances still come from the seed.
+            db = hypothesis.database.DirectoryBasedExampleDatabase(".hypothesis/examples")
+            test._hypothesis_internal_use_settings = settings(test._hypothesis_internal_use_settings, database=db)
+        return test
+
+    def _check_instance(self, inst: Any) -> None:
+        """hypothesis's property: check one instance, tally it, raise on a counterexample."""
+        claim, counts = self.claim, self.counts
+        if self.deadline.passed():
             # The cooperative limit, for threads where the timers cannot be armed.
             raise ClaimTimeout()
-        if found:
+        if self.found:
             counts["shrink_checks"] += 1
-            if counts["shrink_checks"] > shrinks:
+            if counts["shrink_checks"] > self.shrinks:
                 # The shrink budget is spent (every candidate re-runs the check; a smaller
                 # counterexample is nicer, not truer). Stop at once — unless the example database is
                 # on: hypothesis saves the smallest failure only when it ends normally, so candidates
                 # then pass unchecked until it replays that failure, answered from the record.
-                if not use_database:
+                if not self.use_database:
                     raise _ShrinkDone()
                 desc = claim.describe(inst)
-                for cx in reversed(found):
+                for cx in reversed(self.found):
                     if cx.description == desc:
                         raise cx
                 return
@@ -348,9 +323,9 @@ def _decide(
                 counts["out_of_scope"] += 1
                 assume(False)
         desc = claim.describe(inst)
-        b = replace(per_instance, seed=instance_seed(budget.seed, desc))
+        b = replace(self.per_instance, seed=instance_seed(self.budget.seed, desc))
         try:
-            ev = claim.check(inst, impl, b)
+            ev = claim.check(inst, self.impl, b)
         except FlatcheckError as e:
             raise _Abort(e, desc) from e
         if ev.out_of_scope:
@@ -358,73 +333,16 @@ def _decide(
             assume(False)
         counts["examples"] += 1
         if ev.holds is False:
-            found.append(_Counterexample(inst, ev, desc))
-            raise found[-1]
+            self.found.append(_Counterexample(inst, ev, desc))
+            raise self.found[-1]
         if ev.holds is None:
             counts["undecided"] += 1
-            notes.append(ev.note)
+            self.notes.append(ev.note)
             return
         counts["passed"] += 1
         m = ev.margin if ev.margin is not None else math.inf
-        if not best or m < best["margin_key"]:
-            best.update(margin_key=m, evidence=_evidence_json(desc, ev))
-
-    if use_database:
-        # Hypothesis keys its example database by the test function, and `prop` is the same function
-        # for every claim: add the claim, implementation and profile so each has its own entry.
-        key = f"{claim.id}|{getattr(impl, 'name', None)}|{budget.profile}"
-        prop._hypothesis_internal_add_digest = key.encode()  # type: ignore[attr-defined]
-    test = given(claim.instances(budget))(prop)
-    test = settings(
-        max_examples=per_batch,
-        deadline=None,
-        database=None,
-        suppress_health_check=list(HealthCheck),
-        print_blob=False,
-        report_multiple_bugs=False,
-        phases=[p for p in Phase if p is not Phase.explain and (shrinks or p is not Phase.shrink)],
-    )(test)
-    test = hypothesis.seed(run.seed)(test)
-    if use_database:
-        # hypothesis.seed switches the example database off; put it back so that a counterexample
-        # found once is replayed first next time, and new instances still come from the seed.
-        db = hypothesis.database.DirectoryBasedExampleDatabase(".hypothesis/examples")
-        test._hypothesis_internal_use_settings = settings(test._hypothesis_internal_use_settings, database=db)
-    try:
-        test()
-        if counts["passed"] == 0:
-            result.verdict = "inconclusive"
-            why = notes[0] if notes else "no admissible instance was decided"
-            result.reason = f"no instance decided ({counts['undecided']} undecided): {why}"
-        else:
-            result.verdict = "verified"
-            result.reason = f"{counts['passed']} admissible instances passed"
-            if counts["undecided"]:
-                result.reason += f"; {counts['undecided']} undecided ({notes[0]})"
-    except (_Counterexample, _ShrinkDone) as stop:
-        cx = stop if isinstance(stop, _Counterexample) else found[-1]
-        stopped = shrinks and counts["shrink_checks"] > shrinks
-        _falsified(claim, result, cx, f"; shrinking stopped after {shrinks} checks" if stopped else "")
-    except Unsatisfiable:
-        result.verdict = "inconclusive"
-        result.reason = "no admissible instance found within budget (all drawn instances were out of scope)"
-    except _Abort as ab:
-        result.verdict, result.reason = "error", str(ab.error)
-        result.counterexample = _jsonable({"instance": ab.description, "error": type(ab.error).__name__})
-        result.traceback = "".join(traceback.format_exception(ab.error))
-    except FlatcheckError as e:
-        result.verdict, result.reason = "error", str(e)
-        result.traceback = traceback.format_exc()
-    except hypothesis.errors.Flaky:
-        if deadline.passed():
-            # The time limit fired while hypothesis was drawing an instance; hypothesis then sees the
-            # interrupted draw as a flaky strategy. It is the time limit, not a crash.
-            raise ClaimTimeout() from None
-        result.verdict, result.reason = "error", "hypothesis reported a flaky strategy or check"
-        result.traceback = traceback.format_exc()
-    except Exception as e:  # the implementation or the check crashed: keep the traceback
-        result.verdict, result.reason = "error", f"{type(e).__name__}: {e}"
-        result.traceback = traceback.format_exc()
+        if self.best_evidence is None or m < self.best_margin:
+            self.best_margin, self.best_evidence = m, evidence_json(desc, ev)
 
 
 def run_claims(

@@ -1,0 +1,98 @@
+"""The one result type of a claim's run, and its JSON form (what results.json and the reports read)."""
+
+from __future__ import annotations
+
+import math
+import traceback
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from flatcheck.verify.claim import Budget, Claim, Evidence
+
+
+@dataclass
+class ClaimResult:
+    id: str
+    paper: str
+    kind: str
+    ref: str
+    summary: str
+    verdict: str
+    reason: str
+    impl: str | None
+    examples: int = 0
+    passed: int = 0
+    undecided: int = 0
+    out_of_scope: int = 0
+    time_s: float = 0.0
+    evidence: dict[str, Any] | None = None
+    counterexample: dict[str, Any] | None = None
+    traceback: str | None = None
+    replay: str = ""
+    derivation: str | None = None
+    statement: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return jsonable(asdict(self))
+
+
+def jsonable(x: Any) -> Any:
+    if isinstance(x, dict):
+        return {str(k): jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [jsonable(v) for v in x]
+    if isinstance(x, bool) or x is None or isinstance(x, (int, str)):
+        return x
+    if isinstance(x, float):
+        return x if math.isfinite(x) else str(x)
+    try:
+        f = float(x)
+        return f if math.isfinite(f) else str(f)
+    except (TypeError, ValueError):
+        return str(x)
+
+
+def evidence_json(inst_desc: dict[str, Any], ev: Evidence) -> dict[str, Any]:
+    return jsonable(
+        {
+            "instance": inst_desc,
+            "holds": ev.holds,
+            "margin": ev.margin,
+            "values": ev.values,
+            "note": ev.note,
+            "plot": ev.plot,
+        }
+    )
+
+
+def replay_command(claim: Claim, budget: Budget, impl: Any) -> str:
+    """The one-line command that reruns this claim with the same seed and profile."""
+    impl_name = getattr(impl, "name", None) if claim.algorithm else None
+    if impl_name and impl is not None and not getattr(impl, "builtin", False):
+        return f"flatcheck check {impl_name} --claims {claim.id} --seed {budget.seed} --profile {budget.profile}"
+    return f"flatcheck verify {claim.id} --seed {budget.seed} --profile {budget.profile}"
+
+
+def blank_result(claim: Claim, budget: Budget, impl: Any) -> ClaimResult:
+    """The record of a claim before it is decided (verdict `error` until something better is known)."""
+    return ClaimResult(
+        id=claim.id,
+        paper=claim.paper,
+        kind=claim.kind,
+        ref=claim.ref,
+        summary=claim.summary,
+        verdict="error",
+        reason="",
+        impl=getattr(impl, "name", None) if claim.algorithm else None,
+        replay=replay_command(claim, budget, impl),
+        statement=claim.statement,
+    )
+
+
+def lost_result(claim: Claim, budget: Budget, impl: Any, error: BaseException, where: str) -> ClaimResult:
+    """The record of a claim whose run never came back (its worker process died, a task was lost)."""
+    res = blank_result(claim, budget, impl)
+    res.reason = f"{where} running this claim failed: {type(error).__name__}: {error}"
+    res.traceback = "".join(traceback.format_exception(error))
+    return res
