@@ -121,7 +121,7 @@ def test_lemma5_as_printed_is_falsified_and_the_proofs_form_holds():
     res = run_claim(corrected.CLAIM, budget_for("quick", seed=4), catalog_size=60)
     assert res.verdict == "verified", (res.reason, res.counterexample)
     # The corrected claim is not vacuous: a quarter of the proof's bound fails on its instances.
-    from flatcheck.numeric.pl_bounds import lemma5_bounds
+    from flatcheck_theorems.ahn2024._lemma5 import lemma5_bounds
 
     def quarter(inst, impl, b):
         x = inst.x_tensor()[None]

@@ -27,11 +27,11 @@ from flatcheck.stats.stability import (
     coordinate_moments,
     frobenius_moments,
     moment_operator,
-    paper_rule,
 )
 from flatcheck.verify.profiles import budget_for
 from flatcheck.verify.registry import get
 from flatcheck.verify.runner import run_claim
+from flatcheck_theorems.dexter2024._paper_rule import paper_rule
 
 HOLDS = [
     "dexter2024.def2",

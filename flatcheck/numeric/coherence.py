@@ -4,9 +4,9 @@
     G_ij = tr[H_i H_j]),   σ = λ₁(S) / max_i λ₁(H_i).
 
 Both forms are computed: the square-root form from eigendecompositions (with a certified round-off
-bound, see `sqrt_form`), the Gram form from traces. For a model, the per-example Hessians are exact
-(autograd Hessians) for small d; for larger d the Gram matrix is sketched from Hessian-vector
-products (Hutchinson: tr[H_iH_j] = E zᵀH_iH_jz = E ⟨H_iz, H_jz⟩ for z with E zzᵀ = I).
+bound, see `sqrt_form`), the Gram form from traces. For a model with small d the per-example Hessians
+are exact (autograd, `flatcheck.problems.dexter_families`); for larger d the Gram matrix is sketched
+from Hessian-vector products (Hutchinson: tr[H_iH_j] = E zᵀH_iH_jz = E ⟨H_iz, H_jz⟩ for z with E zzᵀ = I).
 """
 
 from __future__ import annotations
@@ -60,12 +60,6 @@ def gram_form(hs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 def coherence(hs: torch.Tensor) -> float:
     """σ of Definition 2 from the entry-wise square root of the trace Gram matrix."""
     return coherence_bounds(hs)[0]
-
-
-def per_example_hessians(loss: Callable[[torch.Tensor, int], torch.Tensor], w: torch.Tensor, n: int) -> torch.Tensor:
-    """Exact per-example Hessians ∇²ℓ_i(w), i < n, of loss(w, i) at the flat parameter w (d,): (n, d, d)."""
-    # torch.autograd.functional: exact like torch.func.hessian, without its multi-second first-call cost.
-    return torch.stack([torch.autograd.functional.hessian(lambda v, i=i: loss(v, i), w) for i in range(n)])
 
 
 def sketched_gram(hvp: Callable[[int, torch.Tensor], torch.Tensor], n: int, d: int, probes: int, gen) -> torch.Tensor:

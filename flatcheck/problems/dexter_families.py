@@ -22,7 +22,6 @@ from typing import Any
 import torch
 from hypothesis import strategies as st
 
-from flatcheck.numeric.coherence import coherence, coherence_bounds, per_example_hessians
 from flatcheck.problems.digits_mlp import load_digits_data
 
 
@@ -157,7 +156,8 @@ def label_smoothing_net(n: int, smoothing: float, seed: int, k: int = 4) -> Hess
         f = a @ torch.tanh(hw @ x[i] + hb) + c
         return torch.nn.functional.binary_cross_entropy_with_logits(f, target[i])
 
-    hs = per_example_hessians(loss, w, n)
+    # torch.autograd.functional: exact like torch.func.hessian, without its multi-second first-call cost.
+    hs = torch.stack([torch.autograd.functional.hessian(lambda v, i=i: loss(v, i), w) for i in range(n)])
     hs = (hs + hs.transpose(-1, -2)) / 2
     return HessianFamily("label_smoothing_net", hs, {"smoothing": smoothing, "seed": seed}, ranks=(1,) * n)
 
@@ -333,47 +333,6 @@ def sgd_instances(
     c = draw(scale if scale is not None else st.sampled_from([0.05, 0.3, 0.9, 1.5, 2.5, 4.0]))
     top = float(torch.linalg.eigvalsh(fam.hs)[..., -1].max())
     return LinearSGDInstance(fam, rational_at_least(c * batch / max(top, 1e-12)), batch)
-
-
-BOUNDARY_OFFSETS = (1e-3, 1e-2, 0.1, 0.5, 2.0)
-
-
-def theorem1_lr(fam: HessianFamily, batch: int, u: float) -> Fraction:
-    """The smallest η satisfying a condition of dexter2024 Theorem 1 — λ₁(H) > 2/η, or (B < n)
-    λ₁(H) > (σ/η)(n/B − 1)^{−1/2} — times 1 + u, as a rational."""
-    lam = fam.lambda1()
-    thresholds = [2 / lam]
-    if batch < fam.n:
-        thresholds.append(coherence(fam.hs) / (lam * math.sqrt(fam.n / batch - 1)))
-    return rational_at_least(min(thresholds) * (1 + u))
-
-
-def theorem1_sweep(fam: HessianFamily) -> list[LinearSGDInstance]:
-    """Every B ∈ [n] with η just past (u = 10⁻³) to far past (u = 2) the Theorem 1 boundary."""
-    return [LinearSGDInstance(fam, theorem1_lr(fam, b, u), b) for b in range(1, fam.n + 1) for u in BOUNDARY_OFFSETS]
-
-
-def theorem1_conditions(inst: LinearSGDInstance) -> dict | None:
-    """The slacks of Theorem 1's two conditions, or None when neither holds beyond round-off (σ's
-    certified error included)."""
-    fam, lr, b = inst.fam, float(inst.lr), inst.batch
-    lam = fam.lambda1()
-    sigma, tol, _ = coherence_bounds(fam.hs)
-    lam_tol = 64 * fam.d * torch.finfo(torch.float64).eps * lam
-    gd = lam - 2 / lr
-    sgd = lam - sigma / (lr * math.sqrt(fam.n / b - 1)) if b < fam.n else -math.inf
-    sgd_tol = (tol / (lr * math.sqrt(fam.n / b - 1)) if b < fam.n else 0.0) + lam_tol
-    if gd <= lam_tol and sgd <= sgd_tol:
-        return None
-    return {"lambda1_H": lam, "sigma": sigma, "gd_condition_slack": gd, "sgd_condition_slack": sgd}
-
-
-@st.composite
-def theorem1_instances(draw, families: st.SearchStrategy[HessianFamily]) -> LinearSGDInstance:
-    """Instances satisfying a condition of Theorem 1, from just past its boundary to far past it."""
-    fam = draw(families)
-    batch = draw(st.integers(1, fam.n))
-    return LinearSGDInstance(fam, theorem1_lr(fam, batch, draw(st.sampled_from(BOUNDARY_OFFSETS))), batch)
 
 
 @dataclass(eq=False)

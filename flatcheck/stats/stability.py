@@ -11,9 +11,6 @@ Exact rules (error rate zero up to stated round-off):
   sampling alike.
 
 Monte Carlo rules (general families, a user's implementation):
-- `paper_rule`: §5.1's rule — a run diverges if ‖w‖ grows ×1000 before it shrinks ×1000 within 1000
-  steps; a point diverges if 3 of 5 runs do. It follows typical runs (the sign of the top Lyapunov
-  exponent), not a moment, and its error rate is not controlled: it is reported, never a verdict;
 - `first_moment_lower_bound`: a one-sided lower confidence bound on E X for X ≥ 0 from Hoeffding's
   inequality on min(X, cap) (valid for any distribution, error ≤ α): "E‖Ĵ_K⋯Ĵ₁‖₂ ≥ threshold".
 - `moment_interval_test`: a one-step identity E[f(Ĵ)] = value, simultaneous normal intervals.
@@ -32,9 +29,6 @@ import torch
 from flatcheck.stats.intervals import mean_interval
 
 EPS = torch.finfo(torch.float64).eps
-PAPER_FACTOR = 1000.0
-PAPER_STEPS = 1000
-PAPER_RUNS = 5
 
 
 def pair_probabilities(n: int, batch: int, sampling: str) -> tuple[float, float]:
@@ -157,20 +151,6 @@ def coordinate_moments(
 def columns_of(diag: list[list[Fraction]]) -> list[list[Fraction]]:
     """The non-zero entries of each coordinate of a diagonal family (n rows of d fractions)."""
     return [[row[c] for row in diag if row[c] != 0] for c in range(len(diag[0]))]
-
-
-def paper_rule(log_ratio: torch.Tensor, factor: float = PAPER_FACTOR) -> torch.Tensor:
-    """§5.1's decision. log_ratio (steps, ..., runs) = log(‖w_t‖/‖w_0‖) for t = 1..steps (≤ 1000).
-    A run diverges if it reaches ×factor before ÷factor; the point diverges if a majority of runs do.
-    Returns a bool tensor of shape (...)."""
-    up = log_ratio >= math.log(factor)
-    down = log_ratio <= -math.log(factor)
-    steps = log_ratio.shape[0]
-    idx = torch.arange(steps).reshape(-1, *([1] * (log_ratio.dim() - 1)))
-    first_up = torch.where(up, idx, steps).min(0).values
-    first_down = torch.where(down, idx, steps).min(0).values
-    diverged = first_up < first_down
-    return diverged.sum(-1) * 2 > log_ratio.shape[-1]
 
 
 def first_moment_lower_bound(log_x: torch.Tensor, cap: float, alpha: float) -> float:

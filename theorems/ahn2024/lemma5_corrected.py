@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import math
 
-from flatcheck.numeric.pl_bounds import lemma5_bounds
 from flatcheck.problems import PointInstance
 from flatcheck.problems.setting1 import near_minimizers, setting1_problems
 from flatcheck.verify import Claim, Evidence
+
+from ._lemma5 import lemma5_bounds
 
 
 def proof_form(gap: float, alpha: float) -> float:

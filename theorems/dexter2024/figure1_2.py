@@ -38,14 +38,10 @@ from hypothesis import strategies as st
 from flatcheck.algorithms.linear_sgd import diagonal_first_passage
 from flatcheck.impl.linear import jacobian_draws
 from flatcheck.problems.dexter_families import LinearSGDInstance, section5_construction
-from flatcheck.stats.stability import (
-    PAPER_FACTOR,
-    PAPER_RUNS,
-    PAPER_STEPS,
-    coordinate_moments,
-    definition1_test,
-)
+from flatcheck.stats.stability import coordinate_moments, definition1_test
 from flatcheck.verify import Claim, Evidence
+
+from ._paper_rule import PAPER_FACTOR, PAPER_RUNS, PAPER_STEPS
 
 N = 100
 SAMPLINGS = ("bernoulli", "without_replacement")

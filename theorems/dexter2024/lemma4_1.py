@@ -22,7 +22,6 @@ from __future__ import annotations
 import torch
 from hypothesis import strategies as st
 
-from flatcheck.impl.definition1 import FAILED_NOTE, definition1_check
 from flatcheck.problems.dexter_families import (
     LinearSGDInstance,
     diagonal_families,
@@ -31,6 +30,8 @@ from flatcheck.problems.dexter_families import (
 )
 from flatcheck.stats.stability import moment_operator, operator_radius, path_operator
 from flatcheck.verify import Claim, Evidence
+
+from ._definition1 import FAILED_NOTE, definition1_check
 
 
 @st.composite

@@ -16,20 +16,10 @@ from __future__ import annotations
 
 import math
 
-from flatcheck.numeric.coherence_checks import stated_coherence, worst_family
 from flatcheck.problems.dexter_families import ExtremeSetting, extreme_settings
-from flatcheck.verify import Claim, Evidence
+from flatcheck.verify import Claim
 
-
-def check(setting: ExtremeSetting, impl, budget) -> Evidence:
-    fam, out = worst_family(
-        setting.families(), lambda f: stated_coherence(f, math.sqrt(f.n) if f.name == "identical" else 1.0)
-    )
-    note = "" if out["holds"] else f"{setting.kind} setting, n = {fam.n}: λ₁(S) and σ differ from the stated value"
-    return Evidence(
-        out["holds"], {"setting": setting.kind, "n": fam.n, **out["values"]}, margin=out["margin"], note=note
-    )
-
+from ._coherence import make_sec3_1_check
 
 CLAIM = Claim(
     id="dexter2024.sec3_1",
@@ -40,6 +30,6 @@ CLAIM = Claim(
     r"\mathrm{tr}[H_iH_j]=0\ (i\ne j)\Rightarrow S=I,\ \sigma=1",
     summary="§3.1: identical H_i = e₁e₁ᵀ give λ₁(S) = σ = √n; mutually orthogonal H_i give S = I, σ = 1.",
     instances=lambda budget: extreme_settings(),
-    check=check,
+    check=make_sec3_1_check(math.sqrt, "stated"),
     describe=ExtremeSetting.describe,
 )

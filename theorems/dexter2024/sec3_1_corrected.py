@@ -9,20 +9,10 @@ Checked like dexter2024.sec3_1, with certified round-off bounds.
 
 from __future__ import annotations
 
-from flatcheck.numeric.coherence_checks import stated_coherence, worst_family
 from flatcheck.problems.dexter_families import ExtremeSetting, extreme_settings
-from flatcheck.verify import Claim, Evidence
+from flatcheck.verify import Claim
 
-
-def check(setting: ExtremeSetting, impl, budget) -> Evidence:
-    fam, out = worst_family(
-        setting.families(), lambda f: stated_coherence(f, float(f.n) if f.name == "identical" else 1.0)
-    )
-    note = "" if out["holds"] else f"{setting.kind} setting, n = {fam.n}: λ₁(S) and σ differ from the corrected value"
-    return Evidence(
-        out["holds"], {"setting": setting.kind, "n": fam.n, **out["values"]}, margin=out["margin"], note=note
-    )
-
+from ._coherence import make_sec3_1_check
 
 CLAIM = Claim(
     id="dexter2024.sec3_1.corrected",
@@ -33,6 +23,6 @@ CLAIM = Claim(
     r"\mathrm{tr}[H_iH_j]=0\ (i\ne j)\Rightarrow S=I,\ \sigma=1",
     summary="Corrected §3.1: identical H_i = e₁e₁ᵀ give λ₁(S) = σ = n (not √n); orthogonal H_i give σ = 1.",
     instances=lambda budget: extreme_settings(),
-    check=check,
+    check=make_sec3_1_check(float, "corrected"),
     describe=ExtremeSetting.describe,
 )

@@ -12,17 +12,10 @@ so σ can exceed n; see dexter2024.sigma_range.corrected.)
 
 from __future__ import annotations
 
-from flatcheck.numeric.coherence_checks import sigma_range, worst_family
 from flatcheck.problems.dexter_families import FamilySweep, family_sweeps
-from flatcheck.verify import Claim, Evidence
+from flatcheck.verify import Claim
 
-
-def check(sweep: FamilySweep, impl, budget) -> Evidence:
-    fam, out = worst_family(sweep.families, lambda f: sigma_range(f, f.n))
-    values = {**out["values"], "ranks": list(fam.ranks)}
-    note = "" if out["holds"] else f"σ = {values['sigma']:.6g} lies outside [1, n] = [1, {fam.n}]"
-    return Evidence(out["holds"], values, margin=out["margin"], note=note)
-
+from ._coherence import make_sigma_range_check
 
 CLAIM = Claim(
     id="dexter2024.sigma_range",
@@ -32,6 +25,6 @@ CLAIM = Claim(
     statement=r"1\le\sigma(\{H_i\}_{i\in[n]})\le n",
     summary="The coherence measure of any PSD family lies in [1, n].",
     instances=lambda budget: family_sweeps(),
-    check=check,
+    check=make_sigma_range_check(lambda f: f.n, "n", lambda f: {"ranks": list(f.ranks)}),
     describe=FamilySweep.describe,
 )

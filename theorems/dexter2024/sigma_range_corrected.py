@@ -12,22 +12,15 @@ from __future__ import annotations
 
 import math
 
-from flatcheck.numeric.coherence_checks import sigma_range, worst_family
 from flatcheck.problems.dexter_families import FamilySweep, HessianFamily, family_sweeps
-from flatcheck.verify import Claim, Evidence
+from flatcheck.verify import Claim
+
+from ._coherence import make_sigma_range_check
 
 
 def upper(fam: HessianFamily) -> float:
     """n√r, r the largest rank the construction guarantees."""
     return fam.n * math.sqrt(max(fam.ranks))
-
-
-def check(sweep: FamilySweep, impl, budget) -> Evidence:
-    fam, out = worst_family(sweep.families, lambda f: sigma_range(f, upper(f)))
-    top = upper(fam)
-    values = {**out["values"], "max_rank": max(fam.ranks), "upper": top}
-    note = "" if out["holds"] else f"σ = {values['sigma']:.6g} lies outside [1, n√r] = [1, {top:.6g}]"
-    return Evidence(out["holds"], values, margin=out["margin"], note=note)
 
 
 CLAIM = Claim(
@@ -38,6 +31,6 @@ CLAIM = Claim(
     statement=r"\mathrm{rank}\,H_i\le r\ \Rightarrow\ 1\le\sigma(\{H_i\}_{i\in[n]})\le n\sqrt r",
     summary="Corrected: σ ∈ [1, n√r] for H_i of rank ≤ r (the paper's [1, n] holds for rank one).",
     instances=lambda budget: family_sweeps(),
-    check=check,
+    check=make_sigma_range_check(upper, "n√r", lambda f: {"max_rank": max(f.ranks), "upper": upper(f)}),
     describe=FamilySweep.describe,
 )

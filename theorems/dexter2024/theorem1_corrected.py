@@ -17,17 +17,11 @@ from __future__ import annotations
 
 import math
 
-from flatcheck.impl.definition1 import FAILED_NOTE, definition1_check
-from flatcheck.problems.dexter_families import (
-    LinearSGDInstance,
-    diagonal_families,
-    psd_families,
-    theorem1_conditions,
-    theorem1_instances,
-    theorem1_sweep,
-)
+from flatcheck.problems.dexter_families import LinearSGDInstance, diagonal_families, psd_families
 from flatcheck.stats.stability import columns_of, coordinate_moments, moment_operator, operator_radius
 from flatcheck.verify import Claim, Evidence
+
+from ._theorem1 import make_check, theorem1_conditions, theorem1_instances
 
 
 def second_moment_radius(inst: LinearSGDInstance) -> Evidence:
@@ -47,16 +41,6 @@ def second_moment_radius(inst: LinearSGDInstance) -> Evidence:
     return Evidence(holds, values, margin=(rho - 1 - tol) / max(tol, 1e-12) if tol else rho - 1, note=note)
 
 
-def check(inst: LinearSGDInstance, impl, budget) -> Evidence:
-    if theorem1_conditions(inst) is None:
-        return Evidence(None, out_of_scope="neither condition of Theorem 1 holds beyond round-off")
-    d1 = definition1_check(impl, inst, budget.draws(impl, cap=4096), budget.seed, budget.alpha)
-    if not d1["holds"]:
-        return Evidence(False, {"definition1_max_error": d1["max_error"]}, margin=d1["margin"], note=FAILED_NOTE)
-    cases = theorem1_sweep(inst.fam) if inst.fam.diag is not None else [inst]
-    return min((second_moment_radius(i) for i in cases), key=lambda ev: ev.margin)
-
-
 CLAIM = Claim(
     id="dexter2024.theorem1.corrected",
     paper="dexter2024",
@@ -66,7 +50,7 @@ CLAIM = Claim(
     r"\Rightarrow\lim_{k\to\infty}\mathbb E\|\hat J_k\cdots\hat J_1\|_2^2=\infty",
     summary="Corrected Theorem 1: under its conditions the second moment E‖Ĵ_k⋯Ĵ₁‖₂² diverges.",
     instances=lambda budget: theorem1_instances(diagonal_families(max_n=6, max_d=3) | psd_families(max_n=5, max_d=3)),
-    check=check,
+    check=make_check(second_moment_radius, definition1_share=1.0),
     algorithm="linsgd",
     describe=LinearSGDInstance.describe,
 )

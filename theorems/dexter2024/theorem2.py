@@ -23,7 +23,6 @@ from fractions import Fraction
 
 import torch
 
-from flatcheck.impl.definition1 import FAILED_NOTE, definition1_check
 from flatcheck.numeric.coherence import coherence_bounds, gram_form
 from flatcheck.problems.dexter_families import (
     LinearSGDInstance,
@@ -33,6 +32,8 @@ from flatcheck.problems.dexter_families import (
 )
 from flatcheck.stats.stability import columns_of, coordinate_moments
 from flatcheck.verify import Claim, Evidence
+
+from ._definition1 import FAILED_NOTE, definition1_check
 
 SForm = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
 

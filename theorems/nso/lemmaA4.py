@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import sympy as sp
 
-from flatcheck.numeric.smoothing_checks import instance_order, quartic_remainder
 from flatcheck.problems.nso_families import SmoothingInstance, smoothing_instances
 from flatcheck.verify import Claim, Evidence
+
+from ._smoothing import instance_order, quartic_remainder
 
 CLAIMED_SIGMA = 3  # order in σ; Σ = σ²I = s·Σ₀ makes it 3/2 in s
 

@@ -20,9 +20,10 @@ import sympy as sp
 import torch
 
 from flatcheck.numeric.smoothing import S
-from flatcheck.numeric.smoothing_checks import instance_order, quartic_remainder
 from flatcheck.problems.nso_families import SmoothingInstance, smoothing_instances
 from flatcheck.verify import Claim, Evidence
+
+from ._smoothing import instance_order, quartic_remainder
 
 CLAIMED = 1.5
 

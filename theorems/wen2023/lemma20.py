@@ -16,9 +16,10 @@ from __future__ import annotations
 import torch
 from hypothesis import strategies as st
 
-from flatcheck.numeric.limit_map_on_manifold import FLOW_TOL, STEP, limit_map_jacobian_at, tangent
 from flatcheck.problems.quadratic_manifolds import describe_point, manifold_points
 from flatcheck.verify import Claim, Evidence
+
+from ._limit_map import FLOW_TOL, STEP, limit_map_jacobian_at, tangent
 
 
 def make_check(predicted=tangent):

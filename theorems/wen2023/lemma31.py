@@ -23,10 +23,11 @@ from __future__ import annotations
 import torch
 from hypothesis import strategies as st
 
-from flatcheck.numeric.limit_map_on_manifold import FLOW_TOL, STEP, limit_map_jacobian_at, point, tangent
 from flatcheck.numeric.riemannian import eigen, grad_top_eigenvalue, third_contraction
 from flatcheck.problems.quadratic_manifolds import describe_point, manifold_points
 from flatcheck.verify import Assumption, Claim, Evidence
+
+from ._limit_map import FLOW_TOL, STEP, limit_map_jacobian_at, point, tangent
 
 
 def relative_gap(inst: dict) -> float:
