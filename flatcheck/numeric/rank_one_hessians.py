@@ -1,4 +1,4 @@
-r"""wen2023 §4 Setting: the rank-one structure of per-example Hessians on Γ (Lemma 22), exactly and numerically.
+r"""The rank-one structure of per-example Hessians on Γ (the setting of wen2023 §4), exactly and numerically.
 
 For L_k(x) = ℓ(f_k(x), y_k) at p ∈ Γ (f_k(p) = y_k, ∂ℓ/∂y′ = 0 there):
     ∇²L_k(p) = ℓ″(f_k(p), y_k) ∇f_k(p)∇f_k(p)ᵀ = ℓ″‖∇f_k(p)‖² w_k(p)w_k(p)ᵀ,   w_k = ∇f_k/‖∇f_k‖,
@@ -15,8 +15,6 @@ import torch
 
 from flatcheck.problems.local import LocalPolynomial, expand_at
 from flatcheck.problems.manifolds import ManifoldInstance
-from flatcheck.stats import fit_order
-from flatcheck.stats.limits import joint_verdict
 
 
 @dataclass
@@ -62,53 +60,3 @@ def direction_residuals(lp: LocalPolynomial, w: torch.Tensor, delta: torch.Tenso
     res = torch.minimum(torch.linalg.vector_norm(u - w, dim=-1), torch.linalg.vector_norm(u + w, dim=-1))
     floor = lp.gradient_roundoff(torch.linalg.vector_norm(z, dim=-1))
     return torch.where(n.squeeze(-1) > floor, res, torch.nan).tolist()
-
-
-def stated_weight(part: RankOneParts) -> sp.Expr:
-    """Λ_k(p) as wen2023 defines it before Lemma 22: the loss curvature d²ℓ/dy′² at y′ = f_k(p)."""
-    return part.curvature
-
-
-def top_eigenvalue_weight(part: RankOneParts) -> sp.Expr:
-    """The non-zero eigenvalue of ∇²L_k(p): ℓ″‖∇f_k(p)‖²."""
-    return part.curvature * (part.model_gradient.T * part.model_gradient)[0]
-
-
-@dataclass
-class RankOneAssessment:
-    verdict: bool | None
-    values: dict
-    note: str
-
-
-def assess_lemma22(
-    inst: ManifoldInstance, delta: list[float], weight=stated_weight, order: float = 1.0
-) -> RankOneAssessment:
-    """Both parts of Lemma 22 at p: (a) ∇²L_k(p) = weight·w_kw_kᵀ exactly for every k; (b) the direction
-    residual at x = p + tδ, t = 2^{-2} … 2^{-16}, has local order ≥ `order` (`flatcheck.stats.fit_order`)."""
-    parts = rank_one_parts(inst)
-    mismatches = [p.mismatch(weight(p)) for p in parts]
-    identity_ok = all(m == sp.zeros(*m.shape) for m in mismatches)
-    ts = [2.0**-k for k in range(2, 17)]
-    values: dict = {
-        "t": ts,
-        "hessian_minus_lambda_wwT": [str(m.tolist()) for m in mismatches],
-        "lambda": [str(weight(p)) for p in parts],
-        "grad_f_norm_squared": [str((p.model_gradient.T * p.model_gradient)[0]) for p in parts],
-    }
-    if not identity_ok:
-        # Part (a) already falsifies the lemma on this instance; part (b) cannot change that.
-        return RankOneAssessment(False, values, "∇²L_k(p) ≠ Λ_k(p)w_k(p)w_k(p)ᵀ (off by the factor ‖∇f_k(p)‖²)")
-    verdicts: list[bool | None] = []
-    notes: list[str] = []
-    for k in range(len(parts)):
-        lp = expand_at(inst.problem.examples[k], inst.problem.symbols, inst.point)
-        res = direction_residuals(lp, parts[k].direction, torch.tensor(delta, dtype=torch.float64), ts)
-        keep = [(t, r) for t, r in zip(ts, res) if r == r]
-        fit = fit_order([t for t, _ in keep], [r for _, r in keep], order, floor=1e-12)
-        verdicts.append(fit.reaches if fit.decided else None)
-        values[f"direction_residual_{k}"] = res
-        values[f"local_order_{k}"] = fit.local_orders[-1] if fit.local_orders else None
-        if not (fit.decided and fit.reaches):
-            notes.append(f"example {k}: {fit.note}")
-    return RankOneAssessment(joint_verdict(verdicts), values, "; ".join(notes))

@@ -32,12 +32,12 @@ from __future__ import annotations
 from functools import lru_cache
 
 import sympy as sp
-from hypothesis import strategies as st
 
-from flatcheck.problems import Problem, toy_starts, wen_toy
-from flatcheck.problems.starts import FIGURE1_RUNS, toy_caption_facts
+from flatcheck.problems import Problem, wen_toy
 from flatcheck.verify import Claim
-from flatcheck.verify.reproduction import RunSpec, make_reproduction_check
+from flatcheck.verify.reproduction import make_reproduction_check
+
+from ._figure1 import describe, figure1_specs, instances, toy_caption_facts
 
 X0, X1, Y0, Y1 = wen_toy().symbols
 F0, F1 = wen_toy().known["F"]
@@ -59,25 +59,13 @@ def symbolic() -> dict[str, bool]:
     return toy_caption_facts((F0, F1), CAPTION_SPLIT, "F₀(x), F₁(x)", "L₀ = F₀x₀², L₁ = F₁y₁²")
 
 
-SPECS = [
-    RunSpec(
-        "(1) full-batch SAM → argmin top eigenvalue F₀", "sam", wen_toy, *FIGURE1_RUNS["sam"], (0.0, 0.0, 0.0, 0.0)
-    ),
-    RunSpec(
-        "(2) GD on L^asc → argmin of the named bottom eigenvalue F₀",
-        "ascent_gd",
-        wen_toy,
-        *FIGURE1_RUNS["ascent_gd"],
-        (0.0, 0.0, 0.0, 0.0),
-    ),
-    RunSpec(
-        "(3) stochastic SAM (caption's L₀ = F₀x₀²) → argmin trace",
-        "sam_stochastic",
-        caption_split_problem,
-        *FIGURE1_RUNS["sam_stochastic"],
-        (0.8, 1 / 7, 0.0, 0.0),
-    ),
-]
+SPECS = figure1_specs(
+    "(1) full-batch SAM → argmin top eigenvalue F₀",
+    "(2) GD on L^asc → argmin of the named bottom eigenvalue F₀",
+    (0.0, 0.0, 0.0, 0.0),
+    "(3) stochastic SAM (caption's L₀ = F₀x₀²) → argmin trace",
+    caption_split_problem,
+)
 
 CLAIM = Claim(
     id="wen2023.figure1",
@@ -88,10 +76,10 @@ CLAIM = Claim(
     r"\text{GD on }L^{asc}_\rho\to\arg\min F_0;\ \text{SSAM}(L_0=F_0x_0^2,L_1=F_1y_1^2)\to\arg\min\mathrm{Tr}\nabla^2L",
     summary="Figure 1 as printed: SAM → min top eigenvalue; GD on L^asc → min 'bottom eigenvalue F₀'; "
     "SSAM (printed split) → min trace.",
-    instances=lambda budget: st.fixed_dictionaries({"x_init": toy_starts()}),
+    instances=instances,
     check=make_reproduction_check(SPECS, symbolic),
     algorithm="sam",
-    describe=lambda inst: {"problem": "wen2023_toy", "x_init": [str(v) for v in inst["x_init"]]},
+    describe=describe,
     # Each instance is three training runs of the figure (about 3 s in quick).
     max_examples=(1, 4, 40),
 )

@@ -19,12 +19,11 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from hypothesis import strategies as st
-
-from flatcheck.problems import toy_starts, wen_toy
-from flatcheck.problems.starts import FIGURE1_RUNS, toy_caption_facts
+from flatcheck.problems import wen_toy
 from flatcheck.verify import Claim
-from flatcheck.verify.reproduction import RunSpec, make_reproduction_check
+from flatcheck.verify.reproduction import make_reproduction_check
+
+from ._figure1 import describe, figure1_specs, instances, toy_caption_facts
 
 X0, X1, Y0, Y1 = wen_toy().symbols
 F0, F1 = wen_toy().known["F"]
@@ -35,25 +34,13 @@ def symbolic() -> dict[str, bool]:
     return toy_caption_facts((2 * F0, 2 * F1), tuple(wen_toy().examples), "2F₀(x), 2F₁(x)", "L_k = 2F_k y_k²")
 
 
-SPECS = [
-    RunSpec(
-        "(1) full-batch SAM → argmin top eigenvalue 2F₀", "sam", wen_toy, *FIGURE1_RUNS["sam"], (0.0, 0.0, 0.0, 0.0)
-    ),
-    RunSpec(
-        "(2) GD on L^asc → argmin bottom eigenvalue 2F₁",
-        "ascent_gd",
-        wen_toy,
-        *FIGURE1_RUNS["ascent_gd"],
-        (1.0, 1.0, 0.0, 0.0),
-    ),
-    RunSpec(
-        "(3) stochastic SAM (L_k = 2F_k y_k²) → argmin trace",
-        "sam_stochastic",
-        wen_toy,
-        *FIGURE1_RUNS["sam_stochastic"],
-        (0.8, 1 / 7, 0.0, 0.0),
-    ),
-]
+SPECS = figure1_specs(
+    "(1) full-batch SAM → argmin top eigenvalue 2F₀",
+    "(2) GD on L^asc → argmin bottom eigenvalue 2F₁",
+    (1.0, 1.0, 0.0, 0.0),
+    "(3) stochastic SAM (L_k = 2F_k y_k²) → argmin trace",
+    wen_toy,
+)
 
 CLAIM = Claim(
     id="wen2023.figure1.corrected",
@@ -65,10 +52,10 @@ CLAIM = Claim(
     r"\text{SSAM}(L_k=2F_ky_k^2)\to\arg\min_\Gamma\mathrm{Tr}=(4/5,1/7)",
     summary="Figure 1 corrected: SAM → min λ₁ (0,0); GD on L^asc → min λ_M (1,1); "
     "stochastic SAM → min trace (4/5, 1/7).",
-    instances=lambda budget: st.fixed_dictionaries({"x_init": toy_starts()}),
+    instances=instances,
     check=make_reproduction_check(SPECS, symbolic),
     algorithm="sam",
-    describe=lambda inst: {"problem": "wen2023_toy", "x_init": [str(v) for v in inst["x_init"]]},
+    describe=describe,
     # Each instance is three training runs of the figure (about 3 s in quick).
     max_examples=(1, 4, 40),
 )

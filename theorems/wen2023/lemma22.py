@@ -18,23 +18,13 @@ Two parts, on the Setting-1 losses of `flatcheck.problems.manifolds` at their ba
 
 from __future__ import annotations
 
-from flatcheck.numeric.rank_one_hessians import assess_lemma22, stated_weight
-from flatcheck.problems.manifolds import (
-    ManifoldInstance,
-    describe_with_direction,
-    rank_condition,
-    setting_one_directions,
-)
-from flatcheck.verify import Assumption, Claim, Evidence
+from functools import partial
 
+from flatcheck.verify import Claim
 
-def make_check(weight=stated_weight, order: float = 1.0):
-    def check(case: tuple[ManifoldInstance, list[float]], impl: object, budget) -> Evidence:
-        out = assess_lemma22(case[0], case[1], weight, order)
-        return Evidence(out.verdict, out.values, note=out.note)
+from ._lemma22 import ASSUMPTIONS, describe, instances, make_lemma22_check, stated_weight
 
-    return check
-
+make_check = partial(make_lemma22_check, stated_weight)
 
 CLAIM = Claim(
     id="wen2023.lemma22",
@@ -45,8 +35,8 @@ CLAIM = Claim(
     r"w_k=\tfrac{\nabla f_k}{\|\nabla f_k\|};\ \exists s\in\{\pm1\}:\ \tfrac{\nabla L_k(x)}{\|\nabla L_k(x)\|}"
     r"=s\,w_k(p)+O(\|x-p\|)",
     summary="Per-example Hessians on Γ are Λ_k w_k w_kᵀ (Λ_k = ℓ″ as defined) and ∇L_k/‖∇L_k‖ = ±w_k + O(‖x−p‖).",
-    instances=lambda budget: setting_one_directions(),
+    instances=instances,
     check=make_check(),
-    assumptions=(Assumption("assumption1", lambda c: rank_condition(c[0]), "p ∈ Γ, rank ∇²L(p) = M"),),
-    describe=describe_with_direction,
+    assumptions=ASSUMPTIONS,
+    describe=describe,
 )

@@ -10,23 +10,13 @@ Checked as `wen2023.lemma22` is (exact identity; local order ≥ 1 of the direct
 
 from __future__ import annotations
 
-from flatcheck.numeric.rank_one_hessians import assess_lemma22, top_eigenvalue_weight
-from flatcheck.problems.manifolds import (
-    ManifoldInstance,
-    describe_with_direction,
-    rank_condition,
-    setting_one_directions,
-)
-from flatcheck.verify import Assumption, Claim, Evidence
+from functools import partial
 
+from flatcheck.verify import Claim
 
-def make_check(weight=top_eigenvalue_weight, order: float = 1.0):
-    def check(case: tuple[ManifoldInstance, list[float]], impl: object, budget) -> Evidence:
-        out = assess_lemma22(case[0], case[1], weight, order)
-        return Evidence(out.verdict, out.values, note=out.note)
+from ._lemma22 import ASSUMPTIONS, describe, instances, make_lemma22_check, top_eigenvalue_weight
 
-    return check
-
+make_check = partial(make_lemma22_check, top_eigenvalue_weight)
 
 CLAIM = Claim(
     id="wen2023.lemma22.corrected",
@@ -36,8 +26,8 @@ CLAIM = Claim(
     statement=r"\nabla^2L_k(p)=\Lambda_k(p)w_k(p)w_k(p)^\top,\ \Lambda_k=\tfrac{d^2\ell(y',y_k)}{dy'^2}\big|_{f_k}"
     r"\|\nabla f_k\|^2;\ \exists s\in\{\pm1\}:\ \tfrac{\nabla L_k(x)}{\|\nabla L_k(x)\|}=s\,w_k(p)+O(\|x-p\|)",
     summary="Lemma 22 with Λ_k = ℓ″‖∇f_k‖² (the top eigenvalue of ∇²L_k): rank-one Hessians, aligned gradients.",
-    instances=lambda budget: setting_one_directions(),
+    instances=instances,
     check=make_check(),
-    assumptions=(Assumption("assumption1", lambda c: rank_condition(c[0]), "p ∈ Γ, rank ∇²L(p) = M"),),
-    describe=describe_with_direction,
+    assumptions=ASSUMPTIONS,
+    describe=describe,
 )

@@ -1,0 +1,93 @@
+"""wen2023 Lemma 22 and the check its printed and corrected readings share; they differ only in
+Λ_k(p), the weight of w_kw_kᵀ (`stated_weight`: ℓ″ as the paper defines it; `top_eigenvalue_weight`:
+ℓ″‖∇f_k‖²)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy as sp
+import torch
+from hypothesis import strategies as st
+
+from flatcheck.numeric.rank_one_hessians import RankOneParts, direction_residuals, rank_one_parts
+from flatcheck.problems.local import expand_at
+from flatcheck.problems.manifolds import (
+    ManifoldInstance,
+    describe_with_direction,
+    rank_condition,
+    setting_one_directions,
+)
+from flatcheck.stats import fit_order
+from flatcheck.stats.limits import joint_verdict
+from flatcheck.verify import Assumption, Evidence
+
+
+def stated_weight(part: RankOneParts) -> sp.Expr:
+    """Λ_k(p) as wen2023 defines it before Lemma 22: the loss curvature d²ℓ/dy′² at y′ = f_k(p)."""
+    return part.curvature
+
+
+def top_eigenvalue_weight(part: RankOneParts) -> sp.Expr:
+    """The non-zero eigenvalue of ∇²L_k(p): ℓ″‖∇f_k(p)‖²."""
+    return part.curvature * (part.model_gradient.T * part.model_gradient)[0]
+
+
+@dataclass
+class RankOneAssessment:
+    verdict: bool | None
+    values: dict
+    note: str
+
+
+def assess_lemma22(
+    inst: ManifoldInstance, delta: list[float], weight=stated_weight, order: float = 1.0
+) -> RankOneAssessment:
+    """Both parts of Lemma 22 at p: (a) ∇²L_k(p) = weight·w_kw_kᵀ exactly for every k; (b) the direction
+    residual at x = p + tδ, t = 2^{-2} … 2^{-16}, has local order ≥ `order` (`flatcheck.stats.fit_order`)."""
+    parts = rank_one_parts(inst)
+    mismatches = [p.mismatch(weight(p)) for p in parts]
+    identity_ok = all(m == sp.zeros(*m.shape) for m in mismatches)
+    ts = [2.0**-k for k in range(2, 17)]
+    values: dict = {
+        "t": ts,
+        "hessian_minus_lambda_wwT": [str(m.tolist()) for m in mismatches],
+        "lambda": [str(weight(p)) for p in parts],
+        "grad_f_norm_squared": [str((p.model_gradient.T * p.model_gradient)[0]) for p in parts],
+    }
+    if not identity_ok:
+        # Part (a) already falsifies the lemma on this instance; part (b) cannot change that.
+        return RankOneAssessment(False, values, "∇²L_k(p) ≠ Λ_k(p)w_k(p)w_k(p)ᵀ (off by the factor ‖∇f_k(p)‖²)")
+    verdicts: list[bool | None] = []
+    notes: list[str] = []
+    for k in range(len(parts)):
+        lp = expand_at(inst.problem.examples[k], inst.problem.symbols, inst.point)
+        res = direction_residuals(lp, parts[k].direction, torch.tensor(delta, dtype=torch.float64), ts)
+        keep = [(t, r) for t, r in zip(ts, res) if r == r]
+        fit = fit_order([t for t, _ in keep], [r for _, r in keep], order, floor=1e-12)
+        verdicts.append(fit.reaches if fit.decided else None)
+        values[f"direction_residual_{k}"] = res
+        values[f"local_order_{k}"] = fit.local_orders[-1] if fit.local_orders else None
+        if not (fit.decided and fit.reaches):
+            notes.append(f"example {k}: {fit.note}")
+    return RankOneAssessment(joint_verdict(verdicts), values, "; ".join(notes))
+
+
+def make_lemma22_check(weight, order: float = 1.0):
+    """Lemma 22 with Λ_k = weight(part) and the direction residual of order ≥ `order`."""
+
+    def check(case: tuple[ManifoldInstance, list[float]], impl: object, budget) -> Evidence:
+        out = assess_lemma22(case[0], case[1], weight, order)
+        return Evidence(out.verdict, out.values, note=out.note)
+
+    return check
+
+
+ASSUMPTIONS = (Assumption("assumption1", lambda c: rank_condition(c[0]), "p ∈ Γ, rank ∇²L(p) = M"),)
+
+
+def instances(budget: object) -> st.SearchStrategy[tuple[ManifoldInstance, list[float]]]:
+    return setting_one_directions()
+
+
+describe = describe_with_direction
