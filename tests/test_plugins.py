@@ -46,6 +46,17 @@ def claim(name, power):
 '''
 
 
+def register(site, monkeypatch, dist: str, entry: str) -> None:
+    """Leave in `site` what pip leaves for an installed distribution `dist` with one entry point
+    `entry` in flatcheck.claims, put `site` on sys.path, and make the registry read it afresh."""
+    info = site / f"{dist}-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(f"[flatcheck.claims]\n{entry}\n")
+    monkeypatch.syspath_prepend(str(site))
+    registry.all_claims.cache_clear()
+
+
 @pytest.fixture
 def external_package(tmp_path, monkeypatch):
     """A package `extclaims` with one true and one false claim, installed the way pip would leave
@@ -58,12 +69,7 @@ def external_package(tmp_path, monkeypatch):
     for name, power in (("cubes", 3), ("squares", 2)):
         source = f"from extclaims.paper._shared import claim\n\nCLAIM = claim({name!r}, {power})\n"
         (pkg / "paper" / f"{name}.py").write_text(source)
-    info = tmp_path / "extclaims-0.1.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: extclaims\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text("[flatcheck.claims]\nextclaims = extclaims\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    registry.all_claims.cache_clear()
+    register(tmp_path, monkeypatch, "extclaims", "extclaims = extclaims")
     yield tmp_path
     registry.all_claims.cache_clear()
     for name in [m for m in sys.modules if m == "extclaims" or m.startswith("extclaims.")]:
@@ -110,12 +116,7 @@ def test_pytest_flatcheck_collects_an_installed_claim_package(external_package):
 
 
 def test_a_broken_registration_is_one_clear_error(tmp_path, monkeypatch):
-    info = tmp_path / "badclaims-0.1.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: badclaims\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text("[flatcheck.claims]\nbad = no_such_package_here\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    registry.all_claims.cache_clear()
+    register(tmp_path, monkeypatch, "badclaims", "bad = no_such_package_here")
     try:
         with pytest.raises(registry.FlatcheckError, match="no_such_package_here.*cannot be imported"):
             registry.all_claims()
