@@ -171,3 +171,26 @@ def test_the_rules_catch_what_they_forbid(tmp_path):
     assert len(rule_breaks("flatcheck.stats.probe", {"flatcheck.problems.problem"})) == 1
     assert len(rule_breaks("flatcheck.report.probe", {"flatcheck.verify.claim"})) == 1
     assert rule_breaks("flatcheck.numeric.probe", {"flatcheck.stats.remainder_order", "flatcheck.errors"}) == []
+
+
+def claims_imported(path: Path, root: Path = ROOT) -> list[str]:
+    """The claims a catalog module imports: modules of a paper package (theorems.<paper>.<module>,
+    or flatcheck_theorems.…) none of whose names start with `_` (those are helpers)."""
+    found = []
+    for target in sorted(imports_of(path, root)):
+        parts = target.split(".")
+        if parts[0] not in {"theorems", "flatcheck_theorems"} or any(p.startswith("_") for p in parts[1:]):
+            continue
+        if len(parts) > 2 and root.joinpath("theorems", *parts[1:]).with_suffix(".py").exists():
+            found.append(target)
+    return found
+
+
+def test_a_claim_never_imports_another_claim(tmp_path):
+    assert {str(p): claims_imported(p) for p in (ROOT / "theorems").rglob("*.py") if claims_imported(p)} == {}
+    probe = tmp_path / "theorems" / "paper" / "probe.py"
+    probe.parent.mkdir(parents=True)
+    for name in ("_shared", "other", "third"):
+        (probe.parent / f"{name}.py").write_text("")
+    probe.write_text("from ._shared import x\nfrom .other import y\nfrom . import third\n")
+    assert claims_imported(probe, tmp_path) == ["theorems.paper.other", "theorems.paper.third"]
