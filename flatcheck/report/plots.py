@@ -76,7 +76,7 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 from matplotlib import ticker  # noqa: E402  (the backend must be chosen before pyplot loads)
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
-from matplotlib.figure import Figure, FigureBase  # noqa: E402
+from matplotlib.figure import Figure, FigureBase, SubFigure  # noqa: E402
 
 PLOT_TYPES = ("loglog", "lines", "scatter", "phase", "trajectories", "panels")
 MAX_PANELS = 4
@@ -404,7 +404,7 @@ DRAW: dict[str, Callable[[Any, dict[str, Any]], None]] = {
 
 
 def _width(ax: Any, what: str) -> int:
-    in_panel = ax.figure is not ax.get_figure(root=True)
+    in_panel = isinstance(ax.figure, SubFigure)
     return int(WRAP[what] * (PANEL_SHRINK if in_panel else 1))
 
 
