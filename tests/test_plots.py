@@ -16,7 +16,7 @@ import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from flatcheck.report.plots import PLOT_TYPES, figure, series_styles, wrap
+from flatcheck.report.plots import PLOT_TYPES, figure, series_styles, tidy, wrap
 
 LONG = "a rather long label that names the quantity, the instance and the hyper-parameters of the run"
 DECADES = [10.0**e for e in range(-14, 4)]
@@ -240,10 +240,30 @@ def test_grouped_names_share_a_hue_per_group():
 
 def test_a_log_axis_over_two_decades_keeps_decades_and_no_crowded_minor_labels():
     fig = figure(AWKWARD["loglog_two_decades"])
-    problems(fig)
-    labels = [t.get_text() for t in _drawn_tick_labels(fig.axes[0].xaxis)]
-    assert {"10⁻²", "10⁻¹"} <= set(labels)
-    assert not any("e-" in s or "$" in s for s in labels)  # Unicode powers, not "1e-02" or mathtext
+    x = [t.get_text() for t in _drawn_tick_labels(fig.axes[0].xaxis)]
+    y = [t.get_text() for t in _drawn_tick_labels(fig.axes[0].yaxis)]
+    assert {"0.01", "0.1"} <= set(x)  # short numbers stay plain…
+    assert {"10⁻¹⁶", "10⁻¹²", "10⁻⁸"} <= set(y)  # …long ones are Unicode powers, not "1e-08" or mathtext
+    assert not any("e-" in s or "$" in s for s in x + y)
+
+
+def test_crowded_tick_labels_are_thinned_keeping_decades_first():
+    # Locators forced to crowd: every minor tick labelled on a log axis, sixty steps on a linear one.
+    fig = Figure(figsize=(4.0, 3.0), layout="constrained", dpi=90)
+    FigureCanvasAgg(fig)
+    log, lin = fig.subplots(1, 2)
+    log.loglog(np.geomspace(2.7e-3, 0.27, 12), np.geomspace(1e-16, 1e-8, 12))
+    for setter in (log.xaxis.set_major_formatter, log.xaxis.set_minor_formatter):
+        setter(matplotlib.ticker.LogFormatter(labelOnlyBase=False, minor_thresholds=(math.inf, math.inf)))
+    log.yaxis.set_major_locator(matplotlib.ticker.LogLocator(numticks=30))
+    lin.plot([0, 1e5], [0, 1])
+    lin.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(nbins=60))
+    assert any("tick" in p and "overlaps" in p for p in problems(fig))
+    tidy(fig)
+    assert problems(fig) == []
+    kept = [t.get_text() for t in _drawn_tick_labels(log.xaxis)]
+    assert {"1e\u221202", "1e\u221201"} <= set(kept) and len(kept) < 12, kept
+    assert len(_drawn_tick_labels(lin.xaxis)) >= 2
 
 
 def test_the_checker_flags_what_the_old_plots_did():

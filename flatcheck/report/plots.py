@@ -178,14 +178,15 @@ _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
 class LogLabels(ticker.LogFormatter):
-    """Log-axis tick labels in Unicode ("10⁻⁵", "2×10⁻³"; plain "0.05" on an axis within 0.01–10⁴)
+    """Log-axis tick labels in Unicode ("10⁻⁵", "2×10⁻³"; plain "0.05" on an axis within 0.001–10⁵)
     rather than mathtext, whose parser took about half of the report's drawing time. Labels the
     decades, also the 2s and 5s on an axis of one to three decades and every multiple on a shorter
     one; the layout pass then drops whatever still collides."""
 
     def set_locs(self, locs: Any = None) -> None:
         lo, hi = sorted(self.axis.get_view_interval())
-        self._plain = 1e-2 <= lo and hi < 1e4
+        # One style per axis: plain numbers while all are short, else powers of ten throughout.
+        self._plain = 1e-3 <= lo and hi < 1e5
         span = math.log10(hi / lo) if lo > 0 else math.inf
         self._sublabels = {1} if span > 3 else {1, 2, 5} if span > 1 else set(range(1, 11))
 
@@ -525,7 +526,7 @@ def _thin(axis: Any, renderer: Any) -> bool:
     return True
 
 
-def _tidy(fig: Figure) -> None:
+def tidy(fig: Figure) -> None:
     """Lays the figure out and thins colliding tick labels until none collide (dropping labels only
     frees room, so this settles; three passes are plenty), then fixes the layout."""
     for _ in range(3):
@@ -566,7 +567,7 @@ def figure(spec: dict[str, Any]) -> Figure:
         fig.set_size_inches(SIZE[0] + extra_w, height)
     else:
         raise ValueError(f"unknown plot type {kind!r}; known: {', '.join(PLOT_TYPES)}")
-    _tidy(fig)
+    tidy(fig)
     return fig
 
 
