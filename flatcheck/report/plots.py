@@ -239,6 +239,13 @@ def _masked(vs: list[float], log: bool) -> np.ndarray:
     return np.where(bad, np.nan, a)
 
 
+def _scales(ax: Any, logx: bool, logy: bool) -> None:
+    if logx:
+        ax.set_xscale("log")
+    if logy:
+        ax.set_yscale("log")
+
+
 def draw_loglog(ax: Any, spec: dict[str, Any]) -> None:
     xs, ys = nums(spec["x"]), nums(spec["y"])
     if len(xs) != len(ys):
@@ -285,10 +292,7 @@ def draw_lines(ax: Any, spec: dict[str, Any]) -> None:
         v = num(val)
         if math.isfinite(v) and (v > 0 or not logy):
             ax.axhline(v, label=str(name), lw=1.2, **style)
-    if logx:
-        ax.set_xscale("log")
-    if logy:
-        ax.set_yscale("log")
+    _scales(ax, logx, logy)
 
 
 def draw_scatter(ax: Any, spec: dict[str, Any]) -> None:
@@ -316,10 +320,7 @@ def draw_scatter(ax: Any, spec: dict[str, Any]) -> None:
         if len(both):
             lo, hi = float(both.min()), float(both.max())
             ax.plot([lo, hi], [lo, hi], label="y = x", lw=1.2, **_REFERENCE_STYLES[0])
-    if logx:
-        ax.set_xscale("log")
-    if logy:
-        ax.set_yscale("log")
+    _scales(ax, logx, logy)
 
 
 def _colorbar(ax: Any, mappable: Any, label: Any) -> None:
