@@ -1,4 +1,7 @@
-"""The command line: list, show, verify, check, report."""
+"""The command line: list, show, verify, check, diff, report.
+
+Exit status: 0 when every verdict is as expected (check: no defect of the implementation; diff: no
+verdict changed), 1 when one differs (check: a defect; diff: a verdict changed), 2 on bad input."""
 
 from __future__ import annotations
 
@@ -86,15 +89,32 @@ def resume_ids(out: str) -> list[str] | None:
     return json.loads(run_file.read_text()).get("ids") if run_file.exists() else None
 
 
-def _run(args: argparse.Namespace, claims: list, impl_for: Any, impl_name: str | None) -> int:
+class _ProtocolProblem(Exception):
+    """A user's implementation broke the protocol on one claim: the whole check stops (bad input)."""
+
+    def __init__(self, record: dict[str, Any]):
+        super().__init__(record["reason"])
+        self.record = record
+
+
+def _run(
+    args: argparse.Namespace,
+    claims: list,
+    impl_for: Any,
+    impl_name: str | None,
+    set_aside: list[dict[str, Any]] | None = None,
+) -> int:
+    """Run the claims, write the report, print what differs from the expectations (verify) or the
+    defects of the implementation (check, `impl_name` set), and return the exit status."""
     from tqdm import tqdm
 
     # No monitor thread: the claims may run on processes forked from this one, and a fork should
     # find no other thread that could hold a lock.
     tqdm.monitor_interval = 0
 
-    from flatcheck.report import append_record, document, provenance, write_report
+    from flatcheck.report import append_record, provenance
     from flatcheck.report.results import usage
+    from flatcheck.verify.expectations import protocol_problem
     from flatcheck.verify.profiles import budget_for
     from flatcheck.verify.registry import all_claims
 
@@ -102,6 +122,7 @@ def _run(args: argparse.Namespace, claims: list, impl_for: Any, impl_name: str |
     cluster = _cluster_args(args)
     limit = budget_for(args.profile, time_limit_s=args.time_limit).time_limit_s
     device = _device(args.device)
+    summary = _summary_path(args.summary)
     out = _out_dir(args.out)
     jobs = _jobs(args, device, len(claims))
     prov = provenance(
@@ -126,12 +147,19 @@ def _run(args: argparse.Namespace, claims: list, impl_for: Any, impl_name: str |
 
     def on_result(res: Any) -> None:
         rec = res.to_json()
+        if impl_name and protocol_problem(rec):
+            raise _ProtocolProblem(rec)
         records.append(rec)
         append_record(out / "results.jsonl", rec)
         bar.set_postfix_str(f"{res.id}: {res.verdict}")
         bar.update(1)
 
     t0, u0 = time.perf_counter(), usage()
+    by_id = {c.id: c for c in claims}
+
+    def finish() -> dict[str, Any]:
+        return _write(prov, records, by_id, set_aside, time.perf_counter() - t0, u0, out)
+
     try:
         _dispatch(args)(
             todo,
@@ -146,25 +174,65 @@ def _run(args: argparse.Namespace, claims: list, impl_for: Any, impl_name: str |
         )
     except KeyboardInterrupt:
         bar.close()
-        write_report(document(prov, records, time.perf_counter() - t0, since=u0), out)
+        finish()
         print(
             f"flatcheck: interrupted; {len(records)} finished results kept in {out}/ — "
             f"continue with the same command and --resume",
             file=sys.stderr,
         )
         return 130
+    except _ProtocolProblem as p:
+        bar.close()
+        raise FlatcheckError(
+            f"{impl_name} does not follow the protocol, so no verdict on it can be trusted; the check stopped at "
+            f"{p.record['id']}: {p}"
+        ) from None
     bar.close()
-    doc = document(prov, records, time.perf_counter() - t0, since=u0)
+    doc = finish()
+    from flatcheck.report.outcome import terminal_lines
+    from flatcheck.report.summary import ci_summary
+
+    print("\n".join(terminal_lines(doc, f"{out}/report.html")))
+    if summary:
+        summary.write_text(ci_summary(doc, f"{out}/report.html"), encoding="utf-8")
+    return doc["outcome"]["status"]
+
+
+def _write(
+    prov: dict[str, Any],
+    records: list[dict[str, Any]],
+    claims: dict[str, Any],
+    set_aside: list[dict[str, Any]] | None,
+    wall_s: float,
+    since: dict[str, float],
+    out: Path,
+) -> dict[str, Any]:
+    """The results document, each record with its claim's expectation, judged and written."""
+    from flatcheck.report import document, write_report
+    from flatcheck.report.outcome import judge
+    from flatcheck.verify.expectations import annotate
+
+    doc = document(prov, [annotate(r, claims[r["id"]]) for r in records], wall_s, since=since)
+    if set_aside is not None:
+        doc["set_aside"] = set_aside
+    doc["outcome"] = judge(doc)
     write_report(doc, out)
-    s = doc["summary"]
-    print(
-        f"{s['verified']} verified, {s['falsified']} falsified, {s['inconclusive']} inconclusive, "
-        f"{s['error']} error — report in {out}/report.html"
-    )
-    for r in doc["claims"]:
-        if r["verdict"] in ("falsified", "error"):
-            print(f"  {r['verdict']}: {r['id']} — {r['reason']}\n    replay: {r['replay']}")
-    return 1 if (s["falsified"] or s["error"]) else 0
+    return doc
+
+
+def _summary_path(path: str | None) -> Path | None:
+    """--summary FILE: checked writable before the run, so that a typo does not cost a whole run."""
+    if not path:
+        return None
+    target = Path(path)
+    try:
+        with target.open("a", encoding="utf-8"):
+            pass
+    except OSError as e:
+        raise FlatcheckError(
+            f"cannot write the summary to {target}: {e.strerror or e}; choose another --summary"
+        ) from e
+    return target
 
 
 def _dispatch(args: argparse.Namespace) -> Any:
@@ -219,13 +287,15 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from flatcheck.impl import BUILTINS, Implementation, kinds_for, load_class
+    from flatcheck.verify.expectations import check_plan
     from flatcheck.verify.registry import select
 
     cls = load_class(args.target)
     algorithm = args.algorithm or _infer_algorithm(cls.__name__, list(BUILTINS))
     kinds = kinds_for(algorithm, list(BUILTINS))
-    claims = [c for c in select(args.claims) if c.algorithm in kinds]
-    if not claims:
+    # The papers' errata say nothing about the implementation: set aside, their corrected twins run instead.
+    claims, aside = check_plan([c for c in select(args.claims) if c.algorithm in kinds], kinds)
+    if not claims and not aside:
         raise FlatcheckError(
             f"no claim exercises a {algorithm!r} implementation"
             + (f" among {', '.join(args.claims)}" if args.claims else "")
@@ -234,7 +304,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     rename = dict(_rename_pair(pair) for pair in args.rename or [])
     # One class may serve several kinds (a SAM is full-batch and stochastic SAM): one adapter each.
     impls = {k: Implementation(args.target, k, cls, rename=rename, kwargs=kwargs) for k in kinds}
-    return _run(args, claims, lambda c: impls[c.algorithm], args.target)
+    return _run(args, claims, lambda c: impls[c.algorithm], args.target, set_aside=aside)
 
 
 def _infer_algorithm(name: str, known: list[str]) -> str:
@@ -275,12 +345,33 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_diff(args: argparse.Namespace) -> int:
+    from flatcheck.report import read_json
+    from flatcheck.report.diff import diff, diff_markdown, diff_table
+
+    docs = []
+    for name in (args.old, args.new):
+        path = Path(name)
+        if not path.is_file():
+            raise FlatcheckError(f"no results file at {path}; give two results.json files of flatcheck runs")
+        docs.append(read_json(path))
+    md = _summary_path(args.markdown)
+    d = diff(*docs)
+    print(diff_table(d, args.old, args.new))
+    if md:
+        md.write_text(diff_markdown(d, args.old, args.new), encoding="utf-8")
+    return 1 if d["verdict_changes"] else 0
+
+
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--profile", default="default", choices=["quick", "default", "thorough"])
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", choices=["cpu", "cuda"], default=None, help="default: cuda when available")
     p.add_argument("--out", default="reports/latest", help="report directory (default reports/latest)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--summary", default=None, help="also write a short Markdown summary here (e.g. $GITHUB_STEP_SUMMARY)"
+    )
     p.add_argument("--resume", action="store_true", help="continue the run in --out, keeping its finished claims")
     p.add_argument("--time-limit", type=float, default=None, help="seconds per claim (default: the profile's)")
     p.add_argument("--scheduler", default=None, help="run the claims on a Dask cluster, e.g. tcp://10.0.0.5:8786")
@@ -314,6 +405,11 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--rename", nargs="*", help="ours=theirs hyper-parameter names, e.g. rho=radius")
     _common(s)
     s.set_defaults(func=cmd_check)
+    s = sub.add_parser("diff", help="compare two results.json: verdicts, counterexamples and evidence that changed")
+    s.add_argument("old", help="the earlier results.json")
+    s.add_argument("new", help="the later results.json")
+    s.add_argument("--markdown", default=None, help="also write the table as Markdown to this file")
+    s.set_defaults(func=cmd_diff)
     s = sub.add_parser("report", help="re-render a report from results.json")
     s.add_argument("results")
     s.add_argument("--out", default=None)

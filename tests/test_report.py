@@ -129,7 +129,7 @@ def test_html_is_self_contained_and_falsified_first(doc):
     assert "<script" not in page
     order = [page.index(f'id="c-toy-{n}"') for n in ("bad", "crash", "undecided", "ok")]
     assert order == sorted(order)
-    falsified_box = page[page.index("Falsified (1)") : page.index("<h2>Summary")]
+    falsified_box = page[page.index("Falsified or error (no expected verdict recorded)") : page.index("<h2>Summary")]
     assert "replay: <code>flatcheck verify toy.bad --seed 0 --profile quick</code>" in falsified_box
     assert "instance = 11" in falsified_box  # the minimal counterexample: the smallest x above 10
     # ok (lines), bad (loglog for its counterexample and its evidence); odd and broken_plot as tables

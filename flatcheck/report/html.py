@@ -9,6 +9,7 @@ from typing import Any
 
 from flatcheck.report.latex import svg_data_uri
 from flatcheck.report.plots import plot_rows, render_png
+from flatcheck.report.summary import html_sections
 from flatcheck.report.text import ORDER, fmt, instance_text, run_cost, sorted_claims
 
 CSS = """
@@ -112,22 +113,6 @@ def summary_table(claims: list[dict[str, Any]]) -> str:
     return f"<table>{head}{''.join(rows)}</table>"
 
 
-def falsified_box(claims: list[dict[str, Any]]) -> str:
-    bad = [r for r in claims if r["verdict"] == "falsified"]
-    if not bad:
-        return ""
-    items = []
-    for r in bad:
-        cx = r.get("counterexample") or {}
-        items.append(
-            f'<h3><a href="#{anchor(r["id"])}"><code>{esc(r["id"])}</code></a> — {esc(r["ref"])}</h3>'
-            f'<div class="meta">{esc(r["reason"])}</div>'
-            f"<pre>{esc(instance_text(cx.get('instance')))}</pre>"
-            f"<div>replay: <code>{esc(r['replay'])}</code></div>"
-        )
-    return f'<div class="alert"><h2 style="margin-top:0">Falsified ({len(bad)})</h2>{"<hr>".join(items)}</div>'
-
-
 def claim_html(r: dict[str, Any]) -> str:
     parts = [
         f'<div class="claim {esc(r["verdict"])}-box" id="{anchor(r["id"])}">',
@@ -180,7 +165,7 @@ def render_html(doc: dict[str, Any]) -> str:
         "<h1>flatcheck verification report</h1>",
         f'<p class="sub">{sub}</p>',
         f'<p class="chips">{chips}</p>',
-        falsified_box(claims),
+        html_sections(doc),
         "<h2>Summary</h2>",
         summary_table(claims),
         "<h2>Claims</h2>",

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from flatcheck.report.summary import markdown_sections
 from flatcheck.report.text import fmt, instance_text, run_cost, sorted_claims
 
 
@@ -49,17 +50,8 @@ def render(doc: dict[str, Any], plots: set[str] | frozenset[str] = frozenset()) 
         f"{prov['dtype']}, {run_cost(prov)}",
         "",
     ]
-    bad = [r for r in claims if r["verdict"] == "falsified"]
-    if bad:
-        lines += ["## Falsified", ""]
-        for r in bad:
-            cx = (r.get("counterexample") or {}).get("instance")
-            lines += [
-                f"- **`{r['id']}`** ({r['ref']}): {_cell(r['reason'])}  ",
-                f"  counterexample: `{_cell(json.dumps(cx))[:400]}`  ",
-                f"  replay: `{r['replay']}`",
-            ]
-        lines.append("")
+    # What differs from the expected verdicts (or a check's defects) first, then the papers' errata.
+    lines += markdown_sections(doc)
     lines += [
         "## Summary",
         "",

@@ -26,6 +26,29 @@ VERDICTS = ("verified", "falsified", "inconclusive", "error")
 
 
 @dataclass(frozen=True)
+class Expected:
+    """The verdict a claim is expected to have on flatcheck's reference implementations.
+
+    `verified` by default. A paper's erratum is expected `falsified`, and `note` states the erratum
+    in one line: what is wrong and what holds instead. A reproduction that our scale cannot decide is
+    expected `inconclusive`, and `note` says why. A claim file declares it as a pair,
+    `expected=("falsified", "…")`; the corrected twin (`<id>.corrected`) is found by the registry."""
+
+    verdict: str = "verified"
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        if self.verdict not in ("verified", "falsified", "inconclusive"):
+            raise ValueError(f"expected verdict {self.verdict!r}: expected one of verified, falsified, inconclusive")
+        if self.verdict != "verified" and not self.note.strip():
+            raise ValueError(f"an expected {self.verdict} verdict needs its one-line reason (the erratum, or why)")
+
+    @property
+    def erratum(self) -> bool:
+        return self.verdict == "falsified"
+
+
+@dataclass(frozen=True)
 class Budget:
     """What one check may spend, and the seeds and error rate it must honour."""
 
@@ -118,8 +141,16 @@ class Claim:
     # At most this many instances by profile (quick, default, thorough), below the profile's own
     # count: for a claim whose every instance is a set of training runs.
     max_examples: tuple[int, int, int] | None = None
+    # The verdict on the reference implementations: an `Expected`, or the pair (verdict, note).
+    expected: Expected | tuple[str, str] = Expected()
 
     def __post_init__(self) -> None:
+        if not isinstance(self.expected, Expected):
+            try:
+                # The dataclass is frozen: normalise the declared pair once, here.
+                object.__setattr__(self, "expected", Expected(*self.expected))
+            except (TypeError, ValueError) as e:
+                raise ValueError(f"claim {self.id}: bad expected={self.expected!r}: {e}") from e
         if self.kind not in KINDS:
             raise ValueError(f"claim {self.id}: unknown kind {self.kind!r}; expected one of {KINDS}")
         if not self.id.startswith(self.paper + "."):

@@ -45,6 +45,11 @@ CLAIM = Claim(
     paper="ahn2024",
     ref="Lemma 5, Appendix A.1 (proof: D.2)",
     kind="bound",
+    expected=(
+        "falsified",
+        "The first inequality as printed, ‖x − Φ(x)‖ ≤ √((2/α)√(f(x) − f(Φ(x)))), fails once f(x) − "
+        "f(Φ(x)) > 1; its proof (D.2) gives ‖x − Φ(x)‖ ≤ √(2(f(x) − f(Φ(x)))/α).",
+    ),
     statement=r"\|x-\Phi(x)\|\le\sqrt{\tfrac2\alpha\sqrt{f(x)-f(\Phi(x))}},\ "
     r"\sqrt{f(x)-f(\Phi(x))}\le\tfrac{\beta}{\sqrt{2\alpha}}\|x-\Phi(x)\|,\ "
     r"\|x-\Phi(x)\|\le\tfrac1\alpha\|\nabla f(x)\|,\ \|\nabla f(x)\|\le\beta\|x-\Phi(x)\|,\ "

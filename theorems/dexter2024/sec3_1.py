@@ -26,6 +26,11 @@ CLAIM = Claim(
     paper="dexter2024",
     ref="§3.1, the two extreme settings after Definition 2",
     kind="identity",
+    expected=(
+        "falsified",
+        "For identical H_i = e₁e₁ᵀ, S is the all-ones n×n matrix, so λ₁(S) = σ = n, not √n; the "
+        "orthogonal case (S = I, σ = 1) is right.",
+    ),
     statement=r"H_i=e_1e_1^\top\ \forall i\Rightarrow\lambda_1(S)=\sqrt n,\ \sigma=\sqrt n;\quad"
     r"\mathrm{tr}[H_iH_j]=0\ (i\ne j)\Rightarrow S=I,\ \sigma=1",
     summary="§3.1: identical H_i = e₁e₁ᵀ give λ₁(S) = σ = √n; mutually orthogonal H_i give S = I, σ = 1.",

@@ -22,6 +22,11 @@ CLAIM = Claim(
     paper="dexter2024",
     ref="Definition 2 and Theorem 2 (σ ∈ [n]), §3.1–3.3",
     kind="bound",
+    expected=(
+        "falsified",
+        "σ ∈ [1, n] fails once some H_i has rank r > 1 (S_ii = ‖H_i‖_F can exceed λ₁(H_i)); σ ∈ [1, n√r] "
+        "holds, [1, n] for rank one.",
+    ),
     statement=r"1\le\sigma(\{H_i\}_{i\in[n]})\le n",
     summary="The coherence measure of any PSD family lies in [1, n].",
     instances=lambda budget: family_sweeps(),

@@ -102,6 +102,11 @@ CLAIM = Claim(
     paper="dexter2024",
     ref="Theorem 1, §3.2 (proof: Appendix A.2)",
     kind="dynamics",
+    expected=(
+        "falsified",
+        "Its conditions do not make the first moment E‖Ĵ_k⋯Ĵ₁‖₂ diverge (it stays bounded on exact "
+        "diagonal instances); what they make diverge is the second moment E‖Ĵ_k⋯Ĵ₁‖₂².",
+    ),
     statement=r"\lambda_1(H)>\frac2\eta\ \text{or}\ \lambda_1(H)>\frac\sigma\eta\Big(\frac nB-1\Big)^{-1/2}"
     r"\Rightarrow\lim_{k\to\infty}\mathbb E\|\hat J_k\cdots\hat J_1\|_2=\infty",
     summary="Theorem 1: λ₁(H) > 2/η or λ₁(H) > (σ/η)(n/B−1)^{−1/2} ⇒ E‖Ĵ_k⋯Ĵ₁‖₂ → ∞.",

@@ -51,6 +51,11 @@ CLAIM = Claim(
     paper="nso",
     ref="Lemma B.1, eq. (29), Appendix B.1",
     kind="bound",
+    expected=(
+        "falsified",
+        "(29)'s first term 2C·D²/Σ_iη_i is stronger than the proof gives and fails for C < 1; the proof "
+        "ends with 2D²/Σ_iη_i.",
+    ),
     statement=STATEMENT,
     summary="The η-weighted mean squared gradient of NSO is at most 2CD²/Ση + CΣη²(E‖δ‖²+E‖ξ‖²)/Ση.",
     instances=run_instances,

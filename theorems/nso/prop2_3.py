@@ -88,6 +88,10 @@ CLAIM = Claim(
     paper="nso",
     ref="Proposition 2.3, eqs. (4)-(5), (22)-(24), §2.1.1 and Appendix A.2",
     kind="bound",
+    expected=(
+        "falsified",
+        "At zero loss Tr∇²L̂(W) = (1/n)Σ_i‖(A_i + A_iᵀ)W‖²_F, not the stated (1/n)Σ_i‖A_iW‖²_F ≈ d‖W‖²_F.",
+    ),
     statement=r"\hat L(W)=0\Rightarrow\mathrm{Tr}\,\nabla^2\hat L(U^*)\le\mathrm{Tr}\,\nabla^2\hat L(W)+O(n^{-1/2});\ "
     r"\nabla^2\hat L(W)\text{ at zero loss}=\tfrac1n\sum_i\|A_iW\|_F^2\approx d\|W\|_F^2",
     summary="Matrix sensing: the stated Hessian-trace formula at zero loss, its concentration, and (5).",

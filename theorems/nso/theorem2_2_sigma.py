@@ -125,6 +125,11 @@ CLAIM = Claim(
     paper="nso",
     ref="eq. (21) and the bound after it, proof of Theorem 2.2, Appendix A.1.1",
     kind="proof-step",
+    expected=(
+        "falsified",
+        "(21)'s σ² = r/(1−β)·√(C/(αn)) does not minimize the σ² terms of (20); their minimizer is σ² = "
+        "r/(1−β)·√(C/(2αn)).",
+    ),
     statement=r"\sigma^2=\frac{r}{1-\beta}\sqrt{\frac{C}{\alpha n}}\ \text{minimizes (20)};\ "
     r"L(W)-\tfrac1\beta\hat L(W)\le\tfrac1\beta\sqrt{\tfrac{C\alpha r^2}{n}}+\xi,\ \xi=O(n^{-3/4}\log\delta^{-1})",
     summary="The σ² of (21) minimizes the PAC-Bayes bound (20) and turns it into the bound of Theorem 2.2.",

@@ -131,6 +131,11 @@ CLAIM = Claim(
     paper="nso",
     ref="proof of Theorem 4.3 and Lemmas 4.4, B.1, Appendix B.1",
     kind="proof-step",
+    expected=(
+        "falsified",
+        "(39) 2D²/(Tη) + 2C²D²η/T ≤ 2CD²/T never holds (the left side is ≥ 4CD²/T by AM–GM), so case 2 of"
+        " the proof gives 4CD²/T, not 2CD²/T.",
+    ),
     statement=r"\text{each algebraic step of Appendix B.1: (25)–(28), (29)–(33), (35)–(39)}",
     summary="Every algebraic step of Theorem 4.3's proof: variance bounds, descent lemma, the choice of η.",
     instances=lambda budget: points(),

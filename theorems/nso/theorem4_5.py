@@ -148,6 +148,10 @@ CLAIM = Claim(
     paper="nso",
     ref="Theorem 4.5, eqs. (8)-(9), §4; Lemma B.2, Appendix B.2",
     kind="rate",
+    expected=(
+        "falsified",
+        "The construction (8) uses the T + 1 coordinates e₀, …, e_T, so it needs T + 1 ≤ d, not T ≤ d as remarked.",
+    ),
     statement=r"\min_{1\le t\le T}\mathbb E\|\nabla F(W_t)\|^2\ge D\sqrt{\frac{C\sigma^2}{32kT}}"
     r"\ \text{for construction (8)}",
     summary="The lower-bound construction (8): its stated properties and the lower bound (9) for NSO.",

@@ -72,6 +72,11 @@ CLAIM = Claim(
     paper="wen2023",
     ref="Figure 1 and its caption, p. 15 (cf. Table 1)",
     kind="reproduction",
+    expected=(
+        "falsified",
+        "The caption calls F₀ the bottom eigenvalue (it is 2F₁: F₀ ≥ 8 > 6 ≥ F₁), gives F₀, F₁ for the "
+        "eigenvalues 2F₀, 2F₁ and prints L₀ = F₀x₀² for F₀y₀².",
+    ),
     statement=r"L=F_0(x)y_0^2+F_1(x)y_1^2:\ \mathrm{eig}(\nabla^2L|_\Gamma)=\{F_0,F_1\};\ \text{SAM}\to\arg\min F_0;\ "
     r"\text{GD on }L^{asc}_\rho\to\arg\min F_0;\ \text{SSAM}(L_0=F_0x_0^2,L_1=F_1y_1^2)\to\arg\min\mathrm{Tr}\nabla^2L",
     summary="Figure 1 as printed: SAM → min top eigenvalue; GD on L^asc → min 'bottom eigenvalue F₀'; "

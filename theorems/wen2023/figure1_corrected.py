@@ -47,6 +47,11 @@ CLAIM = Claim(
     paper="wen2023",
     ref="Figure 1 and its caption, p. 15, typos corrected",
     kind="reproduction",
+    expected=(
+        "inconclusive",
+        "Not reproduced at these hyper-parameters (the caption gives none): GD on L^asc_ρ settles into a "
+        "cycle away from the minimizer of F₁; the symbolic statements hold.",
+    ),
     statement=r"\mathrm{eig}(\nabla^2L|_\Gamma)=\{2F_0,2F_1\};\ \text{SAM}\to\arg\min_\Gamma F_0=(0,0);\ "
     r"\text{GD on }L^{asc}_\rho\to\arg\min_\Gamma F_1=(1,1);\ "
     r"\text{SSAM}(L_k=2F_ky_k^2)\to\arg\min_\Gamma\mathrm{Tr}=(4/5,1/7)",

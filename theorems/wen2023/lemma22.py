@@ -31,6 +31,11 @@ CLAIM = Claim(
     paper="wen2023",
     ref="Lemma 22 and the notation before it, Appendix C.2; proof in D.6",
     kind="expansion",
+    expected=(
+        "falsified",
+        "∇²L_k(p) = ℓ″‖∇f_k(p)‖²·w_kw_kᵀ: the stated Λ_k = ℓ″ misses the factor ‖∇f_k(p)‖² (the direction"
+        " part, O(‖x − p‖), holds).",
+    ),
     statement=r"\nabla^2L_k(p)=\Lambda_k(p)w_k(p)w_k(p)^\top,\ \Lambda_k=\tfrac{d^2\ell(y',y_k)}{dy'^2}\big|_{f_k},\ "
     r"w_k=\tfrac{\nabla f_k}{\|\nabla f_k\|};\ \exists s\in\{\pm1\}:\ \tfrac{\nabla L_k(x)}{\|\nabla L_k(x)\|}"
     r"=s\,w_k(p)+O(\|x-p\|)",

@@ -1,0 +1,125 @@
+"""`flatcheck diff OLD.json NEW.json`: the claims whose verdict, counterexample or key evidence
+changed between two results documents (two versions of flatcheck, two implementations, two seeds).
+
+Key evidence is what a reader compares: the counterexample's instance (the minimal one found), and
+for every record the representative instance's margin (its slack in units of the tolerance), read
+to 3 significant digits so that a last-digit change of round-off is not reported as a change.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+# The provenance fields that make two runs different experiments; shown above the table.
+RUN_FIELDS = ("flatcheck_version", "git_commit", "profile", "seed", "implementation", "device", "dtype")
+DIGITS = 3
+CELL = 60
+
+
+def _margin(r: dict[str, Any]) -> str | None:
+    ev = r.get("counterexample") or r.get("evidence") or {}
+    m = ev.get("margin")
+    if m is None:
+        return None
+    try:
+        return f"{float(m):.{DIGITS}g}"
+    except (TypeError, ValueError):
+        return str(m)
+
+
+def _instance(r: dict[str, Any]) -> str | None:
+    cx = r.get("counterexample")
+    return None if cx is None else json.dumps(cx.get("instance"), sort_keys=True)
+
+
+def _short(text: str | None) -> str:
+    text = "–" if text is None else text
+    return text if len(text) <= CELL else text[: CELL - 1] + "…"
+
+
+def diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """The changes: one row per claim that changed (or is in only one document), claims in id order."""
+    a = {r["id"]: r for r in old["claims"]}
+    b = {r["id"]: r for r in new["claims"]}
+    rows = []
+    for cid in sorted(a.keys() | b.keys()):
+        ra, rb = a.get(cid), b.get(cid)
+        if ra is None or rb is None:
+            rows.append(
+                {
+                    "id": cid,
+                    "old": ra and ra["verdict"],
+                    "new": rb and rb["verdict"],
+                    "changed": ["only in " + ("new" if ra is None else "old")],
+                    "detail": "",
+                }
+            )
+            continue
+        changed, detail = [], []
+        if ra["verdict"] != rb["verdict"]:
+            changed.append("verdict")
+            detail.append(f"reason: {_short(rb['reason'])}")
+        if _instance(ra) != _instance(rb):
+            changed.append("counterexample")
+            detail.append(f"counterexample {_short(_instance(ra))} → {_short(_instance(rb))}")
+        if _margin(ra) != _margin(rb):
+            changed.append("evidence")
+            detail.append(f"margin {_margin(ra)} → {_margin(rb)}")
+        if changed:
+            rows.append(
+                {"id": cid, "old": ra["verdict"], "new": rb["verdict"], "changed": changed, "detail": "; ".join(detail)}
+            )
+    pa, pb = old["provenance"], new["provenance"]
+    runs = {k: (pa.get(k), pb.get(k)) for k in RUN_FIELDS if pa.get(k) != pb.get(k)}
+    return {
+        "rows": rows,
+        "verdict_changes": [r["id"] for r in rows if "verdict" in r["changed"]],
+        "runs_differ": runs,
+        "compared": len(a.keys() & b.keys()),
+    }
+
+
+def _header(d: dict[str, Any], old_name: str, new_name: str) -> list[str]:
+    lines = [f"{old_name} → {new_name}: {d['compared']} claims in both"]
+    for k, (x, y) in d["runs_differ"].items():
+        lines.append(f"  {k}: {x} → {y}")
+    return lines
+
+
+def _footer(d: dict[str, Any]) -> str:
+    n = len(d["verdict_changes"])
+    if not d["rows"]:
+        return "no verdict, counterexample or key evidence changed"
+    return f"{len(d['rows'])} claims changed, {n} verdict{'s' if n != 1 else ''} among them"
+
+
+def diff_table(d: dict[str, Any], old_name: str, new_name: str) -> str:
+    """The changes as an aligned text table for the terminal."""
+    head = ("claim", "verdict", "changed", "detail")
+    body = [
+        (r["id"], f"{r['old'] or '–'} → {r['new'] or '–'}", ", ".join(r["changed"]), r["detail"]) for r in d["rows"]
+    ]
+    widths = [max(len(row[i]) for row in [head, *body]) for i in range(3)]
+    lines = _header(d, old_name, new_name)
+    if body:
+        lines.append("")
+        for row in [head, *body]:
+            lines.append("  ".join(cell.ljust(w) for cell, w in zip(row[:3], widths)) + "  " + row[3])
+    lines += ["", _footer(d)]
+    return "\n".join(lines)
+
+
+def diff_markdown(d: dict[str, Any], old_name: str, new_name: str) -> str:
+    """The changes as Markdown (a heading, what differs between the runs, one table)."""
+    lines = ["## flatcheck diff", "", *(f"- {line.strip()}" for line in _header(d, old_name, new_name)), ""]
+    if d["rows"]:
+        lines += ["| claim | verdict | changed | detail |", "|---|---|---|---|"]
+        for r in d["rows"]:
+            detail = r["detail"].replace("|", "\\|")
+            lines.append(
+                f"| `{r['id']}` | {r['old'] or '–'} → {r['new'] or '–'} | {', '.join(r['changed'])} | {detail} |"
+            )
+        lines.append("")
+    lines.append(_footer(d))
+    return "\n".join(lines) + "\n"
