@@ -4,10 +4,13 @@
     pytest --flatcheck [--flatcheck-profile quick] [--flatcheck-claims ahn2024 wen2023.theorem21 …]
 
 One test item per claim, named by its id (node id `flatcheck::<paper>::<claim id>`), so JUnit XML
-(`--junitxml`), `-k` and `--lf` work as for any test. A falsified claim fails with its minimal
-counterexample, what was measured and the one-line replay command; an error fails with the
-traceback of the check; an inconclusive claim is skipped with its reason. Hypothesis' example
-database (`.hypothesis/`) is used, so a counterexample found once is tried first on the next run.
+(`--junitxml`), `-k` and `--lf` work as for any test. Each verdict is judged against the one the
+catalog expects (`Claim.expected`), as `flatcheck verify` does: a paper's erratum falsified as
+expected is an expected failure (xfail, with the erratum), a reproduction inconclusive as expected
+is skipped with its reason; a verdict that differs from the expected one fails — a falsified claim
+with its minimal counterexample, what was measured and the one-line replay command, an error with
+the traceback of the check. Hypothesis' example database (`.hypothesis/`) is used, so a
+counterexample found once is tried first on the next run.
 """
 
 from __future__ import annotations
@@ -52,14 +55,18 @@ class ClaimItem(pytest.Item):
         impl = builtin(self.claim.algorithm) if self.claim.algorithm else None
         res = run_claim(self.claim, _budget(self.config), impl=impl, catalog_size=len(all_claims()), use_database=True)
         self.user_properties += [("verdict", res.verdict), ("instances", res.examples)]
+        expected = self.claim.expected
+        if res.verdict != expected.verdict:
+            raise ClaimFailure(res, f"expected {expected.verdict}, now {res.verdict}")
+        if res.verdict == "falsified":
+            pytest.xfail(f"paper erratum, falsified as expected: {expected.note}")
         if res.verdict == "inconclusive":
-            pytest.skip(f"inconclusive: {res.reason}")
-        if res.verdict != "verified":
-            raise ClaimFailure(res)
+            pytest.skip(f"inconclusive as expected: {res.reason}")
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if isinstance(excinfo.value, ClaimFailure):
-            return describe_failure(excinfo.value.result)
+            head = excinfo.value.head
+            return (f"{head}\n" if head else "") + describe_failure(excinfo.value.result)
         return super().repr_failure(excinfo)
 
     def reportinfo(self) -> tuple[str, int, str]:
@@ -67,9 +74,10 @@ class ClaimItem(pytest.Item):
 
 
 class ClaimFailure(Exception):
-    def __init__(self, result: Any):
+    def __init__(self, result: Any, head: str = ""):
         super().__init__(result.reason)
         self.result = result
+        self.head = head
 
 
 def describe_failure(res: Any) -> str:
@@ -130,10 +138,14 @@ def flatcheck_claims(request: pytest.FixtureRequest):
         def test_my_sam(flatcheck_claims):
             flatcheck_claims("mypkg.opt:MySAM")
 
+    Judges the implementation, not the paper: a claim the catalog records as a paper's erratum is
+    set aside (it does not fail the test) and its corrected twin runs instead where one exists.
     Fails the test with the counterexample and a replay command when a claim is falsified or
-    errors; returns the claims' results when all are verified (inconclusive ones fail too unless
-    allow_inconclusive=True)."""
+    errors (a defect of the implementation); returns the claims' results when all are verified
+    (inconclusive ones fail too unless allow_inconclusive=True). An implementation that does not
+    follow the protocol fails the test with one message."""
     from flatcheck.impl import BUILTINS, Implementation, infer_algorithm, kinds_for, load_class
+    from flatcheck.verify.expectations import check_plan, protocol_problem
     from flatcheck.verify.registry import all_claims, select
     from flatcheck.verify.runner import run_claim
 
@@ -156,14 +168,19 @@ def flatcheck_claims(request: pytest.FixtureRequest):
                 k: Implementation(name, k, cls, rename=rename or {}, kwargs=kwargs)
                 for k in kinds_for(algorithm, list(BUILTINS))
             }
-            chosen = [c for c in select(claims) if c.algorithm in impls]
+            chosen, aside = check_plan([c for c in select(claims) if c.algorithm in impls], tuple(impls))
             budget = _budget(request.config, profile, seed)
         except FlatcheckError as e:
             pytest.fail(f"flatcheck: {e}", pytrace=False)
-        if not chosen:
+        if not chosen and not aside:
             pytest.fail(f"flatcheck: no claim exercises a {algorithm!r} implementation", pytrace=False)
         n = len(all_claims())
-        results = [run_claim(c, budget, impl=impls[c.algorithm], catalog_size=n, use_database=True) for c in chosen]
+        results = []
+        for c in chosen:
+            res = run_claim(c, budget, impl=impls[c.algorithm], catalog_size=n, use_database=True)
+            if protocol_problem(res.to_json()):
+                pytest.fail(f"flatcheck: {name} does not follow the protocol ({c.id}): {res.reason}", pytrace=False)
+            results.append(res)
         ok = ("verified", "inconclusive") if allow_inconclusive else ("verified",)
         bad = [r for r in results if r.verdict not in ok]
         if bad:

@@ -63,7 +63,8 @@ def diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
         if _instance(ra) != _instance(rb):
             changed.append("counterexample")
             detail.append(f"counterexample {_short(_instance(ra))} → {_short(_instance(rb))}")
-        if _margin(ra) != _margin(rb):
+        # Under another verdict the margin is another instance's (a counterexample's, not the tightest pass).
+        if ra["verdict"] == rb["verdict"] and _margin(ra) != _margin(rb):
             changed.append("evidence")
             detail.append(f"margin {_margin(ra)} → {_margin(rb)}")
         if changed:
