@@ -39,12 +39,6 @@ def verdict(claim_id: str, impl: Implementation, time_limit_s: float | None = No
     return run_claim(get(claim_id), budget_for("quick", time_limit_s=time_limit_s), impl=impl, catalog_size=60)
 
 
-@pytest.mark.parametrize("claim_id", STEP_CLAIMS)
-def test_step_claims_verified_on_builtin(claim_id):
-    res = verdict(claim_id, builtin(STEP_CLAIMS[claim_id]))
-    assert res.verdict == "verified", (res.reason, res.counterexample, res.traceback)
-
-
 @pytest.mark.parametrize(
     "path, claim_id",
     [
@@ -227,7 +221,7 @@ def test_cli_check_broken_sam_exits_1(tmp_path, capsys):
         + ["--out", str(tmp_path), "--quiet", "--time-limit", "5"]
     )
     assert code == 1
-    assert "falsified: wen2023.sam_step" in capsys.readouterr().out
+    assert "wen2023.sam_step: falsified: " in capsys.readouterr().out
 
 
 def test_cli_check_bad_rename_is_bad_input(tmp_path, capsys):

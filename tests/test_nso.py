@@ -72,15 +72,6 @@ def test_matrix_sensing_trace_at_zero_loss_matches_autograd():
 
 
 @pytest.mark.parametrize(
-    "cid", ["nso.prop2_1", "nso.eq12", "nso.lemmaA4", "nso.eq28", "nso.lemma4_4", "nso.lemmaB1.corrected"]
-)
-def test_verified_on_builtin(cid):
-    res = run(cid)
-    assert res.verdict == "verified", (res.reason, res.counterexample, res.traceback)
-    assert res.passed >= 1
-
-
-@pytest.mark.parametrize(
     "cid, wrong",
     [("nso.prop2_1", sp.Rational(1, 4)), ("nso.lemmaA4", sp.Rational(1, 4))],
 )
@@ -94,15 +85,6 @@ def test_eq12_wrong_power_is_falsified():
     mod = claim("nso.eq12")
     res = run("nso.eq12", FAST_FAIL, check=mod.make_check(mod.SIGMA))
     assert res.verdict == "falsified", res.reason
-
-
-@pytest.mark.parametrize(
-    "cid", ["nso.lemmaB1", "nso.theorem4_3.steps", "nso.theorem2_2_sigma", "nso.prop2_3", "nso.theorem4_5"]
-)
-def test_paper_findings_are_falsified(cid):
-    res = run(cid, FAST_FAIL)
-    assert res.verdict == "falsified", (res.reason, res.traceback)
-    assert res.counterexample is not None and res.counterexample["holds"] is False
 
 
 def test_lemmaB1_counterexample_has_C_below_one():

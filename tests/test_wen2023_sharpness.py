@@ -24,7 +24,6 @@ from flatcheck.problems import PointInstance, example1, quadratic, toy_point, we
 from flatcheck.problems.local import expand_at
 from flatcheck.problems.manifolds import ManifoldInstance, setting_one, weighted_squares
 from flatcheck.verify.profiles import budget_for
-from flatcheck.verify.registry import get
 from flatcheck.verify.runner import run_claim
 
 
@@ -70,23 +69,6 @@ def test_worst_sharpness_is_certified_and_exact_for_quadratics():
 
 
 # ---- claims: verified on correct inputs ------------------------------------------------------------------------
-VERIFIED = [
-    "wen2023.eq4_eq5",
-    "wen2023.theorem12",
-    "wen2023.theorem13",
-    "wen2023.theorem14",
-    "wen2023.theorem9_10",
-    "wen2023.lemma22.corrected",
-    "wen2023.corollary5",
-]
-
-
-@pytest.mark.parametrize("claim_id", VERIFIED)
-def test_claim_verified(claim_id):
-    res = run_claim(get(claim_id), budget_for("quick"), catalog_size=60)
-    assert res.verdict == "verified", (res.reason, res.counterexample, res.traceback)
-
-
 # A falsification is shown on a fixed admissible instance: the correct encoding holds there and the wrong one
 # fails (deterministic and fast; hypothesis' shrinking of these composite instances takes long on a loaded
 # machine). `test_corollary5_broken_sharpness_falsified_by_the_runner` goes through the runner end to end.
