@@ -273,3 +273,10 @@ def test_a_claim_object_accepts_an_expected_object():
         expected=Expected("inconclusive", "not decidable at our scale"),
     )
     assert c.expected.verdict == "inconclusive" and not c.expected.erratum
+
+
+def test_fixture_passes_a_correct_sam_whose_claims_include_the_figure1_erratum(flatcheck_claims):
+    # The caption's erratum is set aside; its corrected twin is a reproduction our scale leaves
+    # undecided, as the catalog expects: neither fails the user's test.
+    results = flatcheck_claims("broken_sam:ReferenceSAM", claims=["wen2023.figure1"])
+    assert [(r.id, r.verdict) for r in results] == [("wen2023.figure1.corrected", "inconclusive")]
