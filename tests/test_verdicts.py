@@ -218,9 +218,17 @@ def test_diff_reports_changed_verdicts_counterexamples_and_evidence(tmp_path, ca
     assert "falsified → verified" in text and "verdict, counterexample" in text
     assert "2 claims changed, 1 verdict among them" in text
     d = diff(old, new)
-    assert d["verdict_changes"] == ["dexter2024.sec3_1"]
+    assert d["verdict_changes"] == ["dexter2024.sec3_1"] and d["only_old"] == d["only_new"] == []
     assert [r["changed"] for r in d["rows"]] == [["evidence"], ["verdict", "counterexample"]]
     assert "| `dexter2024.sec3_1` | falsified → verified | verdict, counterexample |" in md.read_text()
+    # A claim in one run only is named, not a verdict change; a margin that moves by round-off is no change.
+    new["claims"] = [r for r in old["claims"] if r["id"] != "dexter2024.sec3_1"]
+    new["claims"][0] = {**new["claims"][0], "evidence": {**new["claims"][0]["evidence"]}}
+    new["claims"][0]["evidence"]["margin"] = float(new["claims"][0]["evidence"]["margin"]) * (1 + 1e-9)
+    d = diff(old, new)
+    assert d["rows"] == [] and d["only_old"] == ["dexter2024.sec3_1"]
+    assert main(["diff", str(out / "results.json"), str(_write(tmp_path / "fewer.json", new))]) == 0
+    assert f"only in {out / 'results.json'} (1): dexter2024.sec3_1" in capsys.readouterr().out
 
 
 def test_diff_of_unreadable_input_exits_2(tmp_path, capsys):

@@ -134,10 +134,13 @@ def status_line(doc: dict[str, Any]) -> str:
             f"{wall:.1f} s"
         )
     differ = len(out["regressions"]) + len(out["improvements"]) + len(out["changes"])
-    head = (
-        f"{s['verified']} verified, {s['falsified']} falsified ({len(out['errata'])} papers' errata, as expected), "
-        f"{s['inconclusive']} inconclusive, {s['error']} error"
-    )
+    errata = f" ({len(out['errata'])} papers' errata, as expected)" if out["errata"] else ""
+    head = f"{s['verified']} verified, {s['falsified']} falsified{errata}, {s['inconclusive']} inconclusive, "
+    head += f"{s['error']} error"
+    if len(out["no_expectation"]) == len(doc["claims"]):
+        return f"{head} — no expected verdicts recorded (results written before flatcheck recorded them)"
+    if out["no_expectation"]:
+        head += f"; {len(out['no_expectation'])} claims without an expected verdict"
     if differ:
         return (
             f"{head} — {differ} verdict{'s' if differ != 1 else ''} differ from the expected: "
