@@ -182,6 +182,9 @@ def test_check_reports_defects_first_and_errata_quietly_after(tmp_path, capsys):
     assert "expected" not in text.split("Paper errata")[0]  # a check speaks of the implementation, not the catalog
     md = (out / "report.md").read_text()
     assert md.index("## Defects of the implementation") < md.index("## Paper errata set aside") < md.index("## Summary")
+    page = (out / "report.html").read_text()
+    order = [page.index(s) for s in ("Defects of the implementation", "Paper errata set aside", "<h2>Summary")]
+    assert order == sorted(order)
     assert "dexter2024.second_moment" in _doc(out)["outcome"]["defects"]
 
 
