@@ -124,6 +124,16 @@ def test_a_broken_registration_is_one_clear_error(tmp_path, monkeypatch):
         registry.all_claims.cache_clear()
 
 
+def test_no_registered_catalog_is_one_clear_error(monkeypatch):
+    monkeypatch.setattr(registry, "entry_points", lambda group: [])
+    registry.all_claims.cache_clear()
+    try:
+        with pytest.raises(registry.FlatcheckError, match="no claim package is registered.*pip install -e"):
+            registry.all_claims()
+    finally:
+        registry.all_claims.cache_clear()
+
+
 def test_the_template_is_a_working_claim_proven_both_ways():
     from flatcheck_theorems import _template
 

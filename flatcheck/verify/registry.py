@@ -24,7 +24,15 @@ ENTRY_POINT_GROUP = "flatcheck.claims"
 
 def catalog_packages() -> list[ModuleType]:
     """The packages registered under `flatcheck.claims`, imported."""
-    return [_load(ep) for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: (ep.name, ep.value))]
+    found = sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: (ep.name, ep.value))
+    if not found:
+        # flatcheck's own catalog registers itself on installation: none at all means flatcheck runs
+        # from a source tree that was never installed (or was installed before the entry point existed).
+        raise FlatcheckError(
+            f"no claim package is registered under the entry point group {ENTRY_POINT_GROUP!r}; "
+            "install flatcheck (`pip install -e .` in its checkout) to register its catalog"
+        )
+    return [_load(ep) for ep in found]
 
 
 def _load(ep: EntryPoint) -> ModuleType:
