@@ -128,18 +128,21 @@ def bernoulli_miss(n: int, p: float, alpha: float) -> float:
 
 
 def test_mean_interval_bernoulli_exact_at_catalog_alpha():
-    """Symmetric Bernoulli draws are covered within 1.3α at the catalog's α; skewed ones are not.
+    """Symmetric Bernoulli draws are covered within 1.5α at the catalog's α; skewed ones are not.
 
-    Documented shortfall (a finding): the normal approximation fails far in the tail for a skewed
-    law. For n = 1024 Bernoulli(0.01) draws at the thorough per-instance α (~3.6e-7) the interval
-    misses with probability ~2e-3, ~6000α: all n draws are 0 with probability 0.99¹⁰²⁴ ≈ 3e-5, and
-    then s = 0 makes the interval the single point 0. Checks whose draws are rare events (a
-    quantity that is zero most of the time) do not get their stated α from `mean_interval`."""
+    Documented shortfall (a finding), exact non-coverage at the thorough per-instance α (~3.6e-7):
+    Bernoulli(0.5), n = 1024: 1.29α. Bernoulli(1/12), n = 512: 142α; n = 4096: 4.0α — the law of an
+    entry of Ĵ in `definition1_test` for a diagonal family with one example per coordinate, n = 12,
+    B = 1, checked on a user's class (512 draws in quick, 8192 in thorough). Bernoulli(0.01),
+    n = 1024: 6150α (all draws are 0 with probability 0.99¹⁰²⁴ ≈ 3e-5, and then the interval is the
+    point 0). The normal approximation fails far in the tail of a skewed law: checks whose draws are
+    rare events do not get their stated α from `mean_interval`."""
     alpha = largest_profile_alpha()
     fair = bernoulli_miss(1024, 0.5, alpha)
-    assert fair <= 1.3 * alpha, f"Bernoulli(0.5): {fair / alpha:.2f}·α"
-    rare = bernoulli_miss(1024, 0.01, alpha)
-    assert rare > 1000 * alpha, f"Bernoulli(0.01): {rare / alpha:.0f}·α"
+    assert fair <= 1.5 * alpha, f"Bernoulli(0.5): {fair / alpha:.2f}·α"
+    for n, p, at_least in ((512, 1 / 12, 100), (4096, 1 / 12, 2), (1024, 0.01, 1000)):
+        miss = bernoulli_miss(n, p, alpha)
+        assert miss > at_least * alpha, f"Bernoulli({p:.3g}), n={n}: {miss / alpha:.1f}·α"
 
 
 # --- first_moment_lower_bound (Hoeffding) -----------------------------------------------------------
@@ -188,7 +191,7 @@ def test_hoeffding_lower_bound_has_power():
     trials, alpha = 500, largest_profile_alpha()
     x = CAP * (torch.rand((trials, 2048), generator=torch.Generator().manual_seed(13), dtype=F64) < 0.4).to(F64)
     hits = sum(first_moment_lower_bound(row.log(), CAP, alpha) > 0.3 * CAP for row in x)
-    assert hits >= min_hits(trials, 0.99)
+    assert hits >= min_hits(trials, 0.99), f"power {hits / trials:.3f}"
 
 
 # --- moment_interval_test ------------------------------------------------------------------------
@@ -275,6 +278,24 @@ def test_mc_order_falsifies_a_true_order_at_most_alpha(order):
     assert caught >= min_hits(trials, 0.95), f"p={order}: power {caught / trials:.3f}"
 
 
+def test_mc_order_falsifies_a_true_order_whose_next_term_is_negative():
+    """Documented shortfall (a finding): the rule compares the local order between two finite
+    levels with the claim, without fit_order's margin of ½. A remainder s^p(1 + ds) with d < 0 has a
+    local order below p at every finite s, so once the intervals are narrow the true claim O(s^p) is
+    falsified whatever α. With exact means (half-widths 1e-30): [1.839, 1.839] for s²(1 − s)
+    between s = 1/4 and 1/16, [1.999, 1.999] between s = 4⁻⁵ and 4⁻⁶. The catalog's Monte Carlo
+    users (nso.prop2_1, nso.lemmaA4) claim s^{3/2} of remainders that are O(s²): half an order of
+    room, enough unless the next term is large and only the largest levels are resolved — for
+    s²(1 − 3s) between s = 1/4 and 1/16 the local order is 1.150, and even s^{3/2} is falsified."""
+    for d in (-1.0, -3.0):
+        means = [s**2 * (1 + d * s) for s in LEVELS]
+        for resolved in (2, len(LEVELS)):  # levels resolved: the two largest, or all
+            widths = [1e-30 if j < resolved else 1.0 for j in range(len(LEVELS))]
+            assert mc_order(LEVELS, means, widths, 2.0).reaches is False
+            room = mc_order(LEVELS, means, widths, 1.5).reaches
+            assert room is (d == -1.0 or resolved == len(LEVELS)), f"d={d}, {resolved} levels resolved"
+
+
 def test_mc_order_unresolved_is_undecided():
     fit = mc_order(LEVELS, [1e-3] * len(LEVELS), [1e-3] * len(LEVELS), 2.0)
     assert not fit.decided
@@ -329,7 +350,7 @@ def test_catalog_alpha_split(profile):
     for c in claims:
         run = ClaimRun(c, budget, batch_budget(budget, 0), None, len(claims), False)
         total += run.per_instance.alpha * run.per_batch * budget.batches
-    assert total <= CATALOG_ALPHA * (1 + 1e-12)
+    assert total <= CATALOG_ALPHA * (1 + 1e-12), f"{profile}: Σ α = {total:.4g} over {len(claims)} claims"
 
 
 def test_decided_instances_spend_at_most_the_claims_share():
@@ -348,4 +369,4 @@ def test_decided_instances_spend_at_most_the_claims_share():
     budget = budget_for("thorough", time_limit_s=60)
     result = run_claim(claim, budget, catalog_size=70)
     assert result.verdict == "verified"
-    assert sum(spent) <= CATALOG_ALPHA / 70 * (1 + 1e-12), f"{len(spent)} checks"
+    assert sum(spent) <= CATALOG_ALPHA / 70 * (1 + 1e-12), f"{len(spent)} checks spent {sum(spent):.3g}"
