@@ -6,8 +6,10 @@ verdict changed), 1 when one differs (check: a defect; diff: a verdict changed),
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import sys
+import textwrap
 import time
 from pathlib import Path
 from typing import Any
@@ -28,17 +30,37 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from flatcheck.verify.registry import get
+    from flatcheck.verify.registry import all_claims, select
 
-    c = get(args.id)
-    print(f"{c.id}  [{c.kind}]  {c.ref}\n\n{c.summary}\n\nStatement (LaTeX):\n  {c.statement}")
-    if c.algorithm:
-        print(f"\nExercises implementation kind: {c.algorithm}")
-    if c.assumptions:
-        print("\nAssumptions:\n" + "\n".join(f"  - {a.name}: {a.text}" for a in c.assumptions))
-    if c.derive is not None:
-        print(f"\nSymbolic derivation:\n{c.derive()}")
+    claims = all_claims()
+    papers = {c.paper for c in claims.values()}
+    blocks = []
+    for name in args.ids:
+        if name in claims:
+            blocks.append(_claim_text(claims[name]))
+        else:
+            # A paper or a prefix: its claims, one line each (`show ID` gives the details).
+            chosen = select([name])
+            what = f"paper {name}" if name in papers else f"claims under {name}"
+            blocks.append(f"{what}: {len(chosen)} claims\n\n{_claims_table(chosen)}")
+    print("\n\n".join(blocks))
     return 0
+
+
+def _claim_text(c: Any) -> str:
+    """One claim for a person: statement, reference, assumptions and the derivation laid out by sympy."""
+    from flatcheck.verify.runner import derivation_text
+
+    lines = [f"{c.id}  ({c.kind}, {c.ref})", "", c.summary, "", "Statement (LaTeX):", f"  {c.statement}"]
+    if c.algorithm:
+        lines += ["", f"Exercises the implementation kind: {c.algorithm}"]
+    if c.assumptions:
+        lines += ["", "Assumptions:"] + [f"  - {a.name}: {a.text}" for a in c.assumptions]
+    if c.derive is not None:
+        what = " ".join((inspect.getdoc(c.derive) or "").split())
+        lines += ["", "Symbolic derivation (computed by sympy)" + (f": {what}" if what else ":")]
+        lines.append(textwrap.indent(derivation_text(c.derive()), "  "))
+    return "\n".join(lines)
 
 
 def _out_dir(path: str) -> Path:
@@ -54,24 +76,46 @@ def _out_dir(path: str) -> Path:
 
 
 RUN_FILE = "run.json"
-# What must match for `--resume` to continue a run rather than mix two different ones.
-RUN_IDENTITY = ("profile", "seed", "implementation", "time_limit_s")
+DEFAULT_OUT = "reports/run"
+# Options that do not change what a run finds: where the report and the summary go, how progress
+# is shown, how the claims are spread over processes or machines, and which claims (recorded as `ids`).
+NOT_SHAPING = frozenset(
+    {"cmd", "func", "ids", "claims", "exact", "out", "summary", "quiet", "resume", "jobs", "workers", "scheduler"}
+)
 
 
-def _start_stream(out: Path, prov: dict[str, Any], ids: list[str], resume: bool) -> list[dict[str, Any]]:
-    """Records already finished (on --resume) and a stream ready to append to."""
+def run_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Every option that shaped the run, as the command line took it, whatever options a command
+    has: what run.json, the provenance and the replay commands record."""
+    opts = {k: v for k, v in vars(args).items() if k not in NOT_SHAPING and not callable(v)}
+    return {"command": args.cmd, **opts}
+
+
+def _identity(options: dict[str, Any], time_limit_s: float) -> dict[str, Any]:
+    """What must match for `--resume` to continue a run: the options, the time limit as applied."""
+    return {**{k: v for k, v in options.items() if k != "time_limit"}, "time_limit_s": time_limit_s}
+
+
+def _start_stream(
+    out: Path, ident: dict[str, Any], ids: list[str], resume: bool
+) -> tuple[list[dict[str, Any]], dict[str, float]]:
+    """Records already finished (on --resume) and the time spent on them; the stream is ready to append to."""
     from flatcheck.report import read_stream
 
     stream, run_file = out / "results.jsonl", out / RUN_FILE
-    ident = {k: prov.get(k) for k in RUN_IDENTITY}
     if not resume:
         stream.write_text("")
-        run_file.write_text(json.dumps({**ident, "ids": ids}, indent=1) + "\n")
-        return []
+        _write_run_file(run_file, ident, ids, {})
+        return [], {}
     if not run_file.exists():
         raise FlatcheckError(f"nothing to resume in {out}: no {RUN_FILE}; run without --resume first")
     before = json.loads(run_file.read_text())
-    differ = [f"{k}={before.get(k)!r} (now {ident[k]!r})" for k in RUN_IDENTITY if before.get(k) != ident[k]]
+    was = before.get("options") or {}
+    differ = [
+        f"{k}={was.get(k)!r} (now {ident.get(k)!r})"
+        for k in sorted(set(was) | set(ident))
+        if was.get(k) != ident.get(k)
+    ]
     if differ:
         raise FlatcheckError(
             f"the run in {out} was made with {', '.join(differ)}; resume with the same options or choose another --out"
@@ -80,13 +124,52 @@ def _start_stream(out: Path, prov: dict[str, Any], ids: list[str], resume: bool)
     done = {r["id"]: r for r in read_stream(stream) if r["id"] in wanted}
     # Rewrite the stream without a line a crash may have cut short.
     stream.write_text("".join(json.dumps(r) + "\n" for r in done.values()))
-    return list(done.values())
+    return list(done.values()), before.get("spent") or {}
+
+
+def _write_run_file(path: Path, ident: dict[str, Any], ids: list[str], spent: dict[str, float]) -> None:
+    # Written under a temporary name and renamed: a crash mid-write must not lose the run's options.
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"options": ident, "ids": ids, "spent": spent}, indent=1) + "\n")
+    tmp.replace(path)
 
 
 def resume_ids(out: str) -> list[str] | None:
     """The claim ids of the run being resumed, when the command line names none."""
     run_file = Path(out) / RUN_FILE
     return json.loads(run_file.read_text()).get("ids") if run_file.exists() else None
+
+
+class _Progress:
+    """A progress bar on a terminal; plain lines, one per claim, in a log or a pipe (a bar there
+    is one endless carriage-return line)."""
+
+    def __init__(self, total: int, done: int, quiet: bool) -> None:
+        from tqdm import tqdm
+
+        self.total, self.done, self.quiet = total, done, quiet
+        self.bar = None
+        if not quiet and sys.stderr.isatty():
+            # No monitor thread: the claims may run on processes forked from this one, and a fork
+            # should find no other thread that could hold a lock.
+            tqdm.monitor_interval = 0
+            self.bar = tqdm(total=total, initial=done, desc="flatcheck", unit="claim", file=sys.stderr)
+
+    def update(self, rec: dict[str, Any]) -> None:
+        self.done += 1
+        if self.bar is not None:
+            self.bar.set_postfix_str(f"{rec['id']}: {rec['verdict']}")
+            self.bar.update(1)
+        elif not self.quiet:
+            print(
+                f"flatcheck [{self.done}/{self.total}] {rec['id']}: {rec['verdict']} ({rec['time_s']:.1f} s)",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 class _ProtocolProblem(Exception):
@@ -106,17 +189,12 @@ def _run(
 ) -> int:
     """Run the claims, write the report, print what differs from the expectations (verify) or the
     defects of the implementation (check, `impl_name` set), and return the exit status."""
-    from tqdm import tqdm
-
-    # No monitor thread: the claims may run on processes forked from this one, and a fork should
-    # find no other thread that could hold a lock.
-    tqdm.monitor_interval = 0
-
     from flatcheck.report import append_record, provenance
     from flatcheck.report.results import usage
     from flatcheck.verify.expectations import protocol_problem
     from flatcheck.verify.profiles import budget_for
     from flatcheck.verify.registry import all_claims
+    from flatcheck.verify.replay import replay_command
 
     # Every option is checked before anything is written.
     cluster = _cluster_args(args)
@@ -125,6 +203,7 @@ def _run(
     summary = _summary_path(args.summary)
     out = _out_dir(args.out)
     jobs = _jobs(args, device, len(claims))
+    options = run_options(args)
     prov = provenance(
         args.profile,
         args.seed,
@@ -134,31 +213,48 @@ def _run(
         scheduler=args.scheduler,
         workers=args.workers,
         jobs=jobs,
+        options=options,
     )
-    records = _start_stream(out, prov, [c.id for c in claims], args.resume)
+    ident = _identity(options, limit)
+    ids = [c.id for c in claims]
+    records, spent = _start_stream(out, ident, ids, args.resume)
     done = {r["id"] for r in records}
     todo = [c for c in claims if c.id not in done]
     if done:
         prov["resumed"] = len(done)
         print(f"resuming: {len(done)} claims already finished, {len(todo)} to run", file=sys.stderr)
-    bar = tqdm(
-        total=len(claims), initial=len(done), desc="flatcheck", unit="claim", file=sys.stderr, disable=args.quiet
-    )
+    progress = _Progress(len(claims), len(done), args.quiet)
+    t0, u0 = time.perf_counter(), usage()
+
+    def spent_now() -> dict[str, float]:
+        """This part's wall and CPU time, and all parts' added up (what a resumed run reports)."""
+        wall, cpu = time.perf_counter() - t0, usage(u0).get("cpu_time_s", 0.0)
+        return {
+            "wall_time_s": spent.get("wall_time_s", 0.0) + wall,
+            "cpu_time_s": spent.get("cpu_time_s", 0.0) + cpu,
+            "parts": spent.get("parts", 0) + 1,
+            "part_wall_time_s": wall,
+            "part_cpu_time_s": cpu,
+        }
 
     def on_result(res: Any) -> None:
         rec = res.to_json()
         if impl_name and protocol_problem(rec):
             raise _ProtocolProblem(rec)
+        rec["replay"] = replay_command(rec["id"], options)
         records.append(rec)
         append_record(out / "results.jsonl", rec)
-        bar.set_postfix_str(f"{res.id}: {res.verdict}")
-        bar.update(1)
+        # The time spent so far goes with the finished claims, so that a resumed run adds it up.
+        _write_run_file(out / RUN_FILE, ident, ids, spent_now())
+        progress.update(rec)
 
-    t0, u0 = time.perf_counter(), usage()
     by_id = {c.id: c for c in claims}
 
     def finish() -> dict[str, Any]:
-        return _write(prov, records, by_id, set_aside, time.perf_counter() - t0, u0, out)
+        progress.close()
+        total = spent_now()
+        _write_run_file(out / RUN_FILE, ident, ids, total)
+        return _write(prov, records, by_id, set_aside, total, len(claims), u0, out)
 
     try:
         _dispatch(args)(
@@ -173,21 +269,19 @@ def _run(
             **(cluster or {"jobs": jobs}),
         )
     except KeyboardInterrupt:
-        bar.close()
         finish()
         print(
-            f"flatcheck: interrupted; {len(records)} finished results kept in {out}/ — "
+            f"flatcheck: interrupted; {len(records)} finished results kept in {out}/ (report marked PARTIAL) — "
             f"continue with the same command and --resume",
             file=sys.stderr,
         )
         return 130
     except _ProtocolProblem as p:
-        bar.close()
+        progress.close()
         raise FlatcheckError(
             f"{impl_name} does not follow the protocol, so no verdict on it can be trusted; the check stopped at "
             f"{p.record['id']}: {p}"
         ) from None
-    bar.close()
     doc = finish()
     from flatcheck.report.outcome import terminal_lines
     from flatcheck.report.summary import ci_summary
@@ -203,16 +297,19 @@ def _write(
     records: list[dict[str, Any]],
     claims: dict[str, Any],
     set_aside: list[dict[str, Any]] | None,
-    wall_s: float,
+    spent: dict[str, float],
+    planned: int,
     since: dict[str, float],
     out: Path,
 ) -> dict[str, Any]:
-    """The results document, each record with its claim's expectation, judged and written."""
+    """The results document, each record with its claim's expectation, judged and written; `spent`
+    holds this part's wall and CPU time and all parts' (a resumed run), `planned` the claims to run."""
     from flatcheck.report import document, write_report
     from flatcheck.report.outcome import judge
     from flatcheck.verify.expectations import annotate
 
-    doc = document(prov, [annotate(r, claims[r["id"]]) for r in records], wall_s, since=since)
+    annotated = [annotate(r, claims[r["id"]]) for r in records]
+    doc = document(prov, annotated, spent["part_wall_time_s"], since=since, spent=spent, planned=planned)
     if set_aside is not None:
         doc["set_aside"] = set_aside
     doc["outcome"] = judge(doc)
@@ -281,20 +378,21 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from flatcheck.impl import builtin
     from flatcheck.verify.registry import select
 
-    claims = select(args.ids or (resume_ids(args.out) if args.resume else None))
+    claims = select(args.ids or (resume_ids(args.out) if args.resume else None), exact=args.exact)
     return _run(args, claims, lambda c: builtin(c.algorithm), None)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from flatcheck.impl import BUILTINS, Implementation, kinds_for, load_class
+    from flatcheck.impl import Implementation, kinds_for, load_class
     from flatcheck.verify.expectations import check_plan
     from flatcheck.verify.registry import select
 
     cls = load_class(args.target)
-    algorithm = args.algorithm or _infer_algorithm(cls.__name__, list(BUILTINS))
-    kinds = kinds_for(algorithm, list(BUILTINS))
+    known = exercised_kinds()
+    algorithm = args.algorithm or _infer_algorithm(cls.__name__, known)
+    kinds = kinds_for(algorithm, known)
     # The papers' errata say nothing about the implementation: set aside, their corrected twins run instead.
-    claims, aside = check_plan([c for c in select(args.claims) if c.algorithm in kinds], kinds)
+    claims, aside = check_plan([c for c in select(args.claims, exact=args.exact) if c.algorithm in kinds], kinds)
     if not claims and not aside:
         raise FlatcheckError(
             f"no claim exercises a {algorithm!r} implementation"
@@ -305,6 +403,14 @@ def cmd_check(args: argparse.Namespace) -> int:
     # One class may serve several kinds (a SAM is full-batch and stochastic SAM): one adapter each.
     impls = {k: Implementation(args.target, k, cls, rename=rename, kwargs=kwargs) for k in kinds}
     return _run(args, claims, lambda c: impls[c.algorithm], args.target, set_aside=aside)
+
+
+def exercised_kinds() -> list[str]:
+    """The algorithm kinds a user's class can be checked as: those some claim of the catalog exercises
+    (a built-in kind no claim uses would accept a class and check nothing)."""
+    from flatcheck.verify.registry import all_claims
+
+    return sorted({c.algorithm for c in all_claims().values() if c.algorithm})
 
 
 def _infer_algorithm(name: str, known: list[str]) -> str:
@@ -337,7 +443,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     src = Path(args.results)
     if not src.exists():
-        raise FlatcheckError(f"no results file at {src}; run `flatcheck verify` first")
+        raise FlatcheckError(f"no results file at {src}; run `flatcheck verify` first or name a results.json")
     doc = read_json(src)
     out = _out_dir(args.out or str(src.parent))
     write_report(doc, out, with_json=out.resolve() != src.parent.resolve())
@@ -363,11 +469,27 @@ def cmd_diff(args: argparse.Namespace) -> int:
     return 1 if d["verdict_changes"] else 0
 
 
+def _seed(text: str) -> int:
+    try:
+        seed = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a seed is a whole number >= 0, got {text!r}") from None
+    if seed < 0:
+        # hypothesis and torch would take the sign off silently: -1 would replay as 1.
+        raise argparse.ArgumentTypeError(f"a seed is a whole number >= 0, got {seed}")
+    return seed
+
+
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--profile", default="default", choices=["quick", "default", "thorough"])
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_seed, default=0, help="a whole number >= 0 (default 0)")
     p.add_argument("--device", choices=["cpu", "cuda"], default=None, help="default: cuda when available")
-    p.add_argument("--out", default="reports/latest", help="report directory (default reports/latest)")
+    p.add_argument(
+        "--out",
+        default=DEFAULT_OUT,
+        help=f"report directory (default {DEFAULT_OUT}; the committed showcase is reports/latest)",
+    )
+    p.add_argument("--exact", action="store_true", help="the ids are exact claim ids: no paper, no claims under an id")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument(
         "--summary", default=None, help="also write a short Markdown summary here (e.g. $GITHUB_STEP_SUMMARY)"
@@ -390,8 +512,8 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("list", help="list the claims of the catalog")
     s.add_argument("ids", nargs="*", help="claim ids or paper prefixes")
     s.set_defaults(func=cmd_list)
-    s = sub.add_parser("show", help="show one claim: statement, reference, derivation")
-    s.add_argument("id")
+    s = sub.add_parser("show", help="show claims (statement, reference, derivation) or a paper's claims")
+    s.add_argument("ids", nargs="+", help="claim ids, papers or id prefixes")
     s.set_defaults(func=cmd_show)
     s = sub.add_parser("verify", help="verify claims against the built-in implementations")
     s.add_argument("ids", nargs="*", help="claim ids or paper prefixes (default: the whole catalog)")
@@ -411,8 +533,10 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--markdown", default=None, help="also write the table as Markdown to this file")
     s.set_defaults(func=cmd_diff)
     s = sub.add_parser("report", help="re-render a report from results.json")
-    s.add_argument("results")
-    s.add_argument("--out", default=None)
+    s.add_argument(
+        "results", nargs="?", default=f"{DEFAULT_OUT}/results.json", help=f"default {DEFAULT_OUT}/results.json"
+    )
+    s.add_argument("--out", default=None, help="default: beside the results file")
     s.set_defaults(func=cmd_report)
     return p
 

@@ -29,6 +29,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--flatcheck-claims", nargs="*", default=None, help="claim ids or paper prefixes")
     group.addoption("--flatcheck-seed", type=int, default=0)
     group.addoption("--flatcheck-time-limit", type=float, default=None, help="seconds per claim")
+    group.addoption(
+        "--flatcheck-report", default=None, metavar="DIR", help="write the claims' report (HTML, Markdown, JSON) to DIR"
+    )
 
 
 def _budget(config: pytest.Config, profile: str | None = None, seed: int | None = None) -> Any:
@@ -54,6 +57,7 @@ class ClaimItem(pytest.Item):
 
         impl = builtin(self.claim.algorithm) if self.claim.algorithm else None
         res = run_claim(self.claim, _budget(self.config), impl=impl, catalog_size=len(all_claims()), use_database=True)
+        _stream_for_report(self.config, res)
         self.user_properties += [("verdict", res.verdict), ("instances", res.examples)]
         expected = self.claim.expected
         if res.verdict != expected.verdict:
@@ -195,3 +199,52 @@ def flatcheck_claims(request: pytest.FixtureRequest):
         return results
 
     return run
+
+
+def _stream_for_report(config: pytest.Config, res: Any) -> None:
+    """With --flatcheck-report, stream the claim's record to DIR/results.jsonl: from every
+    pytest-xdist worker into one file, under a lock, for the report written at the end."""
+    out = config.getoption("flatcheck_report")
+    if not out:
+        return
+    import fcntl
+    from pathlib import Path
+
+    from flatcheck.report import append_record
+
+    Path(out).mkdir(parents=True, exist_ok=True)
+    with open(Path(out) / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        append_record(Path(out) / "results.jsonl", res.to_json())
+
+
+_STARTED = pytest.StashKey[float]()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    out = session.config.getoption("flatcheck_report")
+    if out and not hasattr(session.config, "workerinput"):  # the controller clears, its workers append
+        import time
+        from pathlib import Path
+
+        session.config.stash[_STARTED] = time.perf_counter()
+        Path(out).mkdir(parents=True, exist_ok=True)
+        (Path(out) / "results.jsonl").write_text("")
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    out = session.config.getoption("flatcheck_report")
+    if not out or hasattr(session.config, "workerinput"):
+        return
+    from pathlib import Path
+
+    from flatcheck.report import document, provenance, read_stream, write_report
+
+    config = session.config
+    records = read_stream(Path(out) / "results.jsonl")
+    if records:
+        import time
+
+        prov = provenance(config.getoption("flatcheck_profile"), config.getoption("flatcheck_seed"), "cpu")
+        wall = time.perf_counter() - config.stash[_STARTED]
+        write_report(document({**prov, "runner": "pytest --flatcheck"}, records, wall), Path(out))

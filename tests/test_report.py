@@ -130,7 +130,8 @@ def test_html_is_self_contained_and_falsified_first(doc):
     order = [page.index(f'id="c-toy-{n}"') for n in ("bad", "crash", "undecided", "ok")]
     assert order == sorted(order)
     falsified_box = page[page.index("Falsified or error (no expected verdict recorded)") : page.index("<h2>Summary")]
-    assert "replay: <code>flatcheck verify toy.bad --seed 0 --profile quick</code>" in falsified_box
+    replay = "flatcheck verify toy.bad --exact --profile quick --seed 0 --out reports/replay/toy.bad-"
+    assert f"replay: <code>{replay}" in falsified_box
     assert "instance = 11" in falsified_box  # the minimal counterexample: the smallest x above 10
     # ok (lines), bad (loglog for its counterexample and its evidence); odd and broken_plot as tables
     assert page.count("data:image/png;base64,") == 3

@@ -10,7 +10,16 @@ from typing import Any
 from flatcheck.report.latex import svg_data_uri
 from flatcheck.report.plots import plot_rows, render_png
 from flatcheck.report.summary import html_sections
-from flatcheck.report.text import ORDER, fmt, instance_text, run_cost, sorted_claims
+from flatcheck.report.text import (
+    ORDER,
+    derivation_caption,
+    fmt,
+    instance_text,
+    partial_note,
+    readable,
+    run_cost,
+    sorted_claims,
+)
 
 CSS = """
 body{font:15px/1.45 -apple-system,'Segoe UI',Helvetica,Arial,sans-serif;color:#1d2329;max-width:1180px;
@@ -87,7 +96,7 @@ def evidence_html(label: str, ev: dict[str, Any] | None) -> str:
         parts.append(f"<pre>{esc(instance_text(ev['instance']))}</pre>")
     parts.append(values_table(ev.get("values") or {}))
     if ev.get("note"):
-        parts.append(f'<div class="meta">{esc(ev["note"])}</div>')
+        parts.append(f'<div class="meta">{esc(readable(ev["note"]))}</div>')
     parts.append(plot_html(ev.get("plot")))
     return "".join(parts)
 
@@ -108,7 +117,7 @@ def summary_table(claims: list[dict[str, Any]]) -> str:
             rows.append(
                 f'<tr><td>{badge(r["verdict"])}</td><td><a href="#{anchor(r["id"])}"><code>{esc(r["id"])}</code></a>'
                 f'</td><td>{esc(r["kind"])}</td><td>{esc(r["ref"])}</td><td class="num">{r["time_s"]:.2f}</td>'
-                f'<td class="num">{r["examples"]}</td><td>{esc(r["reason"])}</td></tr>'
+                f'<td class="num">{r["examples"]}</td><td>{esc(readable(r["reason"]))}</td></tr>'
             )
     return f"<table>{head}{''.join(rows)}</table>"
 
@@ -125,13 +134,14 @@ def claim_html(r: dict[str, Any]) -> str:
     ]
     if r.get("statement"):
         parts += ['<div class="label">Statement</div>', formula(r["statement"])]
-    parts.append(f'<div class="label">Verdict</div><div>{esc(r["reason"])}</div>')
+    parts.append(f'<div class="label">Verdict</div><div>{esc(readable(r["reason"]))}</div>')
     if r.get("derivation"):
         parts += [
-            '<div class="label">Symbolic derivation (sympy)</div>',
+            '<div class="label">Symbolic derivation (exact, computed by sympy)</div>',
+            f'<div class="meta">{esc(derivation_caption(r))}</div>',
             f'<pre class="sympy">{esc(r["derivation"][:4000])}</pre>',
         ]
-    parts.append(evidence_html("Counterexample (minimal, shrunk)", r.get("counterexample")))
+    parts.append(evidence_html("Counterexample (the simplest found)", r.get("counterexample")))
     parts.append(evidence_html("Evidence (tightest passing instance)", r.get("evidence")))
     parts.append(f'<div class="label">Replay</div><code>{esc(r["replay"])}</code>')
     if r.get("traceback"):
@@ -141,7 +151,8 @@ def claim_html(r: dict[str, Any]) -> str:
 
 
 def provenance_html(prov: dict[str, Any]) -> str:
-    flat = {k: v for k, v in prov.items() if k != "versions"}
+    flat = {k: v for k, v in prov.items() if k not in ("versions", "options")}
+    flat.update({f"option: {k}": v for k, v in (prov.get("options") or {}).items()})
     flat.update({f"version: {k}": v for k, v in (prov.get("versions") or {}).items()})
     rows = "".join(f"<tr><td>{esc(k)}</td><td><code>{esc(fmt(v))}</code></td></tr>" for k, v in flat.items())
     return f"<table>{rows}</table>"
@@ -161,9 +172,11 @@ def render_html(doc: dict[str, Any]) -> str:
     )
     if prov.get("implementation"):
         sub += f" · implementation <code>{esc(prov['implementation'])}</code>"
+    partial = partial_note(prov, len(claims))
     body = [
-        "<h1>flatcheck verification report</h1>",
+        "<h1>flatcheck verification report" + (" (partial)" if partial else "") + "</h1>",
         f'<p class="sub">{sub}</p>',
+        f'<div class="alert partial"><b>{esc(partial)}</b></div>' if partial else "",
         f'<p class="chips">{chips}</p>',
         html_sections(doc),
         "<h2>Summary</h2>",

@@ -58,12 +58,15 @@ def to_mathtext(tex: str) -> str:
     tex = _BMATRIX.sub(_two_row_matrix, tex)
     for pattern, repl in _REWRITES:
         tex = pattern.sub(repl, tex)
+    # Inline math sets a fraction at two thirds of the text size, too small to read in a formula
+    # image: every fraction is set at display size.
+    tex = re.sub(r"\\frac(?![a-zA-Z])", r"\\dfrac", tex)
     # A line break left over (outside a matrix) becomes a wide space.
     return re.sub(r"\s*\\\\\s*", r"\\quad ", tex).strip()
 
 
 @lru_cache(maxsize=512)
-def svg_data_uri(tex: str, size: int = 15) -> str | None:
+def svg_data_uri(tex: str, size: int = 18) -> str | None:
     """An SVG data URI of the rendered formula, or None when mathtext cannot parse it.
 
     mathtext's parser takes about 0.15 s a statement, most of a report's writing time; the images

@@ -9,11 +9,19 @@ import json
 from typing import Any
 
 from flatcheck.report.summary import markdown_sections
-from flatcheck.report.text import fmt, instance_text, run_cost, sorted_claims
+from flatcheck.report.text import (
+    derivation_caption,
+    fmt,
+    instance_text,
+    partial_note,
+    readable,
+    run_cost,
+    sorted_claims,
+)
 
 
 def _cell(text: Any) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    return readable(text).replace("|", "\\|").replace("\n", " ")
 
 
 def plot_name(claim_id: str, key: str) -> str:
@@ -30,7 +38,7 @@ def _evidence(label: str, r: dict[str, Any], key: str, plots: set[str]) -> list[
         lines += ["| quantity | value |", "|---|---|"]
         lines += [f"| {_cell(k)} | {_cell(fmt(v))} |" for k, v in vals.items()] + [""]
     if ev.get("note"):
-        lines += [f"Note: {ev['note']}", ""]
+        lines += [f"Note: {readable(ev['note'])}", ""]
     name = plot_name(r["id"], key)
     if name in plots:
         lines += [f"![{r['id']} {key}]({name})", ""]
@@ -42,9 +50,11 @@ def render(doc: dict[str, Any], plots: set[str] | frozenset[str] = frozenset()) 
     prov = doc["provenance"]
     claims = sorted_claims(doc["claims"])
     s = doc["summary"]
+    partial = partial_note(prov, len(claims))
     lines = [
-        "# flatcheck verification report",
+        "# flatcheck verification report" + (" (partial)" if partial else ""),
         "",
+        *([f"> **{partial}**", ""] if partial else []),
         f"{s['verified']} verified · {s['falsified']} falsified · {s['inconclusive']} inconclusive · "
         f"{s['error']} error — profile `{prov['profile']}`, seed {prov['seed']}, device {prov['device']}, "
         f"{prov['dtype']}, {run_cost(prov)}",
@@ -70,10 +80,11 @@ def render(doc: dict[str, Any], plots: set[str] | frozenset[str] = frozenset()) 
             lines += ["$$", r["statement"], "$$", ""]
         if r.get("impl"):
             lines += [f"Implementation: `{r['impl']}`", ""]
-        lines += [f"Verdict reason: {r['reason']}", ""]
+        lines += [f"Verdict reason: {readable(r['reason'])}", ""]
         if r.get("derivation"):
-            lines += ["Symbolic derivation:", "", "```", r["derivation"][:2000], "```", ""]
-        lines += _evidence("Counterexample (minimal, shrunk)", r, "counterexample", plots)
+            lines += [f"Symbolic derivation (exact, computed by sympy): {derivation_caption(r)}", ""]
+            lines += ["```", r["derivation"][:2000], "```", ""]
+        lines += _evidence("Counterexample (the simplest found)", r, "counterexample", plots)
         lines += _evidence("Evidence (tightest passing instance)", r, "evidence", plots)
         lines += [f"Replay: `{r['replay']}`", ""]
         if r.get("traceback"):

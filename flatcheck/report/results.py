@@ -18,12 +18,20 @@ from typing import Any
 
 import jsonschema
 
-import flatcheck
 from flatcheck.errors import FlatcheckError
 
 SCHEMA_PATH = Path(__file__).with_name("schema.json")
 SCHEMA_ID = "flatcheck-results/1"
 LIBRARIES = ("torch", "sympy", "mpmath", "hypothesis", "numpy", "scipy", "matplotlib", "scikit-learn", "distributed")
+
+
+def flatcheck_version() -> str:
+    """The installed distribution's version (pyproject.toml is its one source); a source tree that is
+    not installed says so instead."""
+    try:
+        return importlib.metadata.version("flatcheck")
+    except importlib.metadata.PackageNotFoundError:
+        return "0+unknown (not installed)"
 
 
 def _git_commit() -> str | None:
@@ -69,7 +77,7 @@ def provenance(profile: str, seed: int, device: str, implementation: str | None 
     import torch
 
     return {
-        "flatcheck_version": flatcheck.__version__,
+        "flatcheck_version": flatcheck_version(),
         "git_commit": _git_commit(),
         "profile": profile,
         "seed": seed,
@@ -111,12 +119,31 @@ def usage(since: dict[str, float] | None = None) -> dict[str, float]:
 
 
 def document(
-    prov: dict[str, Any], records: list[dict[str, Any]], wall_s: float, since: dict[str, float] | None = None
+    prov: dict[str, Any],
+    records: list[dict[str, Any]],
+    wall_s: float,
+    since: dict[str, float] | None = None,
+    spent: dict[str, float] | None = None,
+    planned: int | None = None,
 ) -> dict[str, Any]:
-    """The results document; `since` (a usage() at the start of the run) adds its CPU time and peak memory."""
+    """The results document; `since` (a usage() at the start of the run) adds its CPU time and peak
+    memory. `spent` is the wall and CPU time of every part of a resumed run added up, with this
+    part's own (`part_wall_time_s`, `part_cpu_time_s`); `planned`, the number of claims the run set
+    out to decide: fewer records make the document partial."""
+    cost = {**(usage(since) if since is not None else {}), "wall_time_s": wall_s}
+    if spent:
+        cost.update(wall_time_s=spent["wall_time_s"], cpu_time_s=spent["cpu_time_s"])
+        if spent.get("parts", 1) > 1:
+            cost.update(
+                parts=int(spent["parts"]),
+                part_wall_time_s=spent["part_wall_time_s"],
+                part_cpu_time_s=spent["part_cpu_time_s"],
+            )
+    if planned is not None:
+        cost.update(claims_planned=planned, partial=len(records) < planned)
     return {
         "schema": SCHEMA_ID,
-        "provenance": {**prov, **(usage(since) if since is not None else {}), "wall_time_s": wall_s},
+        "provenance": {**prov, **cost},
         "summary": summarise(records),
         "claims": sorted(records, key=lambda r: r["id"]),
     }

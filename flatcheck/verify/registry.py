@@ -86,14 +86,21 @@ def _unknown(name: str, claims: dict[str, Claim]) -> str:
     return f"unknown claim id or paper {name!r}.{hint}"
 
 
-def select(patterns: list[str] | None) -> list[Claim]:
-    """Claims matching any pattern: an exact id, a paper name, or an id prefix ending in '.'."""
+def select(patterns: list[str] | None, exact: bool = False) -> list[Claim]:
+    """Claims matching any pattern: a claim id with the claims under it (`ahn2024.lemma5` also
+    selects `ahn2024.lemma5.corrected`), a paper name, or an id prefix; with `exact`, only the
+    claims whose id is one of the patterns (what a replay runs)."""
     claims = all_claims()
     if not patterns:
         return list(claims.values())
     chosen: dict[str, Claim] = {}
     for pat in patterns:
-        hits = [c for c in claims.values() if c.id == pat or c.paper == pat or c.id.startswith(pat.rstrip(".") + ".")]
+        if exact:
+            hits = [claims[pat]] if pat in claims else []
+        else:
+            hits = [
+                c for c in claims.values() if c.id == pat or c.paper == pat or c.id.startswith(pat.rstrip(".") + ".")
+            ]
         if not hits:
             raise FlatcheckError(_unknown(pat, claims))
         chosen.update({c.id: c for c in hits})

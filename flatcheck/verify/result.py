@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 import traceback
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from flatcheck.verify.claim import Budget, Claim, Evidence
+from flatcheck.verify.replay import replay_command as command_line
 
 
 @dataclass
@@ -30,6 +32,8 @@ class ClaimResult:
     traceback: str | None = None
     replay: str = ""
     derivation: str | None = None
+    # What the derivation computes and what it shows: the docstring of the claim's derive().
+    derivation_label: str | None = None
     statement: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -67,11 +71,23 @@ def evidence_json(inst_desc: dict[str, Any], ev: Evidence) -> dict[str, Any]:
 
 
 def replay_command(claim: Claim, budget: Budget, impl: Any) -> str:
-    """The one-line command that reruns this claim with the same seed and profile."""
+    """The one-line command that reruns this claim exactly: its id, the implementation with the
+    options that build it, the seed and the profile (the command line replaces it with one built
+    from every option of its run)."""
     impl_name = getattr(impl, "name", None) if claim.algorithm else None
     if impl_name and impl is not None and not getattr(impl, "builtin", False):
-        return f"flatcheck check {impl_name} --claims {claim.id} --seed {budget.seed} --profile {budget.profile}"
-    return f"flatcheck verify {claim.id} --seed {budget.seed} --profile {budget.profile}"
+        options = {
+            "command": "check",
+            "target": impl_name,
+            "algorithm": getattr(impl, "algorithm", None),
+            "kwargs": getattr(impl, "kwargs", None) or None,
+            "rename": [f"{k}={v}" for k, v in (getattr(impl, "rename", None) or {}).items()],
+            "profile": budget.profile,
+            "seed": budget.seed,
+        }
+    else:
+        options = {"command": "verify", "profile": budget.profile, "seed": budget.seed}
+    return command_line(claim.id, options)
 
 
 def blank_result(claim: Claim, budget: Budget, impl: Any) -> ClaimResult:
@@ -87,6 +103,7 @@ def blank_result(claim: Claim, budget: Budget, impl: Any) -> ClaimResult:
         impl=getattr(impl, "name", None) if claim.algorithm else None,
         replay=replay_command(claim, budget, impl),
         statement=claim.statement,
+        derivation_label=inspect.getdoc(claim.derive) if claim.derive is not None else None,
     )
 
 

@@ -238,7 +238,9 @@ class ClaimRun:
         except (_Counterexample, _ShrinkDone) as stop:
             cx = stop if isinstance(stop, _Counterexample) else self.found[-1]
             stopped = self.shrinks and self.counts["shrink_checks"] > self.shrinks
-            return self._falsified(cx, f"; shrinking stopped after {self.shrinks} checks" if stopped else "")
+            # Plain words: the check was rerun `shrinks` times on simpler variants of the failing instance.
+            simplest = f"; the counterexample is the simplest found in {self.shrinks} attempts at simplifying it"
+            return self._falsified(cx, simplest if stopped else "")
         except Unsatisfiable:
             why = "no admissible instance found within budget (all drawn instances were out of scope)"
             return Outcome("inconclusive", why)
@@ -259,7 +261,7 @@ class ClaimRun:
     def timed_out(self) -> Outcome:
         if self.found:
             # Out of time while shrinking: the smallest genuine counterexample so far still falsifies.
-            return self._falsified(self.found[-1], "; shrinking stopped at the time limit")
+            return self._falsified(self.found[-1], "; simplifying the counterexample stopped at the time limit")
         reason = f"time limit {self.batch_budget.time_limit_s:g}s reached after {self.counts['examples']} instances"
         if self.counts["passed"]:
             reason += f" ({self.counts['passed']} passed, none failed)"
