@@ -10,6 +10,8 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import pytest
+
 from flatcheck.cli import main
 
 
@@ -217,6 +219,7 @@ def _pytest(cwd, *args):
     )
 
 
+@pytest.mark.slow
 def test_users_ci_fixture_and_flatcheck_items_with_junit_xml(tmp_path):
     (tmp_path / "test_mine.py").write_text(USER_TESTS)
     out = _pytest(tmp_path, "test_mine.py", "--flatcheck", "--flatcheck-claims", "ahn2024.vt_norm", "--junitxml=j.xml")
