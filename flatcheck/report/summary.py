@@ -5,11 +5,10 @@ user's implementation, then the papers' errata) in Markdown and HTML, and the sh
 from __future__ import annotations
 
 import html
-import json
 from typing import Any
 
 from flatcheck.report.outcome import expectation_text, note_of, outcome, quiet, sections, status_line
-from flatcheck.report.text import instance_text
+from flatcheck.report.text import instance_text, readable
 
 # A CI summary stays short: reasons are cut to this many characters, and so many claims per section.
 REASON_CHARS = 240
@@ -17,7 +16,7 @@ MAX_ROWS = 30
 
 
 def _cell(text: Any) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    return readable(text).replace("|", "\\|").replace("\n", " ")
 
 
 def _md_link(claim_id: str | None, ids: set[str]) -> str:
@@ -42,7 +41,7 @@ def markdown_sections(doc: dict[str, Any]) -> list[str]:
             lines.append(f"- **{_md_link(r['id'], ids)}** ({r['ref']}): {_cell(note)}  ")
             cx = (r.get("counterexample") or {}).get("instance")
             if cx is not None:
-                lines.append(f"  counterexample: `{_cell(json.dumps(cx))[:400]}`  ")
+                lines.append(f"  counterexample: `{_cell('; '.join(instance_text(cx, 400).splitlines()))}`  ")
             if r.get("replay"):
                 lines.append(f"  replay: `{r['replay']}`")
         lines.append("")
@@ -66,7 +65,7 @@ def html_sections(doc: dict[str, Any]) -> str:
             replay = f"<div>replay: <code>{esc(r['replay'])}</code></div>" if r.get("replay") else ""
             items.append(
                 f"<h3>{link}<code>{esc(r['id'])}</code>{close} — {esc(r['ref'])}</h3>"
-                f'<div class="meta">{esc(note_of(r, mode))}</div>{shown}{replay}'
+                f'<div class="meta">{esc(readable(note_of(r, mode)))}</div>{shown}{replay}'
             )
         box = (
             'class="quiet" style="background:#f6f8fa;border:1px solid #e3e7eb;border-radius:8px;'
