@@ -85,9 +85,31 @@ def weighted_gradient_bound(
     return lhs, rhs, tol, values, f"E‖∇F(W_t)‖² − noise term ≥ {lhs:.6g} > first term {rhs:.6g}"
 
 
+def takes_noise(impl: Implementation) -> bool:
+    """Whether the class chooses its law P through a `noise` hyper-parameter (flatcheck's own NSO
+    does; a user's class when its constructor names the argument, under --rename)."""
+    if impl.builtin:
+        return True
+    import inspect
+
+    try:
+        params = inspect.signature(impl.optimizer).parameters
+    except (TypeError, ValueError):
+        return False
+    return impl.rename.get("noise", "noise") in params
+
+
+def noise_hyper(law: str, impl: Implementation) -> dict[str, str] | None:
+    """The hyper-parameters that ask for law P: {"noise": P} for a class that takes it, {} for
+    Gaussian P (every class's default) otherwise; None when P cannot be asked of the class."""
+    if takes_noise(impl):
+        return {"noise": law}
+    return {} if law == "gaussian" else None
+
+
 def unsupported_noise(impl: Implementation, inst: NSOInstance) -> str | None:
     """Why a user's class cannot run this instance: P other than Gaussian is chosen through the
-    `noise` hyper-parameter, which only flatcheck's own NSO is known to take."""
-    if inst.noise != "gaussian" and not impl.builtin:
+    `noise` hyper-parameter, which the class must take (`takes_noise`)."""
+    if inst.noise != "gaussian" and not takes_noise(impl):
         return f"P = {inst.noise} needs a `noise` hyper-parameter; {impl.name} is checked with Gaussian P"
     return None

@@ -12,6 +12,7 @@ point's error into the gradient.
 
 from __future__ import annotations
 
+import math
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -120,42 +121,220 @@ class Prediction:
     values: dict[str, Any] = field(default_factory=dict)
 
 
-def _tolerance(x: torch.Tensor, lr: float, scale: torch.Tensor) -> torch.Tensor:
-    return ROUNDOFF * EPS * (x.abs() + lr * scale)
+def _tolerance(x: torch.Tensor, lr: float, scale: torch.Tensor, eps: float = EPS) -> torch.Tensor:
+    return ROUNDOFF * eps * (x.abs() + lr * scale)
 
 
-def _ascent_point(problem: Problem, x: list, rho: float, index: int | None, sign: int = 1):
-    """(y = x + σρ∇/‖∇‖ in mpmath, ∇ at x, ‖∇‖, the round-off scale of y's error) or None if ∇ = 0."""
+@dataclass(frozen=True)
+class ErrorModel:
+    """What correct code does differently from the paper's exact arithmetic, and what a step claim
+    therefore accepts (README, "How a step is judged").
+
+    - Round-off at the parameters' precision (`dtype`): `ROUNDOFF`·ε of that dtype times the
+      propagated magnitudes, as for any identity.
+    - The normaliser N = ‖g‖ of an ascent direction g/N may be computed as N(1 + δ) + e_guard:
+      a reduction (norm, dot product) done in float32 while the parameters are float64 (as
+      pytorch-optimizer's SAM does) gives |δ| ≤ `reduction(d)`; a guard against division by zero
+      (N + ε, max(N, ε)) gives 0 ≤ e_guard ≤ `guard(N)`.
+    Nothing else: the direction, the radius ρ, the sign, the point where gradients are taken and
+    which draws are used are the algorithm's, and any change of them is a defect.
+    """
+
+    dtype: torch.dtype = torch.float64
+
+    @property
+    def eps(self) -> float:
+        return torch.finfo(self.dtype).eps
+
+    def reduction(self, d: int) -> float:
+        """Relative error of a norm of d entries reduced in float32 (or at the parameters' precision,
+        when coarser): cast, square, d − 1 additions, square root, the division ρ/N and a guard's
+        addition are d + 4 roundings of unit u; 2(d + 4)u bounds their first-order sum γ with room
+        for any summation order."""
+        u = max(torch.finfo(torch.float32).eps, self.eps) / 2
+        return 2 * (d + 4) * u
+
+    @staticmethod
+    def guard(norm: float) -> float:
+        """The largest guard admitted: ε ≤ 1e-8·max(1, N). The guards in use are 1e-12 (davda54/sam,
+        pytorch-optimizer) to 1e-8 (Adam's ε); the relative form covers guards written as ε·N."""
+        return GUARD * max(1.0, norm)
+
+
+GUARD = 1e-8
+# A guard is admitted as a perturbation of the normaliser only while it moves N by at most this
+# relative amount: below ‖g‖ = ε/GUARD_CAP a step that needs a larger guard is not decided (it is
+# consistent with a large guard and with a changed radius alike), never passed.
+GUARD_CAP = 1e-6
+F64 = ErrorModel()
+
+# (shift e of the normaliser N → N + e) -> (the step in mpmath, its round-off tolerance)
+Family = Callable[[Any], tuple[list, torch.Tensor]]
+
+
+@dataclass
+class StepFit:
+    """Per row of the steps judged against one `NormaliserFit`: whether an admitted normaliser
+    explains it, the margin (tol − err)/tol there, the shift e that does, and max |error|."""
+
+    ok: torch.Tensor
+    margin: torch.Tensor
+    shift: torch.Tensor
+    error: torch.Tensor
+
+
+class NormaliserFit:
+    """The paper's step as a one-parameter family in the normaliser's shift e (N → N + e), with the
+    interval the `ErrorModel` admits. Linear in e over that interval up to a bounded remainder:
+    value(e) ≈ value(0) + e·D, D by a central difference in mpmath at 40 digits, and the remainder
+    at the interval's ends (computed exactly) added to the tolerance. A row of steps is judged at
+    the admitted e closest (weighted least squares) to what explains it."""
+
+    def __init__(self, family: Family, norm: float, d: int, model: ErrorModel = F64):
+        self.family, self.norm, self.model = family, norm, model
+        red = model.reduction(d) * norm
+        self.lo, self.hi = -red, red + min(model.guard(norm), GUARD_CAP * norm)
+        self.hi_guard = red + model.guard(norm)
+        self.v0_mp, self.tol0 = family(0)
+        self.v0 = to_tensor(self.v0_mp)
+        self._slope: torch.Tensor | None = None
+
+    def slope(self, at=0) -> torch.Tensor:
+        """d value/de at e = `at`, a central difference in mpmath (error ~h², far below float64)."""
+        if at == 0 and self._slope is not None:
+            return self._slope
+        h = mpmath.mpf(self.norm) * mpmath.mpf(10) ** -15
+        with mpmath.workdps(DPS):
+            vp, vm = self.family(at + h)[0], self.family(at - h)[0]
+            out = to_tensor([(a - b) / (2 * h) for a, b in zip(vp, vm)])
+        if at == 0:
+            self._slope = out
+        return out
+
+    def fit(self, actual: torch.Tensor) -> StepFit:
+        actual = actual.cpu().to(torch.float64).reshape(-1, self.v0.shape[-1])
+        r = actual - self.v0
+        exact = (r.abs() <= self.tol0).all(-1)
+        if bool(exact.all()):
+            return StepFit(exact, margins(self.tol0.expand_as(r), r.abs()), torch.zeros(len(r)), r.abs().max(-1).values)
+        slope = self.slope()
+        w = 1 / self.tol0.clamp_min(torch.finfo(torch.float64).tiny) ** 2
+        den = float((w * slope * slope).sum())
+        shift = (r * w * slope).sum(-1) / den if den > 0 else torch.zeros(r.shape[0], dtype=torch.float64)
+        shift = torch.where(exact, 0.0, shift.clamp(self.lo, self.hi))
+        err = (r - shift[:, None] * slope).abs()
+        # The family's remainder beyond its linear part, at the admitted interval's ends (exact).
+        with mpmath.workdps(DPS):
+            curvature = (
+                torch.stack(
+                    [
+                        (
+                            to_tensor([a - b for a, b in zip(self.family(mpmath.mpf(e))[0], self.v0_mp)]) - e * slope
+                        ).abs()
+                        for e in (self.lo, self.hi)
+                    ]
+                )
+                .max(0)
+                .values
+            )
+        tol = self.tol0 + torch.where(shift[:, None] != 0, curvature, 0.0)
+        m = margins(tol.expand_as(err), err)
+        return StepFit(m >= 0, m, shift, err.max(-1).values)
+
+    def solve(self, actual: torch.Tensor, iterations: int = 12) -> float | None:
+        """The shift e (any size, N + e > 0) with which the family equals the step within round-off,
+        by Gauss–Newton from e = 0; None when there is none."""
+        a = actual.cpu().to(torch.float64)
+        e = 0.0
+        for _ in range(iterations):
+            v, tol = self.family(mpmath.mpf(e))
+            r = a - to_tensor(v)
+            if bool((r.abs() <= tol).all()):
+                return e
+            slope = self.slope(mpmath.mpf(e))
+            den = float((slope * slope).sum())
+            if den == 0:
+                return None
+            e += float((r * slope).sum()) / den
+            if e <= -self.norm:
+                return None
+        return None
+
+    def explain(self, actual: torch.Tensor) -> tuple[str, float | None]:
+        """For a step no admitted normaliser explains: ("guard", ε) when a guard within
+        `ErrorModel.guard` but beyond GUARD_CAP explains it (the instance is then undecided),
+        ("radius", N/(N + e)) when another ascent radius does (ρ/2, ρ‖g‖ …), else ("none", None)."""
+        e = self.solve(actual)
+        if e is None:
+            return "none", None
+        if self.hi < e <= self.hi_guard:
+            return "guard", e
+        return "radius", self.norm / (self.norm + e)
+
+    def agreement(self, shift: float) -> str:
+        """The verdict's words for a matching step: exact, float32-level or guarded."""
+        name = str(self.model.dtype).removeprefix("torch.")
+        if shift == 0:
+            return f"agrees with the paper's step to {name} round-off"
+        rel, red = shift / self.norm, -self.lo / self.norm
+        if abs(shift) <= -self.lo:
+            return (
+                f"float32-level agreement: consistent with the normaliser ‖g‖ reduced in float32 "
+                f"(relative {rel:+.1e}; admitted ±{red:.1e})"
+            )
+        return (
+            f"consistent with an ε guard of {shift:.1e} in the normaliser ‖g‖ + ε (‖g‖ = {self.norm:.3g}; "
+            f"admitted ε ≤ {GUARD:.0e}·max(1, ‖g‖), moving ‖g‖ by at most {GUARD_CAP:.0e})"
+        )
+
+
+def _ascent(problem: Problem, xm: list, rho: float, index: int | None, sign: int):
+    """∇ at x, ‖∇‖ (None where ∇ = 0) and the relative round-off scale κ of the normalised gradient."""
     with mpmath.workdps(DPS):
-        xm = mp_point(x)
         g = grad_mp(problem, index)(xm)
         n = mp_norm(g)
-        if n == 0:
-            return None
-        y = [a + sign * rho * c / n for a, c in zip(xm, g)]
-    xt = to_tensor(xm)
-    kappa = float(torch.linalg.vector_norm(grad_scale(problem, xt, index))) / float(n)
-    # Error of y: ρ·(relative error of the normalised gradient) + rounding of x + ρĝ.
-    y_err = rho * (1 + kappa) + float(xt.abs().max()) + rho
-    return y, g, n, y_err
+    if n == 0:
+        return None
+    kappa = float(torch.linalg.vector_norm(grad_scale(problem, to_tensor(xm), index))) / float(n)
+    return g, n, kappa
 
 
-def sam_prediction(problem: Problem, x: list, lr: float, rho: float, index: int | None = None) -> Prediction | None:
-    """x − η∇L(x + ρ∇L(x)/‖∇L(x)‖) (wen2023 (3)); with index=k the per-example step (7).
-    None where ∇L(x) (or ∇L_k(x)) vanishes: the step is undefined there."""
-    at = _ascent_point(problem, x, rho, index)
+def _ascended(xm: list, g: list, n, rho: float, sign: int, e) -> list:
+    """x + σρ∇/(‖∇‖ + e) in mpmath."""
+    with mpmath.workdps(DPS):
+        return [a + sign * rho * c / (n + e) for a, c in zip(xm, g)]
+
+
+def _y_error(rho: float, kappa: float, xt: torch.Tensor) -> float:
+    """Round-off scale of the ascent point: ρ·(relative error of ĝ) + rounding of x + ρĝ."""
+    return rho * (1 + kappa) + float(xt.abs().max()) + rho
+
+
+def sam_family(
+    problem: Problem, x: list, lr: float, rho: float, index: int | None = None, model: ErrorModel = F64
+) -> NormaliserFit | None:
+    """x − η∇L(x + ρ∇L(x)/(‖∇L(x)‖ + e)) (wen2023 (3); with index=k the per-example step (7)) as a
+    `NormaliserFit`. None where ∇L(x) (or ∇L_k(x)) vanishes: the step is undefined there."""
+    xm = mp_point(x)
+    at = _ascent(problem, xm, rho, index, 1)
     if at is None:
         return None
-    y, _, n, y_err = at
-    with mpmath.workdps(DPS):
-        w = grad_mp(problem, index)(y)
-        value = [a - lr * c for a, c in zip(mp_point(x), w)]
-    xt, yt = to_tensor(mp_point(x)), to_tensor(y)
-    scale = grad_scale(problem, yt, index) + grad_lipschitz(problem, yt, index) * y_err
-    return Prediction(to_tensor(value), _tolerance(xt, lr, scale), {"grad_norm": float(n)})
+    g, n, kappa = at
+    xt = to_tensor(xm)
+    y_err = _y_error(rho, kappa, xt)
+
+    def family(e) -> tuple[list, torch.Tensor]:
+        y = _ascended(xm, g, n, rho, 1, e)
+        with mpmath.workdps(DPS):
+            value = [a - lr * c for a, c in zip(xm, grad_mp(problem, index)(y))]
+        yt = to_tensor(y)
+        scale = grad_scale(problem, yt, index) + grad_lipschitz(problem, yt, index) * y_err
+        return value, _tolerance(xt, lr, scale, model.eps)
+
+    return NormaliserFit(family, float(n), problem.d, model)
 
 
-def sap_prediction(
+def sap_family(
     problem: Problem,
     x: list,
     index: int,
@@ -165,83 +344,85 @@ def sap_prediction(
     lr_prime: float,
     rho: float,
     eps0: float,
-) -> Prediction | None:
-    """ahn2024 (7) for example `index` and sign σ: x − η(∇f + Proj⊥_{∇f}∇f_i(x + ρσ∇f_i/‖∇f_i‖)) when
-    ‖∇f(x)‖ ≤ ε₀, else x − η′∇f(x). None where ∇f_i(x) = 0 (Remark 2's random fallback) or ∇f(x) = 0."""
+    model: ErrorModel = F64,
+) -> NormaliserFit | None:
+    """ahn2024 (7) for example `index` and sign σ: x − η(∇f + Proj⊥_{∇f}∇f_i(x + ρσ∇f_i/(‖∇f_i‖ + e)))
+    when ‖∇f(x)‖ ≤ ε₀, else x − η′∇f(x) (constant in e). None where ∇f_i(x) = 0 (Remark 2's random
+    fallback) or ∇f(x) = 0. The projection's two reductions ⟨∇f, w⟩ and ‖∇f‖² may be float32 too:
+    their relative errors move the step by η|c|·|∇f| each (c = ⟨∇f, w⟩/‖∇f‖²), added to the tolerance."""
+    xm = mp_point(x)
+    xt = to_tensor(xm)
     with mpmath.workdps(DPS):
-        xm = mp_point(x)
         gx = grad_mp(problem)(xm)
         gn = mp_norm(gx)
-    xt = to_tensor(xm)
-    full_scale = grad_scale(problem, xt)
-    if gn == 0:
+    at = _ascent(problem, xm, rho, index, sign)
+    if gn == 0 or at is None:
         return None
+    full_scale = grad_scale(problem, xt)
+    gi, ni, kappa_i = at
     if float(gn) > eps0:
         with mpmath.workdps(DPS):
-            value = [a - lr_prime * c for a, c in zip(xm, gx)]
-        return Prediction(to_tensor(value), _tolerance(xt, lr_prime, full_scale), {"branch": "gradient"})
-    at = _ascent_point(problem, x, rho, index, sign)
-    if at is None:
-        return None
-    y, _, _, y_err = at
-    with mpmath.workdps(DPS):
-        w = grad_mp(problem, index)(y)
-        coef = mpmath.fsum(a * b for a, b in zip(gx, w)) / (gn * gn)
-        value = [a - lr * (g + c - coef * g) for a, g, c in zip(xm, gx, w)]
-    yt = to_tensor(y)
-    w_scale = grad_scale(problem, yt, index) + grad_lipschitz(problem, yt, index) * y_err
-    # The projection multiplies w's error by at most 2 and adds ‖w‖ times the relative error of ∇f.
+            fixed = [a - lr_prime * c for a, c in zip(xm, gx)]
+        tol = _tolerance(xt, lr_prime, full_scale, model.eps)
+        return NormaliserFit(lambda e: (fixed, tol), float(ni), problem.d, model)
+    y_err = _y_error(rho, kappa_i, xt)
     kappa = float(torch.linalg.vector_norm(full_scale)) / float(gn)
-    scale = full_scale + 2 * w_scale + float(mp_norm(w)) * (1 + kappa)
-    return Prediction(to_tensor(value), _tolerance(xt, lr, scale), {"branch": "perturbed"})
+    gxt = to_tensor(gx).abs()
+
+    def family(e) -> tuple[list, torch.Tensor]:
+        y = _ascended(xm, gi, ni, rho, sign, e)
+        with mpmath.workdps(DPS):
+            w = grad_mp(problem, index)(y)
+            coef = mpmath.fsum(a * b for a, b in zip(gx, w)) / (gn * gn)
+            value = [a - lr * (g + c - coef * g) for a, g, c in zip(xm, gx, w)]
+        yt = to_tensor(y)
+        w_scale = grad_scale(problem, yt, index) + grad_lipschitz(problem, yt, index) * y_err
+        # The projection multiplies w's error by at most 2 and adds ‖w‖ times the relative error of ∇f.
+        scale = full_scale + 2 * w_scale + float(mp_norm(w)) * (1 + kappa)
+        reductions = lr * abs(float(coef)) * gxt * 2 * model.reduction(problem.d)
+        return value, _tolerance(xt, lr, scale, model.eps) + reductions
+
+    return NormaliserFit(family, float(ni), problem.d, model)
 
 
-def ascent_prediction(problem: Problem, x: list, lr: float, rho: float) -> Prediction | None:
-    """x − η∇L^asc_ρ(x) (wen2023 (2)), the gradient of L(x + ρ∇L(x)/‖∇L(x)‖) by sympy's own chain
-    rule: ∇L^asc(x) = (I + ρ·∂(∇L/‖∇L‖)/∂x)ᵀ ∇L(y), the Jacobian differentiated symbolically."""
-    at = _ascent_point(problem, x, rho, None)
+def ascent_family(problem: Problem, x: list, lr: float, rho: float, model: ErrorModel = F64) -> NormaliserFit | None:
+    """x − η∇L^asc_ρ(x) (wen2023 (2)) with the normaliser shifted by a constant e, the gradient of
+    L(x + ρ∇L(x)/(‖∇L(x)‖ + e)) by sympy's own chain rule: (I + ρ·∂(∇L/(‖∇L‖ + e))/∂x)ᵀ ∇L(y), the
+    Jacobian differentiated symbolically with e a symbol (a guard is a constant; a float32 reduction's
+    error is not differentiated either)."""
+    xm = mp_point(x)
+    at = _ascent(problem, xm, rho, None, 1)
     if at is None:
         return None
-    y, _, n, y_err = at
+    g, n, kappa = at
+    shift = sp.Symbol("shift_e")
 
-    def make() -> sp.Matrix:
-        g = sp.Matrix(grad_exprs(problem))
-        unit = g / sp.sqrt((g.T * g)[0])
-        return unit.jacobian(sp.Matrix(problem.symbols))
+    def make() -> Callable:
+        gv = sp.Matrix(grad_exprs(problem))
+        unit = gv / (sp.sqrt((gv.T * gv)[0]) + shift)
+        return to_mpmath((*problem.symbols, shift), tuple(unit.jacobian(sp.Matrix(problem.symbols))))
 
-    jac = _cached(problem, "unit_grad_jacobian", make)
-    at_x = dict(zip(problem.symbols, [sp.Rational(v) for v in x]))
-    with mpmath.workdps(DPS):
-        j = [[mpmath.mpf(sp.N(e.subs(at_x), DPS)) for e in row] for row in jac.tolist()]
-        w = grad_mp(problem)(y)
-        d = len(w)
-        jtw = [mpmath.fsum(j[a][b] * w[a] for a in range(d)) for b in range(d)]
-        value = [c - lr * (wb + rho * t) for c, wb, t in zip(mp_point(x), w, jtw)]
-    xt, yt = to_tensor(mp_point(x)), to_tensor(y)
+    jac_mp = _cached(problem, "unit_grad_jacobian_e", make)
+    xt = to_tensor(xm)
+    y_err = _y_error(rho, kappa, xt)
     beta_x = float(grad_lipschitz(problem, xt).max())
-    w_scale = grad_scale(problem, yt) + grad_lipschitz(problem, yt) * y_err
-    kappa = float(torch.linalg.vector_norm(grad_scale(problem, xt))) / float(n)
-    # ρH(I − ĝĝᵀ)w/‖g‖: w's error, the Hessian's round-off and the normalisation's, each through ρβ/‖g‖.
-    w_norm = float(mp_norm(w))
-    scale = w_scale + rho * beta_x / float(n) * (3 * w_scale + w_norm * (2 + kappa))
-    return Prediction(to_tensor(value), _tolerance(xt, lr, scale), {"grad_norm": float(n)})
+    d = problem.d
 
+    def family(e) -> tuple[list, torch.Tensor]:
+        y = _ascended(xm, g, n, rho, 1, e)
+        with mpmath.workdps(DPS):
+            flat = jac_mp([*xm, e])
+            j = [[flat[a * d + b] for b in range(d)] for a in range(d)]
+            w = grad_mp(problem)(y)
+            jtw = [mpmath.fsum(j[a][b] * w[a] for a in range(d)) for b in range(d)]
+            value = [c - lr * (wb + rho * t) for c, wb, t in zip(xm, w, jtw)]
+        yt = to_tensor(y)
+        w_scale = grad_scale(problem, yt) + grad_lipschitz(problem, yt) * y_err
+        # ρH(I − ĝĝᵀ)w/‖g‖: w's error, the Hessian's round-off and the normalisation's, each through ρβ/‖g‖.
+        scale = w_scale + rho * beta_x / float(n) * (3 * w_scale + float(mp_norm(w)) * (2 + kappa))
+        return value, _tolerance(xt, lr, scale, model.eps)
 
-def compare(actual: torch.Tensor, pred: Prediction) -> tuple[bool, float, float]:
-    """(every coordinate within tolerance, margin = min (tol − err)/tol, max |error|)."""
-    err = (actual.cpu() - pred.value).abs()
-    return bool((err <= pred.tol).all()), margin(pred.tol, err), float(err.max())
-
-
-def step_against_prediction(
-    impl, problem: Problem, x: torch.Tensor, hp: dict[str, Any], seed: int, pred: Prediction
-) -> tuple[bool, float, dict[str, Any]]:
-    """One step of the implementation from x (one chain) compared with pred: (every coordinate within
-    the round-off tolerance, margin, values: hp, the step, the predicted step, max |error|, pred.values)."""
-    got = impl.step_many(problem, x.unsqueeze(0), hp, seed)[0]
-    holds, m, err = compare(got, pred)
-    values = {**hp, "step": got.tolist(), "predicted_step": pred.value.tolist(), "max_abs_error": err, **pred.values}
-    return holds, m, values
+    return NormaliserFit(family, float(n), d, model)
 
 
 def margins(tol: torch.Tensor, err: torch.Tensor) -> torch.Tensor:
@@ -256,9 +437,10 @@ def margin(tol: torch.Tensor, err: torch.Tensor) -> float:
 
 
 def perturbed_gradient_moments(
-    problem: Problem, x: list, sigma: sp.Rational, two_point: bool
+    problem: Problem, x: list, sigma: sp.Rational, two_point: bool, law: str = "gaussian"
 ) -> tuple[torch.Tensor, float]:
-    """For U ~ N(0, σ²I) exactly (Gaussian moments, no sampling): the mean E h(U) and the total
+    """For U = σZ, Z with i.i.d. unit-variance coordinates of the law P (gaussian, uniform, laplace,
+    rademacher: the NSO paper's Table 1), exactly (moment formulas, no sampling): the mean E h(U) and the total
     variance E‖h(U) − E h‖² of h(U) = ½(∇f(x+U) + ∇f(x−U)) (NSO line 4) or ∇f(x+U) (WP-SGD)."""
     zs = sp.symbols(f"z1:{problem.d + 1}", real=True)
     shift = {s: sp.Rational(v) + sigma * z for s, v, z in zip(problem.symbols, x, zs)}
@@ -267,24 +449,26 @@ def perturbed_gradient_moments(
     for g in grad_exprs(problem):
         plus = g.subs(shift, simultaneous=True)
         hs.append(sp.expand((plus + g.subs(back, simultaneous=True)) / 2 if two_point else plus))
-    means = [expectation(h, zs, "gaussian") for h in hs]
-    second = sum(expectation(sp.expand(h * h), zs, "gaussian") for h in hs)
+    means = [expectation(h, zs, law) for h in hs]
+    second = sum(expectation(sp.expand(h * h), zs, law) for h in hs)
     variance = second - sum(m * m for m in means)
     return torch.tensor([float(m) for m in means], dtype=torch.float64), float(variance)
 
 
-def smoothed_gradient(problem: Problem, sigma: sp.Rational) -> Callable[[torch.Tensor], torch.Tensor]:
-    """∇F(W) = E∇f(W + U), U ~ N(0, σ²I), as an exact polynomial in W compiled to torch (batched)."""
+def smoothed_gradient(
+    problem: Problem, sigma: sp.Rational, law: str = "gaussian"
+) -> Callable[[torch.Tensor], torch.Tensor]:
+    """∇F(W) = E∇f(W + U), U = σZ (Z of the law P), as an exact polynomial in W compiled to torch (batched)."""
 
     def make() -> list:
         zs = sp.symbols(f"z1:{problem.d + 1}", real=True)
         shift = {s: s + sigma * z for s, z in zip(problem.symbols, zs)}
         return [
-            to_torch(problem.symbols, expectation(g.subs(shift, simultaneous=True), zs, "gaussian"))
+            to_torch(problem.symbols, expectation(g.subs(shift, simultaneous=True), zs, law))
             for g in grad_exprs(problem)
         ]
 
-    parts = _cached(problem, ("smoothed", sigma), make)
+    parts = _cached(problem, ("smoothed", sigma, law), make)
     return lambda w: torch.stack([p(w) for p in parts], dim=-1)
 
 
@@ -300,6 +484,12 @@ def gd_prediction(problem: Problem, x: list, lr: float, spread: float = 0.0) -> 
     return Prediction(to_tensor(value), _tolerance(xt, lr, scale))
 
 
+def noise_reach(law: str, sigma: Any) -> float:
+    """A bound every coordinate of U = σZ stays within but with probability < 1e-24 per coordinate:
+    12σ for Gaussian (and the bounded uniform, Rademacher), 40σ for Laplace's exponential tail."""
+    return (40 if law == "laplace" else 12) * float(sigma)
+
+
 def perturbed_step_tests(
     problem: Problem,
     x: list,
@@ -309,27 +499,28 @@ def perturbed_step_tests(
     k: int,
     two_point: bool,
     alpha: float,
+    law: str = "gaussian",
 ) -> list[tuple[str, bool, float, dict[str, Any]]]:
     """Tests of two steps W₀ → W₁ → W₂ of NSO (two_point, k pairs) or WP-SGD (k = 1) on many
-    independent chains, path (n, 3, d), against exact Gaussian moments (U ~ N(0, σ²I)).
+    independent chains, path (n, 3, d), against exact moments of U = σZ, Z of the law P (`law`).
     With h_t = (W_{t−1} − W_t)/η the implied gradient estimate and δ_t = h_t − ∇F(W_{t−1}):
     mean:     E h₁ = ∇F(W₀)                               (unbiased for the smoothed loss F)
     variance: E‖δ₁‖² = (1/k)·E‖h(U) − ∇F(W₀)‖²            (k independent draws averaged)
     fresh:    E⟨δ₁, δ₂⟩ = 0                                 (new U every step: δ₂ is a martingale difference)
     Each is a simultaneous normal interval at level alpha/3 (plus a float64 round-off allowance).
     Returns (name, holds, margin, values) per test."""
-    mean, total_var = perturbed_gradient_moments(problem, x, sigma, two_point)
+    mean, total_var = perturbed_gradient_moments(problem, x, sigma, two_point, law)
     xt = to_tensor(mp_point(x)).to(path.device)
     mean = mean.to(path.device)
     h1 = (path[:, 0] - path[:, 1]) / lr
     d1 = h1 - mean
     x1 = path[:, 1]
-    d2 = (x1 - path[:, 2]) / lr - smoothed_gradient(problem, sigma)(x1)
+    d2 = (x1 - path[:, 2]) / lr - smoothed_gradient(problem, sigma, law)(x1)
     # h is read back from W − W⁺: its round-off is ~ε·|W|/η.
     round_h = (
         ROUNDOFF
         * EPS
-        * (float(xt.abs().max()) / lr + float(grad_scale(problem, xt.abs().cpu() + 12 * float(sigma)).max()))
+        * (float(xt.abs().max()) / lr + float(grad_scale(problem, xt.abs().cpu() + noise_reach(law, sigma)).max()))
     )
     tests = []
     for name, samples, target, scale in (
@@ -357,10 +548,121 @@ def perturbed_steps(
     alpha: float,
 ) -> tuple[list[str], float, dict[str, Any]]:
     """Two steps of the implementation on n chains from x0 (x as a tensor) under `perturbed_step_tests`,
-    with k = hp["k"] (1 when absent, WP-SGD): (names of the failed tests, the smallest margin, values:
-    hp, draws and each test's numbers)."""
+    with k = hp["k"] (1 when absent, WP-SGD) and P = hp["noise"] (Gaussian when absent): (names of
+    the failed tests, the smallest margin, values: hp, draws and each test's numbers)."""
     path = impl.run_many(problem, x0.expand(n, -1).clone(), hp, seed, steps=2)
     sigma = sp.Rational(hp["sigma"])
-    tests = perturbed_step_tests(problem, x, path, hp["lr"], sigma, hp.get("k", 1), two_point, alpha)
+    law = hp.get("noise", "gaussian")
+    tests = perturbed_step_tests(problem, x, path, hp["lr"], sigma, hp.get("k", 1), two_point, alpha, law)
     values = {**hp, "draws": n, **{name: v for name, _, _, v in tests}}
     return [name for name, ok, _, _ in tests if not ok], min(m for _, _, m, _ in tests), values
+
+
+@dataclass
+class PathJudgement:
+    """Every step of several consecutive steps of one optimizer, each judged from the point it
+    actually reached: holds (False at the first step no admitted normaliser explains; None when
+    only a guard beyond GUARD_CAP does), the smallest margin, a note, and what was measured."""
+
+    holds: bool | None
+    margin: float
+    note: str
+    values: dict[str, Any]
+
+
+def error_model(budget: Any) -> ErrorModel:
+    """The error model of a run: the parameters' precision is the budget's dtype (`--dtype`)."""
+    return ErrorModel(getattr(torch, getattr(budget, "dtype", "float64")))
+
+
+def memo(candidates: Callable[[list], Any]) -> Callable[[list], Any]:
+    """The candidates of a point computed once per point (chains share their starting point)."""
+    store: dict[tuple, Any] = {}
+
+    def cached(point: list) -> Any:
+        key = tuple(float(v) for v in point)
+        if key not in store:
+            store[key] = candidates(point)
+        return store[key]
+
+    return cached
+
+
+def safe_steps(candidates: Callable[[list], list[NormaliserFit] | None], x0: list, most: int) -> int:
+    """How many steps (≤ most) the paper's own iterates stay defined and bounded (|x| ≤ 1e3·max(1, |x₀|))
+    from x0, following the first candidate draw: past that a correct step may overflow to inf."""
+    bound = 1e3 * max(1.0, max(abs(float(v)) for v in x0))
+    point = [float(v) for v in x0]
+    for t in range(most):
+        fits = candidates(point)
+        if not fits:
+            return t
+        point = fits[0].v0.tolist()
+        if not all(abs(v) <= bound for v in point):
+            return t + 1
+    return most
+
+
+def judge_path(
+    impl,
+    problem: Problem,
+    x0: torch.Tensor,
+    hp: dict[str, Any],
+    seed: int,
+    steps: int,
+    candidates: Callable[[list], list[NormaliserFit] | None],
+    what: str,
+    model: ErrorModel = F64,
+) -> PathJudgement:
+    """Run `steps` steps of one optimizer per row of x0 (n, d) at the model's dtype, and judge every
+    step t → t + 1 against the paper's step from the point reached, for whichever candidate draw
+    (the harness's example, the algorithm's sign) explains it best, under the `ErrorModel`."""
+    path = impl.run_many(problem, x0.to(model.dtype), hp, seed, steps).cpu().to(torch.float64)
+    worst: tuple[float, str] = (math.inf, "")
+    largest = (0.0, "")
+    for r in range(path.shape[0]):
+        for t in range(steps):
+            fits = candidates(path[r, t].tolist())
+            if not fits:
+                break
+            judged = [f.fit(path[r, t + 1]) for f in fits]
+            k = max(range(len(fits)), key=lambda j: float(judged[j].margin[0]))
+            fit, got = fits[k], judged[k]
+            m = float(got.margin[0])
+            if not bool(got.ok[0]):
+                values = {
+                    **hp,
+                    "steps": steps,
+                    "failed_step": t + 1,
+                    "chain": r,
+                    "point": path[r, t].tolist(),
+                    "step": path[r, t + 1].tolist(),
+                    "predicted_step": fit.v0.tolist(),
+                    "candidate": k,
+                    "max_abs_error": float((path[r, t + 1] - fit.v0).abs().max()),
+                    "tolerance": float(fit.tol0.min()),
+                    "grad_norm": fit.norm,
+                }
+                kind, value = fit.explain(path[r, t + 1])
+                where = f"step {t + 1} of {steps} (of one optimizer, from the point it reached)"
+                if kind == "guard":
+                    values["guard"] = value
+                    note = (
+                        f"{where} equals {what} with a guard ε = {value:.2g} in the normaliser, larger than "
+                        f"{GUARD_CAP:.0e}·‖g‖ at ‖g‖ = {fit.norm:.3g}: a guard and a changed radius cannot be told "
+                        "apart here"
+                    )
+                    return PathJudgement(None, m, note, values)
+                note = f"{where} differs from {what} beyond round-off and every admitted normaliser"
+                if kind == "radius":
+                    values["radius_ratio"] = value
+                    note += f"; it equals {what} with the ascent radius scaled by {value:.6g}"
+                return PathJudgement(False, m, note, values)
+            if m < worst[0]:
+                worst = (m, fit.agreement(float(got.shift[0])))
+            rel = abs(float(got.shift[0])) / fit.norm
+            if rel > largest[0]:
+                largest = (rel, fit.agreement(float(got.shift[0])))
+    agreement = largest[1] or worst[1]
+    values = {**hp, "steps": steps, "chains": path.shape[0], "agreement": agreement, "dtype": str(model.dtype)}
+    return PathJudgement(True, worst[0], agreement, values)

@@ -3,7 +3,9 @@
 For a monomial g^α = Π g_i^{α_i}:
 - g ~ Unif(S^{d−1}):  E g^α = Π (α_i − 1)!! / (d (d+2) ⋯ (d + |α| − 2))  if every α_i is even, else 0;
 - g ~ N(0, I):        E g^α = Π (α_i − 1)!!                             if every α_i is even, else 0;
-- g Rademacher:       E g^α = 1                                         if every α_i is even, else 0.
+- g Rademacher:       E g^α = 1                                         if every α_i is even, else 0;
+- unit-variance i.i.d. coordinates (the NSO paper's other laws P, Table 1), odd moments 0:
+  uniform on [−√3, √3]: E g_i^a = 3^{a/2}/(a + 1);  Laplace with scale 1/√2: E g_i^a = a!/2^{a/2}.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import Sequence
 
 import sympy as sp
 
-DISTRIBUTIONS = ("sphere", "gaussian", "rademacher")
+DISTRIBUTIONS = ("sphere", "gaussian", "rademacher", "uniform", "laplace")
 
 
 def monomial_moment(alpha: Sequence[int], distribution: str) -> sp.Rational:
@@ -20,6 +22,10 @@ def monomial_moment(alpha: Sequence[int], distribution: str) -> sp.Rational:
         return sp.Integer(0)
     if distribution == "rademacher":
         return sp.Integer(1)
+    if distribution == "uniform":
+        return sp.prod([sp.Integer(3) ** (a // 2) / (a + 1) for a in alpha])
+    if distribution == "laplace":
+        return sp.prod([sp.factorial(a) / sp.Integer(2) ** (a // 2) for a in alpha])
     num = sp.Integer(1)
     for a in alpha:
         num *= sp.factorial2(a - 1) if a > 0 else 1

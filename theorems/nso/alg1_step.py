@@ -4,18 +4,23 @@ r"""nso.alg1_step — one step of Noise Stability Optimization is Algorithm 1, �
     G_i^{(j)} = g(W_i + U_i^{(j)}) + g(W_i − U_i^{(j)});  W_{i+1} = W_i − (η_i/2k) Σ_{j=1}^k G_i^{(j)}.
     F(W) = E_U[½(f(W+U) + f(W−U))] (§2), P = N(0, σ²I_d) in the paper's analysis and experiments.
 
-With g = ∇f (exact gradients) and U ~ N(0, σ²I), on polynomials at a rational W₀:
+With g = ∇f (exact gradients) and U = σZ, Z with i.i.d. unit-variance coordinates of a law P the
+paper uses (Gaussian in its analysis; Laplace, uniform and Rademacher in Table 1), on polynomials at
+a rational W₀:
 - quadratic f: ½(∇f(W+U) + ∇f(W−U)) = ∇f(W) for every U, so every step must equal W − η∇f(W)
   exactly (mpmath at 40 digits vs float64, round-off bound of `flatcheck.impl.predict` widened for
-  evaluation points up to 12σ away — a Gaussian coordinate beyond 12σ has probability < 1e-32);
-- higher degree: from many independent chains run two steps W₀ → W₁ → W₂ and, with exact Gaussian
-  moments (no sampling in the prediction), test (i) E h₁ = ∇F(W₀) — the update is unbiased for the
-  smoothed loss; (ii) E‖h₁ − ∇F(W₀)‖² = (1/k)E‖½(∇f(W+U)+∇f(W−U)) − ∇F(W)‖² — k independent
-  two-point draws are averaged; (iii) E⟨δ₁, δ₂⟩ = 0 — U is drawn afresh every step (line 3). Here
+  evaluation points up to 12σ away, 40σ for Laplace — a coordinate beyond has probability < 1e-24);
+- higher degree: from many independent chains run two steps W₀ → W₁ → W₂ of one optimizer each
+  and, with the exact moments of P (no sampling in the prediction), test (i) E h₁ = ∇F(W₀) — the
+  update is unbiased for the smoothed loss; (ii) E‖h₁ − ∇F(W₀)‖² = (1/k)E‖½(∇f(W+U)+∇f(W−U)) − ∇F(W)‖² — k independent
+  two-point draws are averaged (one draw reused for all k has k times this variance); (iii)
+  E⟨δ₁, δ₂⟩ = 0 — U is drawn afresh every step (line 3; noise fixed across steps fails it). Here
   h_t = (W_{t−1} − W_t)/η and δ_t = h_t − ∇F(W_{t−1}), with ∇F an exact polynomial. Normal
   intervals at level α/3 each. η is drawn small (2⁻⁸…2⁻⁴): every test is valid for any η, and with
   W₁ ≈ W₀ a perturbation reused at step 2 gives δ₂ ≈ δ₁, which (iii) then detects.
-The implementation is constructed with lr, sigma, k (its noise must default to Gaussian).
+The implementation is constructed with lr, sigma, k, and noise = P when its constructor takes a
+`noise` argument (each instance draws P from the four laws, so an implementation is probed under
+every law the paper uses); a class without one is checked with Gaussian P (its default) only.
 """
 
 from __future__ import annotations
@@ -23,7 +28,9 @@ from __future__ import annotations
 import sympy as sp
 from hypothesis import strategies as st
 
-from flatcheck.impl.predict import gd_prediction, margins, perturbed_steps
+from flatcheck.algorithms import NOISES
+from flatcheck.impl.nso_runs import noise_hyper
+from flatcheck.impl.predict import gd_prediction, margins, noise_reach, perturbed_steps
 from flatcheck.problems import PointInstance, example1, log_uniform, point_instances, quadratics, random_polynomials
 from flatcheck.verify import Claim, Evidence
 
@@ -34,12 +41,15 @@ def is_quadratic(inst: PointInstance) -> bool:
 
 def check(inst: PointInstance, impl, budget) -> Evidence:
     prob, s = inst.problem, inst.scalars
-    hp = {"lr": s["lr"], "sigma": s["sigma"], "k": s["k"]}
+    noise = noise_hyper(s["noise"], impl)
+    if noise is None:
+        return Evidence(None, out_of_scope=f"P = {s['noise']} needs a `noise` hyper-parameter, which {impl.name} lacks")
+    hp = {"lr": s["lr"], "sigma": s["sigma"], "k": s["k"], **noise}
     x = inst.x_tensor(device=budget.device)
     if is_quadratic(inst):
         n = budget.draws(impl, cap=budget.scaled(64, 256, 1024))
         got = impl.step_many(prob, x.expand(n, -1).clone(), hp, budget.seed)
-        pred = gd_prediction(prob, inst.x, s["lr"], spread=12 * s["sigma"] * prob.d**0.5)
+        pred = gd_prediction(prob, inst.x, s["lr"], spread=noise_reach(s["noise"], s["sigma"]) * prob.d**0.5)
         errs = (got.cpu() - pred.value).abs()
         per_row = margins(pred.tol.expand_as(errs), errs)
         r = int(per_row.argmin())
@@ -65,7 +75,12 @@ CLAIM = Claim(
     "unbiased for ∇F with variance/k.",
     instances=lambda budget: point_instances(
         st.one_of(random_polynomials(d=st.integers(2, 3)), st.just(example1()), quadratics(d=st.integers(2, 4))),
-        scalars={"lr": log_uniform(-8, -4), "sigma": log_uniform(-4, -1), "k": st.sampled_from([1, 2, 4])},
+        scalars={
+            "lr": log_uniform(-8, -4),
+            "sigma": log_uniform(-4, -1),
+            "k": st.sampled_from([1, 2, 4]),
+            "noise": st.sampled_from(NOISES),
+        },
         lo=-4,
         hi=4,
     ),

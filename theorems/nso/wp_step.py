@@ -4,18 +4,21 @@ r"""nso.wp_step — one step of weight-perturbed SGD, the one-point baseline of 
      it to the model weights in each iteration before computing the gradient" (§2, Table 1):
     W_{i+1} = W_i − η g(W_i + U),  U ~ P = N(0, σ²I).
 
-With g = ∇f and exact Gaussian moments on polynomials at a rational W₀, from many independent
+With g = ∇f and the exact moments of P on polynomials at a rational W₀, from many independent
 chains run two steps and test (`flatcheck.impl.predict.perturbed_step_tests`, normal intervals at
 level α/3 each): (i) E h₁ = E∇f(W₀+U) = ∇F(W₀) — unbiased for the smoothed loss (P symmetric);
 (ii) E‖h₁ − ∇F(W₀)‖² = E‖∇f(W₀+U) − ∇F(W₀)‖² — one point, no averaging (this one-point variance is
 what NSO's two-point, k-averaged step reduces); (iii) E⟨δ₁, δ₂⟩ = 0 — fresh U every iteration.
-The implementation is constructed with lr, sigma (its noise must default to Gaussian).
+As for nso.alg1_step, P is drawn per instance from the paper's four laws and passed as `noise`
+when the class takes it (exact moments of each law); a class without one is checked with Gaussian P.
 """
 
 from __future__ import annotations
 
 from hypothesis import strategies as st
 
+from flatcheck.algorithms import NOISES
+from flatcheck.impl.nso_runs import noise_hyper
 from flatcheck.impl.predict import perturbed_steps
 from flatcheck.problems import PointInstance, example1, log_uniform, point_instances, quadratics, random_polynomials
 from flatcheck.verify import Claim, Evidence
@@ -23,7 +26,10 @@ from flatcheck.verify import Claim, Evidence
 
 def check(inst: PointInstance, impl, budget) -> Evidence:
     prob, s = inst.problem, inst.scalars
-    hp = {"lr": s["lr"], "sigma": s["sigma"]}
+    noise = noise_hyper(s["noise"], impl)
+    if noise is None:
+        return Evidence(None, out_of_scope=f"P = {s['noise']} needs a `noise` hyper-parameter, which {impl.name} lacks")
+    hp = {"lr": s["lr"], "sigma": s["sigma"], **noise}
     x = inst.x_tensor(device=budget.device)
     failed, margin, values = perturbed_steps(
         impl, prob, inst.x, x, hp, budget.draws(impl), budget.seed, two_point=False, alpha=budget.alpha
@@ -42,7 +48,7 @@ CLAIM = Claim(
     summary="WP-SGD's step is one gradient at W + U with fresh U: unbiased for ∇F, one-point variance.",
     instances=lambda budget: point_instances(
         st.one_of(random_polynomials(d=st.integers(2, 3)), st.just(example1()), quadratics(d=st.integers(2, 4))),
-        scalars={"lr": log_uniform(-8, -4), "sigma": log_uniform(-4, -1)},
+        scalars={"lr": log_uniform(-8, -4), "sigma": log_uniform(-4, -1), "noise": st.sampled_from(NOISES)},
         lo=-4,
         hi=4,
     ),
