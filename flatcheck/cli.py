@@ -215,6 +215,7 @@ def _run(
         jobs=jobs,
         options=options,
     )
+    prov["dtype"] = args.dtype
     ident = _identity(options, limit)
     ids = [c.id for c in claims]
     records, spent = _start_stream(out, ident, ids, args.resume)
@@ -266,6 +267,7 @@ def _run(
             on_result=on_result,
             catalog_size=len(all_claims()),
             time_limit_s=args.time_limit,
+            dtype=args.dtype,
             **(cluster or {"jobs": jobs}),
         )
     except KeyboardInterrupt:
@@ -503,6 +505,12 @@ def _common(p: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         help="worker processes on this machine (default: $FLATCHECK_JOBS, else every core; 1: one process)",
+    )
+    p.add_argument(
+        "--dtype",
+        choices=["float64", "float32"],
+        default="float64",
+        help="the precision implementations are driven at; step claims judge at its round-off (default float64)",
     )
 
 

@@ -274,9 +274,9 @@ class NormaliserFit:
     def agreement(self, shift: float) -> str:
         """The verdict's words for a matching step: exact, float32-level or guarded."""
         name = str(self.model.dtype).removeprefix("torch.")
-        if shift == 0:
-            return f"agrees with the paper's step to {name} round-off"
         rel, red = shift / self.norm, -self.lo / self.norm
+        if abs(rel) <= self.model.eps * red / max(torch.finfo(torch.float32).eps, self.model.eps):
+            return f"agrees with the paper's step to {name} round-off"
         if abs(shift) <= -self.lo:
             return (
                 f"float32-level agreement: consistent with the normaliser ‖g‖ reduced in float32 "

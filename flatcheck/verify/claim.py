@@ -68,6 +68,9 @@ class Budget:
     alpha: float = 1e-6
     seed: int = 0
     device: str = "cpu"
+    # The parameters' precision an implementation is driven at (`--dtype`); step claims derive their
+    # round-off tolerances from it (`flatcheck.impl.predict.ErrorModel`).
+    dtype: str = "float64"
 
     def draws(self, impl: Any, cap: int | None = None) -> int:
         """Monte Carlo draws for this implementation: fewer when it cannot be batched."""

@@ -74,12 +74,13 @@ def run_claims_distributed(
     scheduler: str | None = None,
     workers: int | None = None,
     client: Any = None,
+    dtype: str = "float64",
 ) -> list[ClaimResult]:
     """As runner.run_claims, with one Dask task per claim; results in completion order.
 
     Pass `client` to use a Client you manage; otherwise one is made from `scheduler` or `workers`
     and closed (with its local cluster) at the end, Ctrl-C included."""
-    budget = budget_for(profile, seed=seed, device=device, time_limit_s=time_limit_s)
+    budget = budget_for(profile, seed=seed, device=device, time_limit_s=time_limit_s, dtype=dtype)
     n = catalog_size or len(claims)
     own = client is None
     client = client or _client(scheduler, workers)

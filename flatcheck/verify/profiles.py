@@ -36,7 +36,9 @@ PROFILES: dict[str, dict] = {
 }
 
 
-def budget_for(profile: str, seed: int = 0, device: str = "cpu", time_limit_s: float | None = None) -> Budget:
+def budget_for(
+    profile: str, seed: int = 0, device: str = "cpu", time_limit_s: float | None = None, dtype: str = "float64"
+) -> Budget:
     """The budget of a profile; `time_limit_s` overrides the profile's per-claim limit."""
     if profile not in PROFILES:
         raise FlatcheckError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
@@ -45,4 +47,6 @@ def budget_for(profile: str, seed: int = 0, device: str = "cpu", time_limit_s: f
     spec = dict(PROFILES[profile])
     if time_limit_s is not None:
         spec["time_limit_s"] = float(time_limit_s)
-    return Budget(profile=profile, seed=seed, device=device, **spec)
+    if dtype not in ("float64", "float32"):
+        raise FlatcheckError(f"unknown dtype {dtype!r}; use float64 or float32")
+    return Budget(profile=profile, seed=seed, device=device, dtype=dtype, **spec)

@@ -357,11 +357,12 @@ def run_claims(
     catalog_size: int | None = None,
     time_limit_s: float | None = None,
     jobs: int = 1,
+    dtype: str = "float64",
 ) -> list[ClaimResult]:
     """Run claims, handing each result to `on_result` as soon as it is decided: one after the other
     in this process, or on `jobs` forked worker processes (`flatcheck.verify.parallel`), where
     results come in the order they finish."""
-    budget = budget_for(profile, seed=seed, device=device, time_limit_s=time_limit_s)
+    budget = budget_for(profile, seed=seed, device=device, time_limit_s=time_limit_s, dtype=dtype)
     n = catalog_size or len(claims)
     todo = batches.tasks(len(claims), budget)
 
