@@ -106,17 +106,16 @@ def test_two_point_noise_is_not_wp_sgd():
 def test_pytorch_optimizer_sam_follows_the_protocol():
     """The real third-party SAM (pytorch-optimizer) is driven through davda54's protocol; at float64
     its step agrees with (3) only to float32 precision (it sums the global gradient norm in float32),
-    which wen2023.sam_step reports as a falsification with a float32-sized error."""
+    which wen2023.sam_step accepts under its error model and names as float32-level agreement."""
     sam = user("pytorch_optimizer:SAM", "sam", perturb_eps=0.0)
     x = torch.tensor([[0.5, 1.5], [-1.0, 0.25]], dtype=torch.float64)
     hp = {"lr": 0.1, "rho": 0.05}
     ours = builtin("sam").step_many(example1(), x, hp, 0)
     theirs = sam.step_many(example1(), x, hp, 0)
     assert torch.allclose(ours, theirs, rtol=1e-6, atol=1e-7)
-    assert check_at("wen2023.sam_step", builtin("sam"), ["1/2", "1/2"], lr=1.0, rho=1.0).holds
+    assert not torch.equal(ours, theirs)
     ev = check_at("wen2023.sam_step", sam, ["1/2", "1/2"], lr=1.0, rho=1.0)
-    assert ev.holds is False
-    assert 0 < ev.values["max_abs_error"] < 1e-5  # float32-sized, not an algorithmic difference
+    assert ev.holds is True and "float32" in ev.note
 
 
 class NoClosure(torch.optim.Optimizer):

@@ -41,15 +41,16 @@ def is_quadratic(inst: PointInstance) -> bool:
 
 def check(inst: PointInstance, impl, budget) -> Evidence:
     prob, s = inst.problem, inst.scalars
-    noise = noise_hyper(s["noise"], impl)
+    law = s.get("noise", "gaussian")
+    noise = noise_hyper(law, impl)
     if noise is None:
-        return Evidence(None, out_of_scope=f"P = {s['noise']} needs a `noise` hyper-parameter, which {impl.name} lacks")
+        return Evidence(None, out_of_scope=f"P = {law} needs a `noise` hyper-parameter, which {impl.name} lacks")
     hp = {"lr": s["lr"], "sigma": s["sigma"], "k": s["k"], **noise}
     x = inst.x_tensor(device=budget.device)
     if is_quadratic(inst):
         n = budget.draws(impl, cap=budget.scaled(64, 256, 1024))
         got = impl.step_many(prob, x.expand(n, -1).clone(), hp, budget.seed)
-        pred = gd_prediction(prob, inst.x, s["lr"], spread=noise_reach(s["noise"], s["sigma"]) * prob.d**0.5)
+        pred = gd_prediction(prob, inst.x, s["lr"], spread=noise_reach(law, s["sigma"]) * prob.d**0.5)
         errs = (got.cpu() - pred.value).abs()
         per_row = margins(pred.tol.expand_as(errs), errs)
         r = int(per_row.argmin())

@@ -26,7 +26,7 @@ from flatcheck.verify import Claim, Evidence
 
 def check(inst: PointInstance, impl, budget) -> Evidence:
     prob, s = inst.problem, inst.scalars
-    noise = noise_hyper(s["noise"], impl)
+    noise = noise_hyper(s.get("noise", "gaussian"), impl)
     if noise is None:
         return Evidence(None, out_of_scope=f"P = {s['noise']} needs a `noise` hyper-parameter, which {impl.name} lacks")
     hp = {"lr": s["lr"], "sigma": s["sigma"], **noise}
