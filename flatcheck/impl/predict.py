@@ -458,7 +458,8 @@ def perturbed_gradient_moments(
 def smoothed_gradient(
     problem: Problem, sigma: sp.Rational, law: str = "gaussian"
 ) -> Callable[[torch.Tensor], torch.Tensor]:
-    """∇F(W) = E∇f(W + U), U = σZ (Z of the law P), as an exact polynomial in W compiled to torch (batched)."""
+    """∇F(W) = E∇f(W + U), U = σZ (Z of the law P, or uniform on the sphere for law "sphere"), as an
+    exact polynomial in W compiled to torch (batched)."""
 
     def make() -> list:
         zs = sp.symbols(f"z1:{problem.d + 1}", real=True)
@@ -510,23 +511,42 @@ def perturbed_step_tests(
     Each is a simultaneous normal interval at level alpha/3 (plus a float64 round-off allowance).
     Returns (name, holds, margin, values) per test."""
     mean, total_var = perturbed_gradient_moments(problem, x, sigma, two_point, law)
-    xt = to_tensor(mp_point(x)).to(path.device)
-    mean = mean.to(path.device)
-    h1 = (path[:, 0] - path[:, 1]) / lr
-    d1 = h1 - mean
-    x1 = path[:, 1]
-    d2 = (x1 - path[:, 2]) / lr - smoothed_gradient(problem, sigma, law)(x1)
+    xt = to_tensor(mp_point(x))
     # h is read back from W − W⁺: its round-off is ~ε·|W|/η.
     round_h = (
         ROUNDOFF
         * EPS
-        * (float(xt.abs().max()) / lr + float(grad_scale(problem, xt.abs().cpu() + noise_reach(law, sigma)).max()))
+        * (float(xt.abs().max()) / lr + float(grad_scale(problem, xt.abs() + noise_reach(law, sigma)).max()))
     )
+    return step_moment_tests(path, lr, mean, total_var / k, smoothed_gradient(problem, sigma, law), alpha, round_h)
+
+
+def step_moment_tests(
+    path: torch.Tensor,
+    lr: float,
+    mean: torch.Tensor,
+    variance: float,
+    conditional_mean: Callable[[torch.Tensor], torch.Tensor],
+    alpha: float,
+    round_h: float,
+) -> list[tuple[str, bool, float, dict[str, Any]]]:
+    """The three tests of a random step's two consecutive steps W₀ → W₁ → W₂ on many chains, path
+    (n, 3, d), with h_t = (W_{t−1} − W_t)/η and δ_t = h_t − E[h_t | W_{t−1}] (`conditional_mean`):
+    mean E h₁ = `mean`, variance E‖δ₁‖² = `variance`, fresh E⟨δ₁, δ₂⟩ = 0 (new draws every step:
+    δ₂ is a martingale difference). Normal intervals at level alpha/3 each, plus `round_h` (the
+    read-back's round-off) on the mean. Returns (name, holds, margin, values) per test."""
+    mean = mean.to(path.device)
+    h1 = (path[:, 0] - path[:, 1]) / lr
+    d1 = h1 - mean
+    x1 = path[:, 1]
+    d2 = (x1 - path[:, 2]) / lr - conditional_mean(x1)
+    # A product of two read-back deviations carries round-off ≲ round_h·(|δ| + |δ'|) + round_h².
+    round_sq = round_h * (2 * (3 * math.sqrt(max(variance, 0.0)) + round_h))
     tests = []
     for name, samples, target, scale in (
         ("mean", h1, mean, round_h),
-        ("variance", (d1 * d1).sum(-1, keepdim=True), torch.tensor([total_var / k], device=path.device), 0.0),
-        ("fresh_noise", (d1 * d2).sum(-1, keepdim=True), torch.zeros(1, device=path.device), 0.0),
+        ("variance", (d1 * d1).sum(-1, keepdim=True), torch.tensor([variance], device=path.device), round_sq),
+        ("fresh_noise", (d1 * d2).sum(-1, keepdim=True), torch.zeros(1, device=path.device), round_sq),
     ):
         est, half = mean_interval(samples, alpha / 3)
         tol = half + scale + ROUNDOFF * EPS * target.abs()
@@ -534,6 +554,39 @@ def perturbed_step_tests(
         values = {"estimate": est.tolist(), "exact": target.tolist(), "interval_halfwidth": half.tolist()}
         tests.append((name, m >= 0, m, values))
     return tests
+
+
+def rsp_moments(
+    problem: Problem, x: list, rho: sp.Rational
+) -> tuple[torch.Tensor, float, Callable[[torch.Tensor], torch.Tensor]]:
+    """For ahn2024 (2) with g ~ Unif(S^{d−1}), exactly (sphere moments, no sampling): the mean
+    E h = ∇f(x) + Proj⊥ S(x) of h = ∇f(x) + Proj⊥_{∇f(x)}∇f(x + ρg), S(x) = E∇f(x + ρg); the
+    variance E‖h − E h‖² = E‖Proj⊥∇f(x + ρg)‖² − ‖Proj⊥ S(x)‖²; and E[h | x] as a batched function."""
+    zs = sp.symbols(f"z1:{problem.d + 1}", real=True)
+    at = dict(zip(problem.symbols, [sp.Rational(v) for v in x]))
+    gx = [g.subs(at) for g in grad_exprs(problem)]
+    n2 = sum(c * c for c in gx)
+    shift = {s: at[s] + rho * z for s, z in zip(problem.symbols, zs)}
+    w = [sp.expand(g.subs(shift, simultaneous=True)) for g in grad_exprs(problem)]
+    smooth = [expectation(c, zs, "sphere") for c in w]
+
+    def proj(u: list) -> list:
+        c = sum(a * b for a, b in zip(gx, u)) / n2
+        return [a - c * b for a, b in zip(u, gx)]
+
+    pw = sp.expand(sum(c * c for c in w) - sum(a * b for a, b in zip(gx, w)) ** 2 / n2)
+    ps = proj(smooth)
+    mean = [a + b for a, b in zip(gx, ps)]
+    variance = expectation(pw, zs, "sphere") - sum(c * c for c in ps)
+    s_of = smoothed_gradient(problem, rho, "sphere")
+
+    def conditional(xs: torch.Tensor) -> torch.Tensor:
+        g = problem.grad(xs)
+        sm = s_of(xs)
+        c = (g * sm).sum(-1, keepdim=True) / (g * g).sum(-1, keepdim=True)
+        return g + sm - c * g
+
+    return torch.tensor([float(m) for m in mean], dtype=torch.float64), float(variance), conditional
 
 
 def perturbed_steps(

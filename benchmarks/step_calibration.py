@@ -1,0 +1,85 @@
+"""False alarms of the step claims on correct implementations, over many run seeds.
+
+    OMP_NUM_THREADS=1 python benchmarks/step_calibration.py [--profile quick] [--seeds 20] [--dtype float64]
+
+Runs every step claim (the identity claims of one step of an algorithm) against correct
+implementations — flatcheck's built-ins, a SAM guarded by ‖g‖ + 1e-12 (tests/mutants_sam.py),
+a SAM whose norm is reduced in float32, pytorch-optimizer's SAM, an NSO taking the noise law —
+in one process (`--jobs 1`), with the catalog's multiplicity correction (the catalog's size),
+and prints one row per (claim, implementation): verified / falsified / inconclusive / error counts
+over the seeds, the undecided instances and the wall time. A correct implementation must never
+be falsified; the stated rate is ≤ 1e-3 over the whole catalog per run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from flatcheck.impl import Implementation, builtin  # noqa: E402
+from flatcheck.verify.profiles import budget_for  # noqa: E402
+from flatcheck.verify.registry import all_claims, get  # noqa: E402
+from flatcheck.verify.runner import run_claim  # noqa: E402
+
+STEP_CLAIMS = {
+    "wen2023.sam_step": "sam",
+    "wen2023.sam_stochastic_step": "sam_stochastic",
+    "wen2023.ascent_step": "ascent_gd",
+    "ahn2024.sap_step": "sap",
+    "nso.alg1_step": "nso",
+    "nso.wp_step": "wp_sgd",
+}
+USERS = {
+    "sam": ["mutants_sam:GuardedSAM", "mutants_sam:Float32NormSAM", "pytorch_optimizer:SAM"],
+    "sam_stochastic": ["mutants_sam:GuardedSAM", "pytorch_optimizer:SAM"],
+    "nso": ["mutants_nso:NoiseLawNSO"],
+}
+
+
+def user(path: str, kind: str) -> Implementation:
+    module, _, name = path.partition(":")
+    return Implementation(path, kind, getattr(importlib.import_module(module), name))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--profile", default="quick")
+    ap.add_argument("--seeds", type=int, default=20)
+    ap.add_argument("--dtype", default="float64")
+    ap.add_argument("--claims", nargs="*", default=list(STEP_CLAIMS))
+    args = ap.parse_args()
+    size = len(all_claims())
+    print("| claim | implementation | seeds | verified | falsified | inconclusive | error | undecided | wall s |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for claim_id in args.claims:
+        kind = STEP_CLAIMS[claim_id]
+        impls = [builtin(kind)] + [user(p, kind) for p in USERS.get(kind, [])]
+        for impl in impls:
+            counts: Counter = Counter()
+            undecided = 0
+            t0 = time.perf_counter()
+            for seed in range(args.seeds):
+                budget = budget_for(args.profile, seed=seed, dtype=args.dtype)
+                res = run_claim(get(claim_id), budget, impl=impl, catalog_size=size)
+                counts[res.verdict] += 1
+                undecided += res.undecided
+                if res.verdict != "verified":
+                    print(f"<!-- seed {seed}: {res.verdict}: {res.reason} -->", flush=True)
+            wall = time.perf_counter() - t0
+            row = [counts[v] for v in ("verified", "falsified", "inconclusive", "error")]
+            print(
+                f"| {claim_id} | {impl.name} | {args.seeds} | "
+                + " | ".join(map(str, row))
+                + f" | {undecided} | {wall:.0f} |",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()

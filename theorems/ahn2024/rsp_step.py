@@ -1,0 +1,67 @@
+r"""ahn2024.rsp_step — steps of Randomly Smoothed Perturbation are update (2), Algorithm 1, §3.
+
+    "x_{t+1} ← x_t − η(∇f(x_t) + v_t), where v_t := Proj⊥_{∇f(x_t)} ∇f(x_t + ρg_t)   (2)
+     Here g_t ∼ Unif(S^{d−1}) is a random unit vector."
+    Algorithm 1 takes this step when ‖∇f(x_t)‖ ≤ ε₀ and draws g_t at every iteration t.
+
+With ε₀ = ∞ (every step is (2)), on polynomials at a rational x₀: many independent chains each run
+two steps x₀ → x₁ → x₂ of one optimizer, and with h_t = (x_{t−1} − x_t)/η and the exact sphere
+moments of g (no sampling in the prediction; `flatcheck.impl.predict.rsp_moments`):
+(i) E h₁ = ∇f(x₀) + Proj⊥_{∇f(x₀)} E∇f(x₀ + ρg); (ii) E‖h₁ − E h₁‖² = E‖Proj⊥∇f(x₀ + ρg)‖² −
+‖Proj⊥E∇f(x₀ + ρg)‖² — g on the unit sphere, not Gaussian, not of another radius; (iii)
+E⟨δ₁, δ₂⟩ = 0 with δ_t = h_t − E[h_t | x_{t−1}] — g_t drawn afresh at every step (a direction fixed
+across steps gives δ₂ ≈ δ₁ when η is small). Normal intervals at level α/3 each; η is drawn small
+(2⁻⁸…2⁻⁴), every test being valid for any η. Where ∇f(x₀) = 0 the projection is undefined: out of
+scope. The implementation is constructed with lr, rho, eps0 = ∞, lr_prime = lr.
+"""
+
+from __future__ import annotations
+
+import math
+
+import sympy as sp
+import torch
+from hypothesis import strategies as st
+
+from flatcheck.impl.predict import ROUNDOFF, rsp_moments, step_moment_tests
+from flatcheck.problems import PointInstance, example1, log_uniform, point_instances, quadratics, random_polynomials
+from flatcheck.verify import Claim, Evidence
+
+
+def check(inst: PointInstance, impl, budget) -> Evidence:
+    prob, s = inst.problem, inst.scalars
+    x = inst.x_tensor(device=budget.device)
+    if not bool(prob.grad(x).abs().max() > 0):
+        return Evidence(None, out_of_scope="∇f(x) = 0: Proj⊥_{∇f(x)} is undefined")
+    hp = {"lr": s["lr"], "rho": s["rho"], "eps0": math.inf, "lr_prime": s["lr"]}
+    mean, variance, conditional = rsp_moments(prob, inst.x, sp.Rational(s["rho"]))
+    n = budget.draws(impl)
+    path = impl.run_many(prob, x.expand(n, -1).clone(), hp, budget.seed, steps=2)
+    eps = torch.finfo(torch.float64).eps
+    # h is read back from x − x⁺ (round-off ~ε|x|/η) and carries the gradients' own round-off.
+    round_h = ROUNDOFF * eps * (float(x.abs().max()) / s["lr"] + float(mean.abs().max()) + variance**0.5 + 1)
+    tests = step_moment_tests(path, s["lr"], mean, variance, conditional, budget.alpha, round_h)
+    failed = [name for name, ok, _, _ in tests if not ok]
+    values = {**hp, "draws": n, **{name: v for name, _, _, v in tests}}
+    note = f"RSP's steps fail the {', '.join(failed)} test(s)" if failed else ""
+    return Evidence(not failed, values, margin=min(m for _, _, m, _ in tests), note=note)
+
+
+CLAIM = Claim(
+    id="ahn2024.rsp_step",
+    paper="ahn2024",
+    ref="update (2) and Algorithm 1, §3",
+    kind="expectation",
+    statement=r"x_{t+1}=x_t-\eta\big(\nabla f(x_t)+\mathrm{Proj}^\perp_{\nabla f(x_t)}\nabla f(x_t+\rho g_t)\big),"
+    r"\ g_t\sim\mathrm{Unif}(\mathbb S^{d-1})\ \text{fresh at every }t",
+    summary="RSP's perturbed steps have the exact mean and variance of (2), g on the sphere and fresh every step.",
+    instances=lambda budget: point_instances(
+        st.one_of(random_polynomials(d=st.integers(2, 3)), st.just(example1()), quadratics(d=st.integers(2, 3))),
+        scalars={"lr": log_uniform(-8, -4), "rho": log_uniform(-4, -1)},
+        lo=-4,
+        hi=4,
+    ),
+    check=check,
+    impl="rsp",
+    describe=PointInstance.describe,
+)
