@@ -2,9 +2,10 @@
 
     OMP_NUM_THREADS=1 python benchmarks/step_calibration.py [--profile quick] [--seeds 20] [--dtype float64]
 
-Runs every step claim (the identity claims of one step of an algorithm) against correct
+Runs every step claim (the claims about the steps of one algorithm) against correct
 implementations — flatcheck's built-ins, a SAM guarded by ‖g‖ + 1e-12 (tests/mutants_sam.py),
-a SAM whose norm is reduced in float32, pytorch-optimizer's SAM, an NSO taking the noise law —
+a SAM whose norm is reduced in float32, pytorch-optimizer's SAM, an NSO taking the noise law,
+an independently written RSP —
 in one process (`--jobs 1`), with the catalog's multiplicity correction (the catalog's size),
 and prints one row per (claim, implementation): verified / falsified / inconclusive / error counts
 over the seeds, the undecided instances and the wall time. A correct implementation must never
@@ -32,6 +33,7 @@ STEP_CLAIMS = {
     "wen2023.sam_stochastic_step": "sam_stochastic",
     "wen2023.ascent_step": "ascent_gd",
     "ahn2024.sap_step": "sap",
+    "ahn2024.rsp_step": "rsp",
     "nso.alg1_step": "nso",
     "nso.wp_step": "wp_sgd",
 }
@@ -39,6 +41,7 @@ USERS = {
     "sam": ["mutants_sam:GuardedSAM", "mutants_sam:Float32NormSAM", "pytorch_optimizer:SAM"],
     "sam_stochastic": ["mutants_sam:GuardedSAM", "pytorch_optimizer:SAM"],
     "nso": ["mutants_nso:NoiseLawNSO"],
+    "rsp": ["broken_rsp:ReferenceRSP"],
 }
 
 

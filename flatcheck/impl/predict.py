@@ -218,7 +218,8 @@ class NormaliserFit:
         if bool(exact.all()):
             return StepFit(exact, margins(self.tol0.expand_as(r), r.abs()), torch.zeros(len(r)), r.abs().max(-1).values)
         slope = self.slope()
-        w = 1 / self.tol0.clamp_min(torch.finfo(torch.float64).tiny) ** 2
+        # Least squares in units of the tolerance; a coordinate of zero tolerance is exact or fails.
+        w = torch.where(self.tol0 > 0, 1 / self.tol0.clamp_min(1e-150) ** 2, 0.0)
         den = float((w * slope * slope).sum())
         shift = (r * w * slope).sum(-1) / den if den > 0 else torch.zeros(r.shape[0], dtype=torch.float64)
         shift = torch.where(exact, 0.0, shift.clamp(self.lo, self.hi))
