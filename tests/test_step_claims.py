@@ -168,3 +168,15 @@ def test_nso_noise_mutants_falsified(path):
     # They show only off quadratics (the two-point step is noise-free on a quadratic): a longer limit.
     res = verdict("nso.alg1_step", user(path, "nso"), time_limit_s=20)
     assert res.verdict == "falsified", (res.reason, res.traceback)
+
+
+@pytest.mark.parametrize("impl", [builtin("rsp"), user("broken_rsp:ReferenceRSP", "rsp")], ids=["builtin", "reference"])
+def test_rsp_steps_verified(impl):
+    res = verdict("ahn2024.rsp_step", impl)
+    assert res.verdict == "verified", (res.reason, res.counterexample, res.traceback)
+
+
+def test_rsp_direction_fixed_across_steps_falsified_by_the_fresh_test():
+    res = verdict("ahn2024.rsp_step", user("mutants_rsp:FixedDirectionRSP", "rsp"), time_limit_s=20)
+    assert res.verdict == "falsified", (res.reason, res.traceback)
+    assert "fresh_noise" in res.reason
