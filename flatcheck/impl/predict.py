@@ -8,6 +8,12 @@ The bound uses the *absolute* polynomial |f|: Σ|c_α||z^α| of each gradient co
 magnitude of what is summed when it is evaluated at z (the round-off scale), and the same for
 the Hessian entries on a ball bounds the Lipschitz constant that carries a perturbed evaluation
 point's error into the gradient.
+
+Beyond round-off, a step claim accepts what correct code does (`ErrorModel`: a normaliser reduced
+in float32 or guarded by ε), by fitting the paper's step as a one-parameter family in the
+normaliser's shift (`NormaliserFit`), and judges several consecutive steps of one optimizer, each
+from the point it reached (`judge_path`). Random steps are tested against exact moments of their
+noise (`step_moment_tests`).
 """
 
 from __future__ import annotations
@@ -289,7 +295,7 @@ class NormaliserFit:
         )
 
 
-def _ascent(problem: Problem, xm: list, rho: float, index: int | None, sign: int):
+def _ascent(problem: Problem, xm: list, index: int | None):
     """∇ at x, ‖∇‖ (None where ∇ = 0) and the relative round-off scale κ of the normalised gradient."""
     with mpmath.workdps(DPS):
         g = grad_mp(problem, index)(xm)
@@ -317,7 +323,7 @@ def sam_family(
     """x − η∇L(x + ρ∇L(x)/(‖∇L(x)‖ + e)) (wen2023 (3); with index=k the per-example step (7)) as a
     `NormaliserFit`. None where ∇L(x) (or ∇L_k(x)) vanishes: the step is undefined there."""
     xm = mp_point(x)
-    at = _ascent(problem, xm, rho, index, 1)
+    at = _ascent(problem, xm, index)
     if at is None:
         return None
     g, n, kappa = at
@@ -356,7 +362,7 @@ def sap_family(
     with mpmath.workdps(DPS):
         gx = grad_mp(problem)(xm)
         gn = mp_norm(gx)
-    at = _ascent(problem, xm, rho, index, sign)
+    at = _ascent(problem, xm, index)
     if gn == 0 or at is None:
         return None
     full_scale = grad_scale(problem, xt)
@@ -392,7 +398,7 @@ def ascent_family(problem: Problem, x: list, lr: float, rho: float, model: Error
     Jacobian differentiated symbolically with e a symbol (a guard is a constant; a float32 reduction's
     error is not differentiated either)."""
     xm = mp_point(x)
-    at = _ascent(problem, xm, rho, None, 1)
+    at = _ascent(problem, xm, None)
     if at is None:
         return None
     g, n, kappa = at
