@@ -180,3 +180,12 @@ def test_rsp_direction_fixed_across_steps_falsified_by_the_fresh_test():
     res = verdict("ahn2024.rsp_step", user("mutants_rsp:FixedDirectionRSP", "rsp"), time_limit_s=20)
     assert res.verdict == "falsified", (res.reason, res.traceback)
     assert "fresh_noise" in res.reason
+
+
+def test_moments_of_the_other_noise_laws():
+    """Unit-variance uniform on [−√3, √3] and Laplace of scale 1/√2: E Z² = 1, E Z⁴ = 9/5 and 6."""
+    from flatcheck.symbolic import monomial_moment
+
+    for law, fourth in (("uniform", sp.Rational(9, 5)), ("laplace", sp.Integer(6))):
+        assert monomial_moment((2,), law) == 1 and monomial_moment((4,), law) == fourth
+        assert monomial_moment((2, 2), law) == 1 and monomial_moment((3, 1), law) == 0
