@@ -1,6 +1,7 @@
 """False alarms of the step claims on correct implementations, over many run seeds.
 
     OMP_NUM_THREADS=1 python benchmarks/step_calibration.py [--profile quick] [--seeds 20] [--dtype float64]
+        [--claims ID…] [--builtin-only]
 
 Runs every step claim (the claims about the steps of one algorithm) against correct
 implementations — flatcheck's built-ins, a SAM guarded by ‖g‖ + 1e-12 (tests/mutants_sam.py),
@@ -56,13 +57,14 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=20)
     ap.add_argument("--dtype", default="float64")
     ap.add_argument("--claims", nargs="*", default=list(STEP_CLAIMS))
+    ap.add_argument("--builtin-only", action="store_true", help="only flatcheck's own implementations")
     args = ap.parse_args()
     size = len(all_claims())
     print("| claim | implementation | seeds | verified | falsified | inconclusive | error | undecided | wall s |")
     print("|---|---|---|---|---|---|---|---|---|")
     for claim_id in args.claims:
         kind = STEP_CLAIMS[claim_id]
-        impls = [builtin(kind)] + [user(p, kind) for p in USERS.get(kind, [])]
+        impls = [builtin(kind)] + ([] if args.builtin_only else [user(p, kind) for p in USERS.get(kind, [])])
         for impl in impls:
             counts: Counter = Counter()
             undecided = 0
