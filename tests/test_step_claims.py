@@ -189,3 +189,10 @@ def test_moments_of_the_other_noise_laws():
     for law, fourth in (("uniform", sp.Rational(9, 5)), ("laplace", sp.Integer(6))):
         assert monomial_moment((2,), law) == 1 and monomial_moment((4,), law) == fourth
         assert monomial_moment((2, 2), law) == 1 and monomial_moment((3, 1), law) == 0
+
+
+def test_sap_sign_fixed_across_steps_falsified():
+    """A σ drawn once per optimizer is fair across chains (the first-step tests pass) but not fresh."""
+    res = verdict("ahn2024.sap_step", user("mutants_sap:FixedSignSAP", "sap"), time_limit_s=20)
+    assert res.verdict == "falsified", (res.reason, res.traceback)
+    assert "afresh" in res.reason

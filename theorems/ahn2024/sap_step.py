@@ -12,8 +12,10 @@ Four parts, on Setting-1 losses f = (1/n)Σf_i with a per-example split, at a ra
    digits, within the error model of `flatcheck.impl.predict.ErrorModel` (round-off of the
    parameters' dtype; the normaliser ‖∇f_i‖ and the projection's reductions in float32, or
    ‖∇f_i‖ guarded by ε ≤ 1e-8·max(1, ‖∇f_i‖), named in the evidence); in the η′ branch, x − η′∇f(x).
-2. σ_t ~ Unif({±1}): among the draws whose σ is identified, the count of σ = +1 must pass an exact
-   two-sided binomial test of p = ½ at level α/2.
+2. σ_t ~ Unif({±1}), drawn afresh every step: among the draws whose σ is identified, the count of
+   σ = +1 must pass an exact two-sided binomial test of p = ½ at level α/4; and, every chain taking
+   a second step, the count of chains with σ₂ = σ₁ (σ₂ identified as the nearer of the two signs'
+   steps) another at level α/4 — a sign fixed per optimizer is fair across chains but fails it.
 3. The mean over i and σ: the average of the steps must contain the exact mean
    (1/2n)Σ_{i,σ} x⁺(i, σ) in a simultaneous normal interval at level α/2 (plus round-off and the
    admitted normaliser's effect).
@@ -35,6 +37,26 @@ from flatcheck.impl.predict import error_model, judge_path, margin, memo, sap_fa
 from flatcheck.problems import PointInstance, log_uniform, manifold_losses, point_instances, wen_toy
 from flatcheck.stats import mean_interval
 from flatcheck.verify import Claim, Evidence
+
+
+def second_signs(prob, x1: torch.Tensor, x2: torch.Tensor, hp: dict) -> torch.Tensor:
+    """Per chain, the σ of the step x₁ → x₂: the sign whose step (7), for the nearest example, is
+    nearest (float64 torch; the two signs' steps differ by O(ηρ‖∇²f_i‖), far above round-off), or 0
+    where the step is the η′ branch or the two are not told apart by a factor of 10."""
+    gx = prob.grad(x1)
+    dist = []
+    for sign in (1, -1):
+        best = torch.full((x1.shape[0],), torch.inf, dtype=torch.float64)
+        for i in range(prob.n_examples):
+            idx = torch.full((x1.shape[0],), i, dtype=torch.long)
+            gi = prob.grad_example(x1, idx)
+            w = prob.grad_example(x1 + sign * hp["rho"] * gi / gi.norm(dim=-1, keepdim=True), idx)
+            v = w - ((gx * w).sum(-1, keepdim=True) / (gx * gx).sum(-1, keepdim=True)) * gx
+            best = torch.minimum(best, (x2 - (x1 - hp["lr"] * (gx + v))).norm(dim=-1))
+        dist.append(best)
+    plus, minus = dist
+    perturbed = gx.norm(dim=-1) <= hp["eps0"]
+    return torch.where(perturbed & (10 * plus < minus), 1, torch.where(perturbed & (10 * minus < plus), -1, 0))
 
 
 def check(inst: PointInstance, impl, budget) -> Evidence:
@@ -59,7 +81,8 @@ def check(inst: PointInstance, impl, budget) -> Evidence:
     if fits is None:
         return Evidence(None, out_of_scope="∇f(x) = 0 or some ∇f_i(x) = 0 (Remark 2's random direction)")
     n = budget.draws(impl, cap=budget.scaled(512, 2048, 8192))
-    got = impl.step_many(prob, x.expand(n, -1).clone(), hp, budget.seed).cpu().to(torch.float64)
+    path = impl.run_many(prob, x.expand(n, -1).clone(), hp, budget.seed, steps=2).cpu().to(torch.float64)
+    got = path[:, 1]
     judged = [f.fit(got) for f in fits]
     m = torch.stack([j.margin for j in judged])  # (candidates, chains)
     best = m.max(0).values
@@ -88,6 +111,12 @@ def check(inst: PointInstance, impl, budget) -> Evidence:
     from scipy.stats import binomtest
 
     p_sign = binomtest(plus, count, 0.5).pvalue if count else 1.0
+    # σ drawn afresh every step: among chains whose σ is known at both steps, σ₂ = σ₁ half the time.
+    sign2 = second_signs(prob, path[:, 1], path[:, 2], hp)
+    both = identified & (sign2 != 0)
+    same = int((torch.where(ok[0], 1, -1)[both] == sign2[both]).sum())
+    pairs = int(both.sum())
+    p_fresh = binomtest(same, pairs, 0.5).pvalue if pairs else 1.0
     # 3. The mean over i and σ, exact; the admitted normaliser moves each step by at most |slope|·|e|.
     first = fits[: len(keys)]
     exact = torch.stack([f.v0 for f in first]).mean(0)
@@ -104,8 +133,12 @@ def check(inst: PointInstance, impl, budget) -> Evidence:
         interval_halfwidth=half.tolist(),
         agreement=first[0].agreement(float(shifts.max())),
     )
-    if p_sign < budget.alpha / 2:
+    values.update(sigma_pairs=pairs, sigma_repeated=same, sigma_fresh_p_value=p_fresh)
+    if p_sign < budget.alpha / 4:
         return Evidence(False, values, margin=-1.0, note=f"σ = +1 in {plus} of {count} steps: σ_t is not ±1 fair")
+    if p_fresh < budget.alpha / 4:
+        note = f"σ₂ = σ₁ in {same} of {pairs} chains: σ_t is not drawn afresh at every step"
+        return Evidence(False, values, margin=-1.0, note=note)
     if mean_margin < 0:
         return Evidence(False, values, margin=mean_margin, note="the mean step over i, σ differs from the exact mean")
     # 4. Consecutive steps of one optimizer on a few chains, each from the point it reached.
