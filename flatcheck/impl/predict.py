@@ -648,10 +648,17 @@ def memo(candidates: Callable[[list], Any]) -> Callable[[list], Any]:
     return cached
 
 
+def reach(x0: list) -> float:
+    """The region steps are judged in: |x|∞ ≤ 1e3·max(1, |x₀|∞). Beyond it a diverging trajectory
+    tests arithmetic at extreme magnitudes (a correct step may overflow to inf; a float32-reduced
+    norm overflows once ‖g‖ > 1.8e19), not the algorithm at the instance."""
+    return 1e3 * max(1.0, max(abs(float(v)) for v in x0))
+
+
 def safe_steps(candidates: Callable[[list], list[NormaliserFit] | None], x0: list, most: int) -> int:
-    """How many steps (≤ most) the paper's own iterates stay defined and bounded (|x| ≤ 1e3·max(1, |x₀|))
-    from x0, following the first candidate draw: past that a correct step may overflow to inf."""
-    bound = 1e3 * max(1.0, max(abs(float(v)) for v in x0))
+    """How many steps (≤ most) the paper's own iterates stay defined and within `reach` from x0,
+    following the first candidate draw."""
+    bound = reach(x0)
     point = [float(v) for v in x0]
     for t in range(most):
         fits = candidates(point)
@@ -675,16 +682,20 @@ def judge_path(
     model: ErrorModel = F64,
 ) -> PathJudgement:
     """Run `steps` steps of one optimizer per row of x0 (n, d) at the model's dtype, and judge every
-    step t → t + 1 against the paper's step from the point reached, for whichever candidate draw
-    (the harness's example, the algorithm's sign) explains it best, under the `ErrorModel`."""
+    step t → t + 1 from a point within `reach` against the paper's step from the point reached, for
+    whichever candidate draw (the harness's example, the algorithm's sign) explains it best, under
+    the `ErrorModel`."""
     path = impl.run_many(problem, x0.to(model.dtype), hp, seed, steps).cpu().to(torch.float64)
+    bound = reach(path[0, 0].tolist())
     worst: tuple[float, str] = (math.inf, "")
     largest = (0.0, "")
+    judged_steps = 0
     for r in range(path.shape[0]):
         for t in range(steps):
-            fits = candidates(path[r, t].tolist())
+            fits = candidates(path[r, t].tolist()) if float(path[r, t].abs().max()) <= bound else None
             if not fits:
                 break
+            judged_steps += 1
             judged = [f.fit(path[r, t + 1]) for f in fits]
             k = max(range(len(fits)), key=lambda j: float(judged[j].margin[0]))
             fit, got = fits[k], judged[k]
@@ -724,5 +735,12 @@ def judge_path(
             if rel > largest[0]:
                 largest = (rel, fit.agreement(float(got.shift[0])))
     agreement = largest[1] or worst[1]
-    values = {**hp, "steps": steps, "chains": path.shape[0], "agreement": agreement, "dtype": str(model.dtype)}
+    values = {
+        **hp,
+        "steps": steps,
+        "chains": path.shape[0],
+        "steps_judged": judged_steps,
+        "agreement": agreement,
+        "dtype": str(model.dtype),
+    }
     return PathJudgement(True, worst[0], agreement, values)
