@@ -62,6 +62,6 @@ CLAIM = Claim(
         hi=4,
     ),
     check=check,
-    impl="rsp",
+    algorithm="rsp",
     describe=PointInstance.describe,
 )
