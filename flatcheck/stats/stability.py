@@ -13,7 +13,10 @@ Exact rules (error rate zero up to stated round-off):
 Monte Carlo rules (general families, a user's implementation):
 - `first_moment_lower_bound`: a one-sided lower confidence bound on E X for X ≥ 0 from Hoeffding's
   inequality on min(X, cap) (valid for any distribution, error ≤ α): "E‖Ĵ_K⋯Ĵ₁‖₂ ≥ threshold".
-- `moment_interval_test`: a one-step identity E[f(Ĵ)] = value, simultaneous normal intervals.
+- `moment_interval_test`: a one-step identity E[f(Ĵ)] = value, simultaneous empirical Bernstein
+  intervals (`flatcheck.stats.intervals.bernstein_interval`) on the range of each entry that
+  Definition 1 allows (`jacobian_ranges`): valid for every law at every n, where a normal interval
+  undercovers the skewed entries of Ĵ (an entry is often a scaled Bernoulli) at the catalog's α.
 """
 
 from __future__ import annotations
@@ -26,9 +29,11 @@ from math import comb
 
 import torch
 
-from flatcheck.stats.intervals import mean_interval
+from flatcheck.stats.intervals import bernstein_interval
 
 EPS = torch.finfo(torch.float64).eps
+# Batches S enumerated for the exact range of Ĵ's entries; beyond it, interval arithmetic.
+SUPPORT_LIMIT = 1 << 12
 
 
 def pair_probabilities(n: int, batch: int, sampling: str) -> tuple[float, float]:
@@ -64,12 +69,66 @@ def second_moment_matrix(hs: torch.Tensor, lr: float, batch: int, sampling: str 
 
 def definition1_test(jac: torch.Tensor, hs: torch.Tensor, lr: float, batch: int, sampling: str, alpha: float) -> dict:
     """Do draws of Ĵ (from an implementation's steps) follow Definition 1? Tests E[Ĵ] = I − ηH and
-    E[Ĵ²] = `second_moment_matrix` entry-wise at error rate α (simultaneous normal intervals)."""
+    E[Ĵ²] = `second_moment_matrix` entry-wise at error rate α (simultaneous empirical Bernstein
+    intervals on the entries' ranges, `jacobian_ranges`), and that every draw lies in those ranges."""
     d = hs.shape[-1]
     expected = torch.cat(
         [torch.eye(d, dtype=hs.dtype) - lr * hs.mean(0), second_moment_matrix(hs, lr, batch, sampling)]
     )
-    return moment_interval_test(torch.cat([jac, jac @ jac], 1), expected, alpha)
+    (jlo, jhi), (qlo, qhi) = jacobian_ranges(hs, lr, batch, sampling)
+    lo, hi = torch.cat([jlo, qlo]), torch.cat([jhi, qhi])
+    return moment_interval_test(torch.cat([jac, jac @ jac], 1), expected, alpha, lo, hi)
+
+
+def _batches(n: int, batch: int, sampling: str) -> torch.Tensor | None:
+    """Every batch S Definition 1 can draw, as 0/1 rows (m, n), or None when there are more than
+    SUPPORT_LIMIT: any subset of [n] (Bernoulli) or any B-subset (without replacement)."""
+    if sampling == "bernoulli":
+        if 2**n > SUPPORT_LIMIT:
+            return None
+        return torch.tensor(list(itertools.product((0.0, 1.0), repeat=n)), dtype=torch.float64)
+    if comb(n, batch) > SUPPORT_LIMIT:
+        return None
+    rows = torch.zeros(comb(n, batch), n, dtype=torch.float64)
+    for r, s in enumerate(itertools.combinations(range(n), batch)):
+        rows[r, list(s)] = 1.0
+    return rows
+
+
+def _product_range(alo: torch.Tensor, ahi: torch.Tensor, blo: torch.Tensor, bhi: torch.Tensor):
+    corners = torch.stack([alo * blo, alo * bhi, ahi * blo, ahi * bhi])
+    return corners.amin(0), corners.amax(0)
+
+
+def jacobian_ranges(
+    hs: torch.Tensor, lr: float, batch: int, sampling: str
+) -> tuple[tuple[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
+    """((lo, hi) of each entry of Ĵ, (lo, hi) of each entry of Ĵ²) over every Ĵ = I − (η/B)Σ_{i∈S}H_i
+    Definition 1 can draw. Exact (every S enumerated) up to SUPPORT_LIMIT batches; else an enclosure:
+    Σ_{i∈S}(H_i)_ab lies between the sums of its negative and positive terms (Bernoulli: any S) or of
+    its B smallest and B largest terms (a B-subset), and Ĵ² = Σ_c Ĵ_acĴ_cb by interval arithmetic
+    (Ĵ_acĴ_ca = Ĵ_ac² ≥ 0 when every H_i is symmetric)."""
+    n, d = hs.shape[0], hs.shape[-1]
+    eye = torch.eye(d, dtype=hs.dtype)
+    rows = _batches(n, batch, sampling)
+    if rows is not None:
+        jac = eye - (lr / batch) * torch.einsum("mn,nab->mab", rows, hs)
+        sq = jac @ jac
+        return (jac.amin(0), jac.amax(0)), (sq.amin(0), sq.amax(0))
+    if sampling == "bernoulli":
+        top, bottom = hs.clamp(min=0).sum(0), hs.clamp(max=0).sum(0)
+    else:
+        ordered = hs.sort(0).values
+        top, bottom = ordered[n - batch :].sum(0), ordered[:batch].sum(0)
+    jlo, jhi = eye - (lr / batch) * top, eye - (lr / batch) * bottom
+    # Terms indexed (a, c, b): [Ĵ_ac] × [Ĵ_cb].
+    plo, phi = _product_range(jlo[:, :, None], jhi[:, :, None], jlo[None], jhi[None])
+    if torch.equal(hs, hs.transpose(-1, -2)):
+        sq_hi = torch.maximum(jlo**2, jhi**2)
+        sq_lo = torch.where((jlo <= 0) & (jhi >= 0), torch.zeros_like(jlo), torch.minimum(jlo**2, jhi**2))
+        diag = torch.arange(d)
+        plo[diag, :, diag], phi[diag, :, diag] = sq_lo, sq_hi
+    return (jlo, jhi), (plo.sum(1), phi.sum(1))
 
 
 def operator_radius(op: torch.Tensor) -> tuple[float, float]:
@@ -161,19 +220,29 @@ def first_moment_lower_bound(log_x: torch.Tensor, cap: float, alpha: float) -> f
     return float(y.mean()) - cap * math.sqrt(math.log(1 / alpha) / (2 * y.numel()))
 
 
-def moment_interval_test(samples: torch.Tensor, expected: torch.Tensor, alpha: float) -> dict:
-    """Entry-wise test of E[samples] = expected (simultaneous normal intervals at level α, plus a
-    round-off floor): samples (N, ...) of bounded variables. Returns holds, margin and the numbers."""
+def moment_interval_test(
+    samples: torch.Tensor, expected: torch.Tensor, alpha: float, lo: torch.Tensor, hi: torch.Tensor
+) -> dict:
+    """Entry-wise test of E[samples] = expected for samples (N, ...) whose entries lie in the known
+    ranges [lo, hi] (shaped like expected): simultaneous empirical Bernstein intervals at level α plus
+    a round-off floor, and every draw inside its range (up to the floor; outside it the draw cannot
+    come from the law tested, so it rejects with error rate zero). Returns holds, margin and the numbers."""
     flat = samples.reshape(samples.shape[0], -1)
-    est, half = mean_interval(flat, alpha)
+    floor = 1e3 * EPS * (1 + flat.abs().max())
+    low, high = lo.reshape(-1), hi.reshape(-1)
+    est, half = bernstein_interval(flat, low, high, alpha)
     exp = expected.reshape(-1)
-    tol = half + 1e3 * EPS * (1 + flat.abs().max())
+    tol = half + floor
     err = (est - exp).abs()
+    # A draw's room inside its range, in units of the floor (< 0: outside).
+    room = (torch.minimum(flat - low, high - flat) + floor) / floor
+    outside = int((room < 0).any(1).sum())
     return {
-        "holds": bool((err <= tol).all()),
-        "margin": float(((tol - err) / tol).min()),
+        "holds": bool((err <= tol).all()) and outside == 0,
+        "margin": min(float(((tol - err) / tol).min()), float(room.min())),
         "max_error": float(err.max()),
         "max_halfwidth": float(half.max()),
+        "draws_out_of_range": outside,
         "estimate": est.reshape(expected.shape).tolist(),
         "expected": expected.tolist(),
     }

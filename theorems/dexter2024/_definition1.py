@@ -9,7 +9,7 @@ from flatcheck.impl.protocol import Implementation
 from flatcheck.problems.dexter_families import LinearSGDInstance
 from flatcheck.stats.stability import definition1_test
 
-FAILED_NOTE = "the implementation's Ĵ does not follow Definition 1 (E[Ĵ] or E[Ĵ²])"
+FAILED_NOTE = "the implementation's Ĵ does not follow Definition 1 (E[Ĵ], E[Ĵ²] or a draw outside its range)"
 
 
 def definition1_check(impl: Implementation, inst: LinearSGDInstance, draws: int, seed: int, alpha: float) -> dict:
