@@ -86,9 +86,20 @@ def test_reference_user_linsgd_verified():
     assert res.verdict == "verified", (res.reason, res.counterexample, res.traceback)
 
 
-@pytest.mark.parametrize("name", ["EtaOverNLinSGD", "FixedBatchLinSGD"])
-def test_broken_linsgd_falsified(name):
-    res = _run(get("dexter2024.second_moment"), _user(name))
+# FixedBatchLinSGD on second_moment needs the default profile since the intervals are distribution-free
+# (empirical Bernstein on the entries' ranges): at quick (512 draws) its worst instance (n = 5, d = 2,
+# B = 4) errs by 0.24 against a half-width 0.39; at default (1024 draws) it is falsified. The Theorem 1
+# claims' Definition 1 test still catches it at quick.
+@pytest.mark.parametrize(
+    ("name", "claim", "profile"),
+    [
+        ("EtaOverNLinSGD", "dexter2024.second_moment", "quick"),
+        ("FixedBatchLinSGD", "dexter2024.second_moment", "default"),
+        ("FixedBatchLinSGD", "dexter2024.theorem1.corrected", "quick"),
+    ],
+)
+def test_broken_linsgd_falsified(name, claim, profile):
+    res = _run(get(claim), _user(name), profile)
     assert res.verdict == "falsified", (res.reason, res.traceback)
     assert "flatcheck check broken_linsgd:" in res.replay
 
