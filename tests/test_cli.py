@@ -114,29 +114,14 @@ def test_resume_with_other_options_is_refused(tmp_path, capsys):
     assert "nothing to resume" in capsys.readouterr().err
 
 
-def _interrupt_vt_norm(monkeypatch):
-    """Ctrl-C arrives while ahn2024.vt_norm runs; returns the real run_claim to put back."""
-    import flatcheck.verify.runner as runner
-
-    real = runner.run_claim
-
-    def interrupted(claim, *a, **kw):
-        if claim.id == "ahn2024.vt_norm":
-            raise KeyboardInterrupt
-        return real(claim, *a, **kw)
-
-    monkeypatch.setattr(runner, "run_claim", interrupted)
-    return real
-
-
 def _kept(out):
     return [json.loads(line)["id"] for line in (out / "results.jsonl").read_text().splitlines()]
 
 
-def test_ctrl_c_keeps_finished_results(tmp_path, monkeypatch, capsys):
+def test_ctrl_c_keeps_finished_results(tmp_path, monkeypatch, capsys, interrupt_vt_norm):
     import flatcheck.verify.runner as runner
 
-    real = _interrupt_vt_norm(monkeypatch)
+    real = interrupt_vt_norm
     # One process, so that the first claim has finished when the second is interrupted.
     assert _verify(tmp_path, "--jobs", "1") == 130
     assert "1 finished results kept" in capsys.readouterr().err
@@ -150,8 +135,7 @@ def test_ctrl_c_keeps_finished_results(tmp_path, monkeypatch, capsys):
     ]
 
 
-def test_ctrl_c_in_a_worker_process_stops_the_run_and_keeps_what_finished(tmp_path, monkeypatch, capsys):
-    _interrupt_vt_norm(monkeypatch)
+def test_ctrl_c_in_a_worker_process_stops_the_run_and_keeps_what_finished(tmp_path, capsys, interrupt_vt_norm):
     assert _verify(tmp_path, "--jobs", "2") == 130
     kept = _kept(tmp_path)
     assert "ahn2024.vt_norm" not in kept

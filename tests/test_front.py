@@ -126,17 +126,10 @@ def test_resume_refuses_any_other_option(tmp_path):
     assert str(err.value).count("\n") == 0 and """kwargs='{"a": 1}' (now '{"a": 2}')""" in str(err.value)
 
 
-def test_interrupted_report_is_partial_and_resumed_times_add_up(tmp_path, monkeypatch):
+def test_interrupted_report_is_partial_and_resumed_times_add_up(tmp_path, monkeypatch, interrupt_vt_norm):
     import flatcheck.verify.runner as runner
 
-    real = runner.run_claim
-
-    def interrupted(claim, *a, **kw):
-        if claim.id == "ahn2024.vt_norm":
-            raise KeyboardInterrupt
-        return real(claim, *a, **kw)
-
-    monkeypatch.setattr(runner, "run_claim", interrupted)
+    real = interrupt_vt_norm
     args = ["verify", "ahn2024.lemma1", "ahn2024.vt_norm", "--profile", "quick", "--out", str(tmp_path), "--quiet"]
     assert main([*args, "--jobs", "1"]) == 130
     first = json.loads((tmp_path / "results.json").read_text())["provenance"]

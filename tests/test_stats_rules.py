@@ -124,18 +124,23 @@ def test_mean_interval_gaussian_exact_at_catalog_alpha(n):
     assert alpha < exact < 1.5 * alpha, f"n={n}: exact non-coverage {exact:.3g} = {exact / alpha:.3f}·α"
 
 
-def bernoulli_miss(n: int, p: float, alpha: float) -> float:
-    """Exact non-coverage of `mean_interval` for n Bernoulli(p) draws (the interval depends on the
-    count of ones only: enumerate it)."""
+def interval_miss(interval, n: int, p: float, alpha: float) -> float:
+    """Exact non-coverage of `interval(x, alpha)` for n Bernoulli(p) draws (the interval depends
+    on the count of ones only: enumerate it)."""
     counts = np.arange(n + 1)
     pmf = stats.binom.pmf(counts, n, p)
     miss = 0.0
     for s in counts[pmf > 1e-30]:
         x = torch.zeros(n, 1, dtype=F64)
         x[:s] = 1.0
-        mean, half = mean_interval(x, alpha)
+        mean, half = interval(x, alpha)
         miss += pmf[s] * bool((mean - p).abs() > half)
     return float(miss)
+
+
+def bernoulli_miss(n: int, p: float, alpha: float) -> float:
+    """Exact non-coverage of `mean_interval` for n Bernoulli(p) draws."""
+    return interval_miss(mean_interval, n, p, alpha)
 
 
 def test_mean_interval_bernoulli_exact_at_catalog_alpha():
@@ -245,15 +250,7 @@ def test_moment_interval_test_rejects_a_draw_outside_its_range():
 
 def bernstein_miss(n: int, p: float, alpha: float) -> float:
     """Exact non-coverage of `bernstein_interval` on [0, 1] for n Bernoulli(p) draws."""
-    counts = np.arange(n + 1)
-    pmf = stats.binom.pmf(counts, n, p)
-    miss = 0.0
-    for s in counts[pmf > 1e-30]:
-        x = torch.zeros(n, 1, dtype=F64)
-        x[:s] = 1.0
-        mean, half = bernstein_interval(x, 0.0, 1.0, alpha)
-        miss += pmf[s] * bool((mean - p).abs() > half)
-    return float(miss)
+    return interval_miss(lambda x, a: bernstein_interval(x, 0.0, 1.0, a), n, p, alpha)
 
 
 @pytest.mark.parametrize("n", [512, 1024])

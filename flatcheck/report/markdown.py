@@ -8,20 +8,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from flatcheck.report import text
 from flatcheck.report.summary import markdown_sections
-from flatcheck.report.text import (
-    derivation_caption,
-    fmt,
-    instance_text,
-    partial_note,
-    readable,
-    run_cost,
-    sorted_claims,
-)
 
 
-def _cell(text: Any) -> str:
-    return readable(text).replace("|", "\\|").replace("\n", " ")
+def _cell(value: Any) -> str:
+    return text.readable(value).replace("|", "\\|").replace("\n", " ")
 
 
 def plot_name(claim_id: str, key: str) -> str:
@@ -32,13 +24,13 @@ def _evidence(label: str, r: dict[str, Any], key: str, plots: set[str]) -> list[
     ev = r.get(key)
     if not ev:
         return []
-    lines = [f"{label}:", "", "```", instance_text(ev.get("instance")), "```", ""]
+    lines = [f"{label}:", "", "```", text.instance_text(ev.get("instance")), "```", ""]
     vals = ev.get("values") or {}
     if vals:
         lines += ["| quantity | value |", "|---|---|"]
-        lines += [f"| {_cell(k)} | {_cell(fmt(v))} |" for k, v in vals.items()] + [""]
+        lines += [f"| {_cell(k)} | {_cell(text.fmt(v))} |" for k, v in vals.items()] + [""]
     if ev.get("note"):
-        lines += [f"Note: {readable(ev['note'])}", ""]
+        lines += [f"Note: {text.readable(ev['note'])}", ""]
     name = plot_name(r["id"], key)
     if name in plots:
         lines += [f"![{r['id']} {key}]({name})", ""]
@@ -48,16 +40,16 @@ def _evidence(label: str, r: dict[str, Any], key: str, plots: set[str]) -> list[
 def render(doc: dict[str, Any], plots: set[str] | frozenset[str] = frozenset()) -> str:
     """The Markdown report; `plots` names the plot files that exist beside it."""
     prov = doc["provenance"]
-    claims = sorted_claims(doc["claims"])
+    claims = text.sorted_claims(doc["claims"])
     s = doc["summary"]
-    partial = partial_note(prov, len(claims))
+    partial = text.partial_note(prov, len(claims))
     lines = [
         "# flatcheck verification report" + (" (partial)" if partial else ""),
         "",
         *([f"> **{partial}**", ""] if partial else []),
         f"{s['verified']} verified · {s['falsified']} falsified · {s['inconclusive']} inconclusive · "
         f"{s['error']} error — profile `{prov['profile']}`, seed {prov['seed']}, device {prov['device']}, "
-        f"{prov['dtype']}, {run_cost(prov)}",
+        f"{prov['dtype']}, {text.run_cost(prov)}",
         "",
     ]
     # What differs from the expected verdicts (or a check's defects) first, then the papers' errata.
@@ -80,9 +72,9 @@ def render(doc: dict[str, Any], plots: set[str] | frozenset[str] = frozenset()) 
             lines += ["$$", r["statement"], "$$", ""]
         if r.get("impl"):
             lines += [f"Implementation: `{r['impl']}`", ""]
-        lines += [f"Verdict reason: {readable(r['reason'])}", ""]
+        lines += [f"Verdict reason: {text.readable(r['reason'])}", ""]
         if r.get("derivation"):
-            lines += [f"Symbolic derivation (exact, computed by sympy): {derivation_caption(r)}", ""]
+            lines += [f"Symbolic derivation (exact, computed by sympy): {text.derivation_caption(r)}", ""]
             lines += ["```", r["derivation"][:2000], "```", ""]
         lines += _evidence("Counterexample (the simplest found)", r, "counterexample", plots)
         lines += _evidence("Evidence (tightest passing instance)", r, "evidence", plots)
