@@ -1,4 +1,4 @@
-"""The command line: list, show, verify, check, diff, report.
+"""The command line: list, show, verify, check, diff, mutate, report.
 
 Exit status: 0 when every verdict is as expected (check: no defect of the implementation; diff: no
 verdict changed), 1 when one differs (check: a defect; diff: a verdict changed), 2 on bad input."""
@@ -482,6 +482,38 @@ def _seed(text: str) -> int:
     return seed
 
 
+def cmd_mutate(args: argparse.Namespace) -> int:
+    """Each declared constant moved the way that strengthens its claim: is the mutant falsified?"""
+    from flatcheck.impl import builtin
+    from flatcheck.verify import mutate
+    from flatcheck.verify.profiles import budget_for
+    from flatcheck.verify.registry import all_claims, select
+
+    claims = [c for c in select(args.ids) if c.constants]
+    if not claims:
+        raise FlatcheckError("none of the selected claims declares a constant to mutate")
+    device = _device(args.device)
+    budget = budget_for(args.profile, seed=args.seed, device=device, time_limit_s=args.time_limit)
+    out = _out_dir(args.out)
+    jobs = _jobs(args, device, len(claims))
+
+    def on_result(key: str, res: Any) -> None:
+        if not args.quiet:
+            print(f"  {key}: {res.verdict}", file=sys.stderr)
+
+    records = mutate.run_mutants(
+        claims, budget, lambda c: builtin(c.algorithm), len(all_claims()), jobs or 1, on_result
+    )
+    mutate.write(records, out, args.profile, args.seed)
+    s = mutate.summary(records)
+    rate = "–" if s["kill_rate"] is None else f"{s['kill_rate']:.0%}"
+    print(
+        f"{s['killed']} killed, {s['survived']} survived (kill rate {rate}), {s['undecided']} undecided "
+        f"— {out}/mutants.md"
+    )
+    return 0
+
+
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--profile", default="default", choices=["quick", "default", "thorough"])
     p.add_argument("--seed", type=_seed, default=0, help="a whole number >= 0 (default 0)")
@@ -540,6 +572,17 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("new", help="the later results.json")
     s.add_argument("--markdown", default=None, help="also write the table as Markdown to this file")
     s.set_defaults(func=cmd_diff)
+
+    s = sub.add_parser("mutate", help="move each declared constant to a stronger value and see if it is falsified")
+    s.add_argument("ids", nargs="*", help="claim ids or paper prefixes (default: every claim that declares constants)")
+    s.add_argument("--profile", default="default", choices=["quick", "default", "thorough"])
+    s.add_argument("--seed", type=_seed, default=0)
+    s.add_argument("--device", choices=["cpu", "cuda"], default=None, help="default: cuda when available")
+    s.add_argument("--out", default="reports/mutants", help="where mutants.json and mutants.md go")
+    s.add_argument("--quiet", action="store_true", help="no line per finished run")
+    s.add_argument("--time-limit", type=float, default=None, help="seconds per run (default: the profile's)")
+    s.add_argument("--jobs", type=int, default=None, help="worker processes (default: as for verify)")
+    s.set_defaults(func=cmd_mutate, scheduler=None, workers=None)
     s = sub.add_parser("report", help="re-render a report from results.json")
     s.add_argument(
         "results", nargs="?", default=f"{DEFAULT_OUT}/results.json", help=f"default {DEFAULT_OUT}/results.json"

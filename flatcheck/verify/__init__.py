@@ -1,5 +1,15 @@
 """The engine: claims, their registry, and the runner that decides verdicts."""
 
-from flatcheck.verify.claim import KINDS, VERDICTS, Assumption, Budget, Claim, Evidence, Expected
+from flatcheck.verify.claim import (
+    KINDS,
+    VERDICTS,
+    Assumption,
+    Budget,
+    Claim,
+    Constant,
+    Evidence,
+    Expected,
+    constant,
+)
 
-__all__ = ["KINDS", "VERDICTS", "Assumption", "Budget", "Claim", "Evidence", "Expected"]
+__all__ = ["KINDS", "VERDICTS", "Assumption", "Budget", "Claim", "Constant", "Evidence", "Expected", "constant"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,6 +71,9 @@ class Budget:
     # The parameters' precision an implementation is driven at (`--dtype`); step claims derive their
     # round-off tolerances from it (`flatcheck.impl.predict.ErrorModel`).
     dtype: str = "float64"
+    # Values that replace a claim's declared constants (`Constant.name` -> value): how
+    # `flatcheck mutate` runs a claim with one constant moved. Empty: the printed statement.
+    constants: dict[str, float] = field(default_factory=dict)
 
     def draws(self, impl: Any, cap: int | None = None) -> int:
         """Monte Carlo draws for this implementation: fewer when it cannot be batched."""
@@ -114,6 +117,62 @@ class Evidence:
         )
 
 
+MUTATIONS = ("scale", "order", "exponent")
+STRONGER = ("larger", "smaller", "exact")
+
+
+@dataclass(frozen=True)
+class Constant:
+    """A constant, order or exponent of the statement, as printed, and how to make it stronger.
+
+    mutation: "scale" (a constant: ×step or ÷step), "order" (an O(·) order: +step) or "exponent"
+    (a rate's exponent: ±step, the amount the paper's argument would notice). `stronger` says
+    which way makes the statement claim more: "larger", "smaller", or "exact" for a coefficient of
+    an identity or expansion, which any change makes false (the mutant then moves it up). A mutant
+    moves the value that way; a check with power falsifies it wherever the statement is tight.
+    """
+
+    name: str
+    value: float
+    printed: str
+    stronger: str
+    mutation: str = "scale"
+    step: float = 2.0
+    text: str = ""
+
+    def __post_init__(self) -> None:
+        if self.stronger not in STRONGER:
+            raise ValueError(f"constant {self.name}: stronger must be one of {STRONGER}, not {self.stronger!r}")
+        if self.mutation not in MUTATIONS:
+            raise ValueError(f"constant {self.name}: mutation must be one of {MUTATIONS}, not {self.mutation!r}")
+        if not self.step > (1 if self.mutation == "scale" else 0):
+            raise ValueError(f"constant {self.name}: step {self.step} does not move the value")
+
+    def mutated(self) -> float:
+        """The value moved once in the strengthening direction."""
+        up = self.stronger != "smaller"
+        if self.mutation == "scale":
+            return self.value * self.step if up else self.value / self.step
+        return self.value + self.step if up else self.value - self.step
+
+
+def constant(budget: Budget, source: Claim | Sequence[Constant] | Mapping[str, float], name: str) -> float:
+    """The value a check uses for the constant `name`: the budget's override, else the declared one.
+
+    `source` is the claim, its tuple of constants (what a check defined before its claim reads),
+    or a name -> value mapping (a parameterised check's own values)."""
+    if name in budget.constants:
+        return float(budget.constants[name])
+    if isinstance(source, Mapping):
+        defaults = dict(source)
+    else:
+        decl = source.constants if isinstance(source, Claim) else source
+        defaults = {c.name: c.value for c in decl}
+    if name not in defaults:
+        raise KeyError(f"no constant {name!r} is declared (declared: {', '.join(defaults) or 'none'})")
+    return float(defaults[name])
+
+
 @dataclass(frozen=True)
 class Assumption:
     """A checkable hypothesis of the claim. An instance failing it is out of scope."""
@@ -146,6 +205,9 @@ class Claim:
     max_examples: tuple[int, int, int] | None = None
     # The verdict on the reference implementations: an `Expected`, or the pair (verdict, note).
     expected: Expected | tuple[str, str] = Expected()
+    # The constants, orders and exponents of the statement; the check reads them through
+    # `constant(budget, …)` so that `flatcheck mutate` can move each one.
+    constants: tuple[Constant, ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.expected, Expected):
@@ -158,3 +220,6 @@ class Claim:
             raise ValueError(f"claim {self.id}: unknown kind {self.kind!r}; expected one of {KINDS}")
         if not self.id.startswith(self.paper + "."):
             raise ValueError(f"claim {self.id}: id must start with its paper {self.paper!r}")
+        names = [c.name for c in self.constants]
+        if len(set(names)) != len(names):
+            raise ValueError(f"claim {self.id}: a constant is declared twice in {names}")

@@ -18,15 +18,23 @@ from hypothesis import strategies as st
 
 from flatcheck.impl.probes import perturbations
 from flatcheck.problems import PointInstance, log_uniform, point_instances, quadratics, smooth_problems
-from flatcheck.verify import Claim, Evidence
+from flatcheck.verify import Claim, Constant, Evidence, constant
 
 BALL = 1.0  # radius around x_t, beyond ρ, within which β is certified
 
 
+CONSTANTS = (
+    Constant("c_v", 0.5, "½ in (βη²/2)‖v‖²", "smaller", text="the cost of the perturbation"),
+    Constant("c_grad", 0.5, "½ in ½η‖∇f‖²", "larger", text="the guaranteed decrease"),
+)
+
+
 def make_check(coefficient: sp.Rational):
-    """The check of f(x⁺) ≤ f(x) − ½η‖∇f‖² + coefficient·βη²‖v‖² (the paper: coefficient ½)."""
+    """The check of f(x⁺) ≤ f(x) − c_grad·η‖∇f‖² + coefficient·βη²‖v‖² (the paper: ½ and ½)."""
+    printed = {"c_v": float(coefficient), "c_grad": 0.5}
 
     def check(inst: PointInstance, impl, budget) -> Evidence:
+        c_v, c_grad = constant(budget, printed, "c_v"), constant(budget, printed, "c_grad")
         prob = inst.problem
         rho = inst.scalars["rho"]
         x = inst.x_tensor(device=budget.device)
@@ -42,7 +50,7 @@ def make_check(coefficient: sp.Rational):
             return Evidence(None, out_of_scope="the step left the ball on which β is certified")
         lhs = prob.f(x_next)
         gn2 = (gx * gx).sum(-1)
-        rhs = prob.f(xs) - lr * gn2 / 2 + float(coefficient) * beta * lr**2 * (v * v).sum(-1)
+        rhs = prob.f(xs) - c_grad * lr * gn2 + c_v * beta * lr**2 * (v * v).sum(-1)
         eps = torch.finfo(torch.float64).eps
         tol = 256 * eps * (lhs.abs() + prob.f(xs).abs() + lr * gn2 + beta * lr**2 * (v * v).sum(-1) + 1e-300)
         slack = rhs - lhs
@@ -86,4 +94,5 @@ CLAIM = Claim(
     check=make_check(sp.Rational(1, 2)),
     algorithm="rsp",
     describe=PointInstance.describe,
+    constants=CONSTANTS,
 )
