@@ -16,10 +16,14 @@ import sympy as sp
 from flatcheck.problems import PointInstance, point_instances, smooth_problems
 from flatcheck.stats import fit_order
 from flatcheck.symbolic import third_contraction
-from flatcheck.verify import Claim, Evidence
+from flatcheck.verify import Budget, Claim, Constant, Evidence, constant
 
 DPS = 50
 CLAIMED_ORDER = 3
+CONSTANTS = (
+    Constant("half", 0.5, "½ in ½ρ²∇³f[g, g]", "exact", text="the second-order Taylor coefficient"),
+    Constant("order", CLAIMED_ORDER, "3 in O(ρ³)", "larger", "order", 1, "the remainder's order"),
+)
 
 
 def derive() -> sp.Expr:
@@ -58,14 +62,15 @@ def remainders(inst: PointInstance, rhos: list[float], half: float) -> tuple[lis
 def make_check(half: float):
     """The check with `half` as the coefficient of ρ²∇³f[g, g] ((4) says ½)."""
 
-    def check(inst: PointInstance, impl: object, budget: object) -> Evidence:
+    def check(inst: PointInstance, impl: object, budget: Budget) -> Evidence:
+        order = constant(budget, CONSTANTS, "order")
         rhos = [2.0**-k for k in range(1, 15)]
-        rems, scale = remainders(inst, rhos, half)
-        fit = fit_order(rhos, rems, CLAIMED_ORDER, floor=scale * 10.0 ** (-(DPS - 10)))
+        rems, scale = remainders(inst, rhos, constant(budget, {"half": half}, "half"))
+        fit = fit_order(rhos, rems, order, floor=scale * 10.0 ** (-(DPS - 10)))
         values = {
             "fitted_order_local": fit.local_orders[-1] if fit.local_orders else None,
             "slope": fit.slope,
-            "claimed_order": CLAIMED_ORDER,
+            "claimed_order": order,
         }
         plot = {
             "type": "loglog",
@@ -73,9 +78,9 @@ def make_check(half: float):
             "y": rems,
             "xlabel": "rho",
             "ylabel": "remainder",
-            "reference_order": CLAIMED_ORDER,
+            "reference_order": order,
         }
-        margin = None if not fit.local_orders else fit.local_orders[-1] - (CLAIMED_ORDER - 0.5)
+        margin = None if not fit.local_orders else fit.local_orders[-1] - (order - 0.5)
         return Evidence(fit.reaches if fit.decided else None, values, margin=margin, note=fit.note, plot=plot)
 
     return check
@@ -93,4 +98,5 @@ CLAIM = Claim(
     check=make_check(0.5),
     derive=derive,
     describe=PointInstance.describe,
+    constants=CONSTANTS,
 )

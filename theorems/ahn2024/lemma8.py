@@ -12,6 +12,13 @@ a ball holding x, every x⁺ and their images under Φ. α: the PL constant of A
 sampled neighbourhood — the smallest ‖∇f‖²/(2(f − f(Φ))) over x, the x⁺ and points on the segments
 to their Φ (the normal segments the flow follows near X*). "Sufficiently small η": η = c/β with
 c ≤ 2⁻⁴; ρ ≤ ¼.
+
+Power: the constant 2 sits in the premise and the conclusion, so a smaller one is not simply a
+stronger statement. D.4's argument (Lemma 1, then PL: ‖∇f‖² ≥ 2α(f − f(Φ))) gives
+f(x⁺) − f(Φ(x⁺)) ≤ (1 − αη)(f(x) − f(Φ(x))) + ½βη²‖v‖², which keeps the set invariant for every
+constant c with c·β/α ≥ β/(2α), i.e. c ≥ ½. The mutant with 0.5 for 2 (declared: ÷4) is therefore
+itself a theorem, and no instance can falsify it; its survival and tightness (lhs/rhs of the
+tightest draw) measure how loose the printed 2 is, not a gap of the check.
 """
 
 from __future__ import annotations
@@ -23,13 +30,16 @@ from flatcheck.impl.probes import perturbations
 from flatcheck.numeric.flatness import pl_constant
 from flatcheck.problems import PointInstance
 from flatcheck.problems.setting1 import normal_direction, sharp_points
-from flatcheck.verify import Claim, Evidence
+from flatcheck.verify import Claim, Constant, Evidence, constant
+
+CONSTANTS = (Constant("c", 2.0, "2 in (2β/α)η‖v‖²", "smaller", step=4.0, text="premise and conclusion"),)
 
 
-def make_check(constant: float):
-    """The check with the paper's (2β/α) replaced by constant·β/α (the paper: constant 2)."""
+def make_check(printed: float):
+    """The check with the paper's (2β/α) replaced by c·β/α (the paper: c = 2)."""
 
     def check(inst: PointInstance, impl, budget) -> Evidence:
+        c_bound = constant(budget, {"c": printed}, "c")
         prob = inst.problem
         phi = prob.known["phi"]
         star = phi(inst.x_tensor()[None])
@@ -47,7 +57,7 @@ def make_check(constant: float):
         alpha = float(pl_constant(prob, seg, prob.f(phi(seg))))
         gap = float(prob.f(x[None]) - prob.f(phi(x[None])))
         gap_next = prob.f(x_next) - prob.f(phi(x_next))
-        bound = constant * beta / alpha * lr * (v * v).sum(-1)
+        bound = c_bound * beta / alpha * lr * (v * v).sum(-1)
         premise = gap <= bound
         if not bool(premise.any()):
             return Evidence(None, out_of_scope="no draw satisfies the premise f(x) − f(Φ(x)) ≤ (2β/α)η‖v‖²")
@@ -92,4 +102,5 @@ CLAIM = Claim(
     check=make_check(2.0),
     algorithm="rsp",
     describe=PointInstance.describe,
+    constants=CONSTANTS,
 )

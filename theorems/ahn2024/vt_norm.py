@@ -15,13 +15,16 @@ from hypothesis import strategies as st
 
 from flatcheck.impl.probes import perturbations
 from flatcheck.problems import PointInstance, log_uniform, point_instances, quadratics, smooth_problems
-from flatcheck.verify import Claim, Evidence
+from flatcheck.verify import Claim, Constant, Evidence, constant
+
+CONSTANTS = (Constant("c", 1.0, "1 in βρ", "smaller", text="the bound on ‖v_t‖"),)
 
 
 def check(inst: PointInstance, impl, budget) -> Evidence:
     rho = inst.scalars["rho"]
     x = inst.x_tensor(device=budget.device)
     beta = inst.problem.beta_on_ball(x, rho)
+    bound = constant(budget, CONSTANTS, "c") * beta * rho
     n = budget.draws(impl, cap=4096)
     v = perturbations(impl, inst.problem, x, {"lr": 1.0, "rho": rho}, n, budget.seed)
     norms = torch.linalg.vector_norm(v, dim=-1)
@@ -29,9 +32,9 @@ def check(inst: PointInstance, impl, budget) -> Evidence:
     grad_norm = float(torch.linalg.vector_norm(inst.problem.grad(x)))
     # v is read back as (x − x⁺)/η − ∇f(x): its round-off scales with ‖x‖, ‖∇f‖ and ‖v‖.
     tol = 256 * torch.finfo(torch.float64).eps * (float(x.abs().max()) + grad_norm + worst + beta * rho)
-    ev = Evidence.bound(worst, beta * rho, tol, beta=beta, rho=rho, draws=n)
+    ev = Evidence.bound(worst, bound, tol, beta=beta, rho=rho, draws=n)
     if not ev.holds:
-        ev.note = f"‖v_t‖ = {worst:.6g} > βρ = {beta * rho:.6g}"
+        ev.note = f"‖v_t‖ = {worst:.6g} > βρ = {bound:.6g}"
     return ev
 
 
@@ -50,4 +53,5 @@ CLAIM = Claim(
     check=check,
     algorithm="rsp",
     describe=PointInstance.describe,
+    constants=CONSTANTS,
 )

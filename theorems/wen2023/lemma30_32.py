@@ -13,7 +13,9 @@ L = ½xᵀAx of rank M (Γ = ker A, Assumption 1). There Φ(x) = P_{ker A}x, the
 μ is λ_M(A) (‖Ax‖² ≥ 2λ_M L(x) − and λ_M is the smallest non-zero eigenvalue), ν = 0, and the chain of
 Lemma 30 is tight along v_M (all four terms equal), so a wrong constant is caught. The path length
 ∫‖Ae^{−tA}x‖dt is computed by 30-digit mpmath quadrature in the eigenbasis (exact rational A =
-H diag(λ) H); ties within 1e-20 relative count as holding. Lemma 32's third line (an O(·) with
+H diag(λ) H). Every term and every comparison is computed at 30 digits, so ties within 10^{-20}
+relative (ten digits of headroom) plus the quadrature's own error estimate count as holding —
+the chain is an exact tie on quadratics of rank 1. Lemma 32's third line (an O(·) with
 unstated constant) is not encoded; on quadratics its left side vanishes.
 """
 
@@ -24,9 +26,12 @@ import sympy as sp
 from hypothesis import strategies as st
 
 from flatcheck.problems import points, quadratic, rationals
-from flatcheck.verify import Claim, Evidence
+from flatcheck.verify import Claim, Constant, Evidence, constant
 
 DPS = 30
+# Digits of DPS that round-off may eat in the few operations after each term is formed.
+HEADROOM = 10
+CONSTANTS = (Constant("c_grad", 1.0, "1 in ‖∇L(x)‖/μ", "smaller", text="last link of Lemma 30's chain"),)
 
 
 @st.composite
@@ -51,7 +56,12 @@ def terms(inst: dict) -> dict[str, mpmath.mpf]:
         speed = lambda t: mpmath.sqrt(sum((l_ * ci) ** 2 * mpmath.exp(-2 * l_ * t) for l_, ci in lc))  # noqa: E731
         return {
             "dist_x_Phi": mpmath.sqrt(sum(ci**2 for _, ci in lc)),
-            "path_length": mpmath.quad(speed, [0, 1 / max(l_ for l_, _ in lc), mpmath.inf]),
+            **dict(
+                zip(
+                    ("path_length", "quad_error"),
+                    mpmath.quad(speed, [0, 1 / max(l_ for l_, _ in lc), mpmath.inf], error=True),
+                )
+            ),
             "sqrt_2L_over_mu": mpmath.sqrt(sum(l_ * ci**2 for l_, ci in lc) / (mpmath.mpf(mu.p) / mu.q)),
             "grad_norm": speed(0),
             "mu": mpmath.mpf(mu.p) / mu.q,
@@ -62,12 +72,13 @@ def make_check(coefficient: float):
     """Lemma 30's chain with last term coefficient·‖∇L‖/μ (the lemma: 1), Lemma 32 with ν = 0."""
 
     def check(inst: dict, impl, budget) -> Evidence:
-        t = terms(inst)
-        last = coefficient * t["grad_norm"] / t["mu"]
-        chain = [t["dist_x_Phi"], t["path_length"], t["sqrt_2L_over_mu"], last]
-        tol = mpmath.mpf(10) ** -20 * (1 + last)
-        slacks = [b - a for a, b in zip(chain, chain[1:])]
-        worst = min(slacks)
+        with mpmath.workdps(DPS):
+            t = terms(inst)
+            last = constant(budget, {"c_grad": coefficient}, "c_grad") * t["grad_norm"] / t["mu"]
+            chain = [t["dist_x_Phi"], t["path_length"], t["sqrt_2L_over_mu"], last]
+            tol = mpmath.mpf(10) ** (HEADROOM - DPS) * (1 + last) + t["quad_error"]
+            slacks = [b - a for a, b in zip(chain, chain[1:])]
+            worst = min(slacks)
         values = {
             "x_minus_Phi": float(chain[0]),
             "path_length": float(chain[1]),
@@ -76,6 +87,7 @@ def make_check(coefficient: float):
             "mu": float(t["mu"]),
             # Lemma 32 on a quadratic: ∇L(x) = A x = ∇²L(Φ)(x − Φ) exactly (AΦ = 0), ν = 0.
             "lemma32_residual": 0.0,
+            "tolerance": float(tol),
         }
         holds = bool(worst >= -tol)
         names = ["‖x−Φ‖ ≤ ∫‖φ'‖", "∫‖φ'‖ ≤ √(2(L−L*)/μ)", "√(2(L−L*)/μ) ≤ ‖∇L‖/μ"]
@@ -99,4 +111,5 @@ CLAIM = Claim(
     instances=lambda budget: instances(),
     check=make_check(1.0),
     describe=lambda inst: {"problem": inst["problem"].describe(), "x": [str(v) for v in inst["x"]]},
+    constants=CONSTANTS,
 )

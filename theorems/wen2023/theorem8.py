@@ -17,10 +17,12 @@ theorem tighten along the ladder — the "sufficiently small" regime is sampled,
 Φ is the converged gradient-flow limit (`flatcheck.numeric.flow.phi`), X the RK4 solution of (6)
 (`flatcheck.numeric.riemannian`). Measured: e(s) = max over T_k ∈ {0, T₃/4, …, T₃} of
 ‖Φ(x(⌈T_k/ηρ²⌉)) − X(T_k)‖ and a(s) = max over k ≥ 1 of sin∠(∇L(x), v₁(∇²L(x))).
-Decision rule (O(·) by scaling): the least-squares exponent of e against the rate
-(η+ρ)log(1/ηρ) must be ≥ ½ (the claimed exponent 1 less the half margin that absorbs constants
-and log factors), and that of a against ρ must be ≥ ½ — unless the quantity is already below the
-numerical floor (10× the flow integration error + Φ tolerance, resp. 1e-6).
+Decision rule (O(·) by scaling, with the claimed exponents, never a fraction of them): the
+least-squares exponent of e against the rate (η+ρ)log(1/ηρ) — the log is the theorem's own —
+must reach the claimed 1, and that of a against ρ the claimed 1 — unless the quantity is already
+below the numerical floor (10× the flow integration error + Φ tolerance, resp. 1e-6). Each run is
+deterministic, so the fitted exponent has no sampling interval; on the toy the measured exponents
+sit well above 1 (≈ 1.6 and 1.9 in default).
 """
 
 from __future__ import annotations
@@ -34,10 +36,13 @@ from flatcheck.errors import NonFiniteError
 from flatcheck.impl.runs import ladder, scaling_exponent, track_limit_flow
 from flatcheck.numeric.riemannian import eigen
 from flatcheck.problems import toy_starts, wen_toy
-from flatcheck.verify import Claim, Evidence
+from flatcheck.verify import Claim, Constant, Evidence, constant
 
 ETA0, RHO0 = 0.02, 0.2
-CLAIMED_MIN_EXPONENT = 0.5
+CONSTANTS = (
+    Constant("error_exponent", 1.0, "1 in O((η+ρ)log(1/ηρ))", "larger", "exponent", 0.5, "tracking error"),
+    Constant("angle_exponent", 1.0, "1 in O(ρ)", "larger", "exponent", 0.5, "angle between ∇L and v₁"),
+)
 ANGLE_FLOOR = 1e-6
 
 
@@ -74,8 +79,9 @@ def check(inst: dict, impl, budget) -> Evidence:
         paths[f"Φ(x(t)), η={eta:.3g}, ρ={rho:.3g}"] = {"x": tr.phi[:, 0, 0].tolist(), "y": tr.phi[:, 0, 1].tolist()}
     e_exp = scaling_exponent(rates, errs)
     a_exp = scaling_exponent(rhos, angles)
-    e_ok = errs[-1] <= floor or e_exp >= CLAIMED_MIN_EXPONENT
-    a_ok = angles[-1] <= ANGLE_FLOOR or a_exp >= CLAIMED_MIN_EXPONENT
+    e_need, a_need = constant(budget, CONSTANTS, "error_exponent"), constant(budget, CONSTANTS, "angle_exponent")
+    e_ok = errs[-1] <= floor or e_exp >= e_need
+    a_ok = angles[-1] <= ANGLE_FLOOR or a_exp >= a_need
     values = {
         "T3": t3,
         "etas": [ETA0 * s for s in ladder(budget)],
@@ -96,12 +102,14 @@ def check(inst: dict, impl, budget) -> Evidence:
         "ylabel": "x₁",
         "title": "Φ(SAM iterates) against the Riemannian flow of λ₁",
     }
-    margin = min(e_exp if not errs[-1] <= floor else 1.0, a_exp if not angles[-1] <= ANGLE_FLOOR else 1.0) - 0.5
+    margin = min(
+        e_exp - e_need if not errs[-1] <= floor else 1.0, a_exp - a_need if not angles[-1] <= ANGLE_FLOOR else 1.0
+    )
     note = ""
     if not e_ok:
-        note = f"‖Φ(x) − X‖ does not shrink with (η+ρ)log(1/ηρ): exponent {e_exp:.3g} < ½ (errors {errs})"
+        note = f"‖Φ(x) − X‖ does not shrink with (η+ρ)log(1/ηρ): exponent {e_exp:.3g} < {e_need:g} (errors {errs})"
     elif not a_ok:
-        note = f"angle(∇L, v₁) does not shrink like ρ: exponent {a_exp:.3g} < ½ (sines {angles})"
+        note = f"angle(∇L, v₁) does not shrink like ρ: exponent {a_exp:.3g} < {a_need:g} (sines {angles})"
     return Evidence(e_ok and a_ok, values, margin=margin, note=note, plot=plot)
 
 
@@ -119,4 +127,5 @@ CLAIM = Claim(
     describe=lambda inst: {"problem": "wen2023_toy", "x_init": [str(v) for v in inst["x_init"]]},
     # Each instance is a ladder of SAM runs against the limit flow (about 2 s in default).
     max_examples=(2, 6, 40),
+    constants=CONSTANTS,
 )
