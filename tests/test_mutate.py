@@ -77,9 +77,9 @@ def test_claim_rejects_a_constant_declared_twice():
 
 
 def test_mutating_a_real_claim_kills_its_constant(tmp_path):
-    import theorems.ahn2024.lemma1 as lemma1
+    import flatcheck_theorems.ahn2024.lemma1 as lemma1
 
-    recs = run_mutants([lemma1.CLAIM], budget_for("quick"), lambda c: builtin(c.impl), catalog_size=70)
+    recs = run_mutants([lemma1.CLAIM], budget_for("quick"), lambda c: builtin(c.algorithm), catalog_size=70)
     by_name = {r["constant"]: r for r in recs}
     assert set(by_name) == {"c_v", "c_grad"}
     assert by_name["c_v"]["baseline"] == "verified"

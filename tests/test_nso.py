@@ -111,7 +111,9 @@ def test_overscaled_nso_falsified():
 def test_theorem4_5_lower_bound_fails_for_large_sigma():
     from flatcheck.impl import builtin as _builtin
 
-    sim = claim("nso.theorem4_5").simulate({"C": 1, "D": 1, "sigma": 16, "k": 1, "T": 4, "c": 1}, _builtin("nso"))
+    sim = importlib.import_module("flatcheck_theorems.nso._theorem4_5").simulate(
+        {"C": 1, "D": 1, "sigma": 16, "k": 1, "T": 4, "c": 1}, _builtin("nso")
+    )
     # The construction's gradient is capped by D²C = 1 while (9) grows with σ.
     assert sim["min_grad2"] < sim["bound_9"]
 

@@ -19,7 +19,7 @@ from flatcheck.verify import registry
 from flatcheck.verify.profiles import budget_for
 from flatcheck.verify.runner import run_claim
 
-CLAIM_MODULE = '''
+CLAIM_MODULE = """
 from hypothesis import strategies as st
 
 from flatcheck.verify import Claim, Evidence
@@ -43,7 +43,7 @@ def claim(name, power):
         instances=lambda budget: st.integers(1, 30),
         check=make_check(power),
     )
-'''
+"""
 
 
 def register(site, monkeypatch, dist: str, entry: str) -> None:

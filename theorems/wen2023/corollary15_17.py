@@ -17,7 +17,7 @@ prediction to that bracket, maximised over T_k ∈ {T₃/4, …, T₃} (Cor. 15,
 mean over chains at T₃ (Cor. 17). Decision rule (Õ by scaling, `scaling_decision`, for each
 corollary), with the claimed exponent 1 of ηρ² (Cor. 15) resp. (η + ρ)ρ² (Cor. 17): Õ hides a
 factor log(1/rate) (the proofs' log(1/ηρ)), which along the ladder lowers the exponent the law
-allows by ln(log(1/r_min)/log(1/r_max)) / ln(r_max/r_min) (≈ 0.05 in quick, 0.12 in default).
+allows by ln(log(1/r_min)/log(1/r_max)) / ln(r_max/r_min) (0.12–0.19 on these ladders).
 Holds when the least-squares exponent of the error reaches the claimed exponent less that log
 allowance; violated when the smallest-scale error exceeds, beyond its confidence interval, what
 that exponent allows from the largest-scale one; otherwise undecided. A constant off by a factor
