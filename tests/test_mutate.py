@@ -38,6 +38,11 @@ def test_constant_reads_the_budget_override_before_the_declaration():
         constant(Budget(), decl, "d")
 
 
+def test_budget_with_overrides_stays_hashable_and_distinct():
+    a, b = Budget(), Budget(constants={"c": 0.25})
+    assert hash(a) == hash(b) and a != b and len({a: 1, b: 2}) == 2
+
+
 def _scaled_claim(name: str, printed: float) -> Claim:
     """x² ≤ C·x² over x ∈ [1, 2]: tight at C = 1, loose by the factor C above it."""
     decl = (Constant("C", printed, str(printed), "smaller"),)

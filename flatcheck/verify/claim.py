@@ -73,7 +73,9 @@ class Budget:
     dtype: str = "float64"
     # Values that replace a claim's declared constants (`Constant.name` -> value): how
     # `flatcheck mutate` runs a claim with one constant moved. Empty: the printed statement.
-    constants: dict[str, float] = field(default_factory=dict)
+    # Left out of the hash (a dict has none) but not out of ==, so caches keyed by a budget still
+    # tell two mutants apart.
+    constants: dict[str, float] = field(default_factory=dict, hash=False)
 
     def draws(self, impl: Any, cap: int | None = None) -> int:
         """Monte Carlo draws for this implementation: fewer when it cannot be batched."""
