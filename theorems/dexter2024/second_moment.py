@@ -26,19 +26,25 @@ import torch
 from flatcheck.impl.linear import jacobian_draws
 from flatcheck.problems.dexter_families import LinearSGDInstance, diagonal_families, psd_families, sgd_instances
 from flatcheck.stats.stability import jacobian_ranges, moment_interval_test
-from flatcheck.verify import Claim, Evidence
+from flatcheck.verify import Claim, Constant, Evidence, constant
+
+CONSTANTS = (
+    Constant("two", 2.0, "2 in −2ηH", "exact", text="the first-order term"),
+    Constant("cross", 1.0, "(η²/(nB) − η²/n²)ΣH_i², ×1", "exact", text="the sampling term"),
+)
 
 
-def stated_rhs(hs, lr, batch):
-    """I − 2ηH + η²H² + (η²/(nB) − η²/n²)ΣH_i², for sympy matrices (a list) or a torch tensor (n, d, d)."""
+def stated_rhs(hs, lr, batch, two=2, cross=1):
+    """I − 2ηH + η²H² + (η²/(nB) − η²/n²)ΣH_i², for sympy matrices (a list) or a torch tensor (n, d, d);
+    `two` and `cross` are the statement's 2 and the sampling term's factor 1."""
     n = len(hs)
     if isinstance(hs, torch.Tensor):
         h = hs.mean(0)
         eye = torch.eye(hs.shape[-1], dtype=hs.dtype)
-        return eye - 2 * lr * h + lr**2 * h @ h + (lr**2 / (n * batch) - lr**2 / n**2) * (hs @ hs).sum(0)
+        return eye - two * lr * h + lr**2 * h @ h + cross * (lr**2 / (n * batch) - lr**2 / n**2) * (hs @ hs).sum(0)
     h = sum(hs, sp.zeros(*hs[0].shape)) / n
     sq = sum((m * m for m in hs), sp.zeros(*hs[0].shape))
-    return sp.eye(h.shape[0]) - 2 * lr * h + lr**2 * h * h + (lr**2 / (n * batch) - lr**2 / n**2) * sq
+    return sp.eye(h.shape[0]) - two * lr * h + lr**2 * h * h + cross * (lr**2 / (n * batch) - lr**2 / n**2) * sq
 
 
 @lru_cache(maxsize=1)
@@ -68,7 +74,8 @@ def check(inst: LinearSGDInstance, impl, budget) -> Evidence:
     # A user's class is stepped one optimizer per draw: fewer draws (wider intervals, same error rate).
     draws = budget.draws(impl) if impl.batched_step is not None else budget.draws(impl, cap=1024)
     jac = jacobian_draws(impl, inst.fam, inst.hp(), draws, budget.seed)
-    expected = stated_rhs(inst.fam.hs, lr, inst.batch)
+    two, cross = constant(budget, CONSTANTS, "two"), constant(budget, CONSTANTS, "cross")
+    expected = stated_rhs(inst.fam.hs, lr, inst.batch, two, cross)
     _, (lo, hi) = jacobian_ranges(inst.fam.hs, lr, inst.batch, "bernoulli")
     out = moment_interval_test(jac @ jac, expected, budget.alpha, lo, hi)
     values = {k: out[k] for k in ("max_error", "max_halfwidth", "estimate", "expected")}
@@ -89,4 +96,5 @@ CLAIM = Claim(
     derive=derive,
     algorithm="linsgd",
     describe=LinearSGDInstance.describe,
+    constants=CONSTANTS,
 )

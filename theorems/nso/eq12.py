@@ -20,9 +20,10 @@ from flatcheck.problems import PointInstance, log_uniform, quadratics
 from flatcheck.problems.quadratic import to_tensor
 from flatcheck.stats import mean_interval
 from flatcheck.symbolic.gaussian import gaussian_expectation
-from flatcheck.verify import Claim, Evidence
+from flatcheck.verify import Claim, Constant, Evidence, constant
 
 SIGMA = sp.Symbol("sigma", positive=True)
+CONSTANTS = (Constant("scale", 1.0, "σ²Tr H, ×1", "exact", text="E[UᵀHU] as stated"),)
 
 
 def quadratic_form_mean(h: sp.Matrix) -> sp.Expr:
@@ -42,7 +43,7 @@ def make_check(coefficient: sp.Expr):
 
     def check(inst: PointInstance, impl, budget) -> Evidence:
         h = inst.problem.known["A"]
-        predicted = coefficient * h.trace()
+        predicted = sp.nsimplify(constant(budget, CONSTANTS, "scale")) * coefficient * h.trace()
         exact_gap = sp.simplify(quadratic_form_mean(h) - predicted)
         sigma = inst.scalars["sigma"]
         ht = to_tensor(h)
@@ -84,4 +85,5 @@ CLAIM = Claim(
     check=make_check(SIGMA**2),
     derive=derive,
     describe=lambda inst: {"H": [[str(v) for v in r] for r in inst.problem.known["A"].tolist()], **inst.scalars},
+    constants=CONSTANTS,
 )

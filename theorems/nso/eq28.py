@@ -19,9 +19,10 @@ from hypothesis import strategies as st
 from flatcheck.impl.nso_runs import readback_error, step_gradients, unsupported_noise
 from flatcheck.problems.nso_families import POSITIVE_SIGMA_U, NSOInstance, nso_instances
 from flatcheck.stats import mean_interval
-from flatcheck.verify import Claim, Evidence
+from flatcheck.verify import Claim, Constant, Evidence, constant
 
 QUADRATURE_ERROR = 1e-9  # bound on the Gauss–Hermite error of ∇F for the softplus family
+CONSTANTS = (Constant("c", 1.0, "1 in C²H(P)", "smaller", text="the bound on E‖g − ∇F‖²"),)
 
 
 def check(inst: NSOInstance, impl, budget) -> Evidence:
@@ -33,7 +34,7 @@ def check(inst: NSOInstance, impl, budget) -> Evidence:
     g = step_gradients(impl, inst.problem, w, inst.hp(lr, oracle_noise=False), n, budget.seed)
     q = ((g - inst.grad_F(w)) ** 2).sum(-1)
     mean, half = mean_interval(q[:, None], budget.alpha)
-    rhs = inst.C**2 * inst.H
+    rhs = constant(budget, CONSTANTS, "c") * inst.C**2 * inst.H
     e = readback_error(w, lr, g) + QUADRATURE_ERROR * (1 + float(w.abs().max()))
     tol = 2 * e * (float(mean[0]) + rhs) ** 0.5 + e * e
     ev = Evidence.bound(
@@ -64,4 +65,5 @@ CLAIM = Claim(
     check=check,
     algorithm="nso",
     describe=NSOInstance.describe,
+    constants=CONSTANTS,
 )

@@ -21,9 +21,13 @@ from hypothesis import strategies as st
 from flatcheck.impl.nso_runs import readback_error, step_gradients, unsupported_noise
 from flatcheck.problems.nso_families import POSITIVE_SIGMA_U, NSOInstance, nso_instances
 from flatcheck.stats import mean_interval
-from flatcheck.verify import Claim, Evidence
+from flatcheck.verify import Claim, Constant, Evidence, constant
 
 QUADRATURE_ERROR = 1e-9
+CONSTANTS = (
+    Constant("c_delta", 1.0, "1 in C²H(P)/k", "smaller", text="the bound on E‖δ‖²"),
+    Constant("c_xi", 1.0, "1 in σ²/k", "smaller", text="the bound on E‖ξ‖²"),
+)
 
 
 def check(inst: NSOInstance, impl, budget) -> Evidence:
@@ -41,8 +45,8 @@ def check(inst: NSOInstance, impl, budget) -> Evidence:
     e = readback_error(w, lr, g) + QUADRATURE_ERROR * (1 + float(w.abs().max()))
     delta, delta_half = sq[False]
     xi, xi_half = sq[True][0] - delta, sq[True][1] + delta_half
-    bound_delta = inst.C**2 * inst.H / inst.k
-    bound_xi = inst.sigma2 / inst.k
+    bound_delta = constant(budget, CONSTANTS, "c_delta") * inst.C**2 * inst.H / inst.k
+    bound_xi = constant(budget, CONSTANTS, "c_xi") * inst.sigma2 / inst.k
     tol = 2 * e * (sq[True][0] + bound_delta + bound_xi) ** 0.5 + e * e
     slack_delta = bound_delta - (delta - delta_half)
     slack_xi = bound_xi - (xi - xi_half)
@@ -80,4 +84,5 @@ CLAIM = Claim(
     check=check,
     algorithm="nso",
     describe=NSOInstance.describe,
+    constants=CONSTANTS,
 )

@@ -21,11 +21,15 @@ import torch
 
 from flatcheck.numeric.smoothing import S
 from flatcheck.problems.nso_families import SmoothingInstance, smoothing_instances
-from flatcheck.verify import Claim, Evidence
+from flatcheck.verify import Claim, Constant, Evidence, constant
 
 from ._smoothing import instance_order, quartic_remainder
 
 CLAIMED = 1.5
+CONSTANTS = (
+    Constant("half", 0.5, "½ in ½⟨Σ, ∇²f⟩", "exact", text="the Hessian term's coefficient"),
+    Constant("order", CLAIMED, "3/2 in O(‖Σ‖^{3/2})", "larger", "order", 0.5, "the remainder's order"),
+)
 
 
 def derive() -> sp.Expr:
@@ -37,12 +41,12 @@ def make_check(coefficient: sp.Rational):
     """The check of (1) with the Hessian term's coefficient (the paper: ½)."""
 
     def check(inst: SmoothingInstance, impl, budget) -> Evidence:
-        fit, values, plot = instance_order(
-            inst, coefficient=coefficient, claimed=CLAIMED, two_point=True, budget=budget
-        )
+        half = sp.nsimplify(constant(budget, {"half": coefficient}, "half"))
+        claimed = constant(budget, CONSTANTS, "order")
+        fit, values, plot = instance_order(inst, coefficient=half, claimed=claimed, two_point=True, budget=budget)
         values["norm_sigma0"] = float(torch.linalg.eigvalsh(inst.cov_tensor()).max())
-        margin = None if fit.slope is None else fit.slope - CLAIMED
-        note = fit.note if fit.reaches is not False else f"remainder is not O(‖Σ‖^{CLAIMED}): {fit.note}"
+        margin = None if fit.slope is None else fit.slope - claimed
+        note = fit.note if fit.reaches is not False else f"remainder is not O(‖Σ‖^{claimed:g}): {fit.note}"
         return Evidence(fit.reaches if fit.decided else None, values, margin=margin, note=note, plot=plot)
 
     return check
@@ -60,4 +64,5 @@ CLAIM = Claim(
     check=make_check(sp.Rational(1, 2)),
     derive=derive,
     describe=SmoothingInstance.describe,
+    constants=CONSTANTS,
 )

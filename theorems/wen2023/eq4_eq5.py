@@ -25,10 +25,14 @@ from flatcheck.problems import PointInstance, point_instances, smooth_problems
 from flatcheck.problems.local import LocalPolynomial, expand_at
 from flatcheck.stats import fit_order
 from flatcheck.stats.limits import joint_verdict
-from flatcheck.verify import Claim, Evidence
+from flatcheck.verify import Claim, Constant, Evidence, constant
 
 CLAIMED_ORDER = 3
 HALF = 0.5  # the ρ²/2 of (4) and (5)
+CONSTANTS = (
+    Constant("half", HALF, "½ in ρ²/2 of (4) and (5)", "exact", text="the second-order coefficient"),
+    Constant("order", CLAIMED_ORDER, "3 in O(ρ³)", "larger", "order", 1, "the remainders' order"),
+)
 
 
 def remainder4(lp: LocalPolynomial, rhos: torch.Tensor, gen: torch.Generator, estimator: Callable, c2: float):
@@ -47,39 +51,42 @@ def remainder5(lp: LocalPolynomial, rhos: torch.Tensor, c2: float) -> list[float
     return (exact - rhos * n - c2 * rhos**2 * (u @ h @ u)).tolist()
 
 
-def _fit(rhos: list[float], rems: list[float], floor: float) -> dict:
-    fit = fit_order(rhos, rems, CLAIMED_ORDER, floor=floor)
+def _fit(rhos: list[float], rems: list[float], floor: float, order: float) -> dict:
+    fit = fit_order(rhos, rems, order, floor=floor)
     verdict = fit.reaches if fit.decided else None
     return {"fit": fit, "verdict": verdict, "local_order": fit.local_orders[-1] if fit.local_orders else None}
 
 
 def make_check(c2: float = HALF, estimator: Callable = worst_sharpness):
+    printed = {"half": c2}
+
     def check(inst: PointInstance, impl: object, budget) -> Evidence:
+        half, order = constant(budget, printed, "half"), constant(budget, CONSTANTS, "order")
         lp = expand_at(inst.problem.expr, inst.problem.symbols, inst.x)
         eps = torch.finfo(torch.float64).eps
         gen = torch.Generator().manual_seed(budget.seed)
         rho4 = [2.0**-k for k in range(2, budget.scaled(11, 13, 14))]
-        rems4 = remainder4(lp, torch.tensor(rho4, dtype=torch.float64), gen, estimator, c2)
-        parts = {"eq4": _fit(rho4, rems4, 256 * eps * lp.roundoff(rho4[0]))}
+        rems4 = remainder4(lp, torch.tensor(rho4, dtype=torch.float64), gen, estimator, half)
+        parts = {"eq4": _fit(rho4, rems4, 256 * eps * lp.roundoff(rho4[0]), order)}
         values = {"rhos_eq4": rho4, "remainder_eq4": rems4}
         if any(v != 0 for v in lp.gradient):
             rho5 = [2.0**-k for k in range(1, 17)]
-            rems5 = remainder5(lp, torch.tensor(rho5, dtype=torch.float64), c2)
-            parts["eq5"] = _fit(rho5, rems5, 256 * eps * lp.roundoff(rho5[0]))
+            rems5 = remainder5(lp, torch.tensor(rho5, dtype=torch.float64), half)
+            parts["eq5"] = _fit(rho5, rems5, 256 * eps * lp.roundoff(rho5[0]), order)
             values.update(rhos_eq5=rho5, remainder_eq5=rems5)
         for name, p in parts.items():
             values[f"local_order_{name}"] = p["local_order"]
         verdict = joint_verdict([p["verdict"] for p in parts.values()])
         notes = [f"{name}: {p['fit'].note}" for name, p in parts.items()]
         orders = [p["local_order"] for p in parts.values() if p["local_order"] is not None]
-        margin = min(orders) - (CLAIMED_ORDER - 0.5) if orders else None
+        margin = min(orders) - (order - 0.5) if orders else None
         plot = {
             "type": "loglog",
             "x": rho4,
             "y": [abs(v) for v in rems4],
             "xlabel": "rho",
             "ylabel": "|remainder of (4)|",
-            "reference_order": CLAIMED_ORDER,
+            "reference_order": order,
         }
         return Evidence(verdict, values, margin=margin, note="; ".join(notes), plot=plot)
 
@@ -98,4 +105,5 @@ CLAIM = Claim(
     instances=lambda budget: point_instances(smooth_problems(max_d=4, degrees=(3, 4)), lo=-4, hi=4),
     check=make_check(),
     describe=PointInstance.describe,
+    constants=CONSTANTS,
 )

@@ -23,7 +23,10 @@ import torch
 from flatcheck.numeric.sharpness import ratio_floor, worst_sharpness
 from flatcheck.problems.manifolds import ManifoldInstance, manifold_instances, rank_condition
 from flatcheck.stats.limits import fit_limit
-from flatcheck.verify import Assumption, Claim, Evidence
+from flatcheck.verify import Assumption, Claim, Constant, Evidence, constant
+
+# The stated S as a multiple of itself: a mutant ×2 claims a limit twice the stated one.
+CONSTANTS = (Constant("scale", 1.0, "S(x) = λ₁(∇²L)/2, ×1", "exact", text="the limit of R^max_ρ/ρ²"),)
 
 
 def predicted(inst: ManifoldInstance) -> float:
@@ -38,7 +41,7 @@ def make_check(limit: Callable[[ManifoldInstance], float] = predicted, estimator
         lp = inst.local()
         ws = estimator(lp, torch.tensor(rhos, dtype=torch.float64), gen)
         ratio = (ws.value / torch.tensor(rhos, dtype=torch.float64) ** 2).tolist()
-        target = limit(inst)
+        target = constant(budget, CONSTANTS, "scale") * limit(inst)
         fit = fit_limit(rhos, ratio, target, ratio_floor([lp], rhos[-1], target))
         values = {**fit.summary(), "certified_upper_over_rho2": [u / r**2 for u, r in zip(ws.upper.tolist(), rhos)]}
         return Evidence(fit.verdict, values, margin=fit.margin, note=fit.note, plot=fit.plot())
@@ -58,4 +61,5 @@ CLAIM = Claim(
     check=make_check(),
     assumptions=(Assumption("assumption1", rank_condition, "x ∈ Γ: L = 0, ∇L = 0, rank ∇²L(x) = M"),),
     describe=ManifoldInstance.describe,
+    constants=CONSTANTS,
 )

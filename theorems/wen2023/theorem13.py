@@ -23,7 +23,10 @@ import torch
 from flatcheck.numeric.sharpness import ascent_sharpness_inf, local_ascent_sharpness, ratio_floor
 from flatcheck.problems.manifolds import ManifoldInstance, manifold_instances, rank_condition
 from flatcheck.stats.limits import fit_limit
-from flatcheck.verify import Assumption, Claim, Evidence
+from flatcheck.verify import Assumption, Claim, Constant, Evidence, constant
+
+# The stated S as a multiple of itself: a mutant ×2 claims a limit twice the stated one.
+CONSTANTS = (Constant("scale", 1.0, "S(x) = λ_M(∇²L)/2, ×1", "exact", text="the limit of R^asc_ρ/ρ²"),)
 
 
 def predicted(inst: ManifoldInstance) -> float:
@@ -40,7 +43,7 @@ def make_check(limit: Callable[[ManifoldInstance], float] = predicted, estimator
         seeds = torch.linalg.eigh(lp.hessian_tensor()).eigenvectors.T
         zero = torch.zeros(lp.d, dtype=torch.float64)
         best, _ = estimator(local_ascent_sharpness(lp), zero, t, t**3, gen, seeds=seeds)
-        target = limit(inst)
+        target = constant(budget, CONSTANTS, "scale") * limit(inst)
         fit = fit_limit(rhos, (best / t**2).tolist(), target, ratio_floor([lp], rhos[-1], target))
         values = {**fit.summary(), "inner_radius": "r = rho^3"}
         return Evidence(fit.verdict, values, margin=fit.margin, note=fit.note, plot=fit.plot())
@@ -60,4 +63,5 @@ CLAIM = Claim(
     check=make_check(),
     assumptions=(Assumption("assumption1", rank_condition, "x ∈ Γ: L = 0, ∇L = 0, rank ∇²L(x) = M"),),
     describe=ManifoldInstance.describe,
+    constants=CONSTANTS,
 )

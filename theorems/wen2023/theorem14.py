@@ -25,7 +25,10 @@ from flatcheck.numeric.sharpness import RHO, average_sharpness_exact, average_sh
 from flatcheck.problems.manifolds import ManifoldInstance, manifold_instances, rank_condition
 from flatcheck.stats import mean_interval
 from flatcheck.stats.limits import fit_limit, joint_verdict
-from flatcheck.verify import Assumption, Claim, Evidence
+from flatcheck.verify import Assumption, Claim, Constant, Evidence, constant
+
+# The stated S as a multiple of itself: a mutant ×2 claims a limit twice the stated one.
+CONSTANTS = (Constant("scale", 1.0, "S(x) = Tr(∇²L)/(2D), ×1", "exact", text="the limit of R^avg_ρ/ρ²"),)
 
 
 def predicted(inst: ManifoldInstance) -> sp.Expr:
@@ -38,7 +41,7 @@ def make_check(limit: Callable[[ManifoldInstance], sp.Expr] = predicted, sampler
         prob = inst.problem
         exact = sp.Poly(average_sharpness_exact(prob.expr, prob.symbols, inst.point), RHO)
         low = [exact.coeff_monomial(RHO**k) for k in range(3)]
-        target = limit(inst)
+        target = sp.nsimplify(constant(budget, CONSTANTS, "scale")) * limit(inst)
         symbolic_ok = low[0] == 0 and low[1] == 0 and sp.simplify(low[2] - target) == 0
         rhos = [2.0**-k for k in range(1, budget.scaled(7, 9, 11))]
         t = torch.tensor(rhos, dtype=torch.float64)
@@ -89,4 +92,5 @@ CLAIM = Claim(
     check=make_check(),
     assumptions=(Assumption("assumption1", rank_condition, "x ∈ Γ: L = 0, ∇L = 0, rank ∇²L(x) = M"),),
     describe=ManifoldInstance.describe,
+    constants=CONSTANTS,
 )

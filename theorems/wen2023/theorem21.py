@@ -27,13 +27,14 @@ from flatcheck.errors import NonFiniteError
 from flatcheck.impl.runs import chain_count, run_chains
 from flatcheck.problems import Problem, log_uniform, quadratic, rationals
 from flatcheck.problems.quadratic import to_tensor
-from flatcheck.verify import Assumption, Claim, Evidence
+from flatcheck.verify import Assumption, Claim, Constant, Evidence, constant
 
 CONVERGED, WRONG, STALL = 1e-6, 1e-3, 0.99
 
 
 ETA, RHO, LAM = sp.symbols("eta rho lambda_1", positive=True)
 STATED = ETA * RHO * LAM / (2 - ETA * LAM)
+CONSTANTS = (Constant("scale", 1.0, "ηρλ₁/(2 − ηλ₁), ×1", "exact", text="the limit radius ‖x_t‖"),)
 
 
 @lru_cache(maxsize=1)
@@ -78,7 +79,7 @@ def make_check(radius=predicted_radius):
         lam1 = eig[top]
         v1 = to_tensor(prob.known["eigenvectors"])[:, top]
         eta, rho = inst["c"] / lam1, inst["rho"]
-        r_star = radius(eta, rho, lam1)
+        r_star = constant(budget, CONSTANTS, "scale") * radius(eta, rho, lam1)
         steps = budget.scaled(600, 3000, 12000)
         chains = chain_count(impl, 32, 1)
         gen = torch.Generator().manual_seed(budget.seed)
@@ -156,4 +157,5 @@ CLAIM = Claim(
     describe=lambda inst: {"problem": inst["problem"].describe(), "c": inst["c"], "rho": inst["rho"]},
     # Each instance is a long SAM run near the minimizer (about 1 s in default).
     max_examples=(2, 6, 40),
+    constants=CONSTANTS,
 )
