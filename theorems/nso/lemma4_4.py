@@ -62,6 +62,7 @@ def check(inst: NSOInstance, impl, budget) -> Evidence:
         "H_P": inst.H,
         "draws": n,
         "tolerance": tol,
+        "tightness": max(delta / bound_delta if bound_delta > 0 else 0.0, xi / bound_xi if bound_xi > 0 else 0.0),
     }
     holds = slack_delta >= -tol and slack_xi >= -tol
     margin = min(slack_delta / max(bound_delta, tol), slack_xi / max(bound_xi, tol))

@@ -92,6 +92,12 @@ def check(inst: dict, impl, budget) -> Evidence:
         "angle_sin_max": angles,
         "fitted_exponent_angle_vs_rho": a_exp,
         "numerical_floor": floor,
+        # Claimed over fitted exponent, for the quantities above their floor: 1 is tight.
+        "tightness": max(
+            [e_need / e_exp] * (errs[-1] > floor and e_exp > 0)
+            + [a_need / a_exp] * (angles[-1] > ANGLE_FLOOR and a_exp > 0),
+            default=0.0,
+        ),
         "flow_moved": float(torch.linalg.vector_norm(flow[-1] - flow[0])),
     }
     plot = {
