@@ -31,7 +31,7 @@ from flatcheck.impl.flat_probes import mean_trace_change
 from flatcheck.numeric.flatness import circle_mean_trace_change, flatness
 from flatcheck.problems.setting1 import diagonal_network
 from flatcheck.stats import fit_order
-from flatcheck.verify import Claim, Evidence
+from flatcheck.verify import Claim, Constant, Evidence, constant
 
 LEVELS = 12
 CLAIMED_REMAINDER_ORDER = 5  # −½ηρ²‖∇_t‖² + O(ηρ³ + η²ρ²) with η ∝ ρ²
@@ -49,10 +49,14 @@ def lemma_points(t: float, off: int, rhos: torch.Tensor) -> torch.Tensor:
     return star + off * rhos[:, None] ** 3 * n
 
 
-def make_check(coefficient: float):
+CONSTANTS = (Constant("coefficient", 0.5, "½ in −½ηρ²‖∇_t‖²", "exact", text="the drift's coefficient"),)
+
+
+def make_check(printed: float):
     """The check of E Δ = −coefficient·ηρ²‖∇_t‖² + o(ηρ²) (catalog: coefficient ½)."""
 
     def check(inst: dict, impl, budget) -> Evidence:
+        coefficient = constant(budget, {"coefficient": printed}, "coefficient")
         prob = example1()
         t, kappa, off = inst["t"], inst["kappa"], inst["off"]
         rhos = torch.tensor([inst["rho0"] * 2.0 ** (-k / 2) for k in range(LEVELS)], dtype=torch.float64)
@@ -147,4 +151,5 @@ CLAIM = Claim(
     derive=derive,
     algorithm="rsp",
     describe=lambda inst: dict(inst),
+    constants=CONSTANTS,
 )

@@ -26,15 +26,21 @@ from flatcheck.numeric.linalg import proj_out
 from flatcheck.problems import PointInstance
 from flatcheck.problems.setting1 import diagonal_networks, near_minimizers
 from flatcheck.stats import fit_order
-from flatcheck.verify import Claim, Evidence
+from flatcheck.verify import Claim, Constant, Evidence, constant
 
 LEVELS = 14
 SMALL = 4  # the last levels, where "η sufficiently small" is taken to hold
 CLAIMED_ORDER = 2
 
 
-def make_check(order: float):
+CONSTANTS = (
+    Constant("order", CLAIMED_ORDER, "the order of the remainder", "larger", "order", 1, "the remainder's order"),
+)
+
+
+def make_check(printed: float):
     def check(inst: PointInstance, impl, budget) -> Evidence:
+        order = constant(budget, {"order": printed}, "order")
         prob = inst.problem
         phi = prob.known["phi"]
         x = inst.x_tensor()
@@ -107,4 +113,5 @@ CLAIM = Claim(
     ),
     check=make_check(CLAIMED_ORDER),
     describe=PointInstance.describe,
+    constants=CONSTANTS,
 )

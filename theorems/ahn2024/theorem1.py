@@ -24,14 +24,20 @@ from hypothesis import strategies as st
 
 from flatcheck.impl.flat_probes import loglog_slope, steps_to_flat
 from flatcheck.problems.setting1 import diagonal_network
-from flatcheck.verify import Claim, Evidence
+from flatcheck.verify import Claim, Constant, Evidence, constant
 
 START = (2.0, 0.5)
 BETA = 2 * (START[0] ** 2 + START[1] ** 2)  # the normal eigenvalue 2‖∇p‖² of ∇²f at the start
 
 
-def make_check(claimed_exponent: float):
+CONSTANTS = (
+    Constant("claimed_exponent", 3.0, "3 in T = O(ε^{-3})", "smaller", "exponent", 1, "the iteration count's exponent"),
+)
+
+
+def make_check(printed: float):
     def check(inst: dict, impl, budget) -> Evidence:
+        claimed_exponent = constant(budget, {"claimed_exponent": printed}, "claimed_exponent")
         prob = diagonal_network([1], [1])
         eps_list = budget.scaled([0.1, 0.07, 0.05], [0.08, 0.056, 0.04, 0.028, 0.02], [0.08, 0.04, 0.02, 0.01])
         chains = budget.scaled(8, 16, 32) if impl.batched_step is not None else 2
@@ -87,4 +93,5 @@ CLAIM = Claim(
     check=make_check(3.0),
     algorithm="rsp",
     describe=lambda inst: dict(inst),
+    constants=CONSTANTS,
 )

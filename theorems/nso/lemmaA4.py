@@ -20,7 +20,7 @@ from __future__ import annotations
 import sympy as sp
 
 from flatcheck.problems.nso_families import SmoothingInstance, smoothing_instances
-from flatcheck.verify import Claim, Evidence
+from flatcheck.verify import Claim, Constant, Evidence, constant
 
 from ._smoothing import instance_order, quartic_remainder
 
@@ -32,10 +32,14 @@ def derive() -> sp.Expr:
     return quartic_remainder(sp.Symbol("sigma", real=True) ** 2, two_point=False)
 
 
-def make_check(coefficient: sp.Rational):
+CONSTANTS = (Constant("coefficient", 0.5, "½ in the trace term", "exact", text="the trace term's coefficient"),)
+
+
+def make_check(printed: sp.Rational):
     """The check with the trace term's coefficient (the paper: ½)."""
 
     def check(inst: SmoothingInstance, impl, budget) -> Evidence:
+        coefficient = sp.nsimplify(constant(budget, {"coefficient": printed}, "coefficient"))
         fit, values, plot = instance_order(
             inst, coefficient=coefficient, claimed=CLAIMED_SIGMA / 2, two_point=False, budget=budget
         )
@@ -61,4 +65,5 @@ CLAIM = Claim(
     check=make_check(sp.Rational(1, 2)),
     derive=derive,
     describe=SmoothingInstance.describe,
+    constants=CONSTANTS,
 )
