@@ -4,7 +4,10 @@ h_i and h_i′ continuous at α, 3α/2, 2α and |h_i″| ≤ C on every piece (�
 F(W₀) = D²/2 + Cσ²Σ_iη_i²/k ≤ D² under (43); the last chain of Lemma B.2,
 (D²/4)·min{C, 1/(2Σ_iη_i)} ≥ D√(Cσ²/(32kT)) under its step-size condition. Each step evaluated in
 50-digit mpmath at sampled rationals (`flatcheck.symbolic.steps`), the search steered by
-hypothesis' `target()` toward the smallest relative gap. The statement is in `nso.theorem4_5`; the remark T ≤ d is
+hypothesis' `target()` toward the smallest relative gap; Σ_iη_i is taken at its worst admissible
+value (the largest within the step-size condition), and half the draws take the largest σ.
+Finding: the last chain fails whenever σ > D√(2CkT) (then min{C, 1/(2Σ_iη_i)} = C and
+D²C/4 < D√(Cσ²/(32kT))), e.g. C = D = k = T = 1, σ = 4. The statement is in `nso.theorem4_5`; the remark T ≤ d is
 `nso.theorem4_5.wording`, with the printed condition G ≤ C⁻¹ (the proof uses G ≥ C⁻¹).
 """
 
