@@ -56,6 +56,11 @@ def _claim_text(c: Any) -> str:
         lines += ["", f"Exercises the implementation kind: {c.algorithm}"]
     if c.assumptions:
         lines += ["", "Assumptions:"] + [f"  - {a.name}: {a.text}" for a in c.assumptions]
+    if c.constants:
+        lines += ["", "Declared constants (flatcheck mutate):"] + [
+            f"  - {k.name} = {k.value:g} ({k.printed}; stronger: {k.stronger}, mutant {k.mutated():g})"
+            for k in c.constants
+        ]
     if c.derive is not None:
         what = " ".join((inspect.getdoc(c.derive) or "").split())
         lines += ["", "Symbolic derivation (computed by sympy)" + (f": {what}" if what else ":")]

@@ -106,3 +106,9 @@ def test_cli_writes_mutants_json_and_table(tmp_path):
 def test_cli_refuses_a_selection_without_constants(capsys):
     assert main(["mutate", "ahn2024.def3", "--profile", "quick", "--out", "/tmp/unused-mutate"]) == 2
     assert "declares a constant" in capsys.readouterr().err
+
+
+def test_show_lists_the_declared_constants(capsys):
+    assert main(["show", "ahn2024.lemma1"]) == 0
+    out = capsys.readouterr().out
+    assert "c_v = 0.5" in out and "mutant 0.25" in out
