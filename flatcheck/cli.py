@@ -452,10 +452,23 @@ def cmd_report(args: argparse.Namespace) -> int:
     if not src.exists():
         raise FlatcheckError(f"no results file at {src}; run `flatcheck verify` first or name a results.json")
     doc = read_json(src)
+    mutants = _mutants_beside(src.parent, args.mutants)
     out = _out_dir(args.out or str(src.parent))
-    write_report(doc, out, with_json=out.resolve() != src.parent.resolve())
+    write_report(doc, out, with_json=out.resolve() != src.parent.resolve(), mutants=mutants)
     print(f"report written to {out}/report.html and {out}/report.md")
     return 0
+
+
+def _mutants_beside(folder: Path, given: str | None) -> dict[str, Any] | None:
+    """The mutants document of --mutants FILE, else the mutants.json next to the results, if any."""
+    from flatcheck.report.strength import read_mutants
+
+    if given:
+        if not Path(given).is_file():
+            raise FlatcheckError(f"no mutants file at {given}; run `flatcheck mutate --out DIR` first")
+        return read_mutants(Path(given))
+    beside = folder / "mutants.json"
+    return read_mutants(beside) if beside.is_file() else None
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
@@ -510,6 +523,11 @@ def cmd_mutate(args: argparse.Namespace) -> int:
         claims, budget, lambda c: builtin(c.algorithm), len(all_claims()), jobs or 1, on_result
     )
     mutate.write(records, out, args.profile, args.seed)
+    if (out / "results.json").is_file():
+        # --out is a report directory: its report shows the mutants killed beside each verdict.
+        from flatcheck.report import read_json, write_report
+
+        write_report(read_json(out / "results.json"), out, with_json=False, mutants=_mutants_beside(out, None))
     s = mutate.summary(records)
     rate = "–" if s["kill_rate"] is None else f"{s['kill_rate']:.0%}"
     print(
@@ -583,7 +601,11 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--profile", default="default", choices=["quick", "default", "thorough"])
     s.add_argument("--seed", type=_seed, default=0)
     s.add_argument("--device", choices=["cpu", "cuda"], default=None, help="default: cuda when available")
-    s.add_argument("--out", default="reports/mutants", help="where mutants.json and mutants.md go")
+    s.add_argument(
+        "--out",
+        default="reports/mutants",
+        help="where mutants.json and mutants.md go; a report folder (with results.json) gets its report redrawn",
+    )
     s.add_argument("--quiet", action="store_true", help="no line per finished run")
     s.add_argument("--time-limit", type=float, default=None, help="seconds per run (default: the profile's)")
     s.add_argument("--jobs", type=int, default=None, help="worker processes (default: as for verify)")
@@ -593,6 +615,11 @@ def parser() -> argparse.ArgumentParser:
         "results", nargs="?", default=f"{DEFAULT_OUT}/results.json", help=f"default {DEFAULT_OUT}/results.json"
     )
     s.add_argument("--out", default=None, help="default: beside the results file")
+    s.add_argument(
+        "--mutants",
+        default=None,
+        help="a mutants.json of `flatcheck mutate` whose kills the report shows (default: one beside the results)",
+    )
     s.set_defaults(func=cmd_report)
     return p
 

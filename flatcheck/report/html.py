@@ -9,6 +9,7 @@ from typing import Any
 
 from flatcheck.report.latex import svg_data_uri
 from flatcheck.report.plots import plot_rows, render_png
+from flatcheck.report.strength import evidence_caption, faith_kind, faith_text, mutant_tally, strength_text
 from flatcheck.report.summary import html_sections
 from flatcheck.report.text import (
     ORDER,
@@ -101,10 +102,16 @@ def evidence_html(label: str, ev: dict[str, Any] | None) -> str:
     return "".join(parts)
 
 
-def summary_table(claims: list[dict[str, Any]]) -> str:
+def faith_html(r: dict[str, Any]) -> str:
+    """The declared faithfulness: its kind in bold (so that a restricted verdict stands out), then its scope."""
+    kind, full = faith_kind(r) or "undeclared", faith_text(r)
+    return f'<span class="faith"><b>{esc(kind)}</b>{esc(full[len(kind) :])}</span>'
+
+
+def summary_table(claims: list[dict[str, Any]], kills: dict[str, dict[str, int]]) -> str:
     head = (
-        "<tr><th>verdict</th><th>claim</th><th>kind</th><th>reference</th><th>time (s)</th>"
-        "<th>instances</th><th>reason</th></tr>"
+        "<tr><th>verdict</th><th>claim</th><th>faithfulness</th><th>evidence</th><th>kind</th><th>reference</th>"
+        "<th>time (s)</th><th>reason</th></tr>"
     )
     rows = []
     # Papers in the order of their worst claim (claims come sorted falsified-first).
@@ -112,17 +119,18 @@ def summary_table(claims: list[dict[str, Any]]) -> str:
         mine = [r for r in claims if r["paper"] == paper]
         tally = {v: sum(r["verdict"] == v for r in mine) for v in ORDER}
         counts = " · ".join(f"{n} {v}" for v, n in tally.items() if n)
-        rows.append(f'<tr class="paper"><td colspan="7">{esc(paper)} — {esc(counts)}</td></tr>')
+        rows.append(f'<tr class="paper"><td colspan="8">{esc(paper)} — {esc(counts)}</td></tr>')
         for r in mine:
             rows.append(
                 f'<tr><td>{badge(r["verdict"])}</td><td><a href="#{anchor(r["id"])}"><code>{esc(r["id"])}</code></a>'
-                f'</td><td>{esc(r["kind"])}</td><td>{esc(r["ref"])}</td><td class="num">{r["time_s"]:.2f}</td>'
-                f'<td class="num">{r["examples"]}</td><td>{esc(readable(r["reason"]))}</td></tr>'
+                f"</td><td>{faith_html(r)}</td><td>{esc(strength_text(r, kills))}</td>"
+                f'<td>{esc(r["kind"])}</td><td>{esc(r["ref"])}</td><td class="num">{r["time_s"]:.2f}</td>'
+                f"<td>{esc(readable(r['reason']))}</td></tr>"
             )
     return f"<table>{head}{''.join(rows)}</table>"
 
 
-def claim_html(r: dict[str, Any]) -> str:
+def claim_html(r: dict[str, Any], kills: dict[str, dict[str, int]]) -> str:
     parts = [
         f'<div class="claim {esc(r["verdict"])}-box" id="{anchor(r["id"])}">',
         f"<h3><code>{esc(r['id'])}</code> {badge(r['verdict'])}</h3>",
@@ -131,6 +139,8 @@ def claim_html(r: dict[str, Any]) -> str:
         + f" · {r['time_s']:.2f} s · {r['examples']} instances ({r['passed']} passed, {r['undecided']} undecided, "
         f"{r['out_of_scope']} out of scope)</div>",
         f"<div>{esc(r['summary'])}</div>",
+        f'<div class="label">Faithfulness</div><div>{faith_html(r)}</div>',
+        f'<div class="label">Evidence</div><div>{esc(strength_text(r, kills))}</div>',
     ]
     if r.get("statement"):
         parts += ['<div class="label">Statement</div>', formula(r["statement"])]
@@ -158,8 +168,10 @@ def provenance_html(prov: dict[str, Any]) -> str:
     return f"<table>{rows}</table>"
 
 
-def render_html(doc: dict[str, Any]) -> str:
+def render_html(doc: dict[str, Any], mutants: dict[str, Any] | None = None) -> str:
+    """The HTML report; `mutants` is the document of a `flatcheck mutate` run whose kills it shows."""
     prov, s = doc["provenance"], doc["summary"]
+    kills = mutant_tally(mutants)
     claims = sorted_claims(doc["claims"])
     chips = "".join(
         f'<span class="badge {v}">{s.get(v, 0)} {v}</span>' for v in ("verified", "falsified", "inconclusive", "error")
@@ -180,9 +192,10 @@ def render_html(doc: dict[str, Any]) -> str:
         f'<p class="chips">{chips}</p>',
         html_sections(doc),
         "<h2>Summary</h2>",
-        summary_table(claims),
+        f'<div class="meta">{esc(evidence_caption(mutants))}</div>',
+        summary_table(claims, kills),
         "<h2>Claims</h2>",
-        *[claim_html(r) for r in claims],
+        *[claim_html(r, kills) for r in claims],
         "<h2>Provenance</h2>",
         provenance_html(prov),
         f"<details><summary>provenance as JSON</summary><pre>{esc(json.dumps(prov, indent=1))}</pre></details>",

@@ -9,6 +9,7 @@ import json
 from typing import Any
 
 from flatcheck.report import text
+from flatcheck.report.strength import evidence_caption, faith_text, mutant_tally, strength_text
 from flatcheck.report.summary import markdown_sections
 
 
@@ -37,9 +38,13 @@ def _evidence(label: str, r: dict[str, Any], key: str, plots: set[str]) -> list[
     return lines
 
 
-def render(doc: dict[str, Any], plots: set[str] | frozenset[str] = frozenset()) -> str:
-    """The Markdown report; `plots` names the plot files that exist beside it."""
+def render(
+    doc: dict[str, Any], plots: set[str] | frozenset[str] = frozenset(), mutants: dict[str, Any] | None = None
+) -> str:
+    """The Markdown report; `plots` names the plot files that exist beside it, `mutants` is the
+    document of a `flatcheck mutate` run whose kills the summary shows."""
     prov = doc["provenance"]
+    kills = mutant_tally(mutants)
     claims = text.sorted_claims(doc["claims"])
     s = doc["summary"]
     partial = text.partial_note(prov, len(claims))
@@ -57,17 +62,21 @@ def render(doc: dict[str, Any], plots: set[str] | frozenset[str] = frozenset()) 
     lines += [
         "## Summary",
         "",
-        "| verdict | claim | kind | reference | time (s) | instances | reason |",
-        "|---|---|---|---|---|---|---|",
+        f"_{evidence_caption(mutants)}_",
+        "",
+        "| verdict | claim | faithfulness | evidence | kind | reference | time (s) | reason |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in claims:
         lines.append(
-            f"| **{r['verdict']}** | [`{r['id']}`](#{r['id'].replace('.', '')}) | {r['kind']} | {_cell(r['ref'])} | "
-            f"{r['time_s']:.2f} | {r['examples']} | {_cell(r['reason'])} |"
+            f"| **{r['verdict']}** | [`{r['id']}`](#{r['id'].replace('.', '')}) | {_cell(faith_text(r))} | "
+            f"{_cell(strength_text(r, kills))} | {r['kind']} | {_cell(r['ref'])} | {r['time_s']:.2f} | "
+            f"{_cell(r['reason'])} |"
         )
     lines += ["", "## Claims", ""]
     for r in claims:
         lines += [f"### {r['id']}", "", f"**{r['verdict']}** — {r['summary']}", "", f"Reference: {r['ref']}.", ""]
+        lines += [f"Faithfulness: {faith_text(r)}. Evidence: {strength_text(r, kills)}.", ""]
         if r.get("statement"):
             lines += ["$$", r["statement"], "$$", ""]
         if r.get("impl"):

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from flatcheck.report.strength import GROUPS, falsified_group
+
 BAD = ("falsified", "error")
 
 
@@ -96,11 +98,14 @@ def sections(doc: dict[str, Any]) -> list[tuple[str, str, list[dict[str, Any]]]]
             "claims recorded without the catalog's expectation",
             [recs[i] for i in out["no_expectation"] if recs[i]["verdict"] in BAD],
         ),
+    ] + [
+        # The falsified section in three: a false conclusion is not a failed proof step, nor a slip of wording.
         (
-            "The papers' errata (expected findings)",
+            f"The papers' errata (expected findings): {title}",
             "statements the papers print wrongly, falsified as expected",
-            [recs[i] for i in out["errata"]],
-        ),
+            [recs[i] for i in out["errata"] if falsified_group(recs[i]) == group],
+        )
+        for group, title in GROUPS
     ]
 
 

@@ -32,10 +32,12 @@ def write_plots(doc: dict[str, Any], out: Path) -> set[str]:
     return written
 
 
-def write_report(doc: dict[str, Any], out: Path, with_json: bool = True) -> None:
+def write_report(doc: dict[str, Any], out: Path, with_json: bool = True, mutants: dict[str, Any] | None = None) -> None:
+    """results.json (unless `with_json` is off), report.md with plots/ and report.html; `mutants`,
+    the document of a `flatcheck mutate` run, adds the mutants killed to each claim's evidence."""
     out.mkdir(parents=True, exist_ok=True)
     if with_json:
         write_json(doc, out / "results.json")
     plots = write_plots(doc, out)
-    (out / "report.md").write_text(render(doc, plots), encoding="utf-8")
-    (out / "report.html").write_text(render_html(doc), encoding="utf-8")
+    (out / "report.md").write_text(render(doc, plots, mutants), encoding="utf-8")
+    (out / "report.html").write_text(render_html(doc, mutants), encoding="utf-8")

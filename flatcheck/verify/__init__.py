@@ -1,6 +1,7 @@
 """The engine: claims, their registry, and the runner that decides verdicts."""
 
 from flatcheck.verify.claim import (
+    FAITHFULNESS,
     KINDS,
     VERDICTS,
     Assumption,
@@ -9,7 +10,20 @@ from flatcheck.verify.claim import (
     Constant,
     Evidence,
     Expected,
+    Faithful,
     constant,
 )
 
-__all__ = ["KINDS", "VERDICTS", "Assumption", "Budget", "Claim", "Constant", "Evidence", "Expected", "constant"]
+__all__ = [
+    "FAITHFULNESS",
+    "KINDS",
+    "VERDICTS",
+    "Assumption",
+    "Budget",
+    "Claim",
+    "Constant",
+    "Evidence",
+    "Expected",
+    "Faithful",
+    "constant",
+]

@@ -48,6 +48,38 @@ class Expected:
         return self.verdict == "falsified"
 
 
+# How an encoding relates to the printed statement, the way formal-mathematics libraries grade each
+# formal statement against the one in print.
+FAITHFULNESS = ("exact", "restricted", "corrected", "wording", "steps", "reproduction")
+SCOPED = ("restricted", "reproduction")
+
+
+@dataclass(frozen=True)
+class Faithful:
+    """How faithfully a claim's encoding matches the paper.
+
+    kind: "exact" (the statement as printed, on every admissible instance the search can reach),
+    "restricted" (as printed, but checked on a restricted family of instances), "corrected" (a
+    corrected form of a printed statement), "wording" (a claim about the wording of a statement or
+    its conditions), "steps" (the steps of a proof), "reproduction" (an experiment rerun at our
+    scale). scope: one line; for "restricted" which family and why, for "reproduction" at what
+    scale (both required); for the others, optional detail (what a corrected form changes).
+    A claim file declares it as a string, `faithful="exact"`, or a pair, `faithful=("restricted", "…")`.
+    """
+
+    kind: str
+    scope: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in FAITHFULNESS:
+            raise ValueError(f"faithfulness {self.kind!r}: expected one of {', '.join(FAITHFULNESS)}")
+        if self.kind in SCOPED and not self.scope.strip():
+            raise ValueError(f"a {self.kind} claim needs its one-line scope (which family and why, or what scale)")
+
+    def to_json(self) -> dict[str, str]:
+        return {"kind": self.kind, "scope": self.scope}
+
+
 @dataclass(frozen=True)
 class Budget:
     """What one check may spend, and the seeds and error rate it must honour."""
@@ -210,8 +242,17 @@ class Claim:
     # The constants, orders and exponents of the statement; the check reads them through
     # `constant(budget, …)` so that `flatcheck mutate` can move each one.
     constants: tuple[Constant, ...] = ()
+    # How the encoding relates to the paper: a `Faithful`, its kind ("exact"), or (kind, scope).
+    # None only for a claim outside the catalog (a user's own); the catalog declares every one.
+    faithful: Faithful | str | tuple[str, str] | None = None
 
     def __post_init__(self) -> None:
+        if self.faithful is not None and not isinstance(self.faithful, Faithful):
+            declared = (self.faithful,) if isinstance(self.faithful, str) else tuple(self.faithful)
+            try:
+                object.__setattr__(self, "faithful", Faithful(*declared))
+            except (TypeError, ValueError) as e:
+                raise ValueError(f"claim {self.id}: bad faithful={self.faithful!r}: {e}") from e
         if not isinstance(self.expected, Expected):
             try:
                 # The dataclass is frozen: normalise the declared pair once, here.

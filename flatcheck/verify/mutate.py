@@ -20,7 +20,7 @@ from typing import Any
 
 from flatcheck.verify import parallel
 from flatcheck.verify.claim import Budget, Claim, Constant
-from flatcheck.verify.result import ClaimResult, jsonable, lost_result
+from flatcheck.verify.result import ClaimResult, jsonable, lost_result, tightness
 from flatcheck.verify.runner import impl_of, run_claim
 
 STATUSES = ("killed", "survived", "undecided", "baseline-not-verified")
@@ -39,20 +39,6 @@ class Mutant:
 def mutants(claims: list[Claim]) -> list[Mutant]:
     """The baseline and one mutant per declared constant, for each claim that declares any."""
     return [Mutant(c, k) for c in claims if c.constants for k in (None, *c.constants)]
-
-
-def tightness(result: ClaimResult) -> float | None:
-    """lhs/rhs of the instance closest to failing (or of the counterexample): 1 is tight, above 1
-    violated. A check that knows a better ratio for its statement reports it as `tightness`."""
-    rec = result.counterexample if result.verdict == "falsified" else result.evidence
-    values = (rec or {}).get("values") or {}
-    t = values.get("tightness")
-    if isinstance(t, (int, float)):
-        return float(t)
-    lhs, rhs = values.get("lhs"), values.get("rhs")
-    if isinstance(lhs, (int, float)) and isinstance(rhs, (int, float)) and lhs > 0 and rhs > 0:
-        return float(lhs) / float(rhs)
-    return None
 
 
 def status(baseline: str, verdict: str) -> str:

@@ -35,10 +35,26 @@ class ClaimResult:
     # What the derivation computes and what it shows: the docstring of the claim's derive().
     derivation_label: str | None = None
     statement: str = ""
+    # How the encoding relates to the paper ({"kind", "scope"}; `Faithful`); None: not declared.
+    faithful: dict[str, str] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        return jsonable(asdict(self))
+        return jsonable({**asdict(self), "tightness": tightness(self)})
+
+
+def tightness(result: ClaimResult) -> float | None:
+    """lhs/rhs of the instance closest to failing (or of the counterexample): 1 is tight, above 1
+    violated. A check that knows a better ratio for its statement reports it as `tightness`."""
+    rec = result.counterexample if result.verdict == "falsified" else result.evidence
+    values = (rec or {}).get("values") or {}
+    t = values.get("tightness")
+    if isinstance(t, (int, float)):
+        return float(t)
+    lhs, rhs = values.get("lhs"), values.get("rhs")
+    if isinstance(lhs, (int, float)) and isinstance(rhs, (int, float)) and lhs > 0 and rhs > 0:
+        return float(lhs) / float(rhs)
+    return None
 
 
 def jsonable(x: Any) -> Any:
@@ -103,6 +119,7 @@ def blank_result(claim: Claim, budget: Budget, impl: Any) -> ClaimResult:
         impl=getattr(impl, "name", None) if claim.algorithm else None,
         replay=replay_command(claim, budget, impl),
         statement=claim.statement,
+        faithful=claim.faithful.to_json() if claim.faithful is not None else None,
         derivation_label=inspect.getdoc(claim.derive) if claim.derive is not None else None,
     )
 
