@@ -82,6 +82,7 @@ CLAIM = Claim(
     statement=r"x\ (\epsilon,\epsilon')\text{-flat}\iff\|x-\Phi(x)\|\le\epsilon,\ "
     r"\|[\nabla(\bar{\mathrm{tr}}\circ\Phi)](\Phi(x))\|\le\epsilon';\ (0,0)\text{-flat}\iff\text{flat (Def. 2)}",
     summary="The (ε,ε′)-flat predicate; at (0,0) it singles out exactly the flat minima of Definition 2.",
+    faithful=("restricted", "diagonal networks only: the only family whose flat minima are known in closed form"),
     instances=lambda budget: instances(),
     check=check,
     describe=PointInstance.describe,

@@ -94,6 +94,7 @@ CLAIM = Claim(
     statement=r"\nabla f(x_t+\rho g_t)=\nabla f(x_t)+\rho\nabla^2 f(x_t)g_t+\tfrac12\rho^2\nabla^3 f(x_t)[g_t,g_t]"
     r"+\mathcal O(\rho^3)",
     summary="The second-order Taylor expansion of the perturbed gradient has an O(ρ³) remainder.",
+    faithful="exact",
     instances=lambda budget: point_instances(smooth_problems(degrees=(3, 4, 6)), with_direction=True, lo=-4, hi=4),
     check=make_check(0.5),
     derive=derive,

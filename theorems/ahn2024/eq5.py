@@ -97,6 +97,7 @@ CLAIM = Claim(
     r"+\mathcal O(\rho^3),\quad v_t=\mathrm{Proj}^\perp_{\nabla f(x_t)}\nabla f(x_t+\rho g_t),\ "
     r"g_t\sim\mathrm{Unif}(\mathbb S^{d-1})",
     summary="RSP's mean perturbation is ½ρ² times the projected gradient of tr̄, up to O(ρ³).",
+    faithful="exact",
     instances=lambda budget: point_instances(
         smooth_problems(max_d=5, degrees=(3, 4, 6)), scalars={"rho": log_uniform(-4, -1)}, lo=-4, hi=4
     ),

@@ -105,6 +105,7 @@ CLAIM = Claim(
     r"\mathcal X^*=\{x_1x_2=1\},\ \bar{\mathrm{tr}}=x_1^2+x_2^2,\ \arg\min\bar{\mathrm{tr}}=(0,0)\notin\mathcal X^*,\ "
     r"\arg\min_{\mathcal X^*}\bar{\mathrm{tr}}=\{(1,1),(-1,-1)\}",
     summary="Example 1's gradient, Hessian, X*, tr̄ and flat minima (±(1,1)) are as stated.",
+    faithful="exact",
     instances=lambda budget: points(2),
     check=check,
     derive=derive,

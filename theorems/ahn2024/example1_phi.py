@@ -103,6 +103,7 @@ CLAIM = Claim(
     statement=r"f=(x_1x_2-1)^2:\ \Phi(x)=\lim_{t\to\infty}x(t)\ \text{in closed form};\ "
     r"x\in\mathcal X^*,\ \partial\Phi(x)\nabla\bar{\mathrm{tr}}(\Phi(x))=0\iff x=\pm(1,1)",
     summary="Example 1's limit map has a closed form (x₁²−x₂² conserved); Definition 2 holds on X* exactly at ±(1,1).",
+    faithful="exact",
     instances=lambda budget: points(2, -4, 4),
     check=check,
     derive=derive,

@@ -84,6 +84,7 @@ CLAIM = Claim(
     kind="bound",
     statement=STATEMENT,
     summary="One perturbed RSP step with η ≤ 1/β increases f by at most ½βη²‖v‖² − ½η‖∇f‖².",
+    faithful="exact",
     instances=lambda budget: point_instances(
         # Quadratics twice as often: there β is exact and the bound can be tight.
         st.one_of(quadratics(), smooth_problems()),

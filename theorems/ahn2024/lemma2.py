@@ -146,6 +146,11 @@ CLAIM = Claim(
     statement=r"\|\nabla_t\|\ge\sqrt\epsilon\Rightarrow\mathbb E\,\bar{\mathrm{tr}}(\Phi(x_{t+1}))-\bar{\mathrm{tr}}"
     r"(\Phi(x_t))\le-\Omega(\delta^3\epsilon^3),\ \text{leading term }-\tfrac12\eta\rho^2\|\nabla_t\|^2",
     summary="One RSP step decreases E tr̄(Φ) by ½ηρ²‖∇_t‖² to leading order (sketch (6) prints ηρ²‖∇_t‖²).",
+    faithful=(
+        "restricted",
+        "Example 1 only (d = 2): the family where Φ is in closed form and the mean over g ∈ S¹ is an exact 1-D "
+        "integral",
+    ),
     instances=instances,
     check=make_check(0.5),
     derive=derive,

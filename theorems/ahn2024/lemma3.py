@@ -102,6 +102,11 @@ CLAIM = Claim(
     statement=r"\|\partial\Phi(\Phi(x_t))\nabla\bar{\mathrm{tr}}(\Phi(x_t))\|\le\sqrt\epsilon\Rightarrow"
     r"\mathbb E\,\bar{\mathrm{tr}}(\Phi(x_{t+1}))-\bar{\mathrm{tr}}(\Phi(x_t))\le\mathcal O(\delta^4\epsilon^3)",
     summary="Where the manifold gradient is below √ε, an RSP step raises E tr̄(Φ) by at most O(δ⁴ε³).",
+    faithful=(
+        "restricted",
+        "Example 1 only (d = 2): the family where Φ is in closed form and the mean over g ∈ S¹ is an exact 1-D "
+        "integral",
+    ),
     instances=lambda budget: st.fixed_dictionaries(
         {
             "theta": st.sampled_from([0.0, 0.25, 0.5, 1.0]),

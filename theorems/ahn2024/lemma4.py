@@ -101,6 +101,11 @@ CLAIM = Claim(
     statement=r"\mathbb E\,\partial\Phi(x_t)v_t=\tfrac12 d\rho^2\partial\Phi(\Phi(x_t))\nabla\bar{\mathrm{tr}}"
     r"(\Phi(x_t))+\mathcal O(d\rho^2\epsilon_0)+\mathcal O(\rho^3)",
     summary="SAP's mean perturbation along X* is d times RSP's: ½dρ²∂Φ∇tr̄ up to O(dρ²ε₀ + ρ³).",
+    faithful=(
+        "restricted",
+        "diagonal networks only: the family where Φ and ∂Φ are in closed form and the ∇p_i orthogonal, as the proof "
+        "sketch assumes",
+    ),
     instances=lambda budget: st.builds(
         lambda inst, r: PointInstance(inst.problem, inst.x, scalars={"rho0": r}),
         sharp_points(),

@@ -56,6 +56,7 @@ CLAIM = Claim(
     r"\sqrt{f(x)-f(\Phi(x))}\le\tfrac{1}{\sqrt{2\alpha}}\|\nabla f(x)\|,\ "
     r"\|\nabla f(x)\|\le\sqrt{2\beta^2/\alpha}\sqrt{f(x)-f(\Phi(x))}",
     summary="Distance to Φ(x), loss gap and gradient norm bound each other with the PL and smoothness constants.",
+    faithful="exact",
     instances=lambda budget: near_minimizers(setting1_problems()),
     check=make_check(lambda gap, alpha: math.sqrt(2 / alpha * math.sqrt(gap))),
     describe=PointInstance.describe,

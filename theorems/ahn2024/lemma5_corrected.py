@@ -40,6 +40,7 @@ CLAIM = Claim(
     statement=r"\|x-\Phi(x)\|\le\sqrt{\tfrac{2}{\alpha}\big(f(x)-f(\Phi(x))\big)}"
     r"\ \text{and the other five inequalities of Lemma 5 as printed}",
     summary="Lemma 5 with ‖x − Φ(x)‖ ≤ √(2(f − f*)/α) (its proof's form) in place of the printed first inequality.",
+    faithful=("corrected", "first inequality in the form its proof derives, ‖x − Φ(x)‖ ≤ √(2(f(x) − f(Φ(x)))/α)"),
     instances=lambda budget: near_minimizers(setting1_problems()),
     check=check,
     describe=PointInstance.describe,

@@ -54,6 +54,7 @@ CLAIM = Claim(
     kind="identity",
     statement=r"\partial\Phi(x)\nabla f(x)=0\ \text{wherever }\Phi\text{ is defined and differentiable}",
     summary="The limit map's Jacobian annihilates the gradient.",
+    faithful="exact",
     instances=lambda budget: near_minimizers(setting1_problems()),
     check=make_check(lambda prob, x: prob.grad(x)),
     describe=PointInstance.describe,

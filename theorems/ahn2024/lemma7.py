@@ -106,6 +106,10 @@ CLAIM = Claim(
     r"\|\Phi(x^+)-\Phi(x)\|^2\le4L_{\partial\Phi}^2\eta^2\|v\|^2+3L_{\partial\Phi}^2\eta^4\|\nabla f(x)\|^4,\ "
     r"|f(\Phi(x^+))-f(\Phi(x))|=\mathcal O(\|v\|^2+\eta^2\|\nabla f\|^4)",
     summary="A perturbed step moves Φ by −η∂Φ(x)v up to O(η²), with the stated squared-norm bound.",
+    faithful=(
+        "restricted",
+        "diagonal networks only (Φ and ∂Φ in closed form), where the third bullet's left side is identically 0",
+    ),
     instances=lambda budget: st.builds(
         lambda inst, c: PointInstance(inst.problem, inst.x, scalars={**inst.scalars, "c": c}),
         near_minimizers(diagonal_networks()),

@@ -92,6 +92,7 @@ CLAIM = Claim(
     statement=r"f(x)-f(\Phi(x))\le\tfrac{2\beta}{\alpha}\eta\|v\|^2\Rightarrow f(x^+)-f(\Phi(x^+))\le"
     r"\tfrac{2\beta}{\alpha}\eta\|v\|^2",
     summary="A perturbed step keeps the loss gap within (2β/α)η‖v‖² once it is there.",
+    faithful=("restricted", "diagonal networks only: the family where Φ is in closed form"),
     instances=lambda budget: st.builds(
         lambda inst, rho, c, s: PointInstance(inst.problem, inst.x, scalars={"rho": rho, "c": c, "s": s}),
         sharp_points(),

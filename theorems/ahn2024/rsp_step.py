@@ -55,6 +55,7 @@ CLAIM = Claim(
     statement=r"x_{t+1}=x_t-\eta\big(\nabla f(x_t)+\mathrm{Proj}^\perp_{\nabla f(x_t)}\nabla f(x_t+\rho g_t)\big),"
     r"\ g_t\sim\mathrm{Unif}(\mathbb S^{d-1})\ \text{fresh at every }t",
     summary="RSP's perturbed steps have the exact mean and variance of (2), g on the sphere and fresh every step.",
+    faithful="exact",
     instances=lambda budget: point_instances(
         st.one_of(random_polynomials(d=st.integers(2, 3)), st.just(example1()), quadratics(d=st.integers(2, 3))),
         scalars={"lr": log_uniform(-8, -4), "rho": log_uniform(-4, -1)},

@@ -168,6 +168,7 @@ CLAIM = Claim(
     r"\tfrac{\nabla f_i(x_t)}{\|\nabla f_i(x_t)\|}\big)\big),"
     r"\ i\sim\mathrm{Unif}([n]),\ \sigma_t\sim\mathrm{Unif}(\{\pm1\})",
     summary="Consecutive SAP steps each equal (7) for the drawn example and a fair sign; the mean over i, σ is exact.",
+    faithful="exact",
     instances=lambda budget: point_instances(
         st.one_of(st.just(wen_toy()), manifold_losses(p=st.just(1), m=st.integers(2, 3))),
         scalars={

@@ -75,6 +75,7 @@ CLAIM = Claim(
     r"=\sum_i\lambda_iu_iu_i^\top,\ \nabla^2 f_i(x^*)=n\lambda_iu_iu_i^\top,\ "
     r"\mathrm{tr}\,\nabla^2 f(x^*)=\sum_i\lambda_i",
     summary="At a global minimum of a training loss the Hessian is a sum of rank-one terms λ_i u_iu_iᵀ.",
+    faithful="exact",
     # One-unit, one-input tanh networks, and only beyond the quick profile: sympy's 50-digit
     # evaluation of tanh expressions costs seconds.
     instances=lambda budget: st.one_of(

@@ -96,6 +96,7 @@ CLAIM = Claim(
     r"\approx\tfrac dn\bar{\mathrm{tr}}(\Phi(x_t)),\ "
     r"\mathbb E\,\mathrm{tr}(\nabla^2 f_i(x_t)g_{i,t}g_{i,t}^\top)\approx d\,\bar{\mathrm{tr}}(\Phi(x_t))",
     summary="Per-example perturbation directions see d/n·tr̄ (full-batch outer gradient) and d·tr̄ (stochastic).",
+    faithful=("steps", "the proof sketch of Lemma 4, on diagonal networks (orthogonal ∇p_i, as the sketch assumes)"),
     instances=lambda budget: sharp_points(),
     check=make_check(lambda d, n: d / n, lambda d, n: d),
     algorithm="sap",

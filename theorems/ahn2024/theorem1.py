@@ -89,6 +89,11 @@ CLAIM = Claim(
     r"(\delta^{1.5}\epsilon):\ \text{RSP returns an }(\epsilon,\sqrt\epsilon)\text{-flat minimum after }"
     r"T=\mathcal O(\epsilon^{-3}\delta^{-4})\text{ iterations}",
     summary="RSP reaches an (ε, √ε)-flat minimum in O(ε⁻³) iterations (fitted exponent on Example 1).",
+    faithful=(
+        "restricted",
+        "Example 1 only, from the sharp minimum (2, ½): the family whose flat minima are known; the rate is fitted "
+        "to the chains' first hitting times",
+    ),
     instances=lambda budget: st.just({"family": "ahn2024 Example 1", "start": list(START)}),
     check=make_check(3.0),
     algorithm="rsp",

@@ -128,6 +128,10 @@ CLAIM = Claim(
     r"(\mathcal O(\epsilon_0),\sqrt\epsilon)\text{-flat "
     r"minimum after }T=\mathcal O(d^{-1}\epsilon^{-2}\max\{1,\tfrac{1}{d^3\epsilon}\}\delta^{-4})\text{ iterations}",
     summary="SAP reaches an (O(ε₀), √ε)-flat minimum in O(d⁻¹ε⁻²max{1, 1/(d³ε)}) iterations (fitted exponents).",
+    faithful=(
+        "restricted",
+        "one-datum diagonal networks only (Φ in closed form): the ε-exponent is decided per d, the d-dependence is not",
+    ),
     instances=lambda budget: st.just({"family": "diagonal network, one datum", "start": "u = 2w, v = w/2"}),
     check=make_check(claimed_exponent),
     algorithm="sap",

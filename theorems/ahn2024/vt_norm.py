@@ -46,6 +46,7 @@ CLAIM = Claim(
     statement=r"\|v_t\|\le\beta\rho\ \text{at each step }t,\quad v_t=\mathrm{Proj}^\perp_{\nabla f(x_t)}"
     r"\nabla f(x_t+\rho g_t)",
     summary="RSP's perturbation never exceeds βρ in norm.",
+    faithful="exact",
     # Quadratics twice as often: there β is exact and the bound can be tight.
     instances=lambda budget: point_instances(
         st.one_of(quadratics(), smooth_problems()), scalars={"rho": log_uniform(-4, 0)}, lo=-4, hi=4

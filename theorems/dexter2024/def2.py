@@ -75,6 +75,7 @@ CLAIM = Claim(
     statement=r"S_{ij}=\|H_i^{1/2}H_j^{1/2}\|_F=\sqrt{\mathrm{tr}[H_iH_j]},\quad"
     r"\sigma=\lambda_1(S)/\max_i\lambda_1(H_i)",
     summary="Coherence σ: S from matrix square roots equals the entry-wise square root of the trace Gram matrix.",
+    faithful="exact",
     instances=lambda budget: hessian_families(),
     check=make_check(gram_form),
     derive=derive,

@@ -210,6 +210,10 @@ CLAIM = Claim(
     statement=r"\text{§5.1 construction, }n=100:\ \text{Theorem 1 region diverges, Theorem 2 region converges "
     r"(Bernoulli and without-replacement sampling)}",
     summary="§5: on the §5.1 construction points past Theorem 1's boundary diverge, past Theorem 2's converge.",
+    faithful=(
+        "reproduction",
+        "the paper's §5.1 construction and grids (n = 100), each point decided exactly and by the paper's 5-run rule",
+    ),
     instances=lambda budget: st.just(grid_for(budget.profile)),
     check=check,
     algorithm="linsgd",

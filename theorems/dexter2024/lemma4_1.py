@@ -90,6 +90,7 @@ CLAIM = Claim(
     r"\tfrac{2-\epsilon}\eta\ \land\ \epsilon^{-k}c^k\!\sum_y\|\cdot\|_F^2\to0\Rightarrow\mathbb E\|\cdot\|_F^2\to0,"
     r"\ c=\tfrac{\eta^2}{nB}-\tfrac{\eta^2}{n^2}",
     summary="Lemma 4.1: (i) divergence and (ii) convergence conditions for E‖Ĵ_k⋯Ĵ₁‖_F².",
+    faithful="exact",
     instances=lambda budget: instances(),
     check=check,
     algorithm="linsgd",

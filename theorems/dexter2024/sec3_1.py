@@ -34,6 +34,7 @@ CLAIM = Claim(
     statement=r"H_i=e_1e_1^\top\ \forall i\Rightarrow\lambda_1(S)=\sqrt n,\ \sigma=\sqrt n;\quad"
     r"\mathrm{tr}[H_iH_j]=0\ (i\ne j)\Rightarrow S=I,\ \sigma=1",
     summary="§3.1: identical H_i = e₁e₁ᵀ give λ₁(S) = σ = √n; mutually orthogonal H_i give S = I, σ = 1.",
+    faithful="exact",
     instances=lambda budget: extreme_settings(),
     check=make_sec3_1_check(math.sqrt, "stated"),
     describe=ExtremeSetting.describe,

@@ -22,6 +22,7 @@ CLAIM = Claim(
     statement=r"H_i=e_1e_1^\top\ \forall i\Rightarrow\lambda_1(S)=n,\ \sigma=n;\quad"
     r"\mathrm{tr}[H_iH_j]=0\ (i\ne j)\Rightarrow S=I,\ \sigma=1",
     summary="Corrected §3.1: identical H_i = e₁e₁ᵀ give λ₁(S) = σ = n (not √n); orthogonal H_i give σ = 1.",
+    faithful=("corrected", "λ₁(S) = σ = n for identical H_i (the printed √n is wrong)"),
     instances=lambda budget: extreme_settings(),
     check=make_sec3_1_check(float, "corrected"),
     describe=ExtremeSetting.describe,

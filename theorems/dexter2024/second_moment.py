@@ -91,6 +91,7 @@ CLAIM = Claim(
     statement=r"\mathbb E[\hat J^2]=I-2\eta H+\eta^2H^2+\Big(\frac{\eta^2}{nB}-\frac{\eta^2}{n^2}\Big)\sum_iH_i^2,"
     r"\ \hat J=I-\frac\eta B\sum_{i\in S}H_i,\ i\in S\sim\mathrm{Bern}(B/n)",
     summary="Under Bernoulli sampling E[Ĵ²] = I − 2ηH + η²H² + (η²/(nB) − η²/n²)ΣH_i².",
+    faithful="exact",
     instances=lambda budget: sgd_instances(families()),
     check=check,
     derive=derive,

@@ -29,6 +29,7 @@ CLAIM = Claim(
     ),
     statement=r"1\le\sigma(\{H_i\}_{i\in[n]})\le n",
     summary="The coherence measure of any PSD family lies in [1, n].",
+    faithful=("wording", "Theorem 2's quantifier “σ ∈ [n]” read as the range of σ over every PSD family"),
     instances=lambda budget: family_sweeps(),
     check=make_sigma_range_check(lambda f: f.n, "n", lambda f: {"ranks": list(f.ranks)}),
     describe=FamilySweep.describe,

@@ -30,6 +30,7 @@ CLAIM = Claim(
     kind="bound",
     statement=r"\mathrm{rank}\,H_i\le r\ \Rightarrow\ 1\le\sigma(\{H_i\}_{i\in[n]})\le n\sqrt r",
     summary="Corrected: σ ∈ [1, n√r] for H_i of rank ≤ r (the paper's [1, n] holds for rank one).",
+    faithful=("corrected", "1 ≤ σ ≤ n√r for families of rank at most r (the printed [1, n] holds for rank one)"),
     instances=lambda budget: family_sweeps(),
     check=make_sigma_range_check(upper, "n√r", lambda f: {"max_rank": max(f.ranks), "upper": upper(f)}),
     describe=FamilySweep.describe,

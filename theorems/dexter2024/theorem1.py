@@ -110,6 +110,7 @@ CLAIM = Claim(
     statement=r"\lambda_1(H)>\frac2\eta\ \text{or}\ \lambda_1(H)>\frac\sigma\eta\Big(\frac nB-1\Big)^{-1/2}"
     r"\Rightarrow\lim_{k\to\infty}\mathbb E\|\hat J_k\cdots\hat J_1\|_2=\infty",
     summary="Theorem 1: λ₁(H) > 2/η or λ₁(H) > (σ/η)(n/B−1)^{−1/2} ⇒ E‖Ĵ_k⋯Ĵ₁‖₂ → ∞.",
+    faithful="exact",
     instances=lambda budget: theorem1_instances(diagonal_families(max_n=6, max_d=3) | psd_families(max_n=5, max_d=3)),
     check=make_check(exact_first_moment, definition1_share=0.5, general=monte_carlo),
     algorithm="linsgd",

@@ -49,6 +49,7 @@ CLAIM = Claim(
     statement=r"\lambda_1(H)>\frac2\eta\ \text{or}\ \lambda_1(H)>\frac\sigma\eta\Big(\frac nB-1\Big)^{-1/2}"
     r"\Rightarrow\lim_{k\to\infty}\mathbb E\|\hat J_k\cdots\hat J_1\|_2^2=\infty",
     summary="Corrected Theorem 1: under its conditions the second moment E‖Ĵ_k⋯Ĵ₁‖₂² diverges.",
+    faithful=("corrected", "the conclusion the proof establishes: the second moment E‖Ĵ_k⋯Ĵ₁‖₂² diverges"),
     instances=lambda budget: theorem1_instances(diagonal_families(max_n=6, max_d=3) | psd_families(max_n=5, max_d=3)),
     check=make_check(second_moment_radius, definition1_share=1.0),
     algorithm="linsgd",

@@ -91,6 +91,7 @@ CLAIM = Claim(
     statement=r"\lambda_1<\frac{2\sigma}\eta\Big(\sigma+\frac nB-1\Big)^{-1}\Rightarrow\exists\{H_i\}:\ "
     r"\lambda_1(H)=\lambda_1,\ \sigma(\{H_i\})=\sigma,\ \lim_k\mathbb E\|\hat J_k\cdots\hat J_1\|_F^2<n",
     summary="Theorem 2: below (2σ/η)(σ+n/B−1)^{−1} the proof's construction has coherence σ and lim E‖Ĵ_k⋯Ĵ₁‖_F² < n.",
+    faithful=("exact", "the existence is witnessed by the proof's own construction"),
     instances=lambda budget: theorem2_instances(),
     check=make_check(gram_form),
     algorithm="linsgd",

@@ -74,6 +74,7 @@ CLAIM = Claim(
     r"\quad \mathbb E\,W_{i+1}=W_i-\eta\nabla F(W_i)",
     summary="NSO's step is the two-point, k-averaged update with fresh noise: exact on quadratics, "
     "unbiased for ∇F with variance/k.",
+    faithful="exact",
     instances=lambda budget: point_instances(
         st.one_of(random_polynomials(d=st.integers(2, 3)), st.just(example1()), quadratics(d=st.integers(2, 4))),
         scalars={

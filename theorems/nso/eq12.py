@@ -77,6 +77,7 @@ CLAIM = Claim(
     kind="identity",
     statement=r"\mathbb E_{U\sim N(0,\sigma^2 I)}[U^\top H U]=\sigma^2\,\mathrm{Tr}(H)",
     summary="The mean of the Gaussian quadratic form is σ² times the trace.",
+    faithful="exact",
     instances=lambda budget: st.builds(
         lambda q, s: PointInstance(q, [0] * q.d, scalars={"sigma": s}),
         quadratics(d=st.integers(1, 6), psd=False),

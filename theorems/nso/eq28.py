@@ -61,6 +61,10 @@ CLAIM = Claim(
     kind="bound",
     statement=r"\mathbb E_U\big\|\tfrac12(\nabla f(W+U)+\nabla f(W-U))-\nabla F(W)\big\|^2\le C^2H(\mathcal P)",
     summary="The two-point gradient's variance is at most C²E‖U‖².",
+    faithful=(
+        "restricted",
+        "quadratics and separable softplus losses only: the families whose Lipschitz constant C is exact",
+    ),
     instances=lambda budget: nso_instances(noiseless=st.just(True), k=st.just(1), sigma_u=POSITIVE_SIGMA_U),
     check=check,
     algorithm="nso",

@@ -81,6 +81,10 @@ CLAIM = Claim(
     kind="bound",
     statement=r"\mathbb E\|\xi_i\|^2\le\frac{\sigma^2}{k},\qquad\mathbb E\|\delta_i\|^2\le\frac{C^2H(\mathcal P)}{k}",
     summary="NSO's gradient noise and perturbation noise shrink as 1/k: σ²/k and C²H(P)/k.",
+    faithful=(
+        "restricted",
+        "quadratics and separable softplus losses only: the families whose C, σ² and H(P) are exact",
+    ),
     instances=lambda budget: nso_instances(noiseless=st.just(False), sigma_u=POSITIVE_SIGMA_U),
     check=check,
     algorithm="nso",

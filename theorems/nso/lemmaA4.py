@@ -61,6 +61,7 @@ CLAIM = Claim(
     statement=r"\big|\ell_Q(f_W(x),y)-\ell(f_W(x),y)-\tfrac12\sigma^2\mathrm{Tr}[\nabla^2\ell(f_W(x),y)]\big|"
     r"\le C_1\sigma^3",
     summary="The Gaussian-perturbed loss exceeds the loss by ½σ²Tr∇²ℓ up to C₁σ³.",
+    faithful="exact",
     instances=lambda budget: smoothing_instances(isotropic=True),
     check=make_check(sp.Rational(1, 2)),
     derive=derive,

@@ -58,6 +58,10 @@ CLAIM = Claim(
     ),
     statement=STATEMENT,
     summary="The η-weighted mean squared gradient of NSO is at most 2CD²/Ση + CΣη²(E‖δ‖²+E‖ξ‖²)/Ση.",
+    faithful=(
+        "restricted",
+        "quadratics and separable softplus losses only, constant η = c/C: the families whose C and D² are exact",
+    ),
     instances=run_instances,
     check=make_check(2 * C),
     algorithm="nso",

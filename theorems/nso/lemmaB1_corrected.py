@@ -37,6 +37,11 @@ CLAIM = Claim(
     statement=r"\mathbb E\|\nabla F(W_t)\|^2\le\frac{2D^2+C\sum_i\eta_i^2(\mathbb E\|\delta_i\|^2"
     r"+\mathbb E\|\xi_i\|^2)}{\sum_i\eta_i}",
     summary="Lemma B.1 as proved: the weighted mean squared gradient is at most (2D² + CΣη²(…))/Ση.",
+    faithful=(
+        "corrected",
+        "first term 2D²/Σηᵢ, as the proof derives, in place of the printed 2C·D²/Σηᵢ; on quadratics and separable "
+        "softplus losses",
+    ),
     instances=run_instances,
     check=check,
     algorithm="nso",

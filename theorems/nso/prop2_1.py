@@ -60,6 +60,7 @@ CLAIM = Claim(
     statement=r"F(W)=\mathbb E_{U\sim N(0,\Sigma)}\big[\tfrac12(f(W+U)+f(W-U))\big]=f(W)+\tfrac12\langle\Sigma,"
     r"\nabla^2f(W)\rangle+O(\|\Sigma\|_2^{3/2})",
     summary="The two-point Gaussian smoothing of f is f plus ½⟨Σ, ∇²f⟩ up to O(‖Σ‖^{3/2}).",
+    faithful="exact",
     instances=lambda budget: smoothing_instances(),
     check=make_check(sp.Rational(1, 2)),
     derive=derive,

@@ -95,6 +95,7 @@ CLAIM = Claim(
     statement=r"\hat L(W)=0\Rightarrow\mathrm{Tr}\,\nabla^2\hat L(U^*)\le\mathrm{Tr}\,\nabla^2\hat L(W)+O(n^{-1/2});\ "
     r"\nabla^2\hat L(W)\text{ at zero loss}=\tfrac1n\sum_i\|A_iW\|_F^2\approx d\|W\|_F^2",
     summary="Matrix sensing: the stated Hessian-trace formula at zero loss, its concentration, and (5).",
+    faithful="exact",
     instances=lambda budget: sensing_instances(),
     check=check,
     describe=lambda inst: dict(inst),

@@ -39,6 +39,7 @@ CLAIM = Claim(
     statement=r"\sigma^2=\frac{r}{1-\beta}\sqrt{\frac{C}{\alpha n}}:\ "
     r"L(W)-\tfrac1\beta\hat L(W)\le\tfrac1\beta\sqrt{\tfrac{C\alpha r^2}{n}}+\xi,\ \xi=O(n^{-3/4}\log\delta^{-1})",
     summary="At the σ² of (21) the PAC-Bayes bound (20) gives the bound of Theorem 2.2, with ξ = O(n^{-3/4}log δ⁻¹).",
+    faithful=("steps", "steps (ii)–(iv) of the proof of Theorem 2.2: the bound it obtains at the choice (21) of σ²"),
     instances=lambda budget: points(),
     check=make_check("conclusion"),
     derive=derive,

@@ -27,6 +27,7 @@ CLAIM = Claim(
     ),
     statement=r"\sigma^2=\frac{r}{1-\beta}\sqrt{\frac{C}{\alpha n}}\ \text{minimizes (20)}",
     summary="The proof's claim that the σ² of (21) minimizes the PAC-Bayes bound (20).",
+    faithful=("wording", "the proof's “choose σ … to minimize”: whether (21) minimises the σ²-terms of (20)"),
     instances=lambda budget: points(),
     check=make_check("wording"),
     derive=derive,

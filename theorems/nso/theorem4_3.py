@@ -130,6 +130,10 @@ CLAIM = Claim(
     statement=r"\exists\,\eta<C^{-1}:\ \mathbb E\|\nabla F(W_t)\|^2\le"
     r"\sqrt{\frac{2CD^2(\sigma^2+C^2H(\mathcal P))}{kT}}+\frac{2CD^2}{T},\quad t\sim\mathrm{Unif}\{1,\dots,T\}",
     summary="NSO with a suitable constant step reaches E‖∇F‖² ≤ √(2CD²(σ²+C²H)/(kT)) + 2CD²/T.",
+    faithful=(
+        "restricted",
+        "quadratics and separable softplus losses only: the families whose C, σ², D² and H(P) are exact",
+    ),
     instances=lambda budget: nso_instances(
         scalars={"T": st.sampled_from(budget.scaled([8, 16], [8, 32], [8, 32, 128]))}
     ),

@@ -138,6 +138,7 @@ CLAIM = Claim(
     ),
     statement=r"\text{each algebraic step of Appendix B.1: (25)–(28), (29)–(33), (35)–(39)}",
     summary="Every algebraic step of Theorem 4.3's proof: variance bounds, descent lemma, the choice of η.",
+    faithful=("steps", "every algebraic step of the proof in Appendix B.1"),
     instances=lambda budget: points(),
     check=check,
     derive=derive,

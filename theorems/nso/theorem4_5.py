@@ -50,6 +50,10 @@ CLAIM = Claim(
     statement=r"\min_{1\le t\le T}\mathbb E\|\nabla F(W_t)\|^2\ge D\sqrt{\frac{C\sigma^2}{32kT}}"
     r"\ \text{for construction (8)}",
     summary="NSO on the lower-bound construction (8) keeps min_t E‖∇F(W_t)‖² above (9).",
+    faithful=(
+        "restricted",
+        "construction (8) with a constant η within Lemma B.2's step-size condition and the exact gradient oracle",
+    ),
     instances=lambda budget: instances(),
     check=make_check("conclusion"),
     algorithm="nso",

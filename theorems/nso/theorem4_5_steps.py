@@ -29,6 +29,7 @@ CLAIM = Claim(
     statement=r"h_i\in C^1,\ |h_i''|\le C;\ F(W_0)\le D^2;\ "
     r"\tfrac{D^2}4\min\{C,\tfrac1{2\sum_i\eta_i}\}\ge D\sqrt{\tfrac{C\sigma^2}{32kT}}",
     summary="The steps of Lemma B.2: the pieces h_i are C¹ with |h_i″| ≤ C, F(W₀) ≤ D², and the final chain.",
+    faithful=("steps", "the steps of Lemma B.2's proof"),
     instances=lambda budget: instances(),
     check=make_check("steps"),
     describe=describe,

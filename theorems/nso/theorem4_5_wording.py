@@ -30,6 +30,7 @@ CLAIM = Claim(
     statement=r"G\le C^{-1}\Rightarrow\nabla f\ C\text{-Lipschitz};\ "
     r"\text{construction (8) on }e_0,\dots,e_T\ \text{requires } T\le d",
     summary="The conditions as worded: G ≤ C⁻¹ for C-Lipschitz ∇f, and T ≤ d for T + 1 coordinates.",
+    faithful=("wording", "the remark “requires T ≤ d” and the condition “G ≤ C⁻¹” as printed"),
     instances=lambda budget: instances(),
     check=make_check("wording"),
     describe=describe,

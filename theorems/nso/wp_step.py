@@ -46,6 +46,7 @@ CLAIM = Claim(
     statement=r"W_{i+1}=W_i-\eta\nabla f(W_i+U),\ U\sim\mathcal N(0,\sigma^2I):\ "
     r"\mathbb E\,W_{i+1}=W_i-\eta\nabla F(W_i)",
     summary="WP-SGD's step is one gradient at W + U with fresh U: unbiased for ∇F, one-point variance.",
+    faithful="exact",
     instances=lambda budget: point_instances(
         st.one_of(random_polynomials(d=st.integers(2, 3)), st.just(example1()), quadratics(d=st.integers(2, 4))),
         scalars={"lr": log_uniform(-8, -4), "sigma": log_uniform(-4, -1), "noise": st.sampled_from(NOISES)},

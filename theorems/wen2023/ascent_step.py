@@ -51,6 +51,7 @@ CLAIM = Claim(
     statement=r"x^+=x-\eta\nabla L^{\mathrm{asc}}_\rho(x),\quad L^{\mathrm{asc}}_\rho(x)="
     r"L\Big(x+\rho\frac{\nabla L(x)}{\|\nabla L(x)\|_2}\Big)",
     summary="Consecutive GD steps on L^asc_ρ (gradient through the normalisation) matches the symbolic gradient.",
+    faithful="exact",
     instances=lambda budget: point_instances(
         st.one_of(st.just(example1()), quadratics(d=st.integers(2, 3)), random_polynomials(d=st.integers(2, 3))),
         scalars={"lr": log_uniform(-6, 0), "rho": log_uniform(-8, 0)},

@@ -159,6 +159,10 @@ CLAIM = Claim(
     statement=r"|R^{\max}_\rho(x(t))-\rho^2\lambda_1(X(\eta\rho^2t))/2|=\tilde O(\eta\rho^2);\ "
     r"|\mathbb E_k R^{\max}_{k,\rho}(x(t))-\rho^2\mathrm{Tr}\nabla^2L(X(\eta\rho^2t))/2|=\tilde O((\eta+\rho)\rho^2)",
     summary="Along SAM, R^max tracks ρ²λ₁(X)/2; along stochastic SAM, E_k R^max_k tracks ρ²Tr∇²L(X)/2.",
+    faithful=(
+        "restricted",
+        "the 4-D toy of Figure 1 only: the family where the flows (6) and (8) and certified sharpness are computable",
+    ),
     instances=lambda budget: st.fixed_dictionaries({"x_init": toy_starts()}),
     check=check,
     algorithm="sam",

@@ -180,6 +180,10 @@ CLAIM = Claim(
     statement=r"L(u)+R_\rho(u)\le\inf_{U'}(L+R_\rho)+\epsilon\rho^2+o(\rho^2)\Rightarrow L(u)-\inf_{U'}L=O(\rho^2),\ "
     r"|\bar S(u)-\inf_{U'\cap\Gamma}\bar S|=\epsilon+o(1)",
     summary="On the Figure 1 toy, minimizers of L + R_ρ have O(ρ²) loss and minimize the limiting regularizer on Γ.",
+    faithful=(
+        "restricted",
+        "the 4-D toy of Figure 1 only, U′ a box: the minimisers of L + R_ρ are found by a zooming grid search",
+    ),
     instances=lambda budget: st.sampled_from(["max", "asc", "avg"]),
     check=make_check(),
     describe=lambda notion: {"problem": "wen2023_toy", "notion": notion},

@@ -102,6 +102,7 @@ CLAIM = Claim(
     r"+O(\rho^3)\big),\quad R^{\mathrm{asc}}_\rho(x)=\rho\|\nabla L(x)\|_2+\tfrac{\rho^2}{2}"
     r"\tfrac{\nabla L(x)^\top\nabla^2L(x)\nabla L(x)}{\|\nabla L(x)\|_2^2}+O(\rho^3)",
     summary="The second-order Taylor expansions (4) of R^max and (5) of R^asc have O(ρ³) remainders.",
+    faithful="exact",
     instances=lambda budget: point_instances(smooth_problems(max_d=4, degrees=(3, 4)), lo=-4, hi=4),
     check=make_check(),
     describe=PointInstance.describe,

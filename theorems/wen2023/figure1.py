@@ -81,6 +81,10 @@ CLAIM = Claim(
     r"\text{GD on }L^{asc}_\rho\to\arg\min F_0;\ \text{SSAM}(L_0=F_0x_0^2,L_1=F_1y_1^2)\to\arg\min\mathrm{Tr}\nabla^2L",
     summary="Figure 1 as printed: SAM → min top eigenvalue; GD on L^asc → min 'bottom eigenvalue F₀'; "
     "SSAM (printed split) → min trace.",
+    faithful=(
+        "wording",
+        "the caption as printed, typos included; runs on the 4-D toy at η, ρ of our choosing (the caption gives none)",
+    ),
     instances=instances,
     check=make_reproduction_check(SPECS, symbolic),
     algorithm="sam",

@@ -57,6 +57,11 @@ CLAIM = Claim(
     r"\text{SSAM}(L_k=2F_ky_k^2)\to\arg\min_\Gamma\mathrm{Tr}=(4/5,1/7)",
     summary="Figure 1 corrected: SAM → min λ₁ (0,0); GD on L^asc → min λ_M (1,1); "
     "stochastic SAM → min trace (4/5, 1/7).",
+    faithful=(
+        "corrected",
+        "the caption's typos corrected (eigenvalues 2F₀, 2F₁; bottom eigenvalue 2F₁; L_k = 2F_k y_k²); runs at η, ρ "
+        "of our choosing",
+    ),
     instances=instances,
     check=make_reproduction_check(SPECS, symbolic),
     algorithm="sam",

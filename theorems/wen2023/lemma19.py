@@ -66,6 +66,7 @@ CLAIM = Claim(
     statement=r"x\in U:\ \partial\Phi(x)\nabla L(x)=0,\quad \partial\Phi(x)\nabla^2L(x)\nabla L(x)"
     r"=-\partial^2\Phi(x)[\nabla L(x),\nabla L(x)]",
     summary="Φ is constant along gradient-flow lines: ∂Φ∇L = 0 and ∂Φ∇²L∇L = −∂²Φ[∇L, ∇L] on U.",
+    faithful="exact",
     instances=lambda budget: manifold_points(
         offset=True, p=budget.scaled(st.just(1), st.integers(1, 2), st.integers(1, 2))
     ),

@@ -51,6 +51,7 @@ CLAIM = Claim(
     kind="identity",
     statement=r"x\in\Gamma:\ \partial\Phi(x)=P^\top_{x,\Gamma},\quad \partial\Phi(x)\nabla^2L(x)=0",
     summary="On Γ the Jacobian of the gradient-flow limit map is the tangent projection, and it kills ∇²L.",
+    faithful="exact",
     instances=lambda budget: manifold_points(p=budget.scaled(st.just(1), st.integers(1, 2), st.integers(1, 2))),
     check=make_check(),
     describe=describe_point,

@@ -40,6 +40,7 @@ CLAIM = Claim(
     r"w_k=\tfrac{\nabla f_k}{\|\nabla f_k\|};\ \exists s\in\{\pm1\}:\ \tfrac{\nabla L_k(x)}{\|\nabla L_k(x)\|}"
     r"=s\,w_k(p)+O(\|x-p\|)",
     summary="Per-example Hessians on Γ are Λ_k w_k w_kᵀ (Λ_k = ℓ″ as defined) and ∇L_k/‖∇L_k‖ = ±w_k + O(‖x−p‖).",
+    faithful="exact",
     instances=instances,
     check=make_check(),
     assumptions=ASSUMPTIONS,

@@ -26,6 +26,7 @@ CLAIM = Claim(
     statement=r"\nabla^2L_k(p)=\Lambda_k(p)w_k(p)w_k(p)^\top,\ \Lambda_k=\tfrac{d^2\ell(y',y_k)}{dy'^2}\big|_{f_k}"
     r"\|\nabla f_k\|^2;\ \exists s\in\{\pm1\}:\ \tfrac{\nabla L_k(x)}{\|\nabla L_k(x)\|}=s\,w_k(p)+O(\|x-p\|)",
     summary="Lemma 22 with Λ_k = ℓ″‖∇f_k‖² (the top eigenvalue of ∇²L_k): rank-one Hessians, aligned gradients.",
+    faithful=("corrected", "Λ_k = ℓ″‖∇f_k‖², the non-zero eigenvalue of ∇²L_k, in place of the printed ℓ″"),
     instances=instances,
     check=make_check(),
     assumptions=ASSUMPTIONS,

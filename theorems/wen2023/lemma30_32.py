@@ -108,6 +108,11 @@ CLAIM = Claim(
     r"\le\|\nabla L(x)\|/\mu;\ "
     r"\|\nabla L(x)-\nabla^2L(\Phi(x))(x-\Phi(x))\|\le\tfrac\nu2\|x-\Phi(x)\|^2",
     summary="Distance to Φ is bounded by the flow length, √(2L/μ) and ‖∇L‖/μ; ∇L ≈ ∇²L(Φ)(x−Φ) (exact on quadratics).",
+    faithful=(
+        "restricted",
+        "quadratics of rank M only: the family where Φ, the largest μ and ν = 0 are exact and Lemma 30's chain is "
+        "tight; Lemma 32's O(·) line not encoded",
+    ),
     instances=lambda budget: instances(),
     check=make_check(1.0),
     describe=lambda inst: {"problem": inst["problem"].describe(), "x": [str(v) for v in inst["x"]]},

@@ -71,6 +71,10 @@ CLAIM = Claim(
     statement=r"x\in\Gamma:\ \partial\Phi(x)\,\partial^2(\nabla L)(x)[v_1,v_1]="
     r"P^\top_{x,\Gamma}\nabla\lambda_1(\nabla^2L(x))\quad(\text{printed }P^\perp_{\bar X,\Gamma})",
     summary="On Γ, ∂Φ applied to ∂²(∇L)[v₁, v₁] is the tangent projection of ∇λ₁(∇²L).",
+    faithful=(
+        "corrected",
+        "the undefined printed projection P^⊥ read as the tangent projection P^⊤ (the normal one makes it false)",
+    ),
     instances=lambda budget: manifold_points(p=budget.scaled(st.just(1), st.integers(1, 2), st.integers(1, 2))),
     check=make_check(),
     assumptions=(Assumption("eigengap", lambda inst: relative_gap(inst) > 1e-6, "λ₁(∇²L(x)) > λ₂ (Assumption 7)"),),

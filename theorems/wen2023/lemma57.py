@@ -158,6 +158,7 @@ CLAIM = Claim(
     statement=r"\lambda_1(A(x^*))>\lambda_2(A(x^*))\ \Rightarrow\ \nabla\lambda_1(A(x))|_{x=x^*}"
     r"=\nabla(v_1^\top A(x)v_1)|_{x=x^*},\quad v_1=v_1(A(x^*))",
     summary="With an eigengap, the gradient of the top eigenvalue is the gradient of v₁ᵀA(x)v₁ at x*.",
+    faithful="exact",
     # Hessians of manifold losses cost sympy time: from the default profile on.
     instances=lambda budget: budget.scaled(
         matrix_functions(),

@@ -55,6 +55,7 @@ CLAIM = Claim(
     kind="identity",
     statement=r"x(t+1)=x(t)-\eta\nabla L\Big(x+\rho\frac{\nabla L(x)}{\|\nabla L(x)\|_2}\Big)",
     summary="Consecutive full-batch SAM steps each equal x − η∇L(x + ρ∇L/‖∇L‖), to round-off.",
+    faithful="exact",
     instances=lambda budget: point_instances(
         st.one_of(smooth_problems(max_d=3), st.just(wen_toy())),
         scalars={"lr": log_uniform(-6, 0), "rho": log_uniform(-8, 0)},

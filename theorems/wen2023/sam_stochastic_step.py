@@ -51,6 +51,7 @@ CLAIM = Claim(
     kind="identity",
     statement=r"x(t+1)=x(t)-\eta\nabla L_{k_t}\Big(x+\rho\frac{\nabla L_{k_t}(x)}{\|\nabla L_{k_t}(x)\|_2}\Big)",
     summary="Consecutive stochastic SAM steps (batch size 1) each equal (7) for the drawn example, to round-off.",
+    faithful="exact",
     instances=lambda budget: point_instances(
         st.one_of(st.just(wen_toy()), manifold_losses(p=st.just(1), m=st.integers(2, 3))),
         scalars={"lr": log_uniform(-6, 0), "rho": log_uniform(-8, 0)},

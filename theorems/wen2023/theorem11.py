@@ -99,6 +99,11 @@ CLAIM = Claim(
     statement=r"\|\Phi(x(\lceil T_3/(\eta\rho^2)\rceil))-X(T_3)\|=O((\eta+\rho)\log(1/\eta\rho)),\ "
     r"X'=-\tfrac12P^\top_{X,\Gamma}\nabla\mathrm{Tr}(\nabla^2L(X))",
     summary="Stochastic SAM (batch 1) tracks the Riemannian gradient flow of Tr∇²L at time ηρ²t.",
+    faithful=(
+        "restricted",
+        "the 4-D toy of Figure 1 only: the family where the flow (8) is computable; the small-(η, ρ) regime sampled "
+        "along a ladder",
+    ),
     instances=lambda budget: st.fixed_dictionaries({"x_init": toy_starts()}),
     check=check,
     algorithm="sam_stochastic",

@@ -57,6 +57,7 @@ CLAIM = Claim(
     statement=r"R^{\max}_\rho(x)=\max_{\|v\|_2\le1}L(x+\rho v)-L(x)\ \text{admits}\ "
     r"S(x)=\lambda_1(\nabla^2L(x))/2=\lim_{\rho\to0}R^{\max}_\rho(x)/\rho^2\ \text{on}\ \Gamma",
     summary="Worst-direction sharpness R^max_ρ/ρ² tends to λ₁(∇²L)/2 on the manifold of minimizers.",
+    faithful="exact",
     instances=lambda budget: manifold_instances(),
     check=make_check(),
     assumptions=(Assumption("assumption1", rank_condition, "x ∈ Γ: L = 0, ∇L = 0, rank ∇²L(x) = M"),),

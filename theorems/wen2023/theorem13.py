@@ -59,6 +59,7 @@ CLAIM = Claim(
     statement=r"R^{\mathrm{asc}}_\rho(x)=L\big(x+\rho\tfrac{\nabla L(x)}{\|\nabla L(x)\|_2}\big)-L(x)\ \text{admits}\ "
     r"S(x)=\lambda_M(\nabla^2L(x))/2=\lim_{\rho\to0}\lim_{r\to0}\inf_{\|x'-x\|_2\le r}R^{\mathrm{asc}}_\rho(x')/\rho^2",
     summary="Ascent-direction sharpness, inf over nearby points, over ρ² tends to λ_M(∇²L)/2 on Γ.",
+    faithful="exact",
     instances=lambda budget: manifold_instances(),
     check=make_check(),
     assumptions=(Assumption("assumption1", rank_condition, "x ∈ Γ: L = 0, ∇L = 0, rank ∇²L(x) = M"),),

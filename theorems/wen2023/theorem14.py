@@ -88,6 +88,7 @@ CLAIM = Claim(
     r"\ \text{admits}\ "
     r"S(x)=\mathrm{Tr}(\nabla^2L(x))/(2D)=\lim_{\rho\to0}R^{\mathrm{avg}}_\rho(x)/\rho^2\ \text{on}\ \Gamma",
     summary="Average-direction sharpness R^avg_ρ/ρ² tends to Tr(∇²L)/(2D) on Γ (exact moments and Monte Carlo).",
+    faithful="exact",
     instances=lambda budget: manifold_instances(),
     check=make_check(),
     assumptions=(Assumption("assumption1", rank_condition, "x ∈ Γ: L = 0, ∇L = 0, rank ∇²L(x) = M"),),

@@ -149,6 +149,7 @@ CLAIM = Claim(
     r"{\|Ax(t)\|}\Big)\ \Rightarrow\ \frac{x(t)}{\|x(t)\|}\to\pm v_1(A),\ "
     r"\|x(t)\|\to\frac{\eta\rho\lambda_1}{2-\eta\lambda_1}",
     summary="Full-batch SAM on ½xᵀAx aligns x(t) with v₁(A) and ‖x(t)‖ → ηρλ₁/(2 − ηλ₁).",
+    faithful="exact",
     instances=lambda budget: instances(),
     check=make_check(),
     derive=derive,

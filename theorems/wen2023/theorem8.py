@@ -127,6 +127,11 @@ CLAIM = Claim(
     statement=r"\max_{0\le T\le T_3}\|\Phi(x(\lceil T/(\eta\rho^2)\rceil))-X(T)\|=O((\eta+\rho)\log(1/\eta\rho)),\ "
     r"X'=-\tfrac12P^\top_{X,\Gamma}\nabla\lambda_1(X);\ \angle(\nabla L(x(t)),v_1(\nabla^2L(x(t))))=O(\rho)",
     summary="Full-batch SAM's Φ(x(t)) tracks the Riemannian gradient flow of λ₁ at time ηρ²t; ∇L aligns with v₁.",
+    faithful=(
+        "restricted",
+        "the 4-D toy of Figure 1 only: the family where the flow (6) is computable; the small-(η, ρ) regime sampled "
+        "along a ladder",
+    ),
     instances=lambda budget: st.fixed_dictionaries({"x_init": toy_starts()}),
     check=check,
     algorithm="sam",

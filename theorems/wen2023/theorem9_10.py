@@ -92,6 +92,7 @@ CLAIM = Claim(
     statement=r"\mathbb E_k[R^{\max}_{k,\rho}]\ \text{and}\ \mathbb E_k[R^{\mathrm{asc}}_{k,\rho}]\ \text{both admit}\ "
     r"\mathrm{Tr}(\nabla^2L(\cdot))/2\ \text{as limiting regularizer on}\ \Gamma,\ L=\tfrac1M\sum_kL_k",
     summary="Stochastic worst- and ascent-direction sharpness over ρ² both tend to Tr(∇²L)/2 on Γ.",
+    faithful="exact",
     instances=lambda budget: stochastic_instances(),
     check=make_check(),
     assumptions=(
