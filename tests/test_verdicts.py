@@ -100,7 +100,8 @@ def test_verify_as_expected_exits_0_and_leads_with_the_errata(tmp_path, capsys):
     assert code == 0
     text = capsys.readouterr().out
     assert text.strip().splitlines()[-1].endswith("every verdict as expected")
-    assert "The papers' errata (expected findings) (1)" in text and "λ₁(S) = σ = n, not √n" in text
+    assert "The papers' errata (expected findings): conclusions that are false (1)" in text
+    assert "λ₁(S) = σ = n, not √n" in text
     doc = _doc(out)
     rec = {r["id"]: r for r in doc["claims"]}
     assert rec["dexter2024.sec3_1"]["expected"]["verdict"] == "falsified"
@@ -110,7 +111,10 @@ def test_verify_as_expected_exits_0_and_leads_with_the_errata(tmp_path, capsys):
     md = (out / "report.md").read_text()
     assert md.index("## The papers' errata") < md.index("## Summary")
     assert "Corrected twin: [`dexter2024.sec3_1.corrected`](#dexter2024sec3_1corrected)" in md
-    assert "The papers&#x27; errata (expected findings) (1)" in (out / "report.html").read_text()
+    assert (
+        "The papers&#x27; errata (expected findings): conclusions that are false (1)"
+        in (out / "report.html").read_text()
+    )
 
 
 def _fails(x, impl, budget) -> Evidence:
