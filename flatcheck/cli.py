@@ -52,6 +52,9 @@ def _claim_text(c: Any) -> str:
     from flatcheck.verify.runner import derivation_text
 
     lines = [f"{c.id}  ({c.kind}, {c.ref})", "", c.summary, "", "Statement (LaTeX):", f"  {c.statement}"]
+    if c.faithful is not None:
+        scope = f": {c.faithful.scope}" if c.faithful.scope else ""
+        lines += ["", f"Faithfulness to the paper: {c.faithful.kind}{scope}"]
     if c.algorithm:
         lines += ["", f"Exercises the implementation kind: {c.algorithm}"]
     if c.assumptions:

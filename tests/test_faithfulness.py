@@ -169,3 +169,8 @@ def test_report_command_reads_mutants_beside_the_results_or_given(doc, tmp_path,
     other.write_text(json.dumps({"mutants": [{"claim": "toy.restricted"}]}))
     assert main(["report", str(tmp_path / "results.json"), "--mutants", str(other)]) == 2
     assert "not a flatcheck mutants document" in capsys.readouterr().err
+
+
+def test_show_states_the_faithfulness(capsys):
+    assert main(["show", "ahn2024.lemma4"]) == 0
+    assert "Faithfulness to the paper: restricted: diagonal networks only" in capsys.readouterr().out

@@ -71,6 +71,9 @@ CLAIM = Claim(
     kind="bound",
     statement=r"|f(y)-f(x)-\langle\nabla f(x),y-x\rangle|\le\tfrac L2\|y-x\|^2",
     summary="A function with L-Lipschitz gradient lies within (L/2)‖y − x‖² of its tangent plane.",
+    # How the encoding relates to the paper: "exact" here; ("restricted", "which family and why") when
+    # checked on a narrower family, "corrected", "wording", "steps", ("reproduction", "at what scale").
+    faithful="exact",
     instances=_instances,
     check=make_check(HALF),
     derive=derive,
