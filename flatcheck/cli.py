@@ -203,14 +203,15 @@ def _run(
     from flatcheck.verify.profiles import budget_for
     from flatcheck.verify.registry import all_claims
     from flatcheck.verify.replay import replay_command
+    from flatcheck.verify.runner import run_claims
 
     # Every option is checked before anything is written.
-    cluster = _cluster_args(args)
     limit = budget_for(args.profile, time_limit_s=args.time_limit).time_limit_s
     device = _device(args.device)
     summary = _summary_path(args.summary)
-    out = _out_dir(args.out)
     jobs = _jobs(args, device, len(claims))
+    executor = _executor(args, jobs)
+    out = _out_dir(args.out)
     options = run_options(args)
     prov = provenance(
         args.profile,
@@ -266,7 +267,7 @@ def _run(
         return _write(prov, records, by_id, set_aside, total, len(claims), u0, out)
 
     try:
-        _dispatch(args)(
+        run_claims(
             todo,
             profile=args.profile,
             seed=args.seed,
@@ -276,7 +277,7 @@ def _run(
             catalog_size=len(all_claims()),
             time_limit_s=args.time_limit,
             dtype=args.dtype,
-            **(cluster or {"jobs": jobs}),
+            executor=executor,
         )
     except KeyboardInterrupt:
         finish()
@@ -342,16 +343,6 @@ def _summary_path(path: str | None) -> Path | None:
     return target
 
 
-def _dispatch(args: argparse.Namespace) -> Any:
-    if args.scheduler or args.workers:
-        from flatcheck.verify.distributed import run_claims_distributed
-
-        return run_claims_distributed
-    from flatcheck.verify.runner import run_claims
-
-    return run_claims
-
-
 def _jobs(args: argparse.Namespace, device: str, n_claims: int) -> int | None:
     """Worker processes on this machine (None for a Dask run): --jobs, else every core."""
     from flatcheck.verify.parallel import can_fork, default_jobs
@@ -366,10 +357,15 @@ def _jobs(args: argparse.Namespace, device: str, n_claims: int) -> int | None:
     return jobs if can_fork(device) else 1
 
 
-def _cluster_args(args: argparse.Namespace) -> dict[str, Any]:
-    if args.scheduler and args.workers:
-        raise FlatcheckError("--scheduler and --workers exclude each other: use a cluster, or start a local one")
-    return {"scheduler": args.scheduler, "workers": args.workers} if (args.scheduler or args.workers) else {}
+def _executor(args: argparse.Namespace, jobs: int | None) -> Any:
+    """Where the claims run: Dask with --scheduler or --workers, else this machine's processes."""
+    if args.scheduler or args.workers:
+        from flatcheck.verify.distributed import Dask
+
+        return Dask(args.scheduler, args.workers)
+    from flatcheck.verify.runner import Forked, Serial
+
+    return Forked(jobs) if jobs and jobs > 1 else Serial()
 
 
 def _device(name: str | None) -> str:
@@ -523,7 +519,7 @@ def cmd_mutate(args: argparse.Namespace) -> int:
             print(f"  {key}: {res.verdict}", file=sys.stderr)
 
     records = mutate.run_mutants(
-        claims, budget, lambda c: builtin(c.algorithm), len(all_claims()), jobs or 1, on_result
+        claims, budget, lambda c: builtin(c.algorithm), len(all_claims()), _executor(args, jobs), on_result
     )
     mutate.write(records, out, args.profile, args.seed)
     if (out / "results.json").is_file():

@@ -61,12 +61,12 @@ def test_unreachable_scheduler_is_one_clear_error(tmp_path, capsys):
 def test_instance_batches_are_dask_tasks_with_the_serial_result(cluster):
     from toy_claims import bound, toy_claim
 
-    from flatcheck.verify.distributed import run_claims_distributed
+    from flatcheck.verify.distributed import Dask
     from flatcheck.verify.runner import run_claims
 
     claims = [toy_claim("fails", bound), toy_claim("holds", lambda x, impl, budget: bound(0, impl, budget))]
     serial = run_claims(claims, profile="thorough", seed=3, jobs=1)
-    dask = run_claims_distributed(claims, profile="thorough", seed=3, scheduler=cluster.scheduler_address)
+    dask = run_claims(claims, profile="thorough", seed=3, executor=Dask(cluster.scheduler_address))
 
     def key(results):
         return {r.id: (r.verdict, r.counterexample, r.evidence, r.examples, r.reason) for r in results}

@@ -17,15 +17,12 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from flatcheck.errors import FlatcheckError
-from flatcheck.verify import batches
-from flatcheck.verify.claim import Budget, Claim
-from flatcheck.verify.profiles import budget_for
 from flatcheck.verify.result import ClaimResult
-from flatcheck.verify.runner import collect, impl_of, run_claim
+from flatcheck.verify.runner import Task
 
 
 def _client(scheduler: str | None, workers: int | None) -> Any:
@@ -52,51 +49,41 @@ def _client(scheduler: str | None, workers: int | None) -> Any:
     return Client(cluster)
 
 
-def run_on_worker(claim: Claim, budget: Budget, impl: Any, catalog_size: int, batch: int | None = None) -> ClaimResult:
-    """runner.run_claim (one instance batch of it, with `batch`), as a Dask task."""
+def run_on_worker(task: Task) -> ClaimResult:
+    """One task (a claim, or one instance batch of it), run on a Dask worker."""
     with warnings.catch_warnings():
         # Dask's own threads draw from the `random` module while hypothesis generates an instance;
         # hypothesis mistakes that for a strategy using `random`. Our strategies do not, and every
         # check seeds itself from the budget, so the warning says nothing about the claim.
         warnings.filterwarnings("ignore", message="Do not use the `random` module inside strategies")
-        return run_claim(claim, budget, impl=impl, catalog_size=catalog_size, batch=batch)
+        return task.run()
 
 
-def run_claims_distributed(
-    claims: list[Claim],
-    profile: str = "default",
-    seed: int = 0,
-    device: str = "cpu",
-    impl_for: Callable[[Claim], Any] | None = None,
-    on_result: Callable[[ClaimResult], None] | None = None,
-    catalog_size: int | None = None,
-    time_limit_s: float | None = None,
-    scheduler: str | None = None,
-    workers: int | None = None,
-    client: Any = None,
-    dtype: str = "float64",
-) -> list[ClaimResult]:
-    """As runner.run_claims, with one Dask task per claim; results in completion order.
+class Dask:
+    """The executor of `runner.run_claims` on Dask: one task per claim (per instance batch).
 
     Pass `client` to use a Client you manage; otherwise one is made from `scheduler` or `workers`
-    and closed (with its local cluster) at the end, Ctrl-C included."""
-    budget = budget_for(profile, seed=seed, device=device, time_limit_s=time_limit_s, dtype=dtype)
-    n = catalog_size or len(claims)
-    own = client is None
-    client = client or _client(scheduler, workers)
-    todo = batches.tasks(len(claims), budget)
-    try:
-        futures = {}
-        for t, (i, batch) in enumerate(todo):
-            impl = impl_of(claims[i], impl_for)
-            futures[client.submit(run_on_worker, claims[i], budget, impl, n, batch, pure=False)] = t
-        return collect(claims, todo, _finished(futures), budget, impl_for, on_result, "the Dask task")
-    finally:
-        if own:
-            cluster = getattr(client, "cluster", None)
-            client.close()
-            if cluster is not None:
-                cluster.close()
+    when the tasks start, and closed (with its local cluster) at the end, Ctrl-C included."""
+
+    where = "the Dask task"
+
+    def __init__(self, scheduler: str | None = None, workers: int | None = None, client: Any = None):
+        if scheduler and workers:
+            raise FlatcheckError("--scheduler and --workers exclude each other: use a cluster, or start a local one")
+        self.scheduler, self.workers, self.client = scheduler, workers, client
+
+    def __call__(self, tasks: list[Task]) -> Iterator[tuple[int, Any]]:
+        own = self.client is None
+        client = self.client or _client(self.scheduler, self.workers)
+        try:
+            futures = {client.submit(run_on_worker, task, pure=False): t for t, task in enumerate(tasks)}
+            yield from _finished(futures)
+        finally:
+            if own:
+                cluster = getattr(client, "cluster", None)
+                client.close()
+                if cluster is not None:
+                    cluster.close()
 
 
 def _finished(futures: dict[Any, int]) -> Iterator[tuple[int, Any]]:

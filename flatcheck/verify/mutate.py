@@ -13,15 +13,14 @@ Each claim also runs once as printed (the baseline): a mutant of a claim that is
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from flatcheck.verify import parallel
 from flatcheck.verify.claim import Budget, Claim, Constant
 from flatcheck.verify.result import ClaimResult, jsonable, lost_result, tightness
-from flatcheck.verify.runner import impl_of, run_claim
+from flatcheck.verify.runner import Executor, Serial, Task, impl_of
 
 STATUSES = ("killed", "survived", "undecided", "baseline-not-verified")
 
@@ -54,27 +53,28 @@ def run_mutants(
     budget: Budget,
     impl_for: Callable[[Claim], Any] | None,
     catalog_size: int,
-    jobs: int = 1,
+    executor: Executor | None = None,
     on_result: Callable[[str, ClaimResult], None] | None = None,
 ) -> list[dict[str, Any]]:
-    """Run every baseline and mutant; one record per claim × constant (see `record`)."""
+    """Run every baseline and mutant on `executor` (default: this process); one record per
+    claim × constant (see `record`)."""
     todo = mutants(claims)
-
-    def task(i: int) -> ClaimResult:
-        m = todo[i]
-        b = replace(budget, constants={m.constant.name: m.constant.mutated()}) if m.constant else budget
-        return run_claim(m.claim, b, impl=impl_of(m.claim, impl_for), catalog_size=catalog_size)
-
-    results: Iterator[tuple[int, Any]]
-    if jobs > 1 and parallel.can_fork(budget.device):
-        results = parallel.map_forked(task, list(range(len(todo))), min(jobs, len(todo)))
-    else:
-        results = ((i, task(i)) for i in range(len(todo)))
+    tasks = [
+        Task(
+            m.claim,
+            replace(budget, constants={m.constant.name: m.constant.mutated()}) if m.constant else budget,
+            impl_of(m.claim, impl_for),
+            catalog_size,
+        )
+        for m in todo
+    ]
+    executor = executor or Serial()
+    results = executor(tasks)
     done: dict[str, ClaimResult] = {}
     for i, res in results:
         m = todo[i]
         if isinstance(res, BaseException):
-            res = lost_result(m.claim, budget, impl_of(m.claim, impl_for), res, "the worker process")
+            res = lost_result(m.claim, budget, impl_of(m.claim, impl_for), res, executor.where)
         done[m.key] = res
         if on_result:
             on_result(m.key, res)

@@ -29,7 +29,7 @@ import traceback
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Protocol
 
 import hypothesis
 import sympy
@@ -347,6 +347,54 @@ class ClaimRun:
             self.best_margin, self.best_evidence = m, evidence_json(desc, ev)
 
 
+@dataclass(frozen=True)
+class Task:
+    """One claim, or one instance batch of it, as an executor runs it."""
+
+    claim: Claim
+    budget: Budget
+    impl: Any
+    catalog_size: int
+    batch: int | None = None
+
+    def run(self) -> ClaimResult:
+        return run_claim(self.claim, self.budget, impl=self.impl, catalog_size=self.catalog_size, batch=self.batch)
+
+
+class Serial:
+    """Runs the tasks one after the other in this process."""
+
+    where = "this process"
+
+    def __call__(self, tasks: list[Task]) -> Iterator[tuple[int, Any]]:
+        return ((t, task.run()) for t, task in enumerate(tasks))
+
+
+class Forked:
+    """Runs the tasks on `jobs` forked worker processes (`flatcheck.verify.parallel`)."""
+
+    where = "the worker process"
+
+    def __init__(self, jobs: int):
+        self.jobs = jobs
+
+    def __call__(self, tasks: list[Task]) -> Iterator[tuple[int, Any]]:
+        # Claims that cap their instances are made of training runs, the slowest: start them first
+        # so that no core idles at the end waiting for one of them.
+        order = sorted(range(len(tasks)), key=lambda t: tasks[t].claim.max_examples is None)
+        return parallel.map_forked(lambda t: tasks[t].run(), order, self.jobs)
+
+
+class Executor(Protocol):
+    """Takes the tasks and yields (task index, its result or the exception that lost it) in any
+    order; `where` names where a lost task ran. `Serial`, `Forked` and
+    `flatcheck.verify.distributed.Dask` all feed the same `collect` loop."""
+
+    where: str
+
+    def __call__(self, tasks: list[Task]) -> Iterator[tuple[int, Any]]: ...
+
+
 def run_claims(
     claims: list[Claim],
     profile: str = "default",
@@ -358,27 +406,19 @@ def run_claims(
     time_limit_s: float | None = None,
     jobs: int = 1,
     dtype: str = "float64",
+    executor: Executor | None = None,
 ) -> list[ClaimResult]:
-    """Run claims, handing each result to `on_result` as soon as it is decided: one after the other
-    in this process, or on `jobs` forked worker processes (`flatcheck.verify.parallel`), where
-    results come in the order they finish."""
+    """Run claims, handing each result to `on_result` as soon as it is decided: on `executor`, by
+    default one after the other in this process, or on `jobs` forked worker processes, where results
+    come in the order they finish."""
     budget = budget_for(profile, seed=seed, device=device, time_limit_s=time_limit_s, dtype=dtype)
     n = catalog_size or len(claims)
     todo = batches.tasks(len(claims), budget)
-
-    def run_task(t: int) -> ClaimResult:
-        i, batch = todo[t]
-        return run_claim(claims[i], budget, impl=impl_of(claims[i], impl_for), catalog_size=n, batch=batch)
-
-    jobs = min(jobs, len(todo))
-    if jobs > 1 and parallel.can_fork(device):
-        # Claims that cap their instances are made of training runs, the slowest: start them first
-        # so that no core idles at the end waiting for one of them.
-        order = sorted(range(len(todo)), key=lambda t: claims[todo[t][0]].max_examples is None)
-        results: Iterator[tuple[int, Any]] = parallel.map_forked(run_task, order, jobs)
-    else:
-        results = ((t, run_task(t)) for t in range(len(todo)))
-    return collect(claims, todo, results, budget, impl_for, on_result, "the worker process")
+    tasks = [Task(claims[i], budget, impl_of(claims[i], impl_for), n, batch) for i, batch in todo]
+    if executor is None:
+        jobs = min(jobs, len(tasks))
+        executor = Forked(jobs) if jobs > 1 and parallel.can_fork(device) else Serial()
+    return collect(claims, todo, executor(tasks), budget, impl_for, on_result, executor.where)
 
 
 def collect(
