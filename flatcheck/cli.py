@@ -14,6 +14,18 @@ import time
 from pathlib import Path
 from typing import Any
 
+from flatcheck.bookkeeping import (
+    DEFAULT_OUT,
+    RUN_FILE,
+    identity,
+    out_dir,
+    resume_ids,
+    run_options,
+    start_stream,
+    summary_path,
+    write_results,
+    write_run_file,
+)
 from flatcheck.errors import FlatcheckError
 
 
@@ -69,83 +81,6 @@ def _claim_text(c: Any) -> str:
         lines += ["", "Symbolic derivation (computed by sympy)" + (f": {what}" if what else ":")]
         lines.append(textwrap.indent(derivation_text(c.derive()), "  "))
     return "\n".join(lines)
-
-
-def _out_dir(path: str) -> Path:
-    out = Path(path)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".write-test"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as e:
-        raise FlatcheckError(f"cannot write the report to {out}: {e.strerror or e}; choose another --out") from e
-    return out
-
-
-RUN_FILE = "run.json"
-DEFAULT_OUT = "reports/run"
-# Options that do not change what a run finds: where the report and the summary go, how progress
-# is shown, how the claims are spread over processes or machines, and which claims (recorded as `ids`).
-NOT_SHAPING = frozenset(
-    {"cmd", "func", "ids", "claims", "exact", "out", "summary", "quiet", "resume", "jobs", "workers", "scheduler"}
-)
-
-
-def run_options(args: argparse.Namespace) -> dict[str, Any]:
-    """Every option that shaped the run, as the command line took it, whatever options a command
-    has: what run.json, the provenance and the replay commands record."""
-    opts = {k: v for k, v in vars(args).items() if k not in NOT_SHAPING and not callable(v)}
-    return {"command": args.cmd, **opts}
-
-
-def _identity(options: dict[str, Any], time_limit_s: float) -> dict[str, Any]:
-    """What must match for `--resume` to continue a run: the options, the time limit as applied."""
-    return {**{k: v for k, v in options.items() if k != "time_limit"}, "time_limit_s": time_limit_s}
-
-
-def _start_stream(
-    out: Path, ident: dict[str, Any], ids: list[str], resume: bool
-) -> tuple[list[dict[str, Any]], dict[str, float]]:
-    """Records already finished (on --resume) and the time spent on them; the stream is ready to append to."""
-    from flatcheck.report import read_stream
-
-    stream, run_file = out / "results.jsonl", out / RUN_FILE
-    if not resume:
-        stream.write_text("")
-        _write_run_file(run_file, ident, ids, {})
-        return [], {}
-    if not run_file.exists():
-        raise FlatcheckError(f"nothing to resume in {out}: no {RUN_FILE}; run without --resume first")
-    before = json.loads(run_file.read_text())
-    was = before.get("options") or {}
-    differ = [
-        f"{k}={was.get(k)!r} (now {ident.get(k)!r})"
-        for k in sorted(set(was) | set(ident))
-        if was.get(k) != ident.get(k)
-    ]
-    if differ:
-        raise FlatcheckError(
-            f"the run in {out} was made with {', '.join(differ)}; resume with the same options or choose another --out"
-        )
-    wanted = set(ids)
-    done = {r["id"]: r for r in read_stream(stream) if r["id"] in wanted}
-    # Rewrite the stream without a line a crash may have cut short.
-    stream.write_text("".join(json.dumps(r) + "\n" for r in done.values()))
-    return list(done.values()), before.get("spent") or {}
-
-
-def _write_run_file(path: Path, ident: dict[str, Any], ids: list[str], spent: dict[str, float]) -> None:
-    # Written under a temporary name and renamed: a crash mid-write must not lose the run's options.
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"options": ident, "ids": ids, "spent": spent}, indent=1) + "\n")
-    tmp.replace(path)
-
-
-def resume_ids(out: str) -> list[str] | None:
-    """The claim ids of the run being resumed, when the command line names none."""
-    run_file = Path(out) / RUN_FILE
-    return json.loads(run_file.read_text()).get("ids") if run_file.exists() else None
 
 
 class _Progress:
@@ -208,10 +143,10 @@ def _run(
     # Every option is checked before anything is written.
     limit = budget_for(args.profile, time_limit_s=args.time_limit).time_limit_s
     device = _device(args.device)
-    summary = _summary_path(args.summary)
+    summary = summary_path(args.summary)
     jobs = _jobs(args, device, len(claims))
     executor = _executor(args, jobs)
-    out = _out_dir(args.out)
+    out = out_dir(args.out)
     options = run_options(args)
     prov = provenance(
         args.profile,
@@ -225,9 +160,9 @@ def _run(
         options=options,
     )
     prov["dtype"] = args.dtype
-    ident = _identity(options, limit)
+    ident = identity(options, limit)
     ids = [c.id for c in claims]
-    records, spent = _start_stream(out, ident, ids, args.resume)
+    records, spent = start_stream(out, ident, ids, args.resume)
     done = {r["id"] for r in records}
     todo = [c for c in claims if c.id not in done]
     if done:
@@ -255,7 +190,7 @@ def _run(
         records.append(rec)
         append_record(out / "results.jsonl", rec)
         # The time spent so far goes with the finished claims, so that a resumed run adds it up.
-        _write_run_file(out / RUN_FILE, ident, ids, spent_now())
+        write_run_file(out / RUN_FILE, ident, ids, spent_now())
         progress.update(rec)
 
     by_id = {c.id: c for c in claims}
@@ -263,8 +198,8 @@ def _run(
     def finish() -> dict[str, Any]:
         progress.close()
         total = spent_now()
-        _write_run_file(out / RUN_FILE, ident, ids, total)
-        return _write(prov, records, by_id, set_aside, total, len(claims), u0, out)
+        write_run_file(out / RUN_FILE, ident, ids, total)
+        return write_results(prov, records, by_id, set_aside, total, len(claims), u0, out)
 
     try:
         run_claims(
@@ -301,46 +236,6 @@ def _run(
     if summary:
         summary.write_text(ci_summary(doc, f"{out}/report.html"), encoding="utf-8")
     return doc["outcome"]["status"]
-
-
-def _write(
-    prov: dict[str, Any],
-    records: list[dict[str, Any]],
-    claims: dict[str, Any],
-    set_aside: list[dict[str, Any]] | None,
-    spent: dict[str, float],
-    planned: int,
-    since: dict[str, float],
-    out: Path,
-) -> dict[str, Any]:
-    """The results document, each record with its claim's expectation, judged and written; `spent`
-    holds this part's wall and CPU time and all parts' (a resumed run), `planned` the claims to run."""
-    from flatcheck.report import document, write_report
-    from flatcheck.report.outcome import judge
-    from flatcheck.verify.expectations import annotate
-
-    annotated = [annotate(r, claims[r["id"]]) for r in records]
-    doc = document(prov, annotated, spent["part_wall_time_s"], since=since, spent=spent, planned=planned)
-    if set_aside is not None:
-        doc["set_aside"] = set_aside
-    doc["outcome"] = judge(doc)
-    write_report(doc, out)
-    return doc
-
-
-def _summary_path(path: str | None) -> Path | None:
-    """--summary FILE: checked writable before the run, so that a typo does not cost a whole run."""
-    if not path:
-        return None
-    target = Path(path)
-    try:
-        with target.open("a", encoding="utf-8"):
-            pass
-    except OSError as e:
-        raise FlatcheckError(
-            f"cannot write the summary to {target}: {e.strerror or e}; choose another --summary"
-        ) from e
-    return target
 
 
 def _jobs(args: argparse.Namespace, device: str, n_claims: int) -> int | None:
@@ -452,7 +347,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise FlatcheckError(f"no results file at {src}; run `flatcheck verify` first or name a results.json")
     doc = read_json(src)
     mutants = _mutants_beside(src.parent, args.mutants)
-    out = _out_dir(args.out or str(src.parent))
+    out = out_dir(args.out or str(src.parent))
     write_report(doc, out, with_json=out.resolve() != src.parent.resolve(), mutants=mutants)
     print(f"report written to {out}/report.html and {out}/report.md")
     return 0
@@ -480,7 +375,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
         if not path.is_file():
             raise FlatcheckError(f"no results file at {path}; give two results.json files of flatcheck runs")
         docs.append(read_json(path))
-    md = _summary_path(args.markdown)
+    md = summary_path(args.markdown)
     d = diff(*docs)
     print(diff_table(d, args.old, args.new))
     if md:
@@ -511,7 +406,7 @@ def cmd_mutate(args: argparse.Namespace) -> int:
         raise FlatcheckError("none of the selected claims declares a constant to mutate")
     device = _device(args.device)
     budget = budget_for(args.profile, seed=args.seed, device=device, time_limit_s=args.time_limit)
-    out = _out_dir(args.out)
+    out = out_dir(args.out)
     jobs = _jobs(args, device, len(claims))
 
     def on_result(key: str, res: Any) -> None:

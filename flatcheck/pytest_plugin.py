@@ -207,15 +207,11 @@ def _stream_for_report(config: pytest.Config, res: Any) -> None:
     out = config.getoption("flatcheck_report")
     if not out:
         return
-    import fcntl
     from pathlib import Path
 
-    from flatcheck.report import append_record
+    from flatcheck.bookkeeping import append_shared
 
-    Path(out).mkdir(parents=True, exist_ok=True)
-    with open(Path(out) / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        append_record(Path(out) / "results.jsonl", res.to_json())
+    append_shared(Path(out), res.to_json())
 
 
 _STARTED = pytest.StashKey[float]()
@@ -238,7 +234,9 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         return
     from pathlib import Path
 
-    from flatcheck.report import document, provenance, read_stream, write_report
+    from flatcheck.bookkeeping import write_results
+    from flatcheck.report import provenance, read_stream
+    from flatcheck.verify.registry import all_claims
 
     config = session.config
     records = read_stream(Path(out) / "results.jsonl")
@@ -247,4 +245,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
         prov = provenance(config.getoption("flatcheck_profile"), config.getoption("flatcheck_seed"), "cpu")
         wall = time.perf_counter() - config.stash[_STARTED]
-        write_report(document({**prov, "runner": "pytest --flatcheck"}, records, wall), Path(out))
+        # The claims ran on the xdist workers, whose CPU time this process cannot see: wall time only.
+        spent = {"wall_time_s": wall, "part_wall_time_s": wall}
+        write_results(
+            {**prov, "runner": "pytest --flatcheck"}, records, all_claims(), None, spent, len(records), None, Path(out)
+        )

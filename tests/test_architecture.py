@@ -20,11 +20,13 @@ RANK = {
     "algorithms": 3,
     "impl": 4,
     "verify": 5,
+    "bookkeeping": 6,
     "cli": 6,
     "pytest_plugin": 6,
 }
 REPORT_MAY_IMPORT = {"report", "errors"}
-FRONT_DOORS = {"cli", "pytest_plugin"}
+# The two front doors and the run bookkeeping they share.
+FRONT_DOORS = {"bookkeeping", "cli", "pytest_plugin"}
 # Layers of one rank that must not import one another (siblings, not a chain).
 SIBLINGS = {"problems", "symbolic", "stats"}
 

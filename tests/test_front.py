@@ -15,7 +15,8 @@ import pytest
 from hypothesis import strategies as st
 
 import flatcheck
-from flatcheck.cli import DEFAULT_OUT, _start_stream, exercised_kinds, main, parser, run_options
+from flatcheck.bookkeeping import DEFAULT_OUT, run_options, start_stream
+from flatcheck.cli import exercised_kinds, main, parser
 from flatcheck.errors import FlatcheckError
 from flatcheck.report import document, provenance, render, render_html
 from flatcheck.report.latex import to_mathtext
@@ -119,10 +120,10 @@ def test_replay_carries_every_option_and_writes_its_own_report(tmp_path):
 def test_resume_refuses_any_other_option(tmp_path):
     (tmp_path / "results.jsonl").write_text("")
     ident = {"command": "check", "target": "m:C", "kwargs": '{"a": 1}', "profile": "quick", "seed": 0}
-    _start_stream(tmp_path, ident, ["ahn2024.eq5"], resume=False)
-    assert _start_stream(tmp_path, ident, ["ahn2024.eq5"], resume=True) == ([], {})
+    start_stream(tmp_path, ident, ["ahn2024.eq5"], resume=False)
+    assert start_stream(tmp_path, ident, ["ahn2024.eq5"], resume=True) == ([], {})
     with pytest.raises(FlatcheckError) as err:
-        _start_stream(tmp_path, {**ident, "kwargs": '{"a": 2}'}, ["ahn2024.eq5"], resume=True)
+        start_stream(tmp_path, {**ident, "kwargs": '{"a": 2}'}, ["ahn2024.eq5"], resume=True)
     assert str(err.value).count("\n") == 0 and """kwargs='{"a": 1}' (now '{"a": 2}')""" in str(err.value)
 
 

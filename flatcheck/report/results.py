@@ -132,7 +132,9 @@ def document(
     out to decide: fewer records make the document partial."""
     cost = {**(usage(since) if since is not None else {}), "wall_time_s": wall_s}
     if spent:
-        cost.update(wall_time_s=spent["wall_time_s"], cpu_time_s=spent["cpu_time_s"])
+        cost["wall_time_s"] = spent["wall_time_s"]
+        if "cpu_time_s" in spent:
+            cost["cpu_time_s"] = spent["cpu_time_s"]
         if spent.get("parts", 1) > 1:
             cost.update(
                 parts=int(spent["parts"]),
