@@ -284,14 +284,22 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from flatcheck.impl import Implementation, kinds_for, load_class
+    from flatcheck.impl import user_implementation
     from flatcheck.verify.expectations import check_plan
     from flatcheck.verify.registry import select
 
-    cls = load_class(args.target)
-    known = exercised_kinds()
-    algorithm = args.algorithm or _infer_algorithm(cls.__name__, known)
-    kinds = kinds_for(algorithm, known)
+    # One class may serve several algorithms (a SAM is full-batch and stochastic SAM): one adapter each.
+    impls = user_implementation(
+        args.target,
+        args.algorithm,
+        rename=dict(_rename_pair(pair) for pair in args.rename or []),
+        kwargs=_json_arg(args.kwargs, "--kwargs"),
+        factory=args.factory,
+        driver=args.driver,
+        known=exercised_kinds(),
+    )
+    kinds = tuple(impls)
+    algorithm = kinds[0]
     # The papers' errata say nothing about the implementation: set aside, their corrected twins run instead.
     claims, aside = check_plan([c for c in select(args.claims, exact=args.exact) if c.algorithm in kinds], kinds)
     if not claims and not aside:
@@ -299,10 +307,6 @@ def cmd_check(args: argparse.Namespace) -> int:
             f"no claim exercises a {algorithm!r} implementation"
             + (f" among {', '.join(args.claims)}" if args.claims else "")
         )
-    kwargs = _json_arg(args.kwargs, "--kwargs")
-    rename = dict(_rename_pair(pair) for pair in args.rename or [])
-    # One class may serve several kinds (a SAM is full-batch and stochastic SAM): one adapter each.
-    impls = {k: Implementation(args.target, k, cls, rename=rename, kwargs=kwargs) for k in kinds}
     return _run(args, claims, lambda c: impls[c.algorithm], args.target, set_aside=aside)
 
 
@@ -312,12 +316,6 @@ def exercised_kinds() -> list[str]:
     from flatcheck.verify.registry import all_claims
 
     return sorted({c.algorithm for c in all_claims().values() if c.algorithm})
-
-
-def _infer_algorithm(name: str, known: list[str]) -> str:
-    from flatcheck.impl import infer_algorithm
-
-    return infer_algorithm(name, known)
 
 
 def _rename_pair(pair: str) -> tuple[str, str]:
@@ -480,8 +478,16 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("target", help="import path module:Class of a torch.optim.Optimizer")
     s.add_argument("--claims", nargs="*", help="narrow to these claim ids or paper prefixes")
     s.add_argument("--algorithm", help="which algorithm the class implements (inferred from its name)")
-    s.add_argument("--kwargs", help="JSON object of fixed constructor arguments")
+    s.add_argument(
+        "--kwargs",
+        help="JSON object of fixed constructor arguments; a value module:name passes that object (a class, a function)",
+    )
     s.add_argument("--rename", nargs="*", help="ours=theirs hyper-parameter names, e.g. rho=radius")
+    s.add_argument("--factory", help="module:function building the optimizer from (params, **hyper_parameters)")
+    s.add_argument(
+        "--driver",
+        help="how one step is driven: closure, enable_grad, outputs_loss, sam, first_second, or module:function",
+    )
     _common(s)
     s.set_defaults(func=cmd_check)
     s = sub.add_parser("diff", help="compare two results.json: verdicts, counterexamples and evidence that changed")

@@ -137,7 +137,9 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 @pytest.fixture
 def flatcheck_claims(request: pytest.FixtureRequest):
     """Assert catalog claims on an implementation (the algorithm is inferred from the class name
-    when not given; every claim of that algorithm runs unless `claims` narrows them):
+    when not given; every claim of that algorithm runs unless `claims` narrows them; `factory`
+    and `driver` are `flatcheck check`'s --factory and --driver, a 'module:name' or the callable;
+    further keyword arguments are --kwargs):
 
         def test_my_sam(flatcheck_claims):
             flatcheck_claims("mypkg.opt:MySAM")
@@ -149,7 +151,7 @@ def flatcheck_claims(request: pytest.FixtureRequest):
     (inconclusive ones fail too unless allow_inconclusive=True or the catalog expects the claim to
     be inconclusive, as for a reproduction our scale cannot decide). An implementation that does not
     follow the protocol fails the test with one message."""
-    from flatcheck.impl import BUILTINS, Implementation, infer_algorithm, kinds_for, load_class
+    from flatcheck.impl import user_implementation
     from flatcheck.verify.expectations import check_plan, protocol_problem
     from flatcheck.verify.registry import all_claims, select
     from flatcheck.verify.runner import run_claim
@@ -162,17 +164,14 @@ def flatcheck_claims(request: pytest.FixtureRequest):
         seed: int | None = None,
         rename: dict[str, str] | None = None,
         allow_inconclusive: bool = False,
+        factory: str | Any = None,
+        driver: str | Any = None,
         **kwargs: Any,
     ) -> list[Any]:
         try:
-            cls = load_class(target) if isinstance(target, str) else target
-            name = target if isinstance(target, str) else f"{cls.__module__}:{cls.__qualname__}"
-            algorithm = algorithm or infer_algorithm(cls.__name__, list(BUILTINS))
-            # One class may serve several kinds (a SAM is full-batch and stochastic SAM): one adapter each.
-            impls = {
-                k: Implementation(name, k, cls, rename=rename or {}, kwargs=kwargs)
-                for k in kinds_for(algorithm, list(BUILTINS))
-            }
+            # One class may serve several algorithms (a SAM is full-batch and stochastic SAM): one adapter each.
+            impls = user_implementation(target, algorithm, rename=rename, kwargs=kwargs, factory=factory, driver=driver)
+            algorithm = next(iter(impls))
             chosen, aside = check_plan([c for c in select(claims) if c.algorithm in impls], tuple(impls))
             budget = _budget(request.config, profile, seed)
         except FlatcheckError as e:
@@ -184,6 +183,7 @@ def flatcheck_claims(request: pytest.FixtureRequest):
         for c in chosen:
             res = run_claim(c, budget, impl=impls[c.algorithm], catalog_size=n, use_database=True)
             if protocol_problem(res.to_json()):
+                name = impls[c.algorithm].name
                 pytest.fail(f"flatcheck: {name} does not follow the protocol ({c.id}): {res.reason}", pytrace=False)
             results.append(res)
         expected = {c.id: c.expected.verdict for c in chosen}

@@ -4,6 +4,7 @@ broken. Each broken one must come out falsified."""
 from __future__ import annotations
 
 import torch
+from user_two_phase import Flat
 
 
 class _NSOBase(torch.optim.Optimizer):
@@ -11,7 +12,7 @@ class _NSOBase(torch.optim.Optimizer):
         super().__init__(params, {"lr": lr, "sigma": sigma, "k": k})
 
     def noise(self, p: torch.Tensor) -> torch.Tensor:
-        return self.param_groups[0]["sigma"] * torch.randn_like(p)
+        return self.param_groups[0]["sigma"] * torch.randn(p.numel(), dtype=p.dtype, device=p.device)
 
     def grad_at(self, closure, p, u):
         p.add_(u)
@@ -32,8 +33,8 @@ class _NSOBase(torch.optim.Optimizer):
 
     @torch.no_grad()
     def step(self, closure):
-        (p,) = self.param_groups[0]["params"]
-        total = torch.zeros_like(p)
+        p = Flat(self.param_groups[0]["params"])
+        total = torch.zeros(p.numel(), dtype=p.dtype, device=p.device)
         for _ in range(self.param_groups[0]["k"]):
             loss, g = self.pair(closure, p, self.noise(p))
             total += g

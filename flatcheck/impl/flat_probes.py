@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from flatcheck.impl.protocol import Implementation
+from flatcheck.impl.protocol import Chains, Implementation
 from flatcheck.numeric.flatness import flatness, trace_bar, trace_change
 from flatcheck.stats import mean_interval
 
@@ -36,11 +36,13 @@ def steps_to_flat(
     check_every: int = 1,
 ) -> tuple[torch.Tensor, list[float]]:
     """Run the implementation from every row of x0 (B, d) until each chain is (ε, ε′)-flat
-    (Definition 3), checked every `check_every` steps; each step gets its own seed.
+    (Definition 3), checked every `check_every` steps; one optimizer per chain kept across the
+    steps, each step with its own harness seed.
 
     Returns (first flat iteration per chain, max_steps where never flat; the median of tr̄(Φ) along
     the run, one value per check)."""
-    x = x0.clone()
+    chains = Chains(impl, problem, x0.clone(), hp, seed * 1_000_003)
+    x = chains.x
     hit = torch.full((x.shape[0],), max_steps, dtype=torch.long)
     trace_path = []
     for t in range(max_steps + 1):
@@ -52,7 +54,7 @@ def steps_to_flat(
             if bool((hit < max_steps).all()):
                 break
         if t < max_steps:
-            x = impl.step_many(problem, x, hp, seed * 1_000_003 + t)
+            x = chains.step(seed * 1_000_003 + t)
     return hit, trace_path
 
 

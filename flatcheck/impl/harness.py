@@ -1,9 +1,11 @@
 """What the harness draws and evaluates around one step, shared by the built-in batched steps and
 the driver of a user's optimizer so both see the same draws for the same seed.
 
-The harness owns the data: for the stochastic kinds (sgd, sam_stochastic, sap, and nso/wp_sgd
-with a batch_size) it draws the example(s) of each step from the check's generator *first*, before
-any draw of the algorithm itself; `step_examples` replays those draws for a check.
+The harness owns the data: for algorithms whose spec names data ("example": sam_stochastic, sap;
+"minibatch": sgd) it draws the example(s) of each step from the check's generator *first*, before
+any draw of the algorithm itself, and hands the draw to the step; `step_examples` replays those
+draws for a check. (NSO and WP-SGD with a batch_size draw a fresh mini-batch at every gradient
+evaluation instead: their oracle g, `gradient_oracle`.)
 """
 
 from __future__ import annotations
@@ -14,20 +16,29 @@ from typing import Any
 import torch
 
 from flatcheck.algorithms import example_indices, minibatch_weights
+from flatcheck.errors import FlatcheckError
+from flatcheck.impl.spec import AlgorithmSpec
 from flatcheck.numeric import hvp
 from flatcheck.problems import Problem
-
-# Kinds whose step uses one harness-drawn example per chain, and kinds that use a mini-batch.
-EXAMPLE_KINDS = ("sap", "sam_stochastic")
-BATCH_KINDS = ("sgd",)
 
 
 def need_examples(problem: Problem, kind: str) -> int:
     if not problem.examples:
-        from flatcheck.errors import FlatcheckError
-
         raise FlatcheckError(f"a {kind!r} step needs a problem with a per-example split f = (1/n)Σf_i")
     return problem.n_examples
+
+
+def harness_draws(
+    spec: AlgorithmSpec, problem: Problem, x: torch.Tensor, hp: dict[str, Any], gen: torch.Generator
+) -> torch.Tensor | None:
+    """This step's data for the n chains of x (n, d): example indices (n,) for spec.data "example",
+    mini-batch weights (n, n_examples) for "minibatch", None otherwise."""
+    if spec.data is None:
+        return None
+    need_examples(problem, spec.name)
+    if spec.data == "example":
+        return draw_examples(problem, x.shape[0], gen, x.device)
+    return draw_weights(problem, x.shape[0], hp, gen, x.dtype, x.device)
 
 
 def draw_examples(problem: Problem, n: int, gen: torch.Generator, device: str | torch.device) -> torch.Tensor:

@@ -24,9 +24,10 @@ from flatcheck.problems.dexter_families import HessianFamily
 
 
 def linsgd_batched(
-    fam: HessianFamily, x: torch.Tensor, hp: dict, gen: torch.Generator, antithetic: bool = False
+    fam: HessianFamily, x: torch.Tensor, hp: dict, gen: torch.Generator, antithetic: bool = False, draw: None = None
 ) -> torch.Tensor:
-    """The built-in batched step in the protocol's form: rows of x (chains, d·k) are flattened W."""
+    """The built-in batched step in the protocol's form: rows of x (chains, d·k) are flattened W (the
+    mini-batch is the algorithm's own draw, so the harness draws nothing)."""
     chains = x.shape[0]
     w = x.reshape(chains, fam.d, -1)
     weights = minibatch_weights(

@@ -1,71 +1,103 @@
 """The protocol for an implementation of a paper's algorithm (DESIGN.md, "Someone else's
 implementation"), and the adapter that drives it.
 
-An implementation is a `torch.optim.Optimizer` subclass. flatcheck constructs it with its
-hyper-parameters by flatcheck name (lr, rho, eps0, lr_prime, k, sigma, noise, …; `rename` maps
-them to the class's own names, `kwargs` adds fixed ones) and drives one step per kind:
+An implementation is a `torch.optim.Optimizer`. flatcheck constructs it as
+`Cls(params, **hyper_parameters)` — or `factory(params, **hyper_parameters)` with `--factory`,
+for constructors that need a model, a scheduler or a base-optimizer instance — passing every
+hyper-parameter of the algorithm on every construction, by flatcheck name (lr, rho, eps0,
+lr_prime, k, sigma, …; the algorithm's spec gives the defaults, `rename` maps them to the class's
+own names, `kwargs` adds fixed ones and may not repeat a hyper-parameter). It then performs each
+step with the algorithm's driver (`flatcheck.impl.drivers`; `--driver` picks another), handing it
+a loss closure for the step's loss (`AlgorithmSpec.closure`, `AlgorithmSpec.data`).
 
-- rsp, nso, wp_sgd, gd: `step(closure)`; the closure zeroes the gradients, computes the full loss
-  f, calls backward() and returns the loss; step returns that loss (PyTorch's convention).
-- sgd: the same, the closure computing the harness's mini-batch loss (1/B)Σ_{i∈S} f_i
-  (hp batch_size, sampling = "bernoulli" | "without_replacement").
-- sap: `step(closure)` with `closure(example=False)`: example=False gives the full loss f,
-  example=True the loss f_i of the example the harness drew for this step (ahn2024 Alg. 2).
-- sam, sam_stochastic: davda54/sam's API. flatcheck constructs
-  `Cls(params, base_optimizer=torch.optim.SGD, rho=…, lr=…)`, runs backward() at the current
-  point, then calls `step(closure)` (its return value is not used); sam uses the full loss,
-  sam_stochastic the loss L_k of the example the harness drew (wen2023 (7), batch size 1).
-- ascent_gd: `step(closure)` where the closure returns the loss *without* calling backward()
-  (GD on L^asc differentiates it twice itself).
+The parameters are split, as in a real model, over several tensors of different shapes (a
+matrix, a vector and a one-element tensor where the dimension allows, `parameter_shapes`), all in
+one parameter group: a per-tensor normalisation or projection differs from the papers' global one.
 
-flatcheck's own algorithms also provide a batched functional step; checks use it to advance many
-independent draws at once, and fall back to one optimizer per draw for a user's class. The
-harness's draws (examples, mini-batches) come first from the check's generator in both paths
-(`flatcheck.impl.harness`).
+One optimizer object per chain is kept across the steps of a run (`Chains`), so state carried from
+step to step (momentum, a reused direction, a step counter) shows in the run. flatcheck's own
+algorithms also have a batched functional step; checks use it to advance many independent draws at
+once. The harness's draws (examples, mini-batches) come first in every step, from the check's
+generator, in both paths (`flatcheck.impl.harness`).
 """
 
 from __future__ import annotations
 
-import importlib
 import inspect
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 
-from flatcheck.errors import NonFiniteError, ProtocolError
-from flatcheck.impl.harness import BATCH_KINDS, EXAMPLE_KINDS, draw_examples, draw_weights, need_examples
+from flatcheck.errors import FlatcheckError, NonFiniteError, ProtocolError
+from flatcheck.impl.drivers import Driver, load_object, resolve_driver, resolve_factory
+from flatcheck.impl.harness import draw_weights, harness_draws
+from flatcheck.impl.spec import AlgorithmSpec, BatchedStep, spec_of
 from flatcheck.problems import Problem
 
-# (problem, x (n, d), hyper-parameters, generator, antithetic) -> x after one step, (n, d)
-BatchedStep = Callable[[Problem, torch.Tensor, dict[str, float], torch.Generator, bool], torch.Tensor]
+# A --kwargs string naming an object: module.path:attr.path
+_REFERENCE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 
 
 @dataclass
 class Implementation:
-    """An optimizer class plus how to call it. `rename` maps flatcheck's hyper-parameter names
-    (lr, rho, eps0, …) to the class's own constructor arguments; `kwargs` are passed as given."""
+    """An optimizer plus how to construct and drive it.
+
+    optimizer: the class (None when `factory` builds the optimizer); factory: a function
+    `(params, **args) -> optimizer` receiving what the class would; driver: a built-in driver's
+    name or a function `(optimizer, closure)` (None: the algorithm's own, `AlgorithmSpec.driver`);
+    rename: flatcheck's hyper-parameter names -> the constructor's; kwargs: fixed constructor
+    arguments (a key naming one of the algorithm's hyper-parameters is an error)."""
 
     name: str
     algorithm: str
-    optimizer: type
+    optimizer: type | None
     batched_step: BatchedStep | None = None
     rename: dict[str, str] = field(default_factory=dict)
     kwargs: dict[str, Any] = field(default_factory=dict)
     builtin: bool = False
+    factory: Callable[..., Any] | None = None
+    driver: str | Driver | None = None
+
+    def __post_init__(self) -> None:
+        spec = self.spec
+        names = spec.parameter_names()
+        theirs = {self.rename.get(k, k): k for k in names}
+        clash = sorted(k for k in self.kwargs if k in theirs)
+        if clash:
+            raise FlatcheckError(
+                f"--kwargs sets {', '.join(clash)}, a hyper-parameter of {self.algorithm!r} that each claim sets "
+                f"itself ({', '.join(names)}); drop it from --kwargs (use --rename to map the name)"
+            )
+        if self.optimizer is None and self.factory is None:
+            raise FlatcheckError(f"{self.name}: give an optimizer class or a factory")
+
+    @property
+    def spec(self) -> AlgorithmSpec:
+        return spec_of(self.algorithm)
+
+    def constructor_args(self, hp: dict[str, Any]) -> dict[str, Any]:
+        """Every argument of a construction: the algorithm's hyper-parameters (defaults filled,
+        renamed) and fixed arguments, then `kwargs`."""
+        args = {self.rename.get(k, k): v for k, v in self.spec.constructor_args(hp).items()}
+        return {**args, **self.kwargs}
 
     def make(self, params: list, hp: dict[str, Any]) -> torch.optim.Optimizer:
-        args = {self.rename.get(k, k): v for k, v in hp.items()}
-        args.update(self.kwargs)
+        args = self.constructor_args(hp)
+        build = self.factory or self.optimizer
         try:
-            return self.optimizer(params, **args)
+            opt = build(params, **args)
         except TypeError as e:
             raise ProtocolError(
                 f"{self.name}({', '.join(args)}) failed: {e}. Map flatcheck's hyper-parameter names to "
-                f"yours with --rename (e.g. --rename rho=radius) or pass fixed ones with --kwargs. "
-                f"{PROTOCOL.get(self.algorithm, '')}"
+                f"yours with --rename (e.g. --rename rho=radius), pass fixed ones with --kwargs, or build the "
+                f"optimizer with --factory module:function. {self.spec.protocol}"
             ) from e
+        if not isinstance(opt, torch.optim.Optimizer):
+            raise ProtocolError(f"{self.name} built {type(opt).__name__}, not a torch.optim.Optimizer")
+        return opt
 
     def step_many(
         self, problem: Problem, x: torch.Tensor, hp: dict[str, Any], seed: int, antithetic: bool = False
@@ -76,25 +108,31 @@ class Implementation:
     def run_many(
         self, problem: Problem, x: torch.Tensor, hp: dict[str, Any], seed: int, steps: int, antithetic: bool = False
     ) -> torch.Tensor:
-        """`steps` steps of one optimizer per row of x (n, d), fresh draws every step; returns the
-        iterates (n, steps + 1, d), the starting rows first."""
-        gen = torch.Generator(device=x.device)
-        gen.manual_seed(seed)
-        path = [x]
-        if self.batched_step is not None:
-            for _ in range(steps):
-                path.append(self._finite(self.batched_step(problem, path[-1], hp, gen, antithetic), hp))
-            return torch.stack(path, 1)
-        # The user's optimizer draws from torch's global RNG: seed it, without leaking the state.
-        with torch.random.fork_rng(devices=[x.device] if x.is_cuda else []):
-            torch.manual_seed(seed)
-            drivers = [_Driver(self, problem, row, hp, gen) for row in x]
-            for _ in range(steps):
-                draws = _harness_draws(self.algorithm, problem, x, hp, gen)
-                path.append(self._finite(torch.stack([drv.step(dr) for drv, dr in zip(drivers, draws)]), hp))
-        return torch.stack(path, 1)
+        """`steps` consecutive steps of one optimizer object per row of x (n, d), its state kept,
+        fresh draws every step; returns the iterates (n, steps + 1, d), the starting rows first.
+        `path` gives the same run with the harness's draws of every step."""
+        return self.path(problem, x, hp, seed, steps, antithetic).x
 
-    def _finite(self, out: torch.Tensor, hp: dict[str, Any]) -> torch.Tensor:
+    def path(
+        self, problem: Problem, x: torch.Tensor, hp: dict[str, Any], seed: int, steps: int, antithetic: bool = False
+    ) -> Path:
+        """`steps` consecutive steps of one optimizer object per row of x (n, d) — for comparing
+        each step with the paper's update from the point the run actually reached:
+
+            run = impl.path(problem, x0, hp, seed, steps=3)
+            for t in range(3):
+                # run.x[:, t + 1] is the implementation's step from run.x[:, t]; run.draws[t] is
+                # what the harness drew for it (example indices (n,), mini-batch weights
+                # (n, n_examples), or None), so the paper's update from run.x[:, t] with the same
+                # draw is its prediction.
+
+        The first step is the one `step_many(problem, x, hp, seed)` takes, with the same draws."""
+        chains = Chains(self, problem, x, hp, seed, antithetic)
+        for _ in range(steps):
+            chains.step()
+        return Path(torch.stack(chains.iterates, 1), chains.draws)
+
+    def finite(self, out: torch.Tensor, hp: dict[str, Any]) -> torch.Tensor:
         if not torch.isfinite(out).all():
             raise NonFiniteError(
                 f"{self.name} produced NaN or inf parameters after a step from a finite point "
@@ -103,64 +141,138 @@ class Implementation:
         return out
 
 
-class _Driver:
-    """One user optimizer on one parameter vector, stepped through the protocol of its kind.
+@dataclass
+class Path:
+    """A run of `Implementation.path`: x (n, steps + 1, d) the iterates, the starting rows first;
+    draws[t] the harness's draw for step t (None for an algorithm without data)."""
 
-    For the SAM kinds the vector is handed over as two parameter groups (first and second half):
-    davda54's SAM normalises the ascent by the norm over all groups, and a real model has many
-    tensors, so a per-tensor normalisation must show up as a wrong step."""
+    x: torch.Tensor
+    draws: list[Any]
+
+
+class Chains:
+    """n independent runs of one implementation from the rows of x (n, d), advanced one step at a
+    time: flatcheck's batched step, or one optimizer object per row kept across steps.
+
+    The harness generator is seeded with `seed`; `step(seed=s)` reseeds it for that step (the runs
+    of `flatcheck.impl.runs` give every step its own seed). A user's optimizer draws from torch's
+    global RNG: it is seeded with `seed` once, continued from step to step, and never leaked."""
+
+    def __init__(
+        self,
+        impl: Implementation,
+        problem: Problem,
+        x: torch.Tensor,
+        hp: dict[str, Any],
+        seed: int,
+        antithetic: bool = False,
+    ):
+        self.impl, self.problem, self.antithetic = impl, problem, antithetic
+        self.hp = impl.spec.complete(hp)
+        self.gen = torch.Generator(device=x.device)
+        self.gen.manual_seed(seed)
+        self.iterates: list[torch.Tensor] = [x]
+        self.draws: list[Any] = []
+        self._drivers: list[_Driver] = []
+        if impl.batched_step is None:
+            with _Rng(x.device) as rng:
+                torch.manual_seed(seed)
+                self._drivers = [_Driver(impl, problem, row, self.hp, self.gen) for row in x]
+            self._rng = rng.state
+
+    @property
+    def x(self) -> torch.Tensor:
+        return self.iterates[-1]
+
+    def step(self, seed: int | None = None) -> torch.Tensor:
+        """Advance every chain one step; returns the new rows (n, d)."""
+        if seed is not None:
+            self.gen.manual_seed(seed)
+        impl, x = self.impl, self.x
+        draw = harness_draws(impl.spec, self.problem, x, self.hp, self.gen)
+        if impl.batched_step is not None:
+            out = impl.batched_step(self.problem, x, self.hp, self.gen, self.antithetic, draw)
+        else:
+            rows = draw if draw is not None else [None] * x.shape[0]
+            with _Rng(x.device, self._rng) as rng:
+                out = torch.stack([drv.step(d) for drv, d in zip(self._drivers, rows)])
+            self._rng = rng.state
+        self.draws.append(draw)
+        self.iterates.append(impl.finite(out, self.hp))
+        return out
+
+
+class _Rng:
+    """torch's global RNG (CPU, and the device's for CUDA) set to a saved state inside the block and
+    saved again on exit; the caller's state is restored."""
+
+    def __init__(self, device: torch.device, state: tuple | None = None):
+        self.cuda = torch.device(device).type == "cuda"
+        self.state = state
+
+    def __enter__(self) -> _Rng:
+        self.fork = torch.random.fork_rng(devices=[torch.cuda.current_device()] if self.cuda else [])
+        self.fork.__enter__()
+        if self.state is not None:
+            torch.set_rng_state(self.state[0])
+            if self.cuda:
+                torch.cuda.set_rng_state(self.state[1])
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.state = (torch.get_rng_state(), torch.cuda.get_rng_state() if self.cuda else None)
+        self.fork.__exit__(*exc)
+
+
+def parameter_shapes(d: int) -> list[tuple[int, ...]]:
+    """How a parameter vector of dimension d is split, as in a real model: a 2 × c matrix, a vector
+    and a one-element tensor (d ≥ 4); a vector and a one-element tensor (d = 2, 3); one tensor (d = 1)."""
+    if d == 1:
+        return [(1,)]
+    if d <= 3:
+        return [(d - 1,), (1,)]
+    cols = (d - 2) // 2
+    return [(2, cols), (d - 1 - 2 * cols,), (1,)]
+
+
+class _Driver:
+    """One optimizer on one parameter vector, split over several tensors, stepped by its driver."""
 
     def __init__(self, impl: Implementation, problem: Problem, x: torch.Tensor, hp: dict[str, Any], gen):
         self.impl, self.problem, self.hp, self.gen = impl, problem, hp, gen
-        self.shape = x.shape
-        sam = impl.algorithm in SAM_KINDS
-        parts = x.tensor_split(2) if sam and x.numel() >= 2 else (x,)
-        self.params = [torch.nn.Parameter(part.clone()) for part in parts]
+        shapes = parameter_shapes(x.numel())
+        sizes = [int(torch.Size(s).numel()) for s in shapes]
+        self.params = [torch.nn.Parameter(part.reshape(s).clone()) for part, s in zip(x.split(sizes), shapes)]
         self.shapes = [p.shape for p in self.params]
-        if sam:
-            self.opt = impl.make(
-                [{"params": [p]} for p in self.params],  # type: ignore[list-item]
-                {**_constructor_hp(hp), "base_optimizer": torch.optim.SGD},
-            )
-        else:
-            self.opt = impl.make(self.params, _constructor_hp(hp))
+        self.opt = impl.make(self.params, hp)
+        self.drive = resolve_driver(impl.driver or impl.spec.driver)
 
     def vector(self) -> torch.Tensor:
-        return torch.cat(self.params) if len(self.params) > 1 else self.params[0]
+        return torch.cat([p.reshape(-1) for p in self.params])
 
     def step(self, draw: Any) -> torch.Tensor:
-        impl, problem, opt = self.impl, self.problem, self.opt
-        kind = impl.algorithm
-        loss_fn = _loss_for(kind, problem, self.hp, draw, self.gen)
+        impl, spec = self.impl, self.impl.spec
+        loss_fn = _loss_for(spec, self.problem, self.hp, draw, self.gen)
         calls = [0]
 
         def closure(example: bool = False) -> torch.Tensor:
             calls[0] += 1
-            if kind == "sap":
-                loss = problem.example_f[int(draw)](self.vector()) if example else problem.f(self.vector())
+            if spec.closure == "example_switch" and example:
+                loss = self.problem.example_f[int(draw)](self.vector())
             else:
                 loss = loss_fn(self.vector())
-            if kind != "ascent_gd":
-                opt.zero_grad()
+            if spec.closure != "no_backward":
                 loss.backward()
             return loss
 
-        if kind in SAM_KINDS:
-            # davda54 protocol: the caller has already run backward() at the current point.
-            opt.zero_grad()
-            with torch.enable_grad():
-                loss_fn(self.vector()).backward()
         try:
-            ret = opt.step(closure)
-        except TypeError as e:
-            raise ProtocolError(f"{impl.name}.step(closure) failed: {e}. {PROTOCOL[kind]}") from e
+            self.drive(self.opt, closure)
+        except ProtocolError as e:
+            raise ProtocolError(f"{impl.name}: {e}. {spec.protocol}") from e
+        except (TypeError, AttributeError) as e:
+            raise ProtocolError(f"{impl.name} could not be driven ({type(e).__name__}: {e}). {spec.protocol}") from e
         if calls[0] == 0:
-            raise ProtocolError(f"{impl.name}.step never called the closure. {PROTOCOL[kind]}")
-        if kind not in SAM_KINDS and ret is None:
-            raise ProtocolError(
-                f"{impl.name}.step(closure) returned None; a torch optimizer's step returns the loss the "
-                "closure computed (PyTorch's convention)"
-            )
+            raise ProtocolError(f"{impl.name}.step never called the closure. {spec.protocol}")
         if [p.shape for p in self.params] != self.shapes:
             raise ProtocolError(
                 f"{impl.name}.step changed the parameter shapes {[tuple(s) for s in self.shapes]} -> "
@@ -169,50 +281,17 @@ class _Driver:
         return self.vector().detach().clone()
 
 
-SAM_KINDS = ("sam", "sam_stochastic")
-# Hyper-parameters that describe the harness's data sampling, never passed to a constructor.
-HARNESS_HP = ("batch_size", "sampling")
-
-PROTOCOL = {
-    **{
-        k: "flatcheck calls step(closure) with a closure that zeroes the gradients, computes the loss, calls "
-        "backward() and returns the loss."
-        for k in ("rsp", "nso", "wp_sgd", "gd", "sgd")
-    },
-    "sap": "flatcheck calls step(closure); closure(example=False) zeroes the gradients, computes the full loss f "
-    "(example=True: the loss f_i of this step's example), calls backward() and returns the loss.",
-    "sam": "SAM follows davda54/sam: Cls(params, base_optimizer, rho=…, **base_kwargs); flatcheck runs backward() "
-    "at the current point and then calls step(closure), which must re-evaluate the closure at the ascent point.",
-    "ascent_gd": "flatcheck calls step(closure) with a closure that returns the loss without calling backward().",
-}
-PROTOCOL["sam_stochastic"] = PROTOCOL["sam"]
-
-
-def _constructor_hp(hp: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in hp.items() if k not in HARNESS_HP}
-
-
-def _harness_draws(algorithm: str, problem: Problem, x: torch.Tensor, hp: dict[str, Any], gen: torch.Generator):
-    """Per row: the example (sap, sam_stochastic), the mini-batch weights (sgd), or nothing."""
-    if algorithm in EXAMPLE_KINDS:
-        need_examples(problem, algorithm)
-        return draw_examples(problem, x.shape[0], gen, x.device)
-    if algorithm in BATCH_KINDS:
-        need_examples(problem, algorithm)
-        return draw_weights(problem, x.shape[0], hp, gen, x.dtype, x.device)
-    return [None] * x.shape[0]
-
-
 def _loss_for(
-    algorithm: str, problem: Problem, hp: dict[str, Any], draw: Any, gen: torch.Generator
+    spec: AlgorithmSpec, problem: Problem, hp: dict[str, Any], draw: Any, gen: torch.Generator
 ) -> Callable[[torch.Tensor], torch.Tensor]:
-    """The loss the closure evaluates (sap switches between f and f_i itself)."""
-    if algorithm == "sam_stochastic":
+    """The loss the closure evaluates: the step's example or mini-batch, a fresh mini-batch at every
+    evaluation where a batch_size makes the gradient oracle stochastic, else f."""
+    if spec.data == "example" and spec.closure != "example_switch":
         return problem.example_f[int(draw)]
-    if algorithm == "sgd":
+    if spec.data == "minibatch":
         return lambda p: sum(w * f(p) for w, f in zip(draw, problem.example_f))
-    if algorithm in ("nso", "wp_sgd") and "batch_size" in hp:
-        # A fresh mini-batch at every evaluation: NSO's unbiased estimator g (Assumption 4.1).
+    if spec.data is None and "batch_size" in spec.harness and "batch_size" in hp:
+        # NSO's unbiased estimator g (Assumption 4.1): a fresh mini-batch per evaluation.
         def minibatch(p: torch.Tensor) -> torch.Tensor:
             (w,) = draw_weights(problem, 1, hp, gen, p.dtype, p.device)
             return sum(wi * f(p) for wi, f in zip(w, problem.example_f))
@@ -221,20 +300,51 @@ def _loss_for(
     return problem.f
 
 
+def resolve_references(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """--kwargs values that name an object ('torch.optim:SGD', 'mypkg.sched:constant') replaced by it."""
+    return {k: load_object(v, "object") if isinstance(v, str) and _REFERENCE.match(v) else v for k, v in kwargs.items()}
+
+
 def load_class(path: str) -> type:
-    """Resolve 'package.module:Class' to the class, with one clear message on failure."""
-    if ":" not in path:
-        raise ProtocolError(f"{path!r} is not an import path; write it as module:Class, e.g. mypkg.opt:MySAM")
-    mod_name, _, attr = path.partition(":")
-    try:
-        module = importlib.import_module(mod_name)
-    except ImportError as e:
-        raise ProtocolError(f"cannot import module {mod_name!r} ({e}); is it installed or on PYTHONPATH?") from e
-    obj = module
-    for part in attr.split("."):
-        if not hasattr(obj, part):
-            raise ProtocolError(f"module {mod_name!r} has no attribute {attr!r}")
-        obj = getattr(obj, part)
+    """Resolve 'package.module:Class' to an optimizer class, with one clear message on failure."""
+    obj = load_object(path, "Class")
     if not (inspect.isclass(obj) and issubclass(obj, torch.optim.Optimizer)):
         raise ProtocolError(f"{path} is not a torch.optim.Optimizer subclass; flatcheck checks optimizers")
     return obj
+
+
+def user_implementation(
+    target: str | type | None,
+    algorithm: str | None,
+    *,
+    rename: dict[str, str] | None = None,
+    kwargs: dict[str, Any] | None = None,
+    factory: str | Callable[..., Any] | None = None,
+    driver: str | Driver | None = None,
+    known: list[str] | None = None,
+) -> dict[str, Implementation]:
+    """The adapters `flatcheck check` and the pytest fixture run claims on, one per algorithm the
+    target serves (a SAM is full-batch and stochastic SAM): `target` is the class (or its
+    'module:Class' path; with a factory it may be None, and the algorithm must then be given);
+    `known` narrows the algorithms it may be checked as (default: every registered one)."""
+    from flatcheck.impl.kinds import infer_algorithm, kinds_for
+    from flatcheck.impl.spec import SPECS
+
+    cls = load_class(target) if isinstance(target, str) else target
+    build = resolve_factory(factory) if factory is not None else None
+    if cls is None and build is None:
+        raise FlatcheckError("name the optimizer class, or build it with a factory")
+    if isinstance(target, str):
+        name = target
+    else:
+        named = cls if cls is not None else build
+        name = f"{named.__module__}:{named.__qualname__}"
+    if algorithm is None:
+        if cls is None:
+            raise FlatcheckError("with a factory and no class, name the algorithm (--algorithm)")
+        algorithm = infer_algorithm(cls.__name__, known or list(SPECS))
+    fixed = resolve_references(kwargs or {})
+    return {
+        k: Implementation(name, k, cls, rename=dict(rename or {}), kwargs=fixed, factory=build, driver=driver)
+        for k in kinds_for(algorithm, known or list(SPECS))
+    }

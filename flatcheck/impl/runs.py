@@ -1,8 +1,9 @@
 """Running an implementation for many steps on many independent chains (dynamics claims).
 
-Every step goes through `Implementation.step_many`, so a user's optimizer and flatcheck's own are
-run identically; each step gets its own seed derived from the check's seed (the harness draws the
-examples of stochastic kinds from it), so a run is a deterministic function of (x0, hp, seed).
+Every run goes through `flatcheck.impl.protocol.Chains`, so a user's optimizer and flatcheck's own
+are run identically, one optimizer object per chain kept across the steps; each step gets its own
+harness seed derived from the check's seed (the harness draws the examples of stochastic kinds
+from it), so a run is a deterministic function of (x0, hp, seed).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 import torch
 
-from flatcheck.impl.protocol import SAM_KINDS, Implementation
+from flatcheck.impl.protocol import Chains, Implementation
 from flatcheck.numeric.flow import phi
 from flatcheck.numeric.riemannian import riemannian_flow
 from flatcheck.problems import Problem
@@ -39,14 +40,14 @@ def run_chains(
     record: Callable[[int, torch.Tensor], None] | None = None,
 ) -> torch.Tensor:
     """x(steps) for each row of x0 (B, d); `record(t, x(t))` is called at t = 0 … steps."""
-    x = x0
+    chains = Chains(impl, problem, x0, hp, step_seed(seed, 0))
     if record:
-        record(0, x)
+        record(0, x0)
     for t in range(steps):
-        x = impl.step_many(problem, x, hp, step_seed(seed, t))
+        x = chains.step(step_seed(seed, t))
         if record:
             record(t + 1, x)
-    return x
+    return chains.x
 
 
 def chain_count(impl: Implementation, batched: int, unbatched: int) -> int:
@@ -140,15 +141,16 @@ def scaling_exponent(scales: list[float], errors: list[float]) -> float:
 
 
 def as_kind(impl: Implementation, kind: str) -> Implementation:
-    """The implementation of another algorithm kind that a claim about several runs needs (wen2023
-    Figure 1: full-batch SAM, stochastic SAM, GD on L^asc). A user's SAM class serves both SAM kinds
-    (one adapter each, as `flatcheck check` does); a kind the class does not implement (GD on L^asc
-    for a SAM) and every kind of the built-ins come from flatcheck's own implementations."""
+    """The implementation of another algorithm that a claim about several runs needs (wen2023
+    Figure 1: full-batch SAM, stochastic SAM, GD on L^asc). A user's class serves its algorithm's
+    family (`AlgorithmSpec.family`: a SAM is both SAM kinds, one adapter each, as `flatcheck check`
+    does); an algorithm the class does not implement (GD on L^asc for a SAM) and every algorithm of
+    the built-ins come from flatcheck's own implementations."""
     from flatcheck.impl.builtin import builtin
 
     if impl.algorithm == kind:
         return impl
-    if not impl.builtin and {impl.algorithm, kind} <= set(SAM_KINDS):
+    if not impl.builtin and kind in impl.spec.family:
         return replace(impl, algorithm=kind)
     return builtin(kind)
 
