@@ -81,3 +81,15 @@ class PerParameterNormSAM(_SAMBase):
 
     def scale(self, group, grad):
         return group["rho"] / (grad.norm(p=2) + 1e-12)
+
+
+class NoZeroSAM(_SAMBase):
+    """Forgets to zero the gradients between its two passes: the base step uses ∇L(w) + ∇L(w + e(w)).
+    Shows only when the closure does not zero them itself, as with the common SAM API's closures."""
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        closure = torch.enable_grad()(closure)
+        self.first_step(zero_grad=False)
+        closure()
+        self.second_step()

@@ -73,6 +73,7 @@ class Implementation:
             )
         if self.optimizer is None and self.factory is None:
             raise FlatcheckError(f"{self.name}: give an optimizer class or a factory")
+        self.drive = resolve_driver(self.driver or spec.driver)
 
     @property
     def spec(self) -> AlgorithmSpec:
@@ -245,7 +246,6 @@ class _Driver:
         self.params = [torch.nn.Parameter(part.reshape(s).clone()) for part, s in zip(x.split(sizes), shapes)]
         self.shapes = [p.shape for p in self.params]
         self.opt = impl.make(self.params, hp)
-        self.drive = resolve_driver(impl.driver or impl.spec.driver)
 
     def vector(self) -> torch.Tensor:
         return torch.cat([p.reshape(-1) for p in self.params])
@@ -266,7 +266,7 @@ class _Driver:
             return loss
 
         try:
-            self.drive(self.opt, closure)
+            impl.drive(self.opt, closure)
         except ProtocolError as e:
             raise ProtocolError(f"{impl.name}: {e}. {spec.protocol}") from e
         except (TypeError, AttributeError) as e:

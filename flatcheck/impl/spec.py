@@ -56,8 +56,9 @@ class AlgorithmSpec:
         and does not call backward(); GD on L^asc differentiates twice itself).
     driver: the built-in driver that performs one step (`flatcheck.impl.drivers.DRIVERS`).
     random: whether the algorithm draws randomness of its own inside a step.
-    calls: closure evaluations per step of flatcheck's own optimizer (documentation, and the test
-        battery checks it), as a function of the completed hyper-parameters.
+    calls: closure evaluations inside one call of step() of flatcheck's own optimizer (SAM's first
+        pass is the driver's), as a function of the completed hyper-parameters; the test battery
+        checks it.
     aliases: spellings of the algorithm inside a class name (lower case, letters and digits).
     family: the other algorithms the same class serves (a SAM is full-batch and stochastic SAM).
     protocol: one paragraph telling a user how flatcheck constructs and drives an implementation.
