@@ -96,7 +96,7 @@ def test_every_hyper_parameter_is_passed_with_its_default():
 
 def test_kwargs_may_name_an_object_and_may_not_repeat_a_hyper_parameter():
     impl = user_implementation("pytorch_optimizer:SAM", None, kwargs={"base_optimizer": "torch.optim:Adam"})["sam"]
-    assert impl.kwargs["base_optimizer"] is torch.optim.Adam
+    assert impl.constructor_args({"lr": 0.1, "rho": 0.2})["base_optimizer"] is torch.optim.Adam
     with pytest.raises(FlatcheckError, match="hyper-parameter"):
         user_implementation("pytorch_optimizer:SAM", None, kwargs={"rho": 0.1})
     with pytest.raises(FlatcheckError, match="hyper-parameter"):

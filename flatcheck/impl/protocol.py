@@ -46,10 +46,13 @@ class Implementation:
     """An optimizer plus how to construct and drive it.
 
     optimizer: the class (None when `factory` builds the optimizer); factory: a function
-    `(params, **args) -> optimizer` receiving what the class would; driver: a built-in driver's
-    name or a function `(optimizer, closure)` (None: the algorithm's own, `AlgorithmSpec.driver`);
-    rename: flatcheck's hyper-parameter names -> the constructor's; kwargs: fixed constructor
-    arguments (a key naming one of the algorithm's hyper-parameters is an error)."""
+    `(params, **args) -> optimizer` receiving what the class would, or its 'module:function';
+    driver: a built-in driver's name, a 'module:function' or a function `(optimizer, closure)`
+    (None: the algorithm's own, `AlgorithmSpec.driver`); rename: flatcheck's hyper-parameter names
+    -> the constructor's; kwargs: fixed constructor arguments, a 'module:name' string standing for
+    that object (a key naming one of the algorithm's hyper-parameters is an error). factory, driver
+    and kwargs are kept as given, for the replay command; their resolved forms are `build`,
+    `drive` and `fixed`."""
 
     name: str
     algorithm: str
@@ -58,7 +61,7 @@ class Implementation:
     rename: dict[str, str] = field(default_factory=dict)
     kwargs: dict[str, Any] = field(default_factory=dict)
     builtin: bool = False
-    factory: Callable[..., Any] | None = None
+    factory: str | Callable[..., Any] | None = None
     driver: str | Driver | None = None
 
     def __post_init__(self) -> None:
@@ -73,7 +76,9 @@ class Implementation:
             )
         if self.optimizer is None and self.factory is None:
             raise FlatcheckError(f"{self.name}: give an optimizer class or a factory")
+        self.build = resolve_factory(self.factory) if self.factory is not None else self.optimizer
         self.drive = resolve_driver(self.driver or spec.driver)
+        self.fixed = resolve_references(self.kwargs)
 
     @property
     def spec(self) -> AlgorithmSpec:
@@ -83,13 +88,12 @@ class Implementation:
         """Every argument of a construction: the algorithm's hyper-parameters (defaults filled,
         renamed) and fixed arguments, then `kwargs`."""
         args = {self.rename.get(k, k): v for k, v in self.spec.constructor_args(hp).items()}
-        return {**args, **self.kwargs}
+        return {**args, **self.fixed}
 
     def make(self, params: list, hp: dict[str, Any]) -> torch.optim.Optimizer:
         args = self.constructor_args(hp)
-        build = self.factory or self.optimizer
         try:
-            opt = build(params, **args)
+            opt = self.build(params, **args)
         except TypeError as e:
             raise ProtocolError(
                 f"{self.name}({', '.join(args)}) failed: {e}. Map flatcheck's hyper-parameter names to "
@@ -343,8 +347,9 @@ def user_implementation(
         if cls is None:
             raise FlatcheckError("with a factory and no class, name the algorithm (--algorithm)")
         algorithm = infer_algorithm(cls.__name__, known or list(SPECS))
-    fixed = resolve_references(kwargs or {})
     return {
-        k: Implementation(name, k, cls, rename=dict(rename or {}), kwargs=fixed, factory=build, driver=driver)
+        k: Implementation(
+            name, k, cls, rename=dict(rename or {}), kwargs=dict(kwargs or {}), factory=factory, driver=driver
+        )
         for k in kinds_for(algorithm, known or list(SPECS))
     }
