@@ -57,6 +57,7 @@ def test_independent_user_implementations_verified(path, claim_id):
     [
         ("broken_sam:UnnormalisedSAM", "wen2023.sam_step"),
         ("broken_sam:PerParameterNormSAM", "wen2023.sam_step"),
+        ("broken_sam:NoZeroSAM", "wen2023.sam_step"),
         ("broken_sam:WrongSignSAM", "wen2023.sam_stochastic_step"),
         ("broken_sap:NoSignSAP", "ahn2024.sap_step"),
         ("broken_sap:FullBatchOuterSAP", "ahn2024.sap_step"),

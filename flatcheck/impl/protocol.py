@@ -34,7 +34,8 @@ import torch
 from flatcheck.errors import FlatcheckError, NonFiniteError, ProtocolError
 from flatcheck.impl.drivers import Driver, load_object, resolve_driver, resolve_factory
 from flatcheck.impl.harness import draw_weights, harness_draws
-from flatcheck.impl.spec import AlgorithmSpec, BatchedStep, spec_of
+from flatcheck.impl.kinds import infer_algorithm, kinds_for
+from flatcheck.impl.spec import SPECS, AlgorithmSpec, BatchedStep, spec_of
 from flatcheck.problems import Problem
 
 # A --kwargs string naming an object: module.path:attr.path
@@ -331,9 +332,6 @@ def user_implementation(
     target serves (a SAM is full-batch and stochastic SAM): `target` is the class (or its
     'module:Class' path; with a factory it may be None, and the algorithm must then be given);
     `known` narrows the algorithms it may be checked as (default: every registered one)."""
-    from flatcheck.impl.kinds import infer_algorithm, kinds_for
-    from flatcheck.impl.spec import SPECS
-
     cls = load_class(target) if isinstance(target, str) else target
     build = resolve_factory(factory) if factory is not None else None
     if cls is None and build is None:
