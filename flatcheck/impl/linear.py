@@ -41,7 +41,7 @@ def _user_chain(impl: Implementation, fam: HessianFamily, hp: dict) -> tuple[tor
     opt = impl.make([p], hp)
 
     def closure(index: torch.Tensor | None = None) -> torch.Tensor:
-        opt.zero_grad()
+        # The loss closure of flatcheck.impl.drivers: the driver zeroes the gradients.
         loss = fam.loss(p, index)
         loss.backward()
         return loss
@@ -51,12 +51,9 @@ def _user_chain(impl: Implementation, fam: HessianFamily, hp: dict) -> tuple[tor
 
 def _step(impl: Implementation, opt, closure, p: torch.nn.Parameter, d: int) -> torch.Tensor:
     try:
-        opt.step(closure)
-    except TypeError as e:
-        raise ProtocolError(
-            f"{impl.name}.step(closure) failed: {e}. A linearized-SGD optimizer draws its mini-batch S and "
-            "calls closure(index=S), which returns Σ_{i∈S} ℓ_i after calling backward()."
-        ) from e
+        impl.drive(opt, closure)
+    except ProtocolError as e:
+        raise ProtocolError(f"{impl.name}: {e}. {impl.spec.protocol}") from e
     out = p.detach()
     if out.shape != (d, d):
         raise ProtocolError(f"{impl.name}.step changed the parameter shape ({d}, {d}) -> {tuple(out.shape)}")
