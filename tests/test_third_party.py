@@ -130,7 +130,7 @@ def test_cli_check_with_factory_and_driver(tmp_path, capsys):
         + ["--out", str(tmp_path), "--quiet", "--time-limit", "5", "--jobs", "1"]
     )
     assert code == 1
-    assert "falsified: wen2023.sam_step" in capsys.readouterr().out
+    assert "wen2023.sam_step: falsified: " in capsys.readouterr().out
 
 
 def test_pytest_fixture_takes_factory_and_driver(flatcheck_claims):
