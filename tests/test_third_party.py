@@ -146,3 +146,12 @@ def test_pytest_fixture_takes_factory_and_driver(flatcheck_claims):
         ReferenceSAM, factory=factory, driver="first_second", claims=["wen2023.sam_step"], profile="quick"
     )
     assert [r.verdict for r in results] == ["verified"] and built
+
+
+def test_replay_carries_factory_and_driver():
+    from flatcheck.verify.result import replay_command
+
+    impl = sam_impl("GSAM alpha=0")
+    line = replay_command(get("wen2023.sam_step"), budget_for("quick"), impl)
+    assert "--factory third_party_sam:gsam --driver outputs_loss" in line
+    assert """--kwargs '{"alpha": 0.0}'""" in line

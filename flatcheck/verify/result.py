@@ -98,6 +98,8 @@ def replay_command(claim: Claim, budget: Budget, impl: Any) -> str:
             "algorithm": getattr(impl, "algorithm", None),
             "kwargs": getattr(impl, "kwargs", None) or None,
             "rename": [f"{k}={v}" for k, v in (getattr(impl, "rename", None) or {}).items()],
+            # A factory or driver given as 'module:name' replays; one given as a Python object cannot.
+            **{k: v for k in ("factory", "driver") if isinstance(v := getattr(impl, k, None), str)},
             "profile": budget.profile,
             "seed": budget.seed,
         }
