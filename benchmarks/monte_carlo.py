@@ -3,7 +3,7 @@
     OMP_NUM_THREADS=2 python benchmarks/monte_carlo.py [--draws 10000] [--device cpu|cuda]
 
 The check of eq. (5) reads v_t = Proj⊥_{∇f} ∇f(x + ρg) back from the implementation's own steps
-(flatcheck.impl.probes.perturbations). This script measures, on one instance of the claim
+(flatcheck.impl.rsp_perturbations.perturbations). This script measures, on one instance of the claim
 (Example 1 at x = (1/2, 1), ρ = 0.05):
 
 1. wall time for n draws: the built-in RSP's batched functional step (one tensor call) against
@@ -32,7 +32,7 @@ from broken_rsp import ReferenceRSP  # noqa: E402
 
 from flatcheck.algorithms import RSP  # noqa: E402
 from flatcheck.impl import Implementation, builtin  # noqa: E402
-from flatcheck.impl.probes import perturbations  # noqa: E402
+from flatcheck.impl.rsp_perturbations import perturbations  # noqa: E402
 from flatcheck.problems import PointInstance, example1  # noqa: E402
 from flatcheck_theorems.ahn2024.eq5 import RHO, exact_mean  # noqa: E402
 

@@ -12,7 +12,7 @@ import torch
 
 from flatcheck.algorithms.linear_sgd import LinSGD, diagonal_first_passage, linsgd_step
 from flatcheck.impl import Implementation, builtin
-from flatcheck.impl.linear import jacobian_draws, log_norm_paths
+from flatcheck.impl.jacobians import jacobian_draws, log_norm_paths
 from flatcheck.numeric.coherence import coherence, gram, sketched_gram
 from flatcheck.problems.dexter_families import (
     diagonal_family,

@@ -14,7 +14,7 @@ import torch
 from flatcheck.errors import NonFiniteError
 from flatcheck.impl import SPECS, AlgorithmSpec, Implementation, builtin
 from flatcheck.impl.harness import harness_draws
-from flatcheck.impl.linear import jacobian_draws
+from flatcheck.impl.jacobians import jacobian_draws
 from flatcheck.impl.spec import REQUIRED
 from flatcheck.problems import wen_toy
 from flatcheck.problems.dexter_families import random_psd
@@ -59,7 +59,7 @@ def test_driven_optimizer_equals_batched_step(name, dtype):
     gen = torch.Generator()
     gen.manual_seed(SEED)
     if spec.closure == "index":
-        # Linearized SGD is driven on its family of per-example quadratics (flatcheck.impl.linear),
+        # Linearized SGD is driven on its family of per-example quadratics (flatcheck.impl.jacobians),
         # which works in float64: the float32 row checks the same draw at float32's tolerance.
         fam = index_family()
         hp = hyper(spec, fam.n)

@@ -8,7 +8,7 @@ SGD and of the §5 experiments). It is SGD, w ← w − (η/B) Σ_{i∈S} ∇ℓ
 quadratics ℓ_i(w) = ½wᵀH_iw around the minimum w* = 0.
 
 `LinSGD` is that update as a torch optimizer for any model with per-example losses: it draws S
-itself and asks the closure for Σ_{i∈S} ℓ_i through `closure(index=S)` (flatcheck.impl.linear).
+itself and asks the closure for Σ_{i∈S} ℓ_i through `closure(index=S)` (flatcheck.impl.jacobians).
 The batched functional form advances thousands of independent chains at once: `linsgd_step` applies
 Ĵ to a batch of matrices or vectors (products Ĵ_k⋯Ĵ₁ start from W = I); `diagonal_first_passage`
 runs diagonal constructions (each chain its own family) until the norm grows or shrinks by a factor.

@@ -37,7 +37,7 @@ from flatcheck.algorithms import (
 )
 from flatcheck.algorithms.linear_sgd import LinSGD
 from flatcheck.impl.harness import example_grads, gradient_oracle, loss_hvp
-from flatcheck.impl.linear import linsgd_batched
+from flatcheck.impl.jacobians import linsgd_batched
 from flatcheck.impl.protocol import Implementation
 from flatcheck.impl.spec import REQUIRED, SPECS, AlgorithmSpec, register, spec_of
 from flatcheck.problems import Problem
@@ -263,7 +263,7 @@ for _spec in (
         linsgd_batched,
         hyper={"lr": REQUIRED, "batch_size": REQUIRED, "n_examples": REQUIRED, "sampling": "bernoulli"},
         protocol="A linearized-SGD optimizer draws its mini-batch S and calls closure(index=S), which returns "
-        "Σ_{i∈S} ℓ_i after calling backward() (flatcheck.impl.linear).",
+        "Σ_{i∈S} ℓ_i after calling backward() (flatcheck.impl.jacobians).",
         aliases=("linsgd", "linearsgd", "linearizedsgd"),
         calls=lambda hp: 1,
         closure="index",

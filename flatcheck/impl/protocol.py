@@ -161,7 +161,7 @@ class Chains:
     time: flatcheck's batched step, or one optimizer object per row kept across steps.
 
     The harness generator is seeded with `seed`; `step(seed=s)` reseeds it for that step (the runs
-    of `flatcheck.impl.runs` give every step its own seed). A user's optimizer draws from torch's
+    of `flatcheck.impl.dynamics` give every step its own seed). A user's optimizer draws from torch's
     global RNG: it is seeded with `seed` once, continued from step to step, and never leaked."""
 
     def __init__(

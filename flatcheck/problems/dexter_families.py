@@ -249,7 +249,7 @@ class LinearSGDInstance:
     batch: int
 
     def hp(self, sampling: str = "bernoulli") -> dict[str, Any]:
-        """Hyper-parameters by flatcheck name (flatcheck.impl.linear)."""
+        """Hyper-parameters by flatcheck name (flatcheck.impl.jacobians)."""
         return {"lr": float(self.lr), "batch_size": self.batch, "n_examples": self.fam.n, "sampling": sampling}
 
     def describe(self) -> dict[str, Any]:

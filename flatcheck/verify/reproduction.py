@@ -1,7 +1,7 @@
 """Reproduction checks: runs of an implementation that a figure says converge to named points.
 
 A figure's statement "algorithm A, run on problem P, finds the point p*" is checked by running A
-(through the implementation under test, or the kind it needs, `flatcheck.impl.runs.as_kind`) from
+(through the implementation under test, or the kind it needs, `flatcheck.impl.dynamics.as_kind`) from
 the instance's start and deciding on the end of the run:
 
 - found: the final point (the mean over the last quarter of the run, and over chains for a
@@ -22,7 +22,7 @@ from typing import Any
 import torch
 
 from flatcheck.errors import NonFiniteError
-from flatcheck.impl.runs import as_kind, chain_count, iterates_at
+from flatcheck.impl.dynamics import as_kind, chain_count, iterates_at
 from flatcheck.problems import Problem
 from flatcheck.verify.claim import Evidence
 

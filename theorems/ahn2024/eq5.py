@@ -18,7 +18,7 @@ from __future__ import annotations
 import sympy as sp
 import torch
 
-from flatcheck.impl.probes import perturbations
+from flatcheck.impl.rsp_perturbations import perturbations
 from flatcheck.problems import PointInstance, log_uniform, point_instances, smooth_problems
 from flatcheck.stats import mean_interval
 from flatcheck.symbolic import expectation, proj_out

@@ -16,7 +16,7 @@ import sympy as sp
 import torch
 from hypothesis import strategies as st
 
-from flatcheck.impl.probes import perturbations
+from flatcheck.impl.rsp_perturbations import perturbations
 from flatcheck.problems import PointInstance, log_uniform, point_instances, quadratics, smooth_problems
 from flatcheck.verify import Claim, Constant, Evidence, constant
 

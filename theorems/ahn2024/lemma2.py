@@ -27,7 +27,7 @@ import sympy as sp
 import torch
 from hypothesis import strategies as st
 
-from flatcheck.impl.flat_probes import mean_trace_change
+from flatcheck.impl.trace_change import mean_trace_change
 from flatcheck.numeric.flatness import circle_mean_trace_change, flatness
 from flatcheck.problems.setting1 import diagonal_network
 from flatcheck.stats import fit_order

@@ -20,7 +20,7 @@ import math
 import torch
 from hypothesis import strategies as st
 
-from flatcheck.impl.flat_probes import mean_trace_change
+from flatcheck.impl.trace_change import mean_trace_change
 from flatcheck.numeric.flatness import circle_mean_trace_change
 from flatcheck.problems.setting1 import diagonal_network
 from flatcheck.stats import fit_order

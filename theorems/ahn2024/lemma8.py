@@ -26,7 +26,7 @@ from __future__ import annotations
 import torch
 from hypothesis import strategies as st
 
-from flatcheck.impl.probes import perturbations
+from flatcheck.impl.rsp_perturbations import perturbations
 from flatcheck.numeric.flatness import pl_constant
 from flatcheck.problems import PointInstance
 from flatcheck.problems.setting1 import normal_direction, sharp_points

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import torch
 
-from flatcheck.impl.probes import perturbations
+from flatcheck.impl.rsp_perturbations import perturbations
 from flatcheck.numeric.flatness import example_directions, sap_mean_perturbation, trace_bar
 from flatcheck.numeric.linalg import hvp
 from flatcheck.problems import PointInstance

@@ -22,7 +22,7 @@ import math
 import torch
 from hypothesis import strategies as st
 
-from flatcheck.impl.flat_probes import loglog_slope, steps_to_flat
+from flatcheck.impl.trace_change import loglog_slope, steps_to_flat
 from flatcheck.problems.setting1 import diagonal_network
 from flatcheck.verify import Claim, Constant, Evidence, constant
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from hypothesis import strategies as st
 
-from flatcheck.impl.probes import perturbations
+from flatcheck.impl.rsp_perturbations import perturbations
 from flatcheck.problems import PointInstance, log_uniform, point_instances, quadratics, smooth_problems
 from flatcheck.verify import Claim, Constant, Evidence, constant
 

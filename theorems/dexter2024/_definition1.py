@@ -1,10 +1,10 @@
 """Whether an implementation of linearized SGD follows dexter2024 Definition 1: draws of Ĵ (one step
-from W = I, `flatcheck.impl.linear.jacobian_draws`) tested for E[Ĵ] and E[Ĵ²] against the family
+from W = I, `flatcheck.impl.jacobians.jacobian_draws`) tested for E[Ĵ] and E[Ĵ²] against the family
 (`flatcheck.stats.stability.definition1_test`, Bernoulli sampling). Shared by the Theorem 1 claims."""
 
 from __future__ import annotations
 
-from flatcheck.impl.linear import jacobian_draws
+from flatcheck.impl.jacobians import jacobian_draws
 from flatcheck.impl.protocol import Implementation
 from flatcheck.problems.dexter_families import LinearSGDInstance
 from flatcheck.stats.stability import definition1_test

@@ -36,7 +36,7 @@ import torch
 from hypothesis import strategies as st
 
 from flatcheck.algorithms.linear_sgd import diagonal_first_passage
-from flatcheck.impl.linear import jacobian_draws
+from flatcheck.impl.jacobians import jacobian_draws
 from flatcheck.problems.dexter_families import LinearSGDInstance, section5_construction
 from flatcheck.stats.stability import coordinate_moments, definition1_test
 from flatcheck.verify import Claim, Evidence

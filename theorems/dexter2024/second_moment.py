@@ -23,7 +23,7 @@ from functools import lru_cache
 import sympy as sp
 import torch
 
-from flatcheck.impl.linear import jacobian_draws
+from flatcheck.impl.jacobians import jacobian_draws
 from flatcheck.problems.dexter_families import LinearSGDInstance, diagonal_families, psd_families, sgd_instances
 from flatcheck.stats.stability import jacobian_ranges, moment_interval_test
 from flatcheck.verify import Claim, Constant, Evidence, constant

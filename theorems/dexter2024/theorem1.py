@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 
-from flatcheck.impl.linear import log_norm_paths
+from flatcheck.impl.jacobians import log_norm_paths
 from flatcheck.problems.dexter_families import LinearSGDInstance, diagonal_families, psd_families
 from flatcheck.stats.stability import (
     columns_of,

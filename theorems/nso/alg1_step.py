@@ -29,7 +29,7 @@ import sympy as sp
 from hypothesis import strategies as st
 
 from flatcheck.algorithms import NOISES
-from flatcheck.impl.nso_runs import noise_hyper
+from flatcheck.impl.nso_readback import noise_hyper
 from flatcheck.impl.predict import gd_prediction, margins, noise_reach, perturbed_steps
 from flatcheck.problems import PointInstance, example1, log_uniform, point_instances, quadratics, random_polynomials
 from flatcheck.verify import Claim, Evidence

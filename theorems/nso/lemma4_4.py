@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from flatcheck.impl.nso_runs import readback_error, step_gradients, unsupported_noise
+from flatcheck.impl.nso_readback import readback_error, step_gradients, unsupported_noise
 from flatcheck.problems.nso_families import POSITIVE_SIGMA_U, NSOInstance, nso_instances
 from flatcheck.stats import mean_interval
 from flatcheck.verify import Claim, Constant, Evidence, constant

@@ -20,7 +20,7 @@ from dataclasses import replace
 
 import sympy as sp
 
-from flatcheck.impl.nso_runs import unsupported_noise, weighted_gradient_bound
+from flatcheck.impl.nso_readback import unsupported_noise, weighted_gradient_bound
 from flatcheck.problems.nso_families import NSOInstance, run_instances
 from flatcheck.verify import Claim, Evidence
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from flatcheck.impl.nso_runs import unsupported_noise, weighted_gradient_bound
+from flatcheck.impl.nso_readback import unsupported_noise, weighted_gradient_bound
 from flatcheck.problems.nso_families import NSOInstance, run_instances
 from flatcheck.verify import Claim, Evidence
 

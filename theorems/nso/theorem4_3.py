@@ -26,8 +26,8 @@ import math
 
 from hypothesis import strategies as st
 
-from flatcheck.impl.nso_runs import run_paths, unsupported_noise
-from flatcheck.impl.runs import chain_count
+from flatcheck.impl.dynamics import chain_count
+from flatcheck.impl.nso_readback import run_paths, unsupported_noise
 from flatcheck.problems.nso_families import NSOInstance, nso_instances
 from flatcheck.stats import mean_interval
 from flatcheck.verify import Claim, Constant, Evidence, constant

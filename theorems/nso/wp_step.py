@@ -18,7 +18,7 @@ from __future__ import annotations
 from hypothesis import strategies as st
 
 from flatcheck.algorithms import NOISES
-from flatcheck.impl.nso_runs import noise_hyper
+from flatcheck.impl.nso_readback import noise_hyper
 from flatcheck.impl.predict import perturbed_steps
 from flatcheck.problems import PointInstance, example1, log_uniform, point_instances, quadratics, random_polynomials
 from flatcheck.verify import Claim, Evidence

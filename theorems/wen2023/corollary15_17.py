@@ -33,7 +33,7 @@ import torch
 from hypothesis import strategies as st
 
 from flatcheck.errors import NonFiniteError
-from flatcheck.impl.runs import as_kind, chain_count, ladder, scaling_decision, track_limit_flow
+from flatcheck.impl.dynamics import as_kind, chain_count, ladder, scaling_decision, track_limit_flow
 from flatcheck.numeric.riemannian import eigen
 from flatcheck.numeric.sharpness import example_expansions, stochastic_worst_sharpness, worst_sharpness
 from flatcheck.problems import toy_starts, wen_toy

@@ -29,7 +29,7 @@ import torch
 from hypothesis import strategies as st
 
 from flatcheck.errors import NonFiniteError
-from flatcheck.impl.runs import chain_count, ladder, scaling_decision, track_limit_flow
+from flatcheck.impl.dynamics import chain_count, ladder, scaling_decision, track_limit_flow
 from flatcheck.problems import toy_starts, wen_toy
 from flatcheck.verify import Claim, Evidence
 

@@ -24,7 +24,7 @@ import torch
 from hypothesis import strategies as st
 
 from flatcheck.errors import NonFiniteError
-from flatcheck.impl.runs import chain_count, run_chains
+from flatcheck.impl.dynamics import chain_count, run_chains
 from flatcheck.problems import Problem, log_uniform, quadratic, rationals
 from flatcheck.problems.quadratic import to_tensor
 from flatcheck.verify import Assumption, Claim, Constant, Evidence, constant

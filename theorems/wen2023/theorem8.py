@@ -33,7 +33,7 @@ import torch
 from hypothesis import strategies as st
 
 from flatcheck.errors import NonFiniteError
-from flatcheck.impl.runs import ladder, scaling_exponent, track_limit_flow
+from flatcheck.impl.dynamics import ladder, scaling_exponent, track_limit_flow
 from flatcheck.numeric.riemannian import eigen
 from flatcheck.problems import toy_starts, wen_toy
 from flatcheck.verify import Claim, Constant, Evidence, constant

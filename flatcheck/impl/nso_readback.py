@@ -12,8 +12,8 @@ from typing import Any
 
 import torch
 
+from flatcheck.impl.dynamics import chain_count
 from flatcheck.impl.protocol import Implementation
-from flatcheck.impl.runs import chain_count
 from flatcheck.problems import Problem
 from flatcheck.problems.nso_families import NSOInstance
 from flatcheck.stats import mean_interval
