@@ -8,7 +8,7 @@ The check of eq. (5) reads v_t = Proj⊥_{∇f} ∇f(x + ρg) back from the impl
 
 1. wall time for n draws: the built-in RSP's batched functional step (one tensor call) against
    stepping optimizer objects one draw at a time — flatcheck's own RSP class and an
-   independently written one (tests/broken_rsp.py:ReferenceRSP) through `Implementation`;
+   independently written one (tests/fixtures/broken_rsp.py:ReferenceRSP) through `Implementation`;
 2. variance of the Monte Carlo mean per draw: antithetic pairs (g, −g) against plain draws, both
    from the per-draw sample variance and across independent seeds;
 3. the exact symbolic E v_t (moment formulas on the sphere, no sampling) and its cost, with the
@@ -26,7 +26,7 @@ from pathlib import Path
 import sympy as sp
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "fixtures"))
 
 from broken_rsp import ReferenceRSP  # noqa: E402
 

@@ -4,7 +4,7 @@
         [--claims ID…] [--builtin-only]
 
 Runs every step claim (the claims about the steps of one algorithm) against correct
-implementations — flatcheck's built-ins, a SAM guarded by ‖g‖ + 1e-12 (tests/mutants_sam.py),
+implementations — flatcheck's built-ins, a SAM guarded by ‖g‖ + 1e-12 (tests/fixtures/mutants_sam.py),
 a SAM whose norm is reduced in float32, pytorch-optimizer's SAM, an NSO taking the noise law,
 an independently written RSP —
 in one process (`--jobs 1`), with the catalog's multiplicity correction (the catalog's size),
@@ -22,7 +22,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "fixtures"))
 
 from flatcheck.impl import Implementation, builtin  # noqa: E402
 from flatcheck.verify.profiles import budget_for  # noqa: E402

@@ -8,8 +8,9 @@ import pytest
 # (Dask's in-process test cluster, hypothesis, torch) that a fork had better not copy.
 os.environ.setdefault("FLATCHECK_JOBS", "1")
 
-# tests/ holds the deliberately broken implementations used as `module:Class` targets.
-sys.path.insert(0, str(Path(__file__).parent))
+# tests/fixtures/ holds the implementations used as `module:Class` targets: deliberately broken
+# ones, mutants, user-style and third-party-style classes, toy claims.
+sys.path.insert(0, str(Path(__file__).parent / "fixtures"))
 
 
 @pytest.fixture

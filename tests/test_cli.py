@@ -191,9 +191,10 @@ def test_nan_rsp_is_caught(flatcheck_claims):
 
 
 def _pytest(cwd, *args):
-    # This checkout (not an installed copy) and the tests folder, which holds the user classes.
+    # This checkout (not an installed copy) and tests/fixtures, which holds the user classes.
     here = Path(__file__).parent
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(here), str(here.parent)]), "OMP_NUM_THREADS": "1"}
+    path = os.pathsep.join([str(here / "fixtures"), str(here.parent)])
+    env = {**os.environ, "PYTHONPATH": path, "OMP_NUM_THREADS": "1"}
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", *args],
         cwd=cwd,

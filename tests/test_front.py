@@ -183,7 +183,7 @@ def test_fractions_are_set_at_display_size():
 @pytest.mark.slow
 def test_pytest_flatcheck_writes_the_html_report_from_every_xdist_worker(tmp_path):
     (tmp_path / "test_nothing.py").write_text("def test_nothing():\n    pass\n")
-    path = os.pathsep.join([str(Path(__file__).parent), str(REPO)])
+    path = os.pathsep.join([str(Path(__file__).parent / "fixtures"), str(REPO)])
     out = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-n", "2", "--flatcheck"]
         + ["--flatcheck-claims", "ahn2024.lemma1", "ahn2024.vt_norm", "--flatcheck-report", "ci-report"],

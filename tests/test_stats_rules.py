@@ -351,7 +351,7 @@ def test_definition1_test_meets_its_rate_exactly(draws):
 
 
 def test_definition1_test_power_against_eta_over_n():
-    """The broken η/n scale (tests/broken_linsgd.py EtaOverNLinSGD): ĵ_c = 1 − (η/12)x_c, mean off by
+    """The broken η/n scale (tests/fixtures/broken_linsgd.py EtaOverNLinSGD): ĵ_c = 1 − (η/12)x_c, mean off by
     η·11/144. Exact rejection probability on one entry ≥ 1 − 1e-6 from 1024 draws (default: 2048,
     thorough: 8192 for a user's class). Documented shortfall: at 512 draws (quick) it is 0 — the range
     term 7η·ln(4·2d²/α)/(3·511) ≈ 0.1η exceeds the error; the η/n variant is still falsified at quick

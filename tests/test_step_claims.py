@@ -1,6 +1,6 @@
 """The step claims under the error model of real code (flatcheck.impl.predict.ErrorModel): correct
 implementations written the way real code is (a guarded normaliser, a float32 norm, pytorch-optimizer's
-SAM, an NSO taking the noise law) verified, at float64 and at float32; every mutant of tests/mutants_*.py
+SAM, an NSO taking the noise law) verified, at float64 and at float32; every mutant of tests/fixtures/mutants_*.py
 falsified on the claim that concerns it; and the error model's edges decided truthfully."""
 
 from __future__ import annotations

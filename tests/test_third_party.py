@@ -1,5 +1,5 @@
 """pytorch-optimizer's SAM family constructed and driven through flatcheck's protocol (factories and
-drivers in tests/third_party_sam.py), a staged multi-pass NSO (tests/staged_nso.py), and the options
+drivers in tests/fixtures/third_party_sam.py), a staged multi-pass NSO (tests/fixtures/staged_nso.py), and the options
 that plug them in: --factory, --driver, --kwargs references and collisions."""
 
 from __future__ import annotations

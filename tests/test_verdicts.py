@@ -260,7 +260,8 @@ def test_linsgd_with_the_erratum_set_aside(flatcheck_claims):
 def test_pytest_items_and_fixture_follow_the_expectations(tmp_path):
     (tmp_path / "test_mine.py").write_text(USER_TESTS)
     here = Path(__file__).parent
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(here), str(here.parent)]), "OMP_NUM_THREADS": "1"}
+    path = os.pathsep.join([str(here / "fixtures"), str(here.parent)])
+    env = {**os.environ, "PYTHONPATH": path, "OMP_NUM_THREADS": "1"}
     out = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rxs", "test_mine.py", "--flatcheck"]
         + ["--flatcheck-claims", "dexter2024.sec3_1"],
