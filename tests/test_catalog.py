@@ -17,10 +17,7 @@ from flatcheck.verify.registry import all_claims
 from flatcheck.verify.runner import run_claim
 
 # Expectations the quick profile cannot reach at seed 0, and why: these run at the default profile.
-QUICK_CANNOT_REACH = {
-    "ahn2024.lemma5": "the printed first inequality fails only where f(x) − f(Φ(x)) > 1; the 4 instances the quick "
-    "profile draws at seed 0 all have a smaller gap (verified there), the default profile's 12 reach one",
-}
+QUICK_CANNOT_REACH: dict[str, str] = {}
 # Several seconds or more each, even in the quick profile (training runs, long dynamics, flows).
 SLOW = {
     "ahn2024.example1.phi",

@@ -112,3 +112,27 @@ def test_show_lists_the_declared_constants(capsys):
     assert main(["show", "ahn2024.lemma1"]) == 0
     out = capsys.readouterr().out
     assert "c_v = 0.5" in out and "mutant 0.25" in out
+
+
+def test_declared_constants_of_identities_steps_and_bounds_are_killed():
+    """A sample of the ahn2024 and wen2023 claims that declare constants: every mutant is killed in
+    quick (each of these statements is exact or tight on its instances)."""
+    from flatcheck.verify.registry import all_claims
+
+    ids = [
+        "ahn2024.example1",
+        "ahn2024.rsp_step",
+        "ahn2024.setting1_hessian",
+        "ahn2024.lemma5.corrected",
+        "wen2023.sam_step",
+        "wen2023.lemma57",
+    ]
+    claims = [all_claims()[i] for i in ids]
+
+    def impl_for(c: Claim):
+        return builtin(c.algorithm) if c.algorithm else None
+
+    recs = run_mutants(claims, budget_for("quick"), impl_for, catalog_size=70)
+    assert {r["claim"] for r in recs} == set(ids)
+    alive = [(r["claim"], r["constant"], r["status"], r["reason"]) for r in recs if r["status"] != "killed"]
+    assert not alive, alive

@@ -102,14 +102,16 @@ def track_limit_flow(
     times: list[float],
     chains: int,
     seed: int,
+    time_scale: float = 1.0,
 ) -> list[Tracking]:
     """For each hyper-parameter set in hps: run `chains` copies of the implementation from x_init (d,)
-    for ⌈T/(ηρ²)⌉ steps, T = max(times), and compare Φ of the iterates at ⌈T_k/(ηρ²)⌉ with the
-    Riemannian flow `objective` ("top_eigenvalue": (6), "trace": (8)) at T_k (wen2023 Theorems 8,
-    11). The flow from Φ(x_init) is shared, and every Φ is found in one batched gradient flow."""
+    for ⌈T/(cηρ²)⌉ steps, T = max(times), c = time_scale (the theorems: 1), and compare Φ of the
+    iterates at ⌈T_k/(cηρ²)⌉ with the Riemannian flow `objective` ("top_eigenvalue": (6), "trace":
+    (8)) at T_k (wen2023 Theorems 8, 11). The flow from Φ(x_init) is shared, and every Φ is found
+    in one batched gradient flow."""
     runs = []
     for hp in hps:
-        scale = hp["lr"] * hp["rho"] ** 2
+        scale = time_scale * hp["lr"] * hp["rho"] ** 2
         steps = [math.ceil(t / scale - 1e-9) for t in times]
         runs.append((steps, iterates_at(impl, problem, x_init.expand(chains, -1).clone(), hp, steps, seed)))
     d = x_init.shape[-1]

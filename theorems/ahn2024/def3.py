@@ -12,6 +12,7 @@ Checked on diagonal networks, whose flat minima are known in closed form (per gr
 with round-off tolerances, holds at x* exactly when x* is a flat minimum of the closed form (the
 instances include x with u = v, which Φ maps to flat minima); (3) at the sampled x off X*, the
 predicate fails for ε < ‖x − Φ(x)‖ and holds for ε ≥ ‖x − Φ(x)‖, ε′ ≥ ‖∇(tr̄∘Φ)(x*)‖.
+No constant is declared: a definition has none (ε, ε′ are its parameters, swept by (3), and (0, 0) names Definition 2).
 """
 
 from __future__ import annotations

@@ -22,13 +22,17 @@ from flatcheck.impl.rsp_perturbations import perturbations
 from flatcheck.problems import PointInstance, log_uniform, point_instances, smooth_problems
 from flatcheck.stats import mean_interval
 from flatcheck.symbolic import expectation, proj_out
-from flatcheck.verify import Claim, Evidence
+from flatcheck.verify import Claim, Constant, Evidence, constant
 
 RHO = sp.Symbol("rho", positive=True)
+CONSTANTS = (
+    Constant("half", 0.5, "½ in ½ρ²", "exact", text="the coefficient of Proj⊥∇tr̄"),
+    Constant("order", 3, "3 in O(ρ³)", "larger", "order", 1, "the remainder's order"),
+)
 
 
-def exact_mean(inst: PointInstance) -> tuple[sp.Matrix, sp.Matrix]:
-    """(E v_t as a polynomial in ρ, the predicted ½ρ² Proj⊥ ∇tr̄(x)), exactly."""
+def exact_mean(inst: PointInstance, half: sp.Rational = sp.Rational(1, 2)) -> tuple[sp.Matrix, sp.Matrix]:
+    """(E v_t as a polynomial in ρ, the predicted half·ρ² Proj⊥ ∇tr̄(x)), exactly ((5): half = ½)."""
     prob = inst.problem
     gs = sp.symbols(f"g1:{prob.d + 1}", real=True)
     at_x = dict(zip(prob.symbols, inst.x))
@@ -36,7 +40,7 @@ def exact_mean(inst: PointInstance) -> tuple[sp.Matrix, sp.Matrix]:
     mean_grad = sp.Matrix([expectation(ge.subs(shifted, simultaneous=True), gs, "sphere") for ge in prob.grad_expr])
     grad_x = sp.Matrix([ge.subs(at_x) for ge in prob.grad_expr])
     grad_tr = sp.Matrix([sp.diff(prob.trace_bar_expr, s).subs(at_x) for s in prob.symbols])
-    return proj_out(grad_x, mean_grad).applyfunc(sp.expand), proj_out(grad_x, RHO**2 / 2 * grad_tr)
+    return proj_out(grad_x, mean_grad).applyfunc(sp.expand), proj_out(grad_x, half * RHO**2 * grad_tr)
 
 
 def derive() -> sp.Matrix:
@@ -50,14 +54,16 @@ def derive() -> sp.Matrix:
 
 
 def check(inst: PointInstance, impl, budget) -> Evidence:
-    mean, pred = exact_mean(inst)
+    half = sp.nsimplify(constant(budget, CONSTANTS, "half"))
+    order = int(constant(budget, CONSTANTS, "order"))
+    mean, pred = exact_mean(inst, half)
     rem = (mean - pred).applyfunc(sp.expand)
-    low = [sp.Poly(r, RHO).coeff_monomial(RHO**k) for r in rem for k in range(3)]
+    low = [sp.Poly(r, RHO).coeff_monomial(RHO**k) for r in rem for k in range(order)]
     if any(c != 0 for c in low):
         return Evidence(
             False,
             {"low_order_terms_of_remainder": [str(c) for c in low]},
-            note="E v_t − ½ρ²Proj⊥∇tr̄ has a term of order < 3 in ρ",
+            note=f"E v_t − {half}ρ²Proj⊥∇tr̄ has a term of order < {order} in ρ",
         )
     rho = inst.scalars["rho"]
     x = inst.x_tensor(device=budget.device)
@@ -105,4 +111,5 @@ CLAIM = Claim(
     derive=derive,
     algorithm="rsp",
     describe=PointInstance.describe,
+    constants=CONSTANTS,
 )

@@ -22,18 +22,39 @@ import torch
 
 from flatcheck.numeric import autograd_grad
 from flatcheck.problems import example1, points
-from flatcheck.verify import Claim, Evidence
+from flatcheck.verify import Budget, Claim, Constant, Evidence, constant
 
 x1, x2, t = sp.symbols("x1 x2 t", real=True)
-STATED = {
-    "grad": sp.Matrix([2 * (x1 * x2 - 1) * x2, 2 * (x1 * x2 - 1) * x1]),
-    "hess": sp.Matrix([[2 * x2**2, 4 * x1 * x2 - 2], [4 * x1 * x2 - 2, 2 * x1**2]]),
-    "trace_bar": x1**2 + x2**2,
-}
+CONSTANTS = (
+    Constant("c_grad", 2, "2 in ∇f = 2(x₁x₂ − 1)[x₂, x₁]ᵀ", "exact"),
+    Constant("c_diag", 2, "2 in 2x₂², 2x₁²", "exact", text="the Hessian's diagonal"),
+    Constant("c_off", 4, "4 in 4x₁x₂ − 2", "exact", text="the Hessian's off-diagonal"),
+    Constant("c_shift", 2, "2 in 4x₁x₂ − 2", "exact", text="the Hessian's off-diagonal"),
+    Constant("c_trace", 1, "1 in tr̄ = 1·(x₁² + x₂²)", "exact"),
+)
 
 
-@lru_cache(maxsize=1)
+def stated(c: tuple[float, ...]) -> dict[str, sp.Expr]:
+    """The printed formulas with the constants c (in the order of CONSTANTS)."""
+    g, dg, off, shift, tr = (sp.nsimplify(v) for v in c)
+    return {
+        "grad": sp.Matrix([g * (x1 * x2 - 1) * x2, g * (x1 * x2 - 1) * x1]),
+        "hess": sp.Matrix([[dg * x2**2, off * x1 * x2 - shift], [off * x1 * x2 - shift, dg * x1**2]]),
+        "trace_bar": tr * (x1**2 + x2**2),
+    }
+
+
+PRINTED = tuple(k.value for k in CONSTANTS)
+
+
 def derive() -> dict[str, object]:
+    return derive_with(PRINTED)
+
+
+@lru_cache(maxsize=4)
+def derive_with(c: tuple[float, ...]) -> dict[str, object]:
+    """sympy's derivatives of f against the formulas printed with constants c."""
+    printed = stated(c)
     f = example1().expr
     grad = sp.Matrix([sp.diff(f, v) for v in (x1, x2)])
     hess = sp.hessian(f, (x1, x2))
@@ -43,9 +64,9 @@ def derive() -> dict[str, object]:
     flat = sorted((c, 1 / c) for c in crit if c.is_real and sp.diff(on_manifold, t, 2).subs(t, c) > 0)
     tr_crit = sp.solve([sp.diff(tr_bar, x1), sp.diff(tr_bar, x2)], [x1, x2], dict=True)
     return {
-        "grad_residual": sp.simplify(grad - STATED["grad"]),
-        "hess_residual": sp.simplify(hess - STATED["hess"]),
-        "trace_bar_residual": sp.simplify(tr_bar - STATED["trace_bar"]),
+        "grad_residual": sp.simplify(grad - printed["grad"]),
+        "hess_residual": sp.simplify(hess - printed["hess"]),
+        "trace_bar_residual": sp.simplify(tr_bar - printed["trace_bar"]),
         # f ≥ 0 as a square, and f = 0 ⇔ x₁x₂ = 1: X* is the zero set of x₁x₂ − 1.
         "f_minus_square": sp.expand(f - (x1 * x2 - 1) ** 2),
         "argmin_trace_bar": tr_crit,
@@ -68,16 +89,18 @@ def _symbolic_ok(r: dict[str, object]) -> list[str]:
     return bad
 
 
-def check(pt: list[sp.Rational], impl: object, budget: object) -> Evidence:
-    bad = _symbolic_ok(derive())
+def check(pt: list[sp.Rational], impl: object, budget: Budget) -> Evidence:
+    c = tuple(constant(budget, CONSTANTS, k.name) for k in CONSTANTS)
+    bad = _symbolic_ok(derive_with(c))
     if bad:
         return Evidence(False, {"symbolic_mismatch": bad}, note="stated formula differs: " + ", ".join(bad))
     prob = example1()
     x = torch.tensor([float(v) for v in pt], dtype=torch.float64)
     subs = {x1: pt[0], x2: pt[1]}
-    stated_grad = torch.tensor([float(e.subs(subs)) for e in STATED["grad"]], dtype=torch.float64)
+    printed = stated(c)
+    stated_grad = torch.tensor([float(e.subs(subs)) for e in printed["grad"]], dtype=torch.float64)
     stated_hess = torch.tensor(
-        [[float(e.subs(subs)) for e in row] for row in STATED["hess"].tolist()], dtype=torch.float64
+        [[float(e.subs(subs)) for e in row] for row in printed["hess"].tolist()], dtype=torch.float64
     )
     g_torch = autograd_grad(prob.f, x[None])[0]
     g_hips = torch.from_numpy(np.asarray(autograd.grad(prob.f_autograd)(x.numpy())))
@@ -91,7 +114,7 @@ def check(pt: list[sp.Rational], impl: object, budget: object) -> Evidence:
     )
     # tr̄ from the Hessian (torch) against the stated x₁² + x₂².
     tr = float(torch.trace(prob.hess(x)) / 2)
-    err = max(err, abs(tr - float(STATED["trace_bar"].subs(subs))))
+    err = max(err, abs(tr - float(printed["trace_bar"].subs(subs))))
     return Evidence(err <= tol, {"max_abs_error": err, "tolerance": tol}, margin=(tol - err) / tol)
 
 
@@ -110,4 +133,5 @@ CLAIM = Claim(
     check=check,
     derive=derive,
     describe=lambda pt: {"x": [str(v) for v in pt]},
+    constants=CONSTANTS,
 )

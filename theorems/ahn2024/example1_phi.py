@@ -23,8 +23,9 @@ import torch
 from flatcheck.numeric import flow
 from flatcheck.problems import points
 from flatcheck.problems.setting1 import diagonal_network, diagonal_phi_expr
-from flatcheck.verify import Assumption, Claim, Evidence
+from flatcheck.verify import Assumption, Budget, Claim, Constant, Evidence, constant
 
+CONSTANTS = (Constant("flat_t", 1, "1 in the flat minima ±(1, 1)", "exact", text="where (1) holds on X*"),)
 FLOW_TOL = 1e-6  # relative agreement the Dormand–Prince integration (rtol 1e-9) guarantees on these paths
 
 
@@ -60,17 +61,17 @@ def derive() -> dict[str, object]:
     }
 
 
-def _symbolic_failures(r: dict[str, object]) -> list[str]:
+def _symbolic_failures(r: dict[str, object], flat_t: float = 1) -> list[str]:
     bad = [k for k in ("conserved_rate", "phi_on_X*_residual", "phi_conserves") if r[k] != 0]
     if r["phi_fixes_X*"] != sp.zeros(2, 1):
         bad.append("phi_fixes_X*")
-    if r["flat_t"] != [1]:
-        bad.append(f"∂Φ∇tr̄ = 0 on X* (x₁ > 0) at t = {r['flat_t']}, not only t = 1")
+    if r["flat_t"] != [sp.nsimplify(flat_t)]:
+        bad.append(f"∂Φ∇tr̄ = 0 on X* (x₁ > 0) at t = {r['flat_t']}, not only t = {flat_t:g}")
     return bad
 
 
-def check(pt: list[sp.Rational], impl: object, budget: object) -> Evidence:
-    bad = _symbolic_failures(derive())
+def check(pt: list[sp.Rational], impl: object, budget: Budget) -> Evidence:
+    bad = _symbolic_failures(derive(), constant(budget, CONSTANTS, "flat_t"))
     if bad:
         return Evidence(False, {"symbolic_mismatch": bad}, note="closed form or Definition 2 fails: " + ", ".join(bad))
     prob = diagonal_network([1], [1])
@@ -111,4 +112,5 @@ CLAIM = Claim(
         Assumption("basin", lambda pt: pt[0] + pt[1] != 0, "x₁ + x₂ ≠ 0: the flow ends on X*, not at the saddle"),
     ),
     describe=lambda pt: {"x": [str(v) for v in pt]},
+    constants=CONSTANTS,
 )

@@ -24,9 +24,13 @@ from flatcheck.impl.trace_change import mean_trace_change
 from flatcheck.numeric.flatness import circle_mean_trace_change
 from flatcheck.problems.setting1 import diagonal_network
 from flatcheck.stats import fit_order
-from flatcheck.verify import Claim, Evidence
+from flatcheck.verify import Claim, Constant, Evidence, constant
 
 LEVELS = 8
+CONSTANTS = (
+    Constant("eps_order", 3.0, "3 in O(δ⁴ε³)", "larger", "exponent", 1.0, "the order in ε"),
+    Constant("delta_order", 4.0, "4 in O(δ⁴ε³)", "larger", "exponent", 1.0, "the order in δ"),
+)
 
 
 def manifold_gradient_norm(t: float) -> float:
@@ -56,6 +60,8 @@ def increases(theta: float, a: float, b: float, eps: list[float], delta: list[fl
 
 def make_check(eps_order: float, delta_order: float):
     def check(inst: dict, impl, budget) -> Evidence:
+        printed = {"eps_order": eps_order, "delta_order": delta_order}
+        e_order, d_order = constant(budget, printed, "eps_order"), constant(budget, printed, "delta_order")
         theta, a, b, eps0, delta0 = inst["theta"], inst["a"], inst["b"], inst["eps0"], inst["delta0"]
         eps_seq = [eps0 * 2.0**-k for k in range(LEVELS)]
         delta_seq = [delta0 * 2.0 ** (-k / 2) for k in range(LEVELS)]
@@ -63,8 +69,8 @@ def make_check(eps_order: float, delta_order: float):
         (in_delta, q2), _ = increases(theta, a, b, [eps0] * LEVELS, delta_seq)
         # Round-off of a difference of two values of tr̄ ≈ 2 (x near (1, 1)), plus the quadrature error.
         floor = 64 * torch.finfo(torch.float64).eps * 4 + float(max(q1.max(), q2.max()))
-        fit_e = fit_order(eps_seq, in_eps.clamp(min=0).tolist(), eps_order, floor=floor)
-        fit_d = fit_order(delta_seq, in_delta.clamp(min=0).tolist(), delta_order, floor=floor)
+        fit_e = fit_order(eps_seq, in_eps.clamp(min=0).tolist(), e_order, floor=floor)
+        fit_d = fit_order(delta_seq, in_delta.clamp(min=0).tolist(), d_order, floor=floor)
         values = {
             "eps": eps_seq,
             "exact_change_vs_eps": in_eps.tolist(),
@@ -119,4 +125,5 @@ CLAIM = Claim(
     check=make_check(3.0, 4.0),
     algorithm="rsp",
     describe=lambda inst: dict(inst),
+    constants=CONSTANTS,
 )

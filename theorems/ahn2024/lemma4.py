@@ -26,10 +26,15 @@ from flatcheck.numeric.flatness import flatness, limit_jacobian, sap_mean_pertur
 from flatcheck.problems import PointInstance
 from flatcheck.problems.setting1 import normal_direction, sharp_points
 from flatcheck.stats import fit_order, mean_interval
-from flatcheck.verify import Claim, Evidence
+from flatcheck.verify import Claim, Constant, Evidence, constant
 
 LEVELS = 10
 CLAIMED_ORDER = 3
+CONSTANTS = (
+    Constant("half", 0.5, "½ in ½dρ²", "exact", text="the leading coefficient"),
+    Constant("d_times", 1.0, "the factor d (1·d)", "exact", text="SAP's factor d over RSP's Lemma 9"),
+    Constant("order", CLAIMED_ORDER, "3 in O(ρ³)", "larger", "order", 1, "the remainder's order (with ε₀ = O(ρ²))"),
+)
 
 
 def make_check(factor):
@@ -38,6 +43,8 @@ def make_check(factor):
     def check(inst: PointInstance, impl, budget) -> Evidence:
         prob = inst.problem
         d = prob.d
+        order = constant(budget, CONSTANTS, "order")
+        coefficient = constant(budget, CONSTANTS, "half") * constant(budget, CONSTANTS, "d_times")
         star = prob.known["phi"](inst.x_tensor()[None])
         rhos = torch.tensor([inst.scalars["rho0"] * 2.0 ** (-k / 2) for k in range(LEVELS)], dtype=torch.float64)
         xs = star + rhos[:, None] ** 2 * normal_direction(prob, star)
@@ -45,17 +52,17 @@ def make_check(factor):
         fl = flatness(prob, xs)
         mean_v = sap_mean_perturbation(prob, xs, rhos)
         lhs = torch.einsum("bij,bj->bi", jac, mean_v)
-        pred = 0.5 * factor(d) * rhos[:, None] ** 2 * fl.manifold
+        pred = coefficient * factor(d) * rhos[:, None] ** 2 * fl.manifold
         rem = torch.linalg.vector_norm(lhs - pred, dim=-1).tolist()
         floor = 1e4 * torch.finfo(torch.float64).eps * (1 + float(xs.abs().max()) ** 2)
-        fit = fit_order(rhos.tolist(), rem, CLAIMED_ORDER, floor=floor)
+        fit = fit_order(rhos.tolist(), rem, order, floor=floor)
         g2 = fl.manifold_norm**2
         coef = ((lhs * fl.manifold).sum(-1) / (rhos**2 * g2)).tolist()
         values = {
             "d": d,
             "rho": rhos.tolist(),
             "measured_coefficient": coef,
-            "predicted_coefficient_half_d": 0.5 * d,
+            "predicted_coefficient_half_d": coefficient * factor(d),
             "rsp_coefficient": 0.5,
             "remainder": rem,
             "local_orders": fit.local_orders,
@@ -66,14 +73,14 @@ def make_check(factor):
             "y": rem,
             "xlabel": "rho",
             "ylabel": "remainder",
-            "reference_order": CLAIMED_ORDER,
+            "reference_order": order,
         }
         if not bool(ok.all() & fl.converged.all()):
             return Evidence(None, out_of_scope="Φ undefined near x*")
         if not fit.decided:
             return Evidence(None, values, note=fit.note, plot=plot)
         if not fit.reaches:
-            margin = fit.local_orders[-1] - (CLAIMED_ORDER - 0.5)
+            margin = fit.local_orders[-1] - (order - 0.5)
             return Evidence(False, values, margin=margin, plot=plot, note=f"E∂Φv − ½dρ²∂Φ∇tr̄ is not O(ρ³): {fit.note}")
         n = budget.draws(impl)
         hp = {"lr": 1.0, "rho": float(rhos[0])}
@@ -114,4 +121,5 @@ CLAIM = Claim(
     check=make_check(lambda d: d),
     algorithm="sap",
     describe=PointInstance.describe,
+    constants=CONSTANTS,
 )

@@ -7,6 +7,7 @@ Checked on the Setting-1 families (`flatcheck.problems.setting1`) at points near
 derivative of an exact formula, tolerance from float64 round-off) and from the variational
 equation along the integrated flow otherwise (tolerance from the integrator's accuracy, relative
 1e-6). A flow that does not converge puts the instance out of scope.
+No constant is declared: the identity has no coefficient, and its 0 cannot be scaled (×2 or ÷2 of 0 is 0).
 """
 
 from __future__ import annotations

@@ -25,7 +25,12 @@ from hypothesis import strategies as st
 
 from flatcheck.impl.predict import ROUNDOFF, rsp_moments, step_moment_tests
 from flatcheck.problems import PointInstance, example1, log_uniform, point_instances, quadratics, random_polynomials
-from flatcheck.verify import Claim, Evidence
+from flatcheck.verify import Claim, Constant, Evidence, constant
+
+CONSTANTS = (
+    Constant("c_rho", 1.0, "1 in the ascent radius 1·ρ", "exact", text="the perturbation's radius"),
+    Constant("c_eta", 1.0, "1 in the step 1·η(∇f + v)", "exact", text="the step size"),
+)
 
 
 def check(inst: PointInstance, impl, budget) -> Evidence:
@@ -34,13 +39,14 @@ def check(inst: PointInstance, impl, budget) -> Evidence:
     if not bool(prob.grad(x).abs().max() > 0):
         return Evidence(None, out_of_scope="∇f(x) = 0: Proj⊥_{∇f(x)} is undefined")
     hp = {"lr": s["lr"], "rho": s["rho"], "eps0": math.inf, "lr_prime": s["lr"]}
-    mean, variance, conditional = rsp_moments(prob, inst.x, sp.Rational(s["rho"]))
+    c_rho, c_eta = constant(budget, CONSTANTS, "c_rho"), constant(budget, CONSTANTS, "c_eta")
+    mean, variance, conditional = rsp_moments(prob, inst.x, sp.Rational(c_rho * s["rho"]))
     n = budget.draws(impl)
     path = impl.run_many(prob, x.expand(n, -1).clone(), hp, budget.seed, steps=2)
     eps = torch.finfo(torch.float64).eps
     # h is read back from x − x⁺ (round-off ~ε|x|/η) and carries the gradients' own round-off.
     round_h = ROUNDOFF * eps * (float(x.abs().max()) / s["lr"] + float(mean.abs().max()) + variance**0.5 + 1)
-    tests = step_moment_tests(path, s["lr"], mean, variance, conditional, budget.alpha, round_h)
+    tests = step_moment_tests(path, c_eta * s["lr"], mean, variance, conditional, budget.alpha, round_h)
     failed = [name for name, ok, _, _ in tests if not ok]
     values = {**hp, "draws": n, **{name: v for name, _, _, v in tests}}
     note = f"RSP's steps fail the {', '.join(failed)} test(s)" if failed else ""
@@ -65,4 +71,5 @@ CLAIM = Claim(
     check=check,
     algorithm="rsp",
     describe=PointInstance.describe,
+    constants=CONSTANTS,
 )

@@ -36,7 +36,12 @@ from hypothesis import strategies as st
 from flatcheck.impl.predict import error_model, judge_path, margin, memo, sap_family
 from flatcheck.problems import PointInstance, log_uniform, manifold_losses, point_instances, wen_toy
 from flatcheck.stats import mean_interval
-from flatcheck.verify import Claim, Evidence
+from flatcheck.verify import Claim, Constant, Evidence, constant
+
+CONSTANTS = (
+    Constant("c_rho", 1.0, "1 in the ascent radius 1·ρ", "exact", text="the perturbation's radius"),
+    Constant("c_eta", 1.0, "1 in the step 1·η(∇f + v)", "exact", text="the step size"),
+)
 
 
 def second_signs(prob, x1: torch.Tensor, x2: torch.Tensor, hp: dict) -> torch.Tensor:
@@ -67,13 +72,16 @@ def check(inst: PointInstance, impl, budget) -> Evidence:
     hp = {"lr": s["lr"], "lr_prime": s["lr"] * s["lr_prime_ratio"], "rho": s["rho"]}
     hp["eps0"] = s["eps0_ratio"] * grad_norm if math.isfinite(s["eps0_ratio"]) else math.inf
     keys = [(i, sign) for i in range(prob.n_examples) for sign in (1, -1)]
+    # What (7) predicts with the declared coefficients of ρ and η (both 1 as printed).
+    predicted = {**hp, "rho": constant(budget, CONSTANTS, "c_rho") * hp["rho"]}
+    predicted["lr"] = constant(budget, CONSTANTS, "c_eta") * hp["lr"]
 
     @memo
     def candidates(point: list):
         gn = float(torch.linalg.vector_norm(prob.grad(torch.tensor(point, dtype=torch.float64))))
         # A branch that round-off could decide either way: both are candidates.
         near = abs(gn - hp["eps0"]) <= 1e-9 * gn
-        branches = [{**hp, "eps0": 0.0}, {**hp, "eps0": math.inf}] if near else [hp]
+        branches = [{**predicted, "eps0": 0.0}, {**predicted, "eps0": math.inf}] if near else [predicted]
         fits = [sap_family(prob, point, i, sign, **h, model=model) for h in branches for i, sign in keys]
         return None if any(f is None for f in fits) else fits
 
@@ -183,4 +191,5 @@ CLAIM = Claim(
     check=check,
     algorithm="sap",
     describe=PointInstance.describe,
+    constants=CONSTANTS,
 )

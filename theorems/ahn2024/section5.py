@@ -16,6 +16,7 @@ keeps "100% training accuracy" — |p_i(x_t) − y_i| < ½ for every example at 
 (ii) the median tr∇²f decreases over the run for RS and for SA with B = 1; (iii) SA (B = 1, smaller
 ρ) ends flatter than RS; (iv) B = 1 ends flatter than B = 4 and 16. The median tr∇²f(x_t) and
 loss trajectories are the evidence plot.
+No constant is declared: the statements are comparisons; ρ, η and B are the experiment's settings, not its claims.
 """
 
 from __future__ import annotations

@@ -19,23 +19,28 @@ import torch
 from hypothesis import strategies as st
 
 from flatcheck.problems.setting1 import diagonal_networks, linear_regressions, matrix_sensings, two_layer_tanhs
-from flatcheck.verify import Claim, Evidence
+from flatcheck.verify import Budget, Claim, Constant, Evidence, constant
 
 Z = sp.Symbol("z", real=True)
 RESIDUAL_TOL = sp.Float("1e-30")
+CONSTANTS = (
+    Constant("c_inv_n", 1.0, "1/n in λ_i = (1/n)ℓ''‖∇p_i‖² (1·1/n)", "exact", text="the average over examples"),
+    Constant("c_n", 1.0, "n in ∇²f_i(x*) = nλ_iu_iu_iᵀ (1·n)", "exact", text="one example's share"),
+)
 
 
-def _sides(prob, ell_second: sp.Expr):
+def _sides(prob, ell_second: sp.Expr, budget: Budget | None = None):
     """(∇²f, Σλ_i u_iu_iᵀ, [∇²f_i], [nλ_i u_iu_iᵀ], tr∇²f, Σλ_i) at x*, given ℓ''(p_i)."""
     xs, at = prob.symbols, dict(zip(prob.symbols, prob.known["x_star"]))
     n = prob.n_examples
+    c_inv_n, c_n = (sp.nsimplify(constant(budget, CONSTANTS, k)) if budget else 1 for k in ("c_inv_n", "c_n"))
     hess_f = prob.hess_expr.subs(at)
     grads = [sp.Matrix([sp.diff(p, s) for s in xs]).subs(at) for p in prob.known["predictions"]]
-    lam = [ell_second / n * (g.T * g)[0] for g in grads]
+    lam = [c_inv_n * ell_second / n * (g.T * g)[0] for g in grads]
     outer = [g * g.T / (g.T * g)[0] for g in grads]
     rhs_f = sum((lam_i * o for lam_i, o in zip(lam, outer)), sp.zeros(len(xs)))
     hess_i = [sp.hessian(e, xs).subs(at) for e in prob.examples]
-    rhs_i = [n * lam_i * o for lam_i, o in zip(lam, outer)]
+    rhs_i = [c_n * n * lam_i * o for lam_i, o in zip(lam, outer)]
     return hess_f, rhs_f, hess_i, rhs_i, hess_f.trace(), sum(lam)
 
 
@@ -47,7 +52,7 @@ def make_check(ell_second: sp.Expr):
         grads = [sp.Matrix([sp.diff(p, s) for s in prob.symbols]).subs(at) for p in prob.known["predictions"]]
         if any(g == sp.zeros(prob.d, 1) for g in grads):
             return Evidence(None, out_of_scope="∇p_i(x*) = 0 (Setting 1 assumes ∇p_i ≠ 0 on X*)")
-        hess_f, rhs_f, hess_i, rhs_i, tr, lam_sum = _sides(prob, ell_second)
+        hess_f, rhs_f, hess_i, rhs_i, tr, lam_sum = _sides(prob, ell_second, budget)
         residuals = [hess_f - rhs_f, *[a - b for a, b in zip(hess_i, rhs_i)], sp.Matrix([tr - lam_sum])]
         worst = max(abs(sp.N(e, 50)) for r in residuals for e in r)
         x = torch.tensor([[float(v) for v in prob.known["x_star"]]], dtype=torch.float64)
@@ -86,4 +91,5 @@ CLAIM = Claim(
     ),
     check=make_check(sp.Integer(2)),
     describe=lambda prob: prob.describe(),
+    constants=CONSTANTS,
 )

@@ -26,9 +26,14 @@ from flatcheck.numeric.linalg import hvp
 from flatcheck.problems import PointInstance
 from flatcheck.problems.setting1 import normal_direction, sharp_points
 from flatcheck.stats import fit_order, mean_interval
-from flatcheck.verify import Claim, Evidence
+from flatcheck.verify import Claim, Constant, Evidence, constant
 
 LEVELS = 10
+CONSTANTS = (
+    Constant("d_over_n", 1.0, "d/n (1·d/n)", "exact", text="the full-batch outer gradient's factor"),
+    Constant("d_times", 1.0, "d (1·d)", "exact", text="the stochastic outer gradient's factor"),
+    Constant("order", 1.0, "≈ as x_t → Φ(x_t): error O(r)", "larger", "order", 1, "how fast the ≈ closes"),
+)
 
 
 def traces(prob, xs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -45,23 +50,25 @@ def make_check(full_factor, stochastic_factor):
     def check(inst: PointInstance, impl, budget) -> Evidence:
         prob = inst.problem
         d, n = prob.d, prob.n_examples
+        c_full, c_sto = constant(budget, CONSTANTS, "d_over_n"), constant(budget, CONSTANTS, "d_times")
+        order = constant(budget, CONSTANTS, "order")
         star = prob.known["phi"](inst.x_tensor()[None])
         rs = torch.tensor([2.0**-k for k in range(1, LEVELS + 1)], dtype=torch.float64)
         xs = star + rs[:, None] * normal_direction(prob, star)
         full, sto = traces(prob, xs)
         tr = trace_bar(prob, prob.known["phi"](xs))
-        err_full = (full - full_factor(d, n) * tr).abs().tolist()
-        err_sto = (sto - stochastic_factor(d, n) * tr).abs().tolist()
+        err_full = (full - c_full * full_factor(d, n) * tr).abs().tolist()
+        err_sto = (sto - c_sto * stochastic_factor(d, n) * tr).abs().tolist()
         floor = 1e4 * torch.finfo(torch.float64).eps * (1 + float(xs.abs().max()) ** 2)
-        fits = [fit_order(rs.tolist(), e, 1, floor=floor) for e in (err_full, err_sto)]
+        fits = [fit_order(rs.tolist(), e, order, floor=floor) for e in (err_full, err_sto)]
         values = {
             "d": d,
             "n": n,
             "r": rs.tolist(),
             "full_batch_ratio_to_trbar": (full / tr).tolist(),
-            "predicted_full_batch": d / n,
+            "predicted_full_batch": c_full * full_factor(d, n),
             "stochastic_ratio_to_trbar": (sto / tr).tolist(),
-            "predicted_stochastic": d,
+            "predicted_stochastic": c_sto * stochastic_factor(d, n),
             "orders": [f.local_orders for f in fits],
         }
         for fit, name in zip(fits, ("full-batch (d/n)", "stochastic (d)")):
@@ -101,4 +108,5 @@ CLAIM = Claim(
     check=make_check(lambda d, n: d / n, lambda d, n: d),
     algorithm="sap",
     describe=PointInstance.describe,
+    constants=CONSTANTS,
 )

@@ -29,9 +29,13 @@ from hypothesis import strategies as st
 
 from flatcheck.impl.trace_change import loglog_slope, steps_to_flat
 from flatcheck.problems.setting1 import diagonal_network
-from flatcheck.verify import Claim, Evidence
+from flatcheck.verify import Budget, Claim, Constant, Evidence, constant
 
 T_START = 2.0
+CONSTANTS = (
+    Constant("eps_exp", 2.0, "2 in ε⁻² (d³ε ≥ 1)", "smaller", "exponent", 1.0, "the ε-exponent where max{·} = 1"),
+    Constant("eps_exp_small_d", 3.0, "3 in ε⁻²·(d³ε)⁻¹", "smaller", "exponent", 1.0, "where d³ε < 1"),
+)
 BETA = 2 * (T_START**2 + T_START**-2)  # the normal eigenvalue of ∇²f at the start, any d
 
 
@@ -51,7 +55,7 @@ def parameters(d: int, eps: float) -> dict[str, float]:
 
 
 def make_check(exponent_rule):
-    """exponent_rule(d, eps_list) is the claimed exponent of ε at fixed d (the paper: 2 or 3)."""
+    """exponent_rule(d, eps_list, budget) is the claimed exponent of ε at fixed d (the paper: 2 or 3)."""
 
     def check(inst: dict, impl, budget) -> Evidence:
         dims = budget.scaled([8], [2, 4, 8, 16], [2, 4, 8, 16])
@@ -81,7 +85,7 @@ def make_check(exponent_rule):
                 meds.append(float(hit.float().median()) + 1)
                 series[f"d={d}, eps={eps:g}"] = path
             p = -loglog_slope(eps_list, meds)
-            claimed = exponent_rule(d, eps_list)
+            claimed = exponent_rule(d, eps_list, budget)
             values["median_iterations"][d] = meds
             values["fitted_exponent_eps"][d] = {"fitted": p, "claimed": claimed}
             normalized.append(meds[-1] * d * eps_list[-1] ** 2 / max(1.0, 1 / (d**3 * eps_list[-1])))
@@ -115,8 +119,9 @@ def make_check(exponent_rule):
     return check
 
 
-def claimed_exponent(d: int, eps_list: list[float]) -> float:
-    return 2.0 if all(d**3 * e >= 1 for e in eps_list) else 3.0
+def claimed_exponent(d: int, eps_list: list[float], budget: Budget) -> float:
+    large = all(d**3 * e >= 1 for e in eps_list)
+    return constant(budget, CONSTANTS, "eps_exp" if large else "eps_exp_small_d")
 
 
 CLAIM = Claim(
@@ -141,4 +146,5 @@ CLAIM = Claim(
         "constants change with d",
     ),
     describe=lambda inst: dict(inst),
+    constants=CONSTANTS,
 )

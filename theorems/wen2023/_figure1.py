@@ -11,11 +11,23 @@ import sympy as sp
 from hypothesis import strategies as st
 
 from flatcheck.problems import Problem, toy_starts, wen_toy
-from flatcheck.verify.reproduction import RunSpec
+from flatcheck.verify import Budget, Constant, Evidence, constant
+from flatcheck.verify.reproduction import RunSpec, make_reproduction_check
+
+# The caption's bounds on the toy's Hessian eigenvalues over [0, 1]²: F₀ ≥ 8 > 6 ≥ F₁.
+CONSTANTS = (
+    Constant("f0_floor", 8.0, "8 in F₀(x) ≥ 8 on [0, 1]²", "larger", text="the top eigenvalue's floor"),
+    Constant("f1_ceiling", 6.0, "6 in 6 ≥ F₁(x) on [0, 1]²", "smaller", text="the bottom eigenvalue's ceiling"),
+)
 
 
 def toy_caption_facts(
-    eigenvalues: tuple[sp.Expr, sp.Expr], split: tuple[sp.Expr, sp.Expr], eig_label: str, split_label: str
+    eigenvalues: tuple[sp.Expr, sp.Expr],
+    split: tuple[sp.Expr, sp.Expr],
+    eig_label: str,
+    split_label: str,
+    floor: float = 8,
+    ceiling: float = 6,
 ) -> dict[str, bool]:
     """The Figure 1 caption's checkable statements about the toy, for given readings of the non-zero
     Hessian eigenvalues on Γ and of the per-example split (the caption's or the corrected ones)."""
@@ -30,7 +42,9 @@ def toy_caption_facts(
         "zero-loss manifold {y = 0}": sp.expand(prob.expr.subs(on_gamma)) == 0,
         f"Hessian eigenvalues on Γ are {eig_label}": nonzero
         == sorted(map(sp.expand, eigenvalues), key=sp.default_sort_key),
-        "F₀ ≥ 8 > 6 ≥ F₁ on [0, 1]²": sp.expand(f0 - 8 - x0**2 - 6 * x1**2) == 0 and max(corners) == 6,
+        # F₀ − x₀² − 6x₁² is a number: F₀'s minimum over [0, 1]² (at the origin).
+        "F₀ ≥ 8 > 6 ≥ F₁ on [0, 1]²": sp.expand(f0 - x0**2 - 6 * x1**2).is_number
+        and sp.expand(f0 - x0**2 - 6 * x1**2) >= floor > ceiling >= max(corners),
         f"split {split_label} sums to a multiple of L": sp.simplify(sum(split) / prob.expr).is_number,
     }
 
@@ -71,3 +85,13 @@ def instances(budget: Any) -> st.SearchStrategy[dict[str, Any]]:
 
 def describe(inst: dict[str, Any]) -> dict[str, Any]:
     return {"problem": "wen2023_toy", "x_init": [str(v) for v in inst["x_init"]]}
+
+
+def caption_check(specs: list[RunSpec], symbolic: Callable[[float, float], dict[str, bool]]):
+    """The reproduction check with the caption's statements read at the budget's bounds (`CONSTANTS`)."""
+
+    def check(inst: dict, impl: Any, budget: Budget) -> Evidence:
+        floor, ceiling = (constant(budget, CONSTANTS, k.name) for k in CONSTANTS)
+        return make_reproduction_check(specs, lambda: symbolic(floor, ceiling))(inst, impl, budget)
+
+    return check

@@ -20,7 +20,12 @@ from flatcheck.problems.manifolds import (
 )
 from flatcheck.stats import fit_order
 from flatcheck.stats.limits import joint_verdict
-from flatcheck.verify import Assumption, Evidence
+from flatcheck.verify import Assumption, Constant, Evidence, constant
+
+CONSTANTS = (
+    Constant("c_lambda", 1.0, "1 in ∇²L_k(p) = 1·Λ_kw_kw_kᵀ", "exact", text="the rank-one Hessian's weight"),
+    Constant("order", 1.0, "1 in O(‖x − p‖)", "larger", "order", 1.0, "the direction residual's order"),
+)
 
 
 def stated_weight(part: RankOneParts) -> sp.Expr:
@@ -74,10 +79,13 @@ def assess_lemma22(
 
 
 def make_lemma22_check(weight, order: float = 1.0):
-    """Lemma 22 with Λ_k = weight(part) and the direction residual of order ≥ `order`."""
+    """Lemma 22 with Λ_k = weight(part) and the direction residual of order ≥ `order` (the budget's
+    constants, `CONSTANTS`, scale the weight and replace the order)."""
 
     def check(case: tuple[ManifoldInstance, list[float]], impl: object, budget) -> Evidence:
-        out = assess_lemma22(case[0], case[1], weight, order)
+        c = sp.nsimplify(constant(budget, CONSTANTS, "c_lambda"))
+        o = constant(budget, {"order": order}, "order")
+        out = assess_lemma22(case[0], case[1], lambda part: c * weight(part), o)
         return Evidence(out.verdict, out.values, note=out.note)
 
     return check

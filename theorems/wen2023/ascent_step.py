@@ -22,17 +22,24 @@ from hypothesis import strategies as st
 
 from flatcheck.impl.predict import ascent_family, error_model, judge_path, memo, safe_steps
 from flatcheck.problems import PointInstance, example1, log_uniform, point_instances, quadratics, random_polynomials
-from flatcheck.verify import Claim, Evidence
+from flatcheck.verify import Claim, Constant, Evidence, constant
+
+CONSTANTS = (
+    Constant("c_rho", 1.0, "1 in the ascent radius 1·ρ", "exact", text="the ascent step's length"),
+    Constant("c_eta", 1.0, "1 in the step 1·η", "exact", text="the descent step's size"),
+)
 
 
 def check(inst: PointInstance, impl, budget) -> Evidence:
     lr, rho = inst.scalars["lr"], inst.scalars["rho"]
+    # What the update predicts with the declared coefficients of ρ and η (both 1 as printed).
+    c_rho, c_eta = constant(budget, CONSTANTS, "c_rho"), constant(budget, CONSTANTS, "c_eta")
     model = error_model(budget)
     x = inst.x_tensor(dtype=model.dtype, device=budget.device)
 
     @memo
     def candidates(point: list):
-        fit = ascent_family(inst.problem, point, lr, rho, model=model)
+        fit = ascent_family(inst.problem, point, c_eta * lr, c_rho * rho, model=model)
         return [fit] if fit else None
 
     if candidates(x.tolist()) is None:
@@ -61,4 +68,5 @@ CLAIM = Claim(
     check=check,
     algorithm="ascent_gd",
     describe=PointInstance.describe,
+    constants=CONSTANTS,
 )

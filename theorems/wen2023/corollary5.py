@@ -32,9 +32,11 @@ from flatcheck.problems.compile import to_torch
 from flatcheck.stats import fit_order
 from flatcheck.stats.limits import fit_limit, joint_verdict
 from flatcheck.symbolic import expectation
-from flatcheck.verify import Claim, Evidence
+from flatcheck.verify import Claim, Constant, Evidence, constant
 
 X_LO, X_HI, Y_RADIUS = -0.5, 1.5, 0.5
+# S's scale (λ₁/2, …) is not declared: the statement compares S̄(u) with inf S̄, unchanged by any scale.
+CONSTANTS = (Constant("order", 2.0, "2 in O(ρ²)", "larger", "order", 1.0, "the loss at the minimiser"),)
 ZOOMS = 12  # grid spacing shrinks ×3/(points−1) per zoom: ~1e-6 at the end
 Fn = Callable[[torch.Tensor], torch.Tensor]
 
@@ -146,7 +148,7 @@ def make_check(limits: dict[str, Callable] = LIMITS, loss: Callable = regularize
         s_bar = limits[notion](prob, us).tolist()
         target = inf_on_gamma(limits[notion], prob)
         # L(u) ≤ 1e-6ρ² is O(ρ²) whatever its order; S̄ is resolved to the last grid's spacing (~1e-6).
-        loss_fit = fit_order(rhos, losses, 2, floor=1e-6 * rhos[-1] ** 2)
+        loss_fit = fit_order(rhos, losses, constant(budget, CONSTANTS, "order"), floor=1e-6 * rhos[-1] ** 2)
         s_fit = fit_limit(rhos, s_bar, target, floor=1e-6 * (1 + abs(target)))
         values = {
             "notion": notion,
@@ -187,4 +189,5 @@ CLAIM = Claim(
     instances=lambda budget: st.sampled_from(["max", "asc", "avg"]),
     check=make_check(),
     describe=lambda notion: {"problem": "wen2023_toy", "notion": notion},
+    constants=CONSTANTS,
 )

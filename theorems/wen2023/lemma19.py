@@ -20,10 +20,11 @@ from hypothesis import strategies as st
 
 from flatcheck.numeric.riemannian import phi_differences
 from flatcheck.problems.quadratic_manifolds import describe_point, manifold_points
-from flatcheck.verify import Claim, Evidence
+from flatcheck.verify import Claim, Constant, Evidence, constant
 
 STEP = 4e-3
 FLOW_TOL = 1e-10
+CONSTANTS = (Constant("sign", -1.0, "−1 in −∂²Φ(x)[∇L, ∇L]", "exact", text="the second identity's coefficient"),)
 
 
 def make_check(sign: float):
@@ -31,6 +32,7 @@ def make_check(sign: float):
 
     def check(inst: dict, impl, budget) -> Evidence:
         prob = inst["problem"]
+        c = constant(budget, {"sign": sign}, "sign")
         x = torch.tensor([float(v) for v in inst["x"]], dtype=torch.float64)
         g = prob.grad(x)
         gn = float(torch.linalg.vector_norm(g))
@@ -41,7 +43,7 @@ def make_check(sign: float):
         if not ok:
             return Evidence(None, out_of_scope="gradient flow from near x did not converge (x ∉ U)")
         r1 = float(torch.linalg.vector_norm(first[0]))
-        r2 = float(torch.linalg.vector_norm(first[1] - sign * gn * second[0]))
+        r2 = float(torch.linalg.vector_norm(first[1] - c * gn * second[0]))
         tol = 4 * err + 10 * FLOW_TOL / STEP**2
         values = {
             "grad_norm": gn,
@@ -72,4 +74,5 @@ CLAIM = Claim(
     ),
     check=make_check(-1.0),
     describe=describe_point,
+    constants=CONSTANTS,
 )

@@ -14,7 +14,7 @@ from functools import partial
 
 from flatcheck.verify import Claim
 
-from ._lemma22 import ASSUMPTIONS, describe, instances, make_lemma22_check, top_eigenvalue_weight
+from ._lemma22 import ASSUMPTIONS, CONSTANTS, describe, instances, make_lemma22_check, top_eigenvalue_weight
 
 make_check = partial(make_lemma22_check, top_eigenvalue_weight)
 
@@ -31,4 +31,5 @@ CLAIM = Claim(
     check=make_check(),
     assumptions=ASSUMPTIONS,
     describe=describe,
+    constants=CONSTANTS,
 )

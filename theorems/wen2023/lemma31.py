@@ -25,9 +25,11 @@ from hypothesis import strategies as st
 
 from flatcheck.numeric.riemannian import eigen, grad_top_eigenvalue, third_contraction
 from flatcheck.problems.quadratic_manifolds import describe_point, manifold_points
-from flatcheck.verify import Assumption, Claim, Evidence
+from flatcheck.verify import Assumption, Claim, Constant, Evidence, constant
 
 from ._limit_map import FLOW_TOL, STEP, limit_map_jacobian_at, point, tangent
+
+CONSTANTS = (Constant("c_rhs", 1.0, "1 in 1·P^⊤∇λ₁(∇²L(x))", "exact", text="the drift's coefficient"),)
 
 
 def relative_gap(inst: dict) -> float:
@@ -45,7 +47,7 @@ def make_check(projection=tangent):
         v1 = eigen(prob.hess(x)).top
         third = third_contraction(prob, x, v1)
         lhs = jac @ third
-        rhs = projection(inst) @ grad_top_eigenvalue(prob, x)
+        rhs = constant(budget, CONSTANTS, "c_rhs") * projection(inst) @ grad_top_eigenvalue(prob, x)
         scale = float(torch.linalg.vector_norm(third))
         tol = 4 * (err + 10 * FLOW_TOL / STEP) * scale + 1e3 * torch.finfo(torch.float64).eps * (1 + scale)
         diff = float((lhs - rhs).abs().max())
@@ -79,4 +81,5 @@ CLAIM = Claim(
     check=make_check(),
     assumptions=(Assumption("eigengap", lambda inst: relative_gap(inst) > 1e-6, "λ₁(∇²L(x)) > λ₂ (Assumption 7)"),),
     describe=describe_point,
+    constants=CONSTANTS,
 )

@@ -24,9 +24,10 @@ import sympy as sp
 from hypothesis import strategies as st
 
 from flatcheck.problems import manifold_losses, points, rationals
-from flatcheck.verify import Assumption, Claim, Evidence
+from flatcheck.verify import Assumption, Claim, Constant, Evidence, constant
 
 DPS = 50
+CONSTANTS = (Constant("c_rhs", 1.0, "1 in 1·∇(v₁ᵀA(x)v₁)", "exact", text="the identity's coefficient"),)
 
 
 def derive() -> sp.Poly:
@@ -114,7 +115,8 @@ def make_check(vector_index: int):
                 )
                 for s in xs
             ]
-            rhs = [(v.T * dm * v)[0] for dm in dmat]
+            c = mpmath.mpf(constant(budget, CONSTANTS, "c_rhs"))
+            rhs = [c * (v.T * dm * v)[0] for dm in dmat]
             scale = max(abs(e) for e in vals) + 1
             # The step stays far below the gap so λ₁ is smooth (analytic) on [x* − h, x* + h].
             h = mpmath.mpf(vals[0] - vals[1]) / scale * mpmath.mpf(10) ** -12
@@ -175,4 +177,5 @@ CLAIM = Claim(
         ),
     ),
     describe=describe,
+    constants=CONSTANTS,
 )

@@ -21,18 +21,25 @@ from hypothesis import strategies as st
 
 from flatcheck.impl.predict import error_model, judge_path, memo, safe_steps, sam_family
 from flatcheck.problems import PointInstance, log_uniform, manifold_losses, point_instances, wen_toy
-from flatcheck.verify import Claim, Evidence
+from flatcheck.verify import Claim, Constant, Evidence, constant
+
+CONSTANTS = (
+    Constant("c_rho", 1.0, "1 in the ascent radius 1·ρ", "exact", text="the ascent step's length"),
+    Constant("c_eta", 1.0, "1 in the step 1·η", "exact", text="the descent step's size"),
+)
 
 
 def check(inst: PointInstance, impl, budget) -> Evidence:
     prob = inst.problem
     lr, rho = inst.scalars["lr"], inst.scalars["rho"]
+    # What the update predicts with the declared coefficients of ρ and η (both 1 as printed).
+    c_rho, c_eta = constant(budget, CONSTANTS, "c_rho"), constant(budget, CONSTANTS, "c_eta")
     model = error_model(budget)
     x = inst.x_tensor(dtype=model.dtype, device=budget.device)
 
     @memo
     def candidates(point: list):
-        fits = [sam_family(prob, point, lr, rho, index=k, model=model) for k in range(prob.n_examples)]
+        fits = [sam_family(prob, point, c_eta * lr, c_rho * rho, index=k, model=model) for k in range(prob.n_examples)]
         return None if any(f is None for f in fits) else fits
 
     if candidates(x.tolist()) is None:
@@ -61,4 +68,5 @@ CLAIM = Claim(
     check=check,
     algorithm="sam_stochastic",
     describe=PointInstance.describe,
+    constants=CONSTANTS,
 )

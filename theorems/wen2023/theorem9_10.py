@@ -33,7 +33,9 @@ from flatcheck.numeric.sharpness import (
 )
 from flatcheck.problems.manifolds import ManifoldInstance, rank_condition, stochastic_instances
 from flatcheck.stats.limits import fit_limit, joint_verdict
-from flatcheck.verify import Assumption, Claim, Evidence
+from flatcheck.verify import Assumption, Claim, Constant, Evidence, constant
+
+CONSTANTS = (Constant("scale", 1.0, "S(x) = Tr(∇²L)/2, ×1", "exact", text="the limit of E_k R_k/ρ²"),)
 
 
 def predicted(inst: ManifoldInstance) -> float:
@@ -57,7 +59,7 @@ def make_check(
         t = torch.tensor(rhos, dtype=torch.float64)
         gen = torch.Generator().manual_seed(budget.seed)
         lps = example_expansions(prob, inst.point)
-        target = limit(inst)
+        target = constant(budget, CONSTANTS, "scale") * limit(inst)
         floor = ratio_floor(lps, rhos[-1], target)
         fit_max = fit_limit(rhos, (worst(lps, t, gen).value / t**2).tolist(), target, floor)
         seeds = torch.linalg.eigh(inst.local().hessian_tensor()).eigenvectors.T
@@ -100,4 +102,5 @@ CLAIM = Claim(
         Assumption("rank_one_examples", rank_one_examples, "rank ∇²L_k(x) = 1 for every k (Setting, §4)"),
     ),
     describe=ManifoldInstance.describe,
+    constants=CONSTANTS,
 )
