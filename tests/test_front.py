@@ -101,20 +101,21 @@ def test_exact_selection_leaves_out_prefix_siblings():
 
 
 def test_replay_carries_every_option_and_writes_its_own_report(tmp_path):
-    argv = ["check", "broken_rsp:NoProjectionRSP", "--claims", "ahn2024.eq5", "--profile", "quick", "--seed", "3"]
-    argv += ["--kwargs", '{"lr_prime": 0.1}', "--rename", "rho=rho", "--algorithm", "rsp", "--out", str(tmp_path)]
+    # pytorch-optimizer's SAM with adaptive=True (ASAM) is not (3): falsified, a defect.
+    argv = ["check", "pytorch_optimizer:SAM", "--claims", "wen2023.sam_step", "--profile", "quick", "--seed", "3"]
+    argv += ["--kwargs", '{"adaptive": true}', "--rename", "rho=rho", "--algorithm", "sam", "--out", str(tmp_path)]
     assert main([*argv, "--quiet"]) == 1
     doc = json.loads((tmp_path / "results.json").read_text())
     options = run_options(parser().parse_args(argv))
     assert doc["provenance"]["options"] == options
-    assert json.loads((tmp_path / "run.json").read_text())["options"]["kwargs"] == '{"lr_prime": 0.1}'
+    assert json.loads((tmp_path / "run.json").read_text())["options"]["kwargs"] == '{"adaptive": true}'
     replay = shlex.split(doc["claims"][0]["replay"])
     assert replay[:2] == ["flatcheck", "check"]
     again = parser().parse_args(replay[1:])
     # The replay reruns the one claim, exactly, with the same options, into a report of its own.
     assert run_options(again) == options
-    assert again.claims == ["ahn2024.eq5"] and again.exact
-    assert again.out.startswith("reports/replay/ahn2024.eq5-") and again.out != str(tmp_path)
+    assert again.claims == ["wen2023.sam_step"] and again.exact
+    assert again.out.startswith("reports/replay/wen2023.sam_step-") and again.out != str(tmp_path)
 
 
 def test_resume_refuses_any_other_option(tmp_path):
