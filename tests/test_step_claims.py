@@ -92,10 +92,9 @@ def _closure_zeroes_sam_gradients() -> bool:
 
 
 def test_gradients_not_zeroed_between_passes_falsified():
-    """The common SAM API's closure does not zero the gradients; an optimizer must. Meaningful once the
-    harness drives SAM that way (branch `drive`); skipped while its closure still zeroes them."""
-    if _closure_zeroes_sam_gradients():
-        pytest.skip("the harness's SAM closure zeroes the gradients itself, which masks this mutant")
+    """The common SAM API's closure does not zero the gradients; an optimizer must. A harness closure
+    that zeroed them would mask this mutant, so the test first asserts it does not."""
+    assert not _closure_zeroes_sam_gradients(), "the harness's SAM closure zeroes the gradients itself"
     for claim_id, kind in SAM_CLAIMS.items():
         res = verdict(claim_id, user("mutants_sam:NoZeroGradSAM", kind), time_limit_s=10)
         assert res.verdict == "falsified", (claim_id, res.reason, res.traceback)
