@@ -508,6 +508,7 @@ def perturbed_step_tests(
     two_point: bool,
     alpha: float,
     law: str = "gaussian",
+    scale: float = 1.0,
 ) -> list[tuple[str, bool, float, dict[str, Any]]]:
     """Tests of two steps W₀ → W₁ → W₂ of NSO (two_point, k pairs) or WP-SGD (k = 1) on many
     independent chains, path (n, 3, d), against exact moments of U = σZ, Z of the law P (`law`).
@@ -516,8 +517,10 @@ def perturbed_step_tests(
     variance: E‖δ₁‖² = (1/k)·E‖h(U) − ∇F(W₀)‖²            (k independent draws averaged)
     fresh:    E⟨δ₁, δ₂⟩ = 0                                 (new U every step: δ₂ is a martingale difference)
     Each is a simultaneous normal interval at level alpha/3 (plus a float64 round-off allowance).
-    Returns (name, holds, margin, values) per test."""
+    `scale` multiplies the step the algorithm's statement prescribes (h → scale·h: a claim's
+    declared step constant moved). Returns (name, holds, margin, values) per test."""
     mean, total_var = perturbed_gradient_moments(problem, x, sigma, two_point, law)
+    smoothed = smoothed_gradient(problem, sigma, law)
     xt = to_tensor(mp_point(x))
     # h is read back from W − W⁺: its round-off is ~ε·|W|/η.
     round_h = (
@@ -525,7 +528,9 @@ def perturbed_step_tests(
         * EPS
         * (float(xt.abs().max()) / lr + float(grad_scale(problem, xt.abs() + noise_reach(law, sigma)).max()))
     )
-    return step_moment_tests(path, lr, mean, total_var / k, smoothed_gradient(problem, sigma, law), alpha, round_h)
+    return step_moment_tests(
+        path, lr, scale * mean, scale**2 * total_var / k, lambda w: scale * smoothed(w), alpha, round_h
+    )
 
 
 def step_moment_tests(
@@ -606,14 +611,16 @@ def perturbed_steps(
     seed: int,
     two_point: bool,
     alpha: float,
+    scale: float = 1.0,
 ) -> tuple[list[str], float, dict[str, Any]]:
     """Two steps of the implementation on n chains from x0 (x as a tensor) under `perturbed_step_tests`,
     with k = hp["k"] (1 when absent, WP-SGD) and P = hp["noise"] (Gaussian when absent): (names of
-    the failed tests, the smallest margin, values: hp, draws and each test's numbers)."""
+    the failed tests, the smallest margin, values: hp, draws and each test's numbers); `scale` as
+    in `perturbed_step_tests`."""
     path = impl.run_many(problem, x0.expand(n, -1).clone(), hp, seed, steps=2)
     sigma = sp.Rational(hp["sigma"])
     law = hp.get("noise", "gaussian")
-    tests = perturbed_step_tests(problem, x, path, hp["lr"], sigma, hp.get("k", 1), two_point, alpha, law)
+    tests = perturbed_step_tests(problem, x, path, hp["lr"], sigma, hp.get("k", 1), two_point, alpha, law, scale)
     values = {**hp, "draws": n, **{name: v for name, _, _, v in tests}}
     return [name for name, ok, _, _ in tests if not ok], min(m for _, _, m, _ in tests), values
 

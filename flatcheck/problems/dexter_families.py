@@ -337,17 +337,25 @@ def sgd_instances(
 
 @dataclass(eq=False)
 class Theorem2Instance:
-    """(λ₁, n, B, η, σ) of dexter2024 Theorem 2: λ₁ = r·(2σ/η)(σ + n/B − 1)^{−1}, r ∈ (0, 1) admissible."""
+    """(λ₁, n, B, η, σ) of dexter2024 Theorem 2: λ₁ = r·(two·σ/η)(σ + n/B − 1)^exponent, r ∈ (0, 1)
+    admissible; the statement's constants two = 2 and exponent = −1 are passed in by the claim."""
 
     n: int
     sigma: int
     batch: int
     lr: Fraction
     ratio: Fraction
+    two: Fraction = Fraction(2)
+    exponent: Fraction = Fraction(-1)
 
     @property
     def bound(self) -> Fraction:
-        return 2 * self.sigma / self.lr / (self.sigma + Fraction(self.n, self.batch) - 1)
+        base = self.sigma + Fraction(self.n, self.batch) - 1
+        if self.exponent.denominator == 1:
+            power = base ** int(self.exponent)
+        else:  # an irrational power: its nearest rational with denominator ≤ 2²⁰
+            power = Fraction(float(base) ** float(self.exponent)).limit_denominator(1 << 20)
+        return self.two * self.sigma / self.lr * power
 
     @property
     def lam1(self) -> Fraction:
@@ -357,8 +365,11 @@ class Theorem2Instance:
         return {"n": self.n, "sigma": self.sigma, "B": self.batch, "eta": str(self.lr), "ratio": str(self.ratio)}
 
 
-def theorem2_instances(max_n: int = 12) -> st.SearchStrategy[Theorem2Instance]:
-    """n ≤ max_n, σ ∈ [n], B ∈ [n], η ∈ (0, 4] rational, λ₁ from 1/10 of the bound to just below it."""
+def theorem2_instances(
+    max_n: int = 12, two: Fraction = Fraction(2), exponent: Fraction = Fraction(-1)
+) -> st.SearchStrategy[Theorem2Instance]:
+    """n ≤ max_n, σ ∈ [n], B ∈ [n], η ∈ (0, 4] rational, λ₁ from 1/10 of the bound (its constants
+    `two`, `exponent`) to just below it."""
     ratios = [Fraction(999, 1000), Fraction(99, 100), Fraction(1, 2), Fraction(1, 10)]
     return st.integers(1, max_n).flatmap(
         lambda n: st.builds(
@@ -368,5 +379,7 @@ def theorem2_instances(max_n: int = 12) -> st.SearchStrategy[Theorem2Instance]:
             st.integers(1, n),
             fractions(0, 4, 8).filter(lambda f: f > 0),
             st.sampled_from(ratios),
+            st.just(two),
+            st.just(exponent),
         )
     )

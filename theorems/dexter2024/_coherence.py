@@ -10,7 +10,7 @@ from typing import Any
 
 from flatcheck.numeric.coherence import coherence_bounds, compare_coherence
 from flatcheck.problems.dexter_families import ExtremeSetting, FamilySweep, HessianFamily
-from flatcheck.verify import Evidence
+from flatcheck.verify import Constant, Evidence, constant
 
 
 def worst_family(
@@ -25,21 +25,33 @@ def stated_coherence(fam: HessianFamily, value: float) -> dict:
     return compare_coherence(fam.hs, value, value)
 
 
-def sigma_range(fam: HessianFamily, upper: float) -> dict:
-    """σ ∈ [1, upper] within σ's certified round-off bound."""
+def sigma_range(fam: HessianFamily, upper: float, lower: float = 1.0) -> dict:
+    """σ ∈ [lower, upper] within σ's certified round-off bound."""
     sigma, tol, _ = coherence_bounds(fam.hs)
-    slack = min(sigma - 1, upper - sigma)
+    slack = min(sigma - lower, upper - sigma)
     values = {**fam.describe(), "sigma": sigma, "n": fam.n, "tolerance": tol}
     return {"holds": slack >= -tol, "margin": slack / tol, "values": values}
 
 
-def make_sec3_1_check(identical_value: Callable[[int], float], reading: str):
-    """§3.1's two settings: identical H_i must give λ₁(S) = σ = identical_value(n), orthogonal ones
-    λ₁(S) = σ = 1. `reading` names the value in the note ("stated", "corrected")."""
+def sec3_1_constants(exponent: float, printed: str) -> tuple[Constant, ...]:
+    """§3.1's values as declared constants: n's exponent in the identical setting, the orthogonal value 1."""
+    return (
+        Constant(
+            "exponent", exponent, printed, "exact", mutation="exponent", step=0.5, text="σ = λ₁(S), identical H_i"
+        ),
+        Constant("orthogonal", 1.0, "1 in σ = 1", "exact", text="σ = λ₁(S), orthogonal H_i"),
+    )
+
+
+def make_sec3_1_check(constants: tuple[Constant, ...], reading: str):
+    """§3.1's two settings: identical H_i must give λ₁(S) = σ = n^exponent, orthogonal ones
+    λ₁(S) = σ = orthogonal (the declared constants). `reading` names the value in the note
+    ("stated", "corrected")."""
 
     def check(setting: ExtremeSetting, impl, budget) -> Evidence:
+        power, ortho = constant(budget, constants, "exponent"), constant(budget, constants, "orthogonal")
         fam, out = worst_family(
-            setting.families(), lambda f: stated_coherence(f, identical_value(f.n) if f.name == "identical" else 1.0)
+            setting.families(), lambda f: stated_coherence(f, f.n**power if f.name == "identical" else ortho)
         )
         wrong = f"{setting.kind} setting, n = {fam.n}: λ₁(S) and σ differ from the {reading} value"
         note = "" if out["holds"] else wrong
@@ -50,15 +62,28 @@ def make_sec3_1_check(identical_value: Callable[[int], float], reading: str):
     return check
 
 
+def sigma_range_constants(upper_printed: str) -> tuple[Constant, ...]:
+    """The range's endpoints as declared constants: the lower end 1 and a factor 1 on the upper end."""
+    return (
+        Constant("lower", 1.0, "1 in 1 ≤ σ", "larger", text="the lower end"),
+        Constant("upper", 1.0, f"{upper_printed} in σ ≤ {upper_printed}, ×1", "smaller", text="the upper end"),
+    )
+
+
 def make_sigma_range_check(
-    upper: Callable[[HessianFamily], float], upper_name: str, extra: Callable[[HessianFamily], dict[str, Any]]
+    upper: Callable[[HessianFamily], float],
+    upper_name: str,
+    extra: Callable[[HessianFamily], dict[str, Any]],
+    constants: tuple[Constant, ...],
 ):
-    """σ ∈ [1, upper(family)] on the worst family of a sweep; `extra` adds the reading's own values."""
+    """σ ∈ [lower, upper·upper(family)] (the declared constants `lower`, `upper`; as printed 1 and 1)
+    on the worst family of a sweep; `extra` adds the reading's own values."""
 
     def check(sweep: FamilySweep, impl, budget) -> Evidence:
-        fam, out = worst_family(sweep.families, lambda f: sigma_range(f, upper(f)))
+        lo, factor = constant(budget, constants, "lower"), constant(budget, constants, "upper")
+        fam, out = worst_family(sweep.families, lambda f: sigma_range(f, factor * upper(f), lo))
         values = {**out["values"], **extra(fam)}
-        outside = f"σ = {values['sigma']:.6g} lies outside [1, {upper_name}] = [1, {upper(fam):.6g}]"
+        outside = f"σ = {values['sigma']:.6g} lies outside [{lo:g}, {upper_name}] = [{lo:g}, {factor * upper(fam):.6g}]"
         note = "" if out["holds"] else outside
         return Evidence(out["holds"], values, margin=out["margin"], note=note)
 

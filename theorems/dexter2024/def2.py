@@ -11,6 +11,7 @@ Numeric side: on explicit families (the §3.1 settings, the §5.1 construction, 
 random PSD families with controlled coherence) and on the per-example Hessians of a label-smoothed
 network on the digits data, S from matrix square roots and S from the Gram matrix must agree within
 their certified round-off bounds (`flatcheck.numeric.coherence`), and so must the two σ.
+Declared constant: the exponent ½ in S_ij = tr[H_iH_j]^{1/2} (the "entry-wise square root").
 """
 
 from __future__ import annotations
@@ -23,9 +24,29 @@ import torch
 
 from flatcheck.numeric.coherence import coherence_bounds, gram_form, sqrt_form
 from flatcheck.problems.dexter_families import HessianFamily, hessian_families
-from flatcheck.verify import Claim, Evidence
+from flatcheck.verify import Claim, Constant, Evidence, constant
 
 SForm = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
+
+CONSTANTS = (
+    Constant(
+        "exponent", 0.5, "½ in √tr[H_iH_j]", "exact", mutation="exponent", step=0.5, text="S from the Gram matrix"
+    ),
+)
+
+
+def gram_power(s_gram: SForm, power: float) -> SForm:
+    """S_ij = tr[H_iH_j]^power from `s_gram` (which gives the power ½), with its round-off bound:
+    |a^q − b^q| ≤ q·max(a, b)^{q−1}|a − b| for q = 2·power ≥ 1, ≤ |a − b|^q for q ≤ 1."""
+    if power == 0.5:
+        return s_gram
+
+    def form(hs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        s, err = s_gram(hs)
+        q = 2 * power
+        return s**q, (q * (s + err) ** (q - 1) * err if q >= 1 else err**q)
+
+    return form
 
 
 @lru_cache(maxsize=1)
@@ -44,14 +65,15 @@ def make_check(s_gram: SForm):
     """Compare S from square roots with S from `s_gram` (the paper: the entry-wise square root of the Gram matrix)."""
 
     def check(fam: HessianFamily, impl, budget) -> Evidence:
+        form = gram_power(s_gram, constant(budget, CONSTANTS, "exponent"))
         if any(v != 0 for v in derive().values()):
             return Evidence(False, {"symbolic_difference": str(derive())}, note="‖PQ‖_F² ≠ tr[P²Q²] symbolically")
         s_root, err_root = sqrt_form(fam.hs)
-        s_gram_, err_gram = s_gram(fam.hs)
+        s_gram_, err_gram = form(fam.hs)
         tol = err_root + err_gram
         gap = (s_root - s_gram_).abs()
         sigma_root, tol_root, _ = coherence_bounds(fam.hs, sqrt_form)
-        sigma_gram, tol_gram, _ = coherence_bounds(fam.hs, s_gram)
+        sigma_gram, tol_gram, _ = coherence_bounds(fam.hs, form)
         margin = float(((tol - gap) / tol).min())
         holds = bool((gap <= tol).all()) and abs(sigma_root - sigma_gram) <= tol_root + tol_gram
         values = {
@@ -78,6 +100,7 @@ CLAIM = Claim(
     faithful="exact",
     instances=lambda budget: hessian_families(),
     check=make_check(gram_form),
+    constants=CONSTANTS,
     derive=derive,
     describe=HessianFamily.describe,
 )

@@ -14,12 +14,12 @@ which is also what the proof of Theorem 2 uses for its σ×σ block; see dexter2
 
 from __future__ import annotations
 
-import math
-
 from flatcheck.problems.dexter_families import ExtremeSetting, extreme_settings
 from flatcheck.verify import Claim
 
-from ._coherence import make_sec3_1_check
+from ._coherence import make_sec3_1_check, sec3_1_constants
+
+CONSTANTS = sec3_1_constants(0.5, "½ in σ = √n = n^{1/2}")
 
 CLAIM = Claim(
     id="dexter2024.sec3_1",
@@ -36,6 +36,7 @@ CLAIM = Claim(
     summary="§3.1: identical H_i = e₁e₁ᵀ give λ₁(S) = σ = √n; mutually orthogonal H_i give S = I, σ = 1.",
     faithful="exact",
     instances=lambda budget: extreme_settings(),
-    check=make_sec3_1_check(math.sqrt, "stated"),
+    check=make_sec3_1_check(CONSTANTS, "stated"),
+    constants=CONSTANTS,
     describe=ExtremeSetting.describe,
 )

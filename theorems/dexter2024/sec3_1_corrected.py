@@ -12,7 +12,9 @@ from __future__ import annotations
 from flatcheck.problems.dexter_families import ExtremeSetting, extreme_settings
 from flatcheck.verify import Claim
 
-from ._coherence import make_sec3_1_check
+from ._coherence import make_sec3_1_check, sec3_1_constants
+
+CONSTANTS = sec3_1_constants(1.0, "1 in σ = n = n¹")
 
 CLAIM = Claim(
     id="dexter2024.sec3_1.corrected",
@@ -24,6 +26,7 @@ CLAIM = Claim(
     summary="Corrected §3.1: identical H_i = e₁e₁ᵀ give λ₁(S) = σ = n (not √n); orthogonal H_i give σ = 1.",
     faithful=("corrected", "λ₁(S) = σ = n for identical H_i (the printed √n is wrong)"),
     instances=lambda budget: extreme_settings(),
-    check=make_sec3_1_check(float, "corrected"),
+    check=make_sec3_1_check(CONSTANTS, "corrected"),
+    constants=CONSTANTS,
     describe=ExtremeSetting.describe,
 )

@@ -15,7 +15,9 @@ from __future__ import annotations
 from flatcheck.problems.dexter_families import FamilySweep, family_sweeps
 from flatcheck.verify import Claim
 
-from ._coherence import make_sigma_range_check
+from ._coherence import make_sigma_range_check, sigma_range_constants
+
+CONSTANTS = sigma_range_constants("n")
 
 CLAIM = Claim(
     id="dexter2024.sigma_range",
@@ -31,6 +33,7 @@ CLAIM = Claim(
     summary="The coherence measure of any PSD family lies in [1, n].",
     faithful=("wording", "Theorem 2's quantifier “σ ∈ [n]” read as the range of σ over every PSD family"),
     instances=lambda budget: family_sweeps(),
-    check=make_sigma_range_check(lambda f: f.n, "n", lambda f: {"ranks": list(f.ranks)}),
+    check=make_sigma_range_check(lambda f: f.n, "n", lambda f: {"ranks": list(f.ranks)}, CONSTANTS),
+    constants=CONSTANTS,
     describe=FamilySweep.describe,
 )

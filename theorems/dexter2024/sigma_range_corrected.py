@@ -15,12 +15,15 @@ import math
 from flatcheck.problems.dexter_families import FamilySweep, HessianFamily, family_sweeps
 from flatcheck.verify import Claim
 
-from ._coherence import make_sigma_range_check
+from ._coherence import make_sigma_range_check, sigma_range_constants
 
 
 def upper(fam: HessianFamily) -> float:
     """n√r, r the largest rank the construction guarantees."""
     return fam.n * math.sqrt(max(fam.ranks))
+
+
+CONSTANTS = sigma_range_constants("n√r")
 
 
 CLAIM = Claim(
@@ -32,6 +35,7 @@ CLAIM = Claim(
     summary="Corrected: σ ∈ [1, n√r] for H_i of rank ≤ r (the paper's [1, n] holds for rank one).",
     faithful=("corrected", "1 ≤ σ ≤ n√r for families of rank at most r (the printed [1, n] holds for rank one)"),
     instances=lambda budget: family_sweeps(),
-    check=make_sigma_range_check(upper, "n√r", lambda f: {"max_rank": max(f.ranks), "upper": upper(f)}),
+    check=make_sigma_range_check(upper, "n√r", lambda f: {"max_rank": max(f.ranks), "upper": upper(f)}, CONSTANTS),
+    constants=CONSTANTS,
     describe=FamilySweep.describe,
 )

@@ -37,12 +37,12 @@ from flatcheck.stats.stability import (
 from flatcheck.verify import Claim, Evidence
 
 from ._paper_rule import PAPER_FACTOR, PAPER_RUNS, paper_rule
-from ._theorem1 import make_check, theorem1_conditions, theorem1_instances
+from ._theorem1 import CONSTANTS, Conditions, make_check, theorem1_instances
 
 
-def exact_first_moment(inst: LinearSGDInstance) -> Evidence:
+def exact_first_moment(inst: LinearSGDInstance, conditions: Conditions) -> Evidence:
     """Diagonal families: E‖Ĵ_k⋯Ĵ₁‖₂ → ∞ iff max_c E|ĵ_c| > 1 (exact rationals)."""
-    cond = theorem1_conditions(inst)
+    cond = conditions.slacks(inst)
     if cond is None:
         return Evidence(None, margin=math.inf)
     cm = coordinate_moments(columns_of(inst.fam.diag), inst.fam.n, inst.lr, inst.batch, "bernoulli")
@@ -111,7 +111,10 @@ CLAIM = Claim(
     r"\Rightarrow\lim_{k\to\infty}\mathbb E\|\hat J_k\cdots\hat J_1\|_2=\infty",
     summary="Theorem 1: λ₁(H) > 2/η or λ₁(H) > (σ/η)(n/B−1)^{−1/2} ⇒ E‖Ĵ_k⋯Ĵ₁‖₂ → ∞.",
     faithful="exact",
-    instances=lambda budget: theorem1_instances(diagonal_families(max_n=6, max_d=3) | psd_families(max_n=5, max_d=3)),
+    instances=lambda budget: theorem1_instances(
+        diagonal_families(max_n=6, max_d=3) | psd_families(max_n=5, max_d=3), Conditions.of(budget)
+    ),
+    constants=CONSTANTS,
     check=make_check(exact_first_moment, definition1_share=0.5, general=monte_carlo),
     algorithm="linsgd",
     describe=LinearSGDInstance.describe,

@@ -21,12 +21,12 @@ from flatcheck.problems.dexter_families import LinearSGDInstance, diagonal_famil
 from flatcheck.stats.stability import columns_of, coordinate_moments, moment_operator, operator_radius
 from flatcheck.verify import Claim, Evidence
 
-from ._theorem1 import make_check, theorem1_conditions, theorem1_instances
+from ._theorem1 import CONSTANTS, Conditions, make_check, theorem1_instances
 
 
-def second_moment_radius(inst: LinearSGDInstance) -> Evidence:
+def second_moment_radius(inst: LinearSGDInstance, conditions: Conditions) -> Evidence:
     """ρ(𝓛) > 1 beyond round-off ⇔ E‖Ĵ_k⋯Ĵ₁‖₂² → ∞."""
-    cond = theorem1_conditions(inst)
+    cond = conditions.slacks(inst)
     if cond is None:
         return Evidence(None, margin=math.inf)
     if inst.fam.diag is not None:
@@ -50,7 +50,10 @@ CLAIM = Claim(
     r"\Rightarrow\lim_{k\to\infty}\mathbb E\|\hat J_k\cdots\hat J_1\|_2^2=\infty",
     summary="Corrected Theorem 1: under its conditions the second moment E‖Ĵ_k⋯Ĵ₁‖₂² diverges.",
     faithful=("corrected", "the conclusion the proof establishes: the second moment E‖Ĵ_k⋯Ĵ₁‖₂² diverges"),
-    instances=lambda budget: theorem1_instances(diagonal_families(max_n=6, max_d=3) | psd_families(max_n=5, max_d=3)),
+    instances=lambda budget: theorem1_instances(
+        diagonal_families(max_n=6, max_d=3) | psd_families(max_n=5, max_d=3), Conditions.of(budget)
+    ),
+    constants=CONSTANTS,
     check=make_check(second_moment_radius, definition1_share=1.0),
     algorithm="linsgd",
     describe=LinearSGDInstance.describe,

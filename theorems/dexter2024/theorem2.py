@@ -13,6 +13,8 @@ E‖Ĵ_k⋯Ĵ₁‖_F² = Σ_c (E[ĵ_c²])^k, with E[ĵ_c²] = 1 for c ≠ 1 and
 is (n − 1) + lim (E[ĵ₁²])^k. Beyond the boundary (λ₁ at (2 − r) times the bound) the same construction
 is reported for tightness (values only). (d) The implementation's Ĵ follows Definition 1 on the
 construction (E[Ĵ], E[Ĵ²], error ≤ α).
+Declared constants: the 2 in 2σ/η and the exponent −1 of (σ + n/B − 1) (a larger bound is stronger);
+the instances place λ₁ below the bound they give, so a moved constant puts λ₁ past the true boundary.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from collections.abc import Callable
 from fractions import Fraction
 
 import torch
+from hypothesis import strategies as st
 
 from flatcheck.numeric.coherence import coherence_bounds, gram_form
 from flatcheck.problems.dexter_families import (
@@ -31,11 +34,23 @@ from flatcheck.problems.dexter_families import (
     theorem2_instances,
 )
 from flatcheck.stats.stability import columns_of, coordinate_moments
-from flatcheck.verify import Claim, Evidence
+from flatcheck.verify import Claim, Constant, Evidence, constant
 
 from ._definition1 import FAILED_NOTE, definition1_check
 
 SForm = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
+
+CONSTANTS = (
+    Constant("two", 2.0, "2 in 2σ/η", "larger", text="the bound on λ₁"),
+    Constant(
+        "exponent", -1.0, "−1 in (σ + n/B − 1)^{−1}", "larger", mutation="exponent", step=0.5, text="the bound on λ₁"
+    ),
+)
+
+
+def instances(budget) -> st.SearchStrategy[Theorem2Instance]:
+    two, exponent = (Fraction(constant(budget, CONSTANTS, k)) for k in ("two", "exponent"))
+    return theorem2_instances(two=two, exponent=exponent)
 
 
 def frobenius_limit(inst: Theorem2Instance, lam1: Fraction) -> tuple[float, Fraction]:
@@ -92,7 +107,8 @@ CLAIM = Claim(
     r"\lambda_1(H)=\lambda_1,\ \sigma(\{H_i\})=\sigma,\ \lim_k\mathbb E\|\hat J_k\cdots\hat J_1\|_F^2<n",
     summary="Theorem 2: below (2σ/η)(σ+n/B−1)^{−1} the proof's construction has coherence σ and lim E‖Ĵ_k⋯Ĵ₁‖_F² < n.",
     faithful=("exact", "the existence is witnessed by the proof's own construction"),
-    instances=lambda budget: theorem2_instances(),
+    instances=instances,
+    constants=CONSTANTS,
     check=make_check(gram_form),
     algorithm="linsgd",
     describe=Theorem2Instance.describe,

@@ -21,6 +21,9 @@ a rational W₀:
 The implementation is constructed with lr, sigma, k, and noise = P when its constructor takes a
 `noise` argument (each instance draws P from the four laws, so an implementation is probed under
 every law the paper uses); a class without one is checked with Gaussian P (its default) only.
+Declared constants: the ½ and k's exponent in η/(2k) — the step W − c·η·k^{1−p}·(mean of the k
+two-point gradients), c = 2·½, moved, must be told apart from the printed one (quadratics: the
+step itself; higher degree: the mean and the variance scale with it).
 """
 
 from __future__ import annotations
@@ -32,7 +35,17 @@ from flatcheck.algorithms import NOISES
 from flatcheck.impl.nso_readback import noise_hyper
 from flatcheck.impl.predict import gd_prediction, margins, noise_reach, perturbed_steps
 from flatcheck.problems import PointInstance, example1, log_uniform, point_instances, quadratics, random_polynomials
-from flatcheck.verify import Claim, Evidence
+from flatcheck.verify import Claim, Constant, Evidence, constant
+
+CONSTANTS = (
+    Constant("half", 0.5, "½ in η/(2k)", "exact", text="the step's normalisation of the pair sum"),
+    Constant("k_exponent", 1.0, "k in η/(2k)", "exact", mutation="exponent", step=1.0, text="the average over k draws"),
+)
+
+
+def step_scale(budget, k: int) -> float:
+    """The factor of the step relative to W − η·(mean two-point gradient): 1 as printed."""
+    return 2 * constant(budget, CONSTANTS, "half") * k ** (1 - constant(budget, CONSTANTS, "k_exponent"))
 
 
 def is_quadratic(inst: PointInstance) -> bool:
@@ -47,10 +60,11 @@ def check(inst: PointInstance, impl, budget) -> Evidence:
         return Evidence(None, out_of_scope=f"P = {law} needs a `noise` hyper-parameter, which {impl.name} lacks")
     hp = {"lr": s["lr"], "sigma": s["sigma"], "k": s["k"], **noise}
     x = inst.x_tensor(device=budget.device)
+    scale = step_scale(budget, s["k"])
     if is_quadratic(inst):
         n = budget.draws(impl, cap=budget.scaled(64, 256, 1024))
         got = impl.step_many(prob, x.expand(n, -1).clone(), hp, budget.seed)
-        pred = gd_prediction(prob, inst.x, s["lr"], spread=noise_reach(law, s["sigma"]) * prob.d**0.5)
+        pred = gd_prediction(prob, inst.x, s["lr"] * scale, spread=noise_reach(law, s["sigma"]) * prob.d**0.5)
         errs = (got.cpu() - pred.value).abs()
         per_row = margins(pred.tol.expand_as(errs), errs)
         r = int(per_row.argmin())
@@ -59,7 +73,7 @@ def check(inst: PointInstance, impl, budget) -> Evidence:
         note = "" if holds else "on a quadratic, the NSO step must be W − η∇f(W) for every U"
         return Evidence(holds, {**values, "max_abs_error": float(errs.max())}, margin=float(per_row[r]), note=note)
     failed, margin, values = perturbed_steps(
-        impl, prob, inst.x, x, hp, budget.draws(impl), budget.seed, two_point=True, alpha=budget.alpha
+        impl, prob, inst.x, x, hp, budget.draws(impl), budget.seed, two_point=True, alpha=budget.alpha, scale=scale
     )
     note = f"Algorithm 1's step fails the {', '.join(failed)} test(s)" if failed else ""
     return Evidence(not failed, values, margin=margin, note=note)
@@ -87,6 +101,7 @@ CLAIM = Claim(
         hi=4,
     ),
     check=check,
+    constants=CONSTANTS,
     algorithm="nso",
     describe=PointInstance.describe,
 )

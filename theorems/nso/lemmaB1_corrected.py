@@ -8,25 +8,23 @@ r"""nso.lemmaB1.corrected — Lemma B.1 with the first term its proof derives: 2
 Same check as `nso.lemmaB1`: NSO runs with constant η = c/C on families with exact C and D²;
 E‖δ_i‖² + E‖ξ_i‖² is read back from the runs; falsified when the lower end of the interval of
 E[mean_t ‖∇F(W_t)‖² − Cη·mean_t ‖δ_t + ξ_t‖²] exceeds 2D²/(Tη) beyond round-off.
+Declared constants: the 2 in 2D² and the factor C of the noise term (both smaller is stronger).
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+import sympy as sp
 
-from flatcheck.impl.nso_readback import unsupported_noise, weighted_gradient_bound
 from flatcheck.problems.nso_families import NSOInstance, run_instances
-from flatcheck.verify import Claim, Evidence
+from flatcheck.verify import Claim, Constant
 
-PROVED_FACTOR = 2.0  # the first term of the proof's last display: 2D²/Σηᵢ
+from .lemmaB1 import make_check
 
-
-def check(inst: NSOInstance, impl, budget) -> Evidence:
-    if why := unsupported_noise(impl, inst):
-        return Evidence(None, out_of_scope=why)
-    lhs, rhs, tol, values, note = weighted_gradient_bound(impl, inst, PROVED_FACTOR, budget)
-    ev = Evidence.bound(lhs, rhs, tol, **values)
-    return replace(ev, margin=ev.values["slack"] / max(rhs, tol), note="" if ev.holds else note)
+# The first term of the proof's last display: 2D²/Σηᵢ (no factor C).
+CONSTANTS = (
+    Constant("first", 2.0, "2 in 2D²/Σηᵢ", "smaller", text="the first term"),
+    Constant("noise", 1.0, "C in CΣηᵢ²(E‖δᵢ‖² + E‖ξᵢ‖²)/Σηᵢ, ×1", "smaller", text="the noise term"),
+)
 
 
 CLAIM = Claim(
@@ -43,7 +41,8 @@ CLAIM = Claim(
         "softplus losses",
     ),
     instances=run_instances,
-    check=check,
+    check=make_check(sp.Integer(1), CONSTANTS),
+    constants=CONSTANTS,
     algorithm="nso",
     describe=NSOInstance.describe,
 )

@@ -11,6 +11,7 @@ level α/3 each): (i) E h₁ = E∇f(W₀+U) = ∇F(W₀) — unbiased for the s
 what NSO's two-point, k-averaged step reduces); (iii) E⟨δ₁, δ₂⟩ = 0 — fresh U every iteration.
 As for nso.alg1_step, P is drawn per instance from the paper's four laws and passed as `noise`
 when the class takes it (exact moments of each law); a class without one is checked with Gaussian P.
+Declared constant: the step's coefficient 1 in W − η·g(W + U); moved, mean and variance scale with it.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from flatcheck.algorithms import NOISES
 from flatcheck.impl.nso_readback import noise_hyper
 from flatcheck.impl.predict import perturbed_steps
 from flatcheck.problems import PointInstance, example1, log_uniform, point_instances, quadratics, random_polynomials
-from flatcheck.verify import Claim, Evidence
+from flatcheck.verify import Claim, Constant, Evidence, constant
+
+CONSTANTS = (Constant("step", 1.0, "1 in W − η g(W + U)", "exact", text="the step's coefficient"),)
 
 
 def check(inst: PointInstance, impl, budget) -> Evidence:
@@ -32,7 +35,16 @@ def check(inst: PointInstance, impl, budget) -> Evidence:
     hp = {"lr": s["lr"], "sigma": s["sigma"], **noise}
     x = inst.x_tensor(device=budget.device)
     failed, margin, values = perturbed_steps(
-        impl, prob, inst.x, x, hp, budget.draws(impl), budget.seed, two_point=False, alpha=budget.alpha
+        impl,
+        prob,
+        inst.x,
+        x,
+        hp,
+        budget.draws(impl),
+        budget.seed,
+        two_point=False,
+        alpha=budget.alpha,
+        scale=constant(budget, CONSTANTS, "step"),
     )
     note = f"the WP-SGD step fails the {', '.join(failed)} test(s)" if failed else ""
     return Evidence(not failed, values, margin=margin, note=note)
@@ -54,6 +66,7 @@ CLAIM = Claim(
         hi=4,
     ),
     check=check,
+    constants=CONSTANTS,
     algorithm="wp_sgd",
     describe=PointInstance.describe,
 )
