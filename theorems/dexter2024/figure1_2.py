@@ -24,6 +24,9 @@ Theorem 2 boundary that do not converge, by the exact classification, must be 0 
 the paper's rule's contradictions are reported beside it. The implementation is checked on the §5.1
 construction for both samplings (E[Ĵ], E[Ĵ²] against Definition 1 with that sampling, error ≤ α).
 Plot: the paper's-rule phase diagrams (fraction of 5 runs diverging) with both boundaries.
+Declared constants: the boundaries' 2 in Theorem 1's 2/η (smaller is stronger) and its exponent −½ of
+n/B − 1 (as in dexter2024.theorem1), and the 2 in Theorem 2's 2σ/η (larger is stronger); the regions
+are drawn with them, the plotted curves are the printed ones.
 """
 
 from __future__ import annotations
@@ -39,12 +42,18 @@ from flatcheck.algorithms.linear_sgd import diagonal_first_passage
 from flatcheck.impl.jacobians import jacobian_draws
 from flatcheck.problems.dexter_families import LinearSGDInstance, section5_construction
 from flatcheck.stats.stability import coordinate_moments, definition1_test
-from flatcheck.verify import Claim, Evidence
+from flatcheck.verify import Claim, Constant, Evidence, constant
 
 from ._paper_rule import PAPER_FACTOR, PAPER_RUNS, PAPER_STEPS
+from ._theorem1 import CONSTANTS as THEOREM1_CONSTANTS
 
 N = 100
 SAMPLINGS = ("bernoulli", "without_replacement")
+
+CONSTANTS = (
+    *THEOREM1_CONSTANTS,
+    Constant("two_sigma", 2.0, "2 in Theorem 2's 2σ/η", "larger", text="the Theorem 2 region"),
+)
 
 
 @dataclass(frozen=True)
@@ -86,14 +95,17 @@ def grid_for(profile: str) -> Grid:
     return Grid(sig, bat, lrs)
 
 
-def theorem1_condition(sigma: int, batch: int, lr: Fraction) -> bool:
-    """λ₁(H) = 2 > 2/η, or 2 > (σ/η)(n/B − 1)^{−1/2} (B < n)."""
-    return lr > 1 or (batch < N and 4 * lr * lr * (Fraction(N, batch) - 1) > sigma * sigma)
+def theorem1_condition(sigma: int, batch: int, lr: Fraction, two: Fraction, exponent: Fraction) -> bool:
+    """λ₁(H) = 2 > two/η, or 2 > (σ/η)(n/B − 1)^exponent (B < n), exactly: with exponent = p/q,
+    the second is (2η/σ)^q > (n/B − 1)^p (as printed: two = 2, exponent = −½)."""
+    if 2 * lr > two:
+        return True
+    return batch < N and (2 * lr / sigma) ** exponent.denominator > (Fraction(N, batch) - 1) ** exponent.numerator
 
 
-def theorem2_condition(sigma: int, batch: int, lr: Fraction) -> bool:
-    """λ₁ = 2 < (2σ/η)(σ + n/B − 1)^{−1}."""
-    return 2 < 2 * sigma / lr / (sigma + Fraction(N, batch) - 1)
+def theorem2_condition(sigma: int, batch: int, lr: Fraction, two_sigma: Fraction) -> bool:
+    """λ₁ = 2 < (two_sigma·σ/η)(σ + n/B − 1)^{−1} (as printed: two_sigma = 2)."""
+    return 2 < two_sigma * sigma / lr / (sigma + Fraction(N, batch) - 1)
 
 
 def exact_point(sigma: int, batch: int, lr: Fraction, sampling: str) -> dict:
@@ -135,6 +147,9 @@ def check(grid: Grid, impl, budget) -> Evidence:
     gen = torch.Generator().manual_seed(budget.seed)
     panels = grid.panels()
     values: dict = {"grid": grid.describe()}
+    two, exponent, two_sigma = (
+        Fraction(constant(budget, CONSTANTS, k)).limit_denominator(1 << 10) for k in ("two", "exponent", "two_sigma")
+    )
     plots, exact_bad, rule_bad = [], 0, 0
     for sampling in SAMPLINGS:
         # One batch of chains for all panels: the step loop runs once per sampling.
@@ -143,8 +158,8 @@ def check(grid: Grid, impl, budget) -> Evidence:
         for k, (panel, rule) in enumerate(zip(panels, every.split(sizes))):
             pts = panel["points"]
             exact = [exact_point(s, b, lr, sampling) for s, b, lr in pts]
-            t1 = [theorem1_condition(*p) for p in pts]
-            t2 = [theorem2_condition(*p) for p in pts]
+            t1 = [theorem1_condition(*p, two, exponent) for p in pts]
+            t2 = [theorem2_condition(*p, two_sigma) for p in pts]
             bad1 = [p for p, c, e in zip(pts, t1, exact) if c and e["first"] <= 1]
             bad2 = [p for p, c, e in zip(pts, t2, exact) if c and e["second"] >= 1]
             rbad1 = [p for p, c, r in zip(pts, t1, rule.tolist()) if c and r <= 0.5]
@@ -216,6 +231,7 @@ CLAIM = Claim(
     ),
     instances=lambda budget: st.just(grid_for(budget.profile)),
     check=check,
+    constants=CONSTANTS,
     algorithm="linsgd",
     describe=Grid.describe,
 )
