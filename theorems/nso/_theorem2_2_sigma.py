@@ -12,14 +12,21 @@ from hypothesis import strategies as st
 
 from flatcheck.problems.points import rationals
 from flatcheck.symbolic.steps import Step, decide_symbolically, evaluate
-from flatcheck.verify import Evidence
+from flatcheck.verify import Constant, Evidence, constant
 
 C, ALPHA, R, N, P, C1, C2, C3 = sp.symbols("C alpha r n p C1 C2 C3", positive=True)
 BETA, DELTA, S2 = sp.symbols("beta delta s2", positive=True)  # β, δ, σ²
 
 
-def sigma2_21() -> sp.Expr:
-    return R / (1 - BETA) * sp.sqrt(C / (ALPHA * N))
+CONSTANTS = (
+    Constant("lead", 1.0, "1 in (1/β)√(Cαr²/n)", "smaller", text="the bound's leading term"),
+    Constant("xi_order", 0.75, "¾ in ξ = O(n^{−3/4}log δ⁻¹)", "larger", mutation="exponent", step=0.25, text="ξ"),
+)
+WORDING_CONSTANTS = (Constant("sigma2_scale", 1.0, "1 in (21), ×1", "exact", text="the σ² chosen by (21)"),)
+
+
+def sigma2_21(scale: sp.Expr = sp.Integer(1)) -> sp.Expr:
+    return scale * R / (1 - BETA) * sp.sqrt(C / (ALPHA * N))
 
 
 def bound20(s2: sp.Expr) -> sp.Expr:
@@ -41,24 +48,28 @@ def xi(s2: sp.Expr) -> sp.Expr:
     )
 
 
-def displayed(s2: sp.Expr) -> sp.Expr:
+def displayed(s2: sp.Expr, lead: sp.Expr = sp.Integer(1)) -> sp.Expr:
     return (
-        sp.sqrt(C * ALPHA * R**2 / N) / BETA
+        lead * sp.sqrt(C * ALPHA * R**2 / N) / BETA
         + xi(s2)
         - C1 * s2 ** sp.Rational(3, 2) * (1 + 1 / BETA)
         + ((1 + BETA) / BETA * C1 * s2 ** sp.Rational(3, 2))
     )
 
 
-@lru_cache(maxsize=1)
-def steps() -> tuple[Step, ...]:
-    s2 = sigma2_21()
+@lru_cache(maxsize=8)
+def steps(
+    lead: sp.Expr = sp.Integer(1), xi_order: sp.Expr = sp.Rational(3, 4), scale: sp.Expr = sp.Integer(1)
+) -> tuple[Step, ...]:
+    """The steps, with the declared constants: the leading term's factor `lead`, ξ's order
+    `xi_order`, and the factor `scale` of (21) (as printed 1, ¾, 1)."""
+    s2 = sigma2_21(scale)
     sigma_terms = (1 - BETA) * ALPHA / (2 * BETA) * S2 + C * R**2 / (4 * BETA * (1 - BETA) * N) / S2
     eps = (1 - BETA) / BETA
-    scaled = xi(s2) * N ** sp.Rational(3, 4) / sp.log(1 / DELTA)
+    scaled = xi(s2) * N**xi_order / sp.log(1 / DELTA)
     return (
         Step("(21) minimizes the sigma^2 terms of (20)", sp.diff(sigma_terms, S2).subs(S2, s2), identity=True),
-        Step("(20) at (21) <= displayed bound", displayed(s2) - bound20(s2)),
+        Step("(20) at (21) <= displayed bound", displayed(s2, lead) - bound20(s2)),
         Step("1/beta = 1 + eps", 1 / BETA - (1 + eps), identity=True),
         Step("(1+beta)/beta = 1 + 1/beta", (1 + BETA) / BETA - (1 + 1 / BETA), identity=True),
         Step("xi n^(3/4)/log(1/delta) does not grow (1e12 vs 1e6)", scaled.subs(N, 10**6) - scaled.subs(N, 10**12)),
@@ -86,7 +97,12 @@ def make_check(part: str):
         raise ValueError(f"part must be one of {PARTS}, not {part!r}")
 
     def check(point: dict[sp.Symbol, sp.Rational], impl, budget) -> Evidence:
-        results = [evaluate(s, point) for s in steps() if (s.name in WORDING) == (part == "wording")]
+        if part == "wording":
+            chosen = steps(scale=sp.nsimplify(constant(budget, WORDING_CONSTANTS, "sigma2_scale")))
+        else:
+            lead, order = (sp.nsimplify(constant(budget, CONSTANTS, k)) for k in ("lead", "xi_order"))
+            chosen = steps(lead, order)
+        results = [evaluate(s, point) for s in chosen if (s.name in WORDING) == (part == "wording")]
         failed = [r for r in results if r["holds"] is False]
         values = {"steps": results, "point": {str(k): str(v) for k, v in point.items()}}
         note = "; ".join(f"{r['step']} fails (gap {r['gap']:.6g})" for r in failed)

@@ -17,9 +17,12 @@ from hypothesis.control import currently_in_test_context
 from flatcheck.problems.nso_families import chain_construction
 from flatcheck.problems.points import rationals
 from flatcheck.symbolic.steps import Step, evaluate
-from flatcheck.verify import Evidence
+from flatcheck.verify import Constant, Evidence, constant
 
 C, G, ALPHA, D, SIGMA, K, T, S, Q, DIM = sp.symbols("C G alpha D sigma k T S Q dim", positive=True)
+C32 = sp.Symbol("c32", positive=True)  # the 32 of (9), a declared constant
+
+CONSTANTS = (Constant("c32", 32.0, "32 in D√(Cσ²/(32kT))", "smaller", text="the lower bound (9)"),)
 
 
 def _pieces() -> list[sp.Expr]:
@@ -54,14 +57,14 @@ def steps() -> tuple[Step, ...]:
     out.append(
         Step(
             "Lemma B.2: (D^2/4) min{C, 1/(2 sum eta)} >= D sqrt(C sigma^2/(32kT))",
-            D**2 / 4 * sp.Min(C, 1 / (2 * S)) - D * sp.sqrt(C * SIGMA**2 / (32 * K * T)),
+            D**2 / 4 * sp.Min(C, 1 / (2 * S)) - D * sp.sqrt(C * SIGMA**2 / (C32 * K * T)),
             condition=sp.Le(S, sp.sqrt(D**2 * K * T / (2 * SIGMA**2 * C))),
         )
     )
     return tuple(out)
 
 
-def simulate(inst: dict, impl) -> dict[str, float]:
+def simulate(inst: dict, impl, c32: float = 32.0) -> dict[str, float]:
     c, d, sigma, k, steps_ = (float(inst[n]) for n in ("C", "D", "sigma", "k", "T"))
     steps_, k = int(steps_), int(k)
     limit = math.sqrt(d**2 * k * steps_ / (2 * sigma**2 * c))  # Lemma B.2: Σ η_i ≤ this
@@ -73,7 +76,7 @@ def simulate(inst: dict, impl) -> dict[str, float]:
     path = impl.run_many(prob, w0, hp, 0, steps_)
     g = prob.grad(path[0, 1:])
     least = float((g * g).sum(-1).min())
-    bound = d * math.sqrt(c * sigma**2 / (32 * k * steps_))
+    bound = d * math.sqrt(c * sigma**2 / (c32 * k * steps_))
     return {"min_grad2": least, "bound_9": bound, "eta": lr, "G": prob.g, "sum_eta": lr * steps_, "limit": limit}
 
 
@@ -84,8 +87,9 @@ WORDING = ("coordinates e_0..e_T fit in d = dim when T <= d", "G <= 1/C => grad 
 PARTS = ("conclusion", "wording", "steps")
 
 
-def _point(inst: dict) -> dict[sp.Symbol, sp.Expr]:
+def _point(inst: dict, c32: sp.Expr) -> dict[sp.Symbol, sp.Expr]:
     return {
+        C32: c32,
         C: inst["C"],
         G: inst["G"],
         ALPHA: inst["alpha"],
@@ -112,8 +116,9 @@ def make_check(part: str):
         raise ValueError(f"part must be one of {PARTS}, not {part!r}")
 
     def check(inst: dict, impl, budget) -> Evidence:
+        c32 = constant(budget, CONSTANTS, "c32")
         if part == "conclusion":
-            sim = simulate(inst, impl)
+            sim = simulate(inst, impl, c32)
             tol = 1e3 * 2.0**-52 * (sim["min_grad2"] + sim["bound_9"])
             holds = sim["min_grad2"] >= sim["bound_9"] - tol
             note = "" if holds else f"min_t ‖∇F(W_t)‖² = {sim['min_grad2']:.6g} < (9) = {sim['bound_9']:.6g}"
@@ -122,7 +127,7 @@ def make_check(part: str):
             values = {"simulation": sim, "tightness": sim["bound_9"] / max(sim["min_grad2"], 1e-300)}
             return Evidence(holds, values, margin=margin, note=note)
         chosen = [s for s in steps() if (s.name in WORDING) == (part == "wording")]
-        results = [evaluate(s, _point(inst)) for s in chosen]
+        results = [evaluate(s, _point(inst, sp.nsimplify(c32))) for s in chosen]
         gaps = [r["gap"] for r in results if r["applies"]]
         if not gaps:
             return Evidence(None, out_of_scope="the condition of no step holds at this point")

@@ -23,6 +23,8 @@ baseline, the figure is "not reproduced" at our scale and step size (the paper's
 its step sizes are not ours): undecided with the measurements, as for every reproduction
 (`flatcheck.verify.reproduction`), not a refutation. Otherwise undecided.
 The training and validation curves (mean over initializations) are recorded as plot data.
+No declared constants: the statement is a comparison of three methods; its numbers (d, r, the σ grid,
+k = 1) set up the experiment, and "near zero" has no printed value.
 """
 
 from __future__ import annotations

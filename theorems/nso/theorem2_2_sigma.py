@@ -23,13 +23,15 @@ Steps (`flatcheck.symbolic.steps`; all symbols positive, 0 < β < 1, δ < 1, C�
      value at n = 10^{6}, 10^{12}, 10^{24}: it must not grow).
 Symbolic side: each gap simplified; numeric side: each step evaluated in 50-digit mpmath at
 sampled rationals.
+Declared constants: the 1 of the leading term (1/β)√(Cαr²/n) (smaller is stronger; at (21) the
+σ²-terms of (20) give ¾ of it) and ξ's order n^{−3/4} (larger is stronger).
 """
 
 from __future__ import annotations
 
 from flatcheck.verify import Claim
 
-from ._theorem2_2_sigma import derive, describe, make_check, points
+from ._theorem2_2_sigma import CONSTANTS, derive, describe, make_check, points
 
 CLAIM = Claim(
     id="nso.theorem2_2_sigma",
@@ -43,5 +45,6 @@ CLAIM = Claim(
     instances=lambda budget: points(),
     check=make_check("conclusion"),
     derive=derive,
+    constants=CONSTANTS,
     describe=describe,
 )

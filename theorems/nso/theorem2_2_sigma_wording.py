@@ -7,13 +7,14 @@ Checked: the derivative of the σ²-terms of (20), (1−β)α/(2β)·σ² + Cr²
 at (21) (`flatcheck.symbolic.steps`, 50-digit evaluation at sampled rationals; `derive` gives the
 true minimiser). A slip of wording with its own verdict: the bound the proof obtains at (21) is
 `nso.theorem2_2_sigma`, which does not need (21) to be the minimiser.
+Declared constant: the factor 1 of (21)'s σ² (exact: a minimiser is one value).
 """
 
 from __future__ import annotations
 
 from flatcheck.verify import Claim
 
-from ._theorem2_2_sigma import derive, describe, make_check, points
+from ._theorem2_2_sigma import WORDING_CONSTANTS, derive, describe, make_check, points
 
 CLAIM = Claim(
     id="nso.theorem2_2_sigma.wording",
@@ -31,5 +32,6 @@ CLAIM = Claim(
     instances=lambda budget: points(),
     check=make_check("wording"),
     derive=derive,
+    constants=WORDING_CONSTANTS,
     describe=describe,
 )

@@ -18,6 +18,7 @@ Symbolic side (`derive`): each step's gap simplified, and decided for all positi
 sympy can. Numeric side: every step is evaluated exactly at sampled positive rationals
 (C, D, Δ, T, 0 < η ≤ 1/C, vectors a, b) in the case it belongs to; a step with a negative gap (a
 non-zero difference) at an admissible point is a counterexample.
+Declared constants: the 2 of (37)'s √(2CD²Δ/T) and of (39)'s 2CD²/T (smaller is stronger).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from hypothesis import strategies as st
 from flatcheck.problems.points import rationals
 from flatcheck.symbolic.gaussian import gaussian_expectation
 from flatcheck.symbolic.steps import Step, decide_symbolically, evaluate
-from flatcheck.verify import Claim, Evidence
+from flatcheck.verify import Claim, Constant, Evidence, constant
 
 C, D, DELTA, T, ETA, K = sp.symbols("C D Delta T eta k", positive=True)
 GN, PROD, NOISE, S = sp.symbols("G P N S", real=True)  # ‖∇F‖², ⟨∇F, δ+ξ⟩, ‖δ+ξ‖², Ση²E‖δ+ξ‖²
@@ -56,8 +57,15 @@ def _two_draws() -> sp.Expr:
     return gaussian_expectation((u[0] - u[2]) ** 2 + (u[1] - u[3]) ** 2, u, cov) - 2 * 3 * VAR
 
 
-@lru_cache(maxsize=1)
-def steps() -> tuple[Step, ...]:
+CONSTANTS = (
+    Constant("c37", 2.0, "2 in √(2CD²Δ/T), (37)", "smaller", text="case 1's bound"),
+    Constant("c39", 2.0, "2 in 2CD²/T, (39)", "smaller", text="case 2's bound"),
+)
+
+
+@lru_cache(maxsize=8)
+def steps(c37: sp.Expr = sp.Integer(2), c39: sp.Expr = sp.Integer(2)) -> tuple[Step, ...]:
+    """The steps, with the declared constants of (37) and (39) (as printed 2 and 2)."""
     case1 = sp.Ge(DELTA, 2 * C * D**2 / T)
     case2 = sp.Lt(DELTA, 2 * C * D**2 / T)
     eta_star = sp.sqrt(2 * D**2 / (C * DELTA * T))
@@ -81,13 +89,13 @@ def steps() -> tuple[Step, ...]:
         Step("case 1: eta* <= 1/C", 1 / C - eta_star, condition=case1),
         Step(
             "case 1 (37): min over eta <= sqrt(2CD^2 Delta/T)",
-            sp.sqrt(2 * C * D**2 * DELTA / T) - objective.subs(ETA, eta_star),
+            sp.sqrt(c37 * C * D**2 * DELTA / T) - objective.subs(ETA, eta_star),
             condition=case1,
         ),
         Step("case 2: C eta Delta <= 2C^2D^2 eta/T", 2 * C**2 * D**2 * ETA / T - C * ETA * DELTA, condition=case2),
         Step(
             "case 2 (39)",
-            2 * C * D**2 / T - (2 * D**2 / (T * ETA) + 2 * C**2 * D**2 * ETA / T),
+            c39 * C * D**2 / T - (2 * D**2 / (T * ETA) + 2 * C**2 * D**2 * ETA / T),
             condition=sp.And(case2, sp.Le(ETA, 1 / C)),
         ),
     )
@@ -98,7 +106,8 @@ def derive() -> dict[str, str]:
 
 
 def check(point: dict[sp.Symbol, sp.Rational], impl, budget) -> Evidence:
-    results = [evaluate(s, point) for s in steps()]
+    c37, c39 = (sp.nsimplify(constant(budget, CONSTANTS, k)) for k in ("c37", "c39"))
+    results = [evaluate(s, point) for s in steps(c37, c39)]
     failed = [r for r in results if r["holds"] is False]
     values = {"steps": results, "point": {str(k): str(v) for k, v in point.items()}}
     note = "; ".join(f"{r['step']} fails (gap {r['gap']:.6g})" for r in failed)
@@ -141,6 +150,7 @@ CLAIM = Claim(
     faithful=("steps", "every algebraic step of the proof in Appendix B.1"),
     instances=lambda budget: points(),
     check=check,
+    constants=CONSTANTS,
     derive=derive,
     describe=lambda point: {str(k): str(v) for k, v in point.items()},
 )

@@ -29,13 +29,14 @@ on the flat pieces) must reach (9). Half the draws take the largest σ, where (9
 like σ while the construction's gradient does not, and it fails there (e.g. C = D = k = T = 1,
 σ = 4: min_t ‖∇F(W_t)‖² = 0.678 < 0.707) — the same regime σ > D√(2CkT) where Lemma B.2's last
 chain fails (`nso.theorem4_5.steps`).
+Declared constant: the 32 of (9) (smaller is stronger), read by the simulation and by the steps.
 """
 
 from __future__ import annotations
 
 from flatcheck.verify import Claim
 
-from ._theorem4_5 import describe, instances, make_check
+from ._theorem4_5 import CONSTANTS, describe, instances, make_check
 
 CLAIM = Claim(
     id="nso.theorem4_5",
@@ -57,5 +58,6 @@ CLAIM = Claim(
     instances=lambda budget: instances(),
     check=make_check("conclusion"),
     algorithm="nso",
+    constants=CONSTANTS,
     describe=describe,
 )

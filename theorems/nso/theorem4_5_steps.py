@@ -9,13 +9,14 @@ value (the largest within the step-size condition), and half the draws take the 
 Finding: the last chain fails whenever σ > D√(2CkT) (then min{C, 1/(2Σ_iη_i)} = C and
 D²C/4 < D√(Cσ²/(32kT))), e.g. C = D = k = T = 1, σ = 4. The statement is in `nso.theorem4_5`; the remark T ≤ d is
 `nso.theorem4_5.wording`, with the printed condition G ≤ C⁻¹ (the proof uses G ≥ C⁻¹).
+Declared constant: the 32 of (9) in the last chain (smaller is stronger).
 """
 
 from __future__ import annotations
 
 from flatcheck.verify import Claim
 
-from ._theorem4_5 import describe, instances, make_check
+from ._theorem4_5 import CONSTANTS, describe, instances, make_check
 
 CLAIM = Claim(
     id="nso.theorem4_5.steps",
@@ -32,5 +33,6 @@ CLAIM = Claim(
     faithful=("steps", "the steps of Lemma B.2's proof"),
     instances=lambda budget: instances(),
     check=make_check("steps"),
+    constants=CONSTANTS,
     describe=describe,
 )

@@ -9,6 +9,7 @@ has curvature 1/G, which is ≤ C when G ≥ C⁻¹ — the opposite of the prin
 itself sets G = max{C⁻¹, 2Σ_iη_i} ≥ C⁻¹). Both checked as steps (`flatcheck.symbolic.steps`) at
 sampled rationals under the printed condition. Slips of wording, with their own verdict: the
 conclusion (9) is `nso.theorem4_5`, the proof `nso.theorem4_5.steps`.
+No declared constants: both conditions compare the construction's own quantities (T with d, G with C⁻¹).
 """
 
 from __future__ import annotations
