@@ -323,8 +323,9 @@ def nso_instances(
     k: st.SearchStrategy[int] = st.sampled_from([1, 2, 4]),
     sigma_u: st.SearchStrategy[float] = st.sampled_from([0.0, 0.25, 0.5, 1.0]),
     scalars: dict[str, st.SearchStrategy] | None = None,
+    d: st.SearchStrategy[int] = st.integers(1, 4),
 ) -> NSOInstance:
-    prob = draw(nso_problems(noiseless=noiseless))
+    prob = draw(nso_problems(d=d, noiseless=noiseless))
     noise = draw(st.sampled_from(prob.known["noises"]))
     sigma_u = draw(sigma_u)
     vals = {name: draw(s) for name, s in (scalars or {}).items()}

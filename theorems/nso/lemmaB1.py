@@ -13,6 +13,9 @@ same runs (G_i = (W_i − W_{i+1})/η), so each run gives Z = mean_t ‖∇F(W_t
 ‖G_t − ∇F(W_t)‖², whose mean must not exceed the first term. Falsified when the lower end of the
 interval of E Z (normal, instance error rate) exceeds it beyond round-off.
 Declared constants: the 2 in 2C·D² and the factor C of the noise term (both smaller is stronger).
+Half the instances are drawn where (29) is attained (`tight_runs`): one coordinate (a quadratic's
+curvature is then C), a noisy oracle, η just below 1/C and the longest T — the descent lemma is
+an equality there and the stationary E‖∇F‖² ≈ Cη·E‖ξ‖², so the noise term's constant is exercised.
 """
 
 from __future__ import annotations
@@ -20,9 +23,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 import sympy as sp
+from hypothesis import strategies as st
 
 from flatcheck.impl.nso_readback import unsupported_noise, weighted_gradient_bound
-from flatcheck.problems.nso_families import NSOInstance, run_instances
+from flatcheck.problems.nso_families import NSOInstance, nso_instances, run_instances
 from flatcheck.verify import Claim, Constant, Evidence, constant
 
 C = sp.Symbol("C", positive=True)
@@ -31,6 +35,17 @@ CONSTANTS = (
     Constant("first", 2.0, "2 in 2C·D²/Σηᵢ", "smaller", text="the first term"),
     Constant("noise", 1.0, "C in CΣηᵢ²(E‖δᵢ‖² + E‖ξᵢ‖²)/Σηᵢ, ×1", "smaller", text="the noise term"),
 )
+
+
+def tight_runs(budget) -> st.SearchStrategy[NSOInstance]:
+    """Runs where (29) is attained (see the docstring), T the profile's longest."""
+    longest = max(budget.scaled([4, 16], [4, 16, 64], [4, 16, 64, 256]))
+    scalars = {"c": st.just(1 - 2.0**-10), "T": st.just(longest)}
+    return nso_instances(noiseless=st.just(False), scalars=scalars, d=st.just(1))
+
+
+def instances(budget) -> st.SearchStrategy[NSOInstance]:
+    return st.one_of(run_instances(budget), tight_runs(budget))
 
 
 def make_check(first_term_factor: sp.Expr, constants: tuple[Constant, ...] = CONSTANTS):
@@ -72,7 +87,7 @@ CLAIM = Claim(
         "restricted",
         "quadratics and separable softplus losses only, constant η = c/C: the families whose C and D² are exact",
     ),
-    instances=run_instances,
+    instances=instances,
     check=make_check(C),
     constants=CONSTANTS,
     algorithm="nso",

@@ -5,9 +5,10 @@ r"""nso.lemmaB1.corrected — Lemma B.1 with the first term its proof derives: 2
     while (29) states 2C·D² in the first term (`nso.lemmaB1`, falsified for C < 1). This variant
     encodes the proved bound, and is what (35) uses in the proof of Theorem 4.3.
 
-Same check as `nso.lemmaB1`: NSO runs with constant η = c/C on families with exact C and D²;
-E‖δ_i‖² + E‖ξ_i‖² is read back from the runs; falsified when the lower end of the interval of
-E[mean_t ‖∇F(W_t)‖² − Cη·mean_t ‖δ_t + ξ_t‖²] exceeds 2D²/(Tη) beyond round-off.
+Same check and instances as `nso.lemmaB1` (half of them where the bound is attained): NSO runs
+with constant η = c/C on families with exact C and D²; E‖δ_i‖² + E‖ξ_i‖² is read back from the
+runs; falsified when the lower end of the interval of E[mean_t ‖∇F(W_t)‖² − Cη·mean_t ‖δ_t + ξ_t‖²]
+exceeds 2D²/(Tη) beyond round-off.
 Declared constants: the 2 in 2D² and the factor C of the noise term (both smaller is stronger).
 """
 
@@ -15,10 +16,10 @@ from __future__ import annotations
 
 import sympy as sp
 
-from flatcheck.problems.nso_families import NSOInstance, run_instances
+from flatcheck.problems.nso_families import NSOInstance
 from flatcheck.verify import Claim, Constant
 
-from .lemmaB1 import make_check
+from .lemmaB1 import instances, make_check
 
 # The first term of the proof's last display: 2D²/Σηᵢ (no factor C).
 CONSTANTS = (
@@ -40,7 +41,7 @@ CLAIM = Claim(
         "first term 2D²/Σηᵢ, as the proof derives, in place of the printed 2C·D²/Σηᵢ; on quadratics and separable "
         "softplus losses",
     ),
-    instances=run_instances,
+    instances=instances,
     check=make_check(sp.Integer(1), CONSTANTS),
     constants=CONSTANTS,
     algorithm="nso",
