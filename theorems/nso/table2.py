@@ -125,5 +125,6 @@ CLAIM = Claim(
     ),
     instances=lambda budget: st.just({"hidden": 16, "seed": 0}),
     check=check,
+    constants=CONSTANTS,
     describe=lambda inst: dict(inst),
 )
