@@ -5,6 +5,7 @@ round-off tolerance) and the numbers."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -29,7 +30,9 @@ def sigma_range(fam: HessianFamily, upper: float, lower: float = 1.0) -> dict:
     """σ ∈ [lower, upper] within σ's certified round-off bound."""
     sigma, tol, _ = coherence_bounds(fam.hs)
     slack = min(sigma - lower, upper - sigma)
-    values = {**fam.describe(), "sigma": sigma, "n": fam.n, "tolerance": tol}
+    # Tightness: how close σ comes to an end of the range (1 = at it, above 1 outside).
+    tight = max(lower / sigma, sigma / upper) if sigma > 0 else math.inf
+    values = {**fam.describe(), "sigma": sigma, "n": fam.n, "tolerance": tol, "tightness": tight}
     return {"holds": slack >= -tol, "margin": slack / tol, "values": values}
 
 
