@@ -45,7 +45,8 @@ CONSTANTS = (
 )
 
 
-SCALES = (0.05, 0.3, 0.7, 0.95, 1.05, 1.5, 2.1, 3.0)  # ηλ₁(H): both sides of both boundaries
+# ηλ₁(H): both sides of both boundaries, and just inside 2 where (ii) is tight (its room 2 − ηλ₁ → 0)
+SCALES = (0.05, 0.3, 0.7, 0.95, 1.05, 1.5, 1.9, 1.99, 2.1, 3.0)
 
 
 @st.composite
