@@ -13,8 +13,8 @@ same runs (G_i = (W_i − W_{i+1})/η), so each run gives Z = mean_t ‖∇F(W_t
 ‖G_t − ∇F(W_t)‖², whose mean must not exceed the first term. Falsified when the lower end of the
 interval of E Z (normal, instance error rate) exceeds it beyond round-off.
 Declared constants: the 2 in 2C·D² and the factor C of the noise term (both smaller is stronger).
-Half the instances are drawn where (29) is attained (`tight_runs`): one coordinate (a quadratic's
-curvature is then C), a noisy oracle, η just below 1/C and the longest T — the descent lemma is
+Half the instances are drawn where (29) is attained (`tight_runs`): a quadratic in one coordinate
+(its curvature is then C), a noisy oracle, η just below 1/C and the longest T — the descent lemma is
 an equality there and the stationary E‖∇F‖² ≈ Cη·E‖ξ‖², so the noise term's constant is exercised;
 the search is steered (hypothesis' `target`) toward the largest ratio of E Z's lower end to the first term.
 """
@@ -44,7 +44,8 @@ def tight_runs(budget) -> st.SearchStrategy[NSOInstance]:
     """Runs where (29) is attained (see the docstring), T the profile's longest."""
     longest = max(budget.scaled([4, 16], [4, 16, 64], [4, 16, 64, 256]))
     scalars = {"c": st.just(1 - 2.0**-10), "T": st.just(longest)}
-    return nso_instances(noiseless=st.just(False), scalars=scalars, d=st.just(1))
+    runs = nso_instances(noiseless=st.just(False), scalars=scalars, d=st.just(1))
+    return runs.filter(lambda inst: inst.problem.family == "nso_quadratic")
 
 
 def instances(budget) -> st.SearchStrategy[NSOInstance]:
