@@ -21,55 +21,12 @@ the search is steered (hypothesis' `target`) toward the largest ratio of E Z's l
 
 from __future__ import annotations
 
-from dataclasses import replace
+from flatcheck.problems.nso_families import NSOInstance
+from flatcheck.verify import Claim
 
-import sympy as sp
-from hypothesis import strategies as st
-from hypothesis import target
-from hypothesis.control import currently_in_test_context
+from ._lemmaB1 import C, declared, instances, make_check
 
-from flatcheck.impl.nso_readback import unsupported_noise, weighted_gradient_bound
-from flatcheck.problems.nso_families import NSOInstance, nso_instances, run_instances
-from flatcheck.verify import Claim, Constant, Evidence, constant
-
-C = sp.Symbol("C", positive=True)
-
-CONSTANTS = (
-    Constant("first", 2.0, "2 in 2C·D²/Σηᵢ", "smaller", text="the first term"),
-    Constant("noise", 1.0, "C in CΣηᵢ²(E‖δᵢ‖² + E‖ξᵢ‖²)/Σηᵢ, ×1", "smaller", text="the noise term"),
-)
-
-
-def tight_runs(budget) -> st.SearchStrategy[NSOInstance]:
-    """Runs where (29) is attained (see the docstring), T the profile's longest."""
-    longest = max(budget.scaled([4, 16], [4, 16, 64], [4, 16, 64, 256]))
-    scalars = {"c": st.just(1 - 2.0**-10), "T": st.just(longest)}
-    runs = nso_instances(noiseless=st.just(False), scalars=scalars, d=st.just(1))
-    return runs.filter(lambda inst: inst.problem.family == "nso_quadratic")
-
-
-def instances(budget) -> st.SearchStrategy[NSOInstance]:
-    return st.one_of(run_instances(budget), tight_runs(budget))
-
-
-def make_check(first_term_factor: sp.Expr, constants: tuple[Constant, ...] = CONSTANTS):
-    """(29) with the first term first·(first_term_factor)·D²/Σηᵢ, first_term_factor in C, and the
-    noise term's factor `noise` (the declared constants; the paper: 2·C and 1)."""
-    factor = sp.lambdify(C, first_term_factor)
-
-    def check(inst: NSOInstance, impl, budget) -> Evidence:
-        if why := unsupported_noise(impl, inst):
-            return Evidence(None, out_of_scope=why)
-        first = constant(budget, constants, "first") * float(factor(inst.C))
-        lhs, rhs, tol, values, note = weighted_gradient_bound(
-            impl, inst, first, budget, noise_factor=constant(budget, constants, "noise")
-        )
-        ev = Evidence.bound(lhs, rhs, tol, **values)
-        if currently_in_test_context():  # steer the search toward the instance closest to failing
-            target(lhs / max(rhs, tol), label="tightness")
-        return replace(ev, margin=ev.values["slack"] / max(rhs, tol), note="" if ev.holds else note)
-
-    return check
+CONSTANTS = declared("2 in 2C·D²/Σηᵢ")
 
 
 STATEMENT = (
@@ -94,7 +51,7 @@ CLAIM = Claim(
         "quadratics and separable softplus losses only, constant η = c/C: the families whose C and D² are exact",
     ),
     instances=instances,
-    check=make_check(C),
+    check=make_check(C, CONSTANTS),
     constants=CONSTANTS,
     algorithm="nso",
     describe=NSOInstance.describe,

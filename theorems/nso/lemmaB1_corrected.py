@@ -17,15 +17,12 @@ from __future__ import annotations
 import sympy as sp
 
 from flatcheck.problems.nso_families import NSOInstance
-from flatcheck.verify import Claim, Constant
+from flatcheck.verify import Claim
 
-from .lemmaB1 import instances, make_check
+from ._lemmaB1 import declared, instances, make_check
 
 # The first term of the proof's last display: 2D²/Σηᵢ (no factor C).
-CONSTANTS = (
-    Constant("first", 2.0, "2 in 2D²/Σηᵢ", "smaller", text="the first term"),
-    Constant("noise", 1.0, "C in CΣηᵢ²(E‖δᵢ‖² + E‖ξᵢ‖²)/Σηᵢ, ×1", "smaller", text="the noise term"),
-)
+CONSTANTS = declared("2 in 2D²/Σηᵢ")
 
 
 CLAIM = Claim(
