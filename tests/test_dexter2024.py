@@ -215,3 +215,23 @@ def test_label_smoothing_hessians_are_rank_one_and_sketch_matches():
     exact = gram(fam.hs)
     est = sketched_gram(lambda i, z: fam.hs[i] @ z, fam.n, fam.d, 4096, torch.Generator().manual_seed(0))
     assert torch.allclose(est, exact, rtol=0.15, atol=0.15 * float(exact.abs().max()))
+
+
+def test_declared_constants_of_the_verified_claims_are_killed():
+    """Every declared constant of the dexter2024 claims verified as printed, moved the strengthening
+    way, is falsified in quick: the instance generators and sweeps reach where each is tight."""
+    from flatcheck.verify.mutate import run_mutants
+
+    ids = [
+        "dexter2024.def2",
+        "dexter2024.lemma4_1",
+        "dexter2024.sec3_1.corrected",
+        "dexter2024.sigma_range.corrected",
+        "dexter2024.theorem1.corrected",
+        "dexter2024.theorem2",
+    ]
+    claims = [get(i) for i in ids]
+    recs = run_mutants(claims, budget_for("quick"), lambda c: builtin(c.algorithm) if c.algorithm else None, 70)
+    assert {r["claim"] for r in recs} == set(ids)
+    alive = [(r["claim"], r["constant"], r["status"], r["reason"]) for r in recs if r["status"] != "killed"]
+    assert not alive, alive

@@ -130,3 +130,17 @@ def test_table2_verifies_where_the_approximation_holds_and_is_not_reproduced_whe
     assert res.verdict == "verified", res.reason
     assert res.evidence["values"]["rss_error_interval"][1] <= 0.03
     mod._measure.cache_clear()
+
+
+def test_declared_constants_of_the_verified_claims_are_killed():
+    """The steps' normalisations and Lemma B.1's two constants (its runs include ones where the bound
+    is attained) and (21)'s leading constant and ξ's order: every mutant is falsified in quick."""
+    from flatcheck.verify.mutate import run_mutants
+    from flatcheck.verify.registry import get
+
+    ids = ["nso.alg1_step", "nso.wp_step", "nso.lemmaB1.corrected", "nso.theorem2_2_sigma"]
+    claims = [get(i) for i in ids]
+    recs = run_mutants(claims, budget_for("quick"), lambda c: builtin(c.algorithm) if c.algorithm else None, 70)
+    assert {r["claim"] for r in recs} == set(ids)
+    alive = [(r["claim"], r["constant"], r["status"], r["reason"]) for r in recs if r["status"] != "killed"]
+    assert not alive, alive
