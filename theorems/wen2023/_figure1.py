@@ -11,7 +11,7 @@ import sympy as sp
 from hypothesis import strategies as st
 
 from flatcheck.problems import Problem, toy_starts, wen_toy
-from flatcheck.verify import Budget, Constant, Evidence, constant
+from flatcheck.verify import Budget, Claim, Constant, Evidence, constant
 from flatcheck.verify.reproduction import RunSpec, make_reproduction_check
 
 # The caption's bounds on the toy's Hessian eigenvalues over [0, 1]²: F₀ ≥ 8 > 6 ≥ F₁.
@@ -95,3 +95,34 @@ def caption_check(specs: list[RunSpec], symbolic: Callable[[float, float], dict[
         return make_reproduction_check(specs, lambda: symbolic(floor, ceiling))(inst, impl, budget)
 
     return check
+
+
+def figure1_claim(
+    *,
+    id: str,
+    ref: str,
+    expected: tuple[str, str],
+    statement: str,
+    summary: str,
+    faithful: tuple[str, str],
+    specs: list[RunSpec],
+    symbolic: Callable[[float, float], dict[str, bool]],
+) -> Claim:
+    """A reading of Figure 1: its symbolic statements and its three runs, from the toy's starts."""
+    return Claim(
+        id=id,
+        paper="wen2023",
+        ref=ref,
+        kind="reproduction",
+        expected=expected,
+        statement=statement,
+        summary=summary,
+        faithful=faithful,
+        instances=instances,
+        check=caption_check(specs, symbolic),
+        algorithm="sam",
+        describe=describe,
+        constants=CONSTANTS,
+        # Each instance is three training runs of the figure (about 3 s in quick).
+        max_examples=(1, 4, 40),
+    )

@@ -34,9 +34,8 @@ from functools import lru_cache
 import sympy as sp
 
 from flatcheck.problems import Problem, wen_toy
-from flatcheck.verify import Claim
 
-from ._figure1 import CONSTANTS, caption_check, describe, figure1_specs, instances, toy_caption_facts
+from ._figure1 import figure1_claim, figure1_specs, toy_caption_facts
 
 X0, X1, Y0, Y1 = wen_toy().symbols
 F0, F1 = wen_toy().known["F"]
@@ -66,11 +65,9 @@ SPECS = figure1_specs(
     caption_split_problem,
 )
 
-CLAIM = Claim(
+CLAIM = figure1_claim(
     id="wen2023.figure1",
-    paper="wen2023",
     ref="Figure 1 and its caption, p. 15 (cf. Table 1)",
-    kind="reproduction",
     expected=(
         "falsified",
         "The caption calls F₀ the bottom eigenvalue (it is 2F₁: F₀ ≥ 8 > 6 ≥ F₁), gives F₀, F₁ for the "
@@ -84,11 +81,6 @@ CLAIM = Claim(
         "wording",
         "the caption as printed, typos included; runs on the 4-D toy at η, ρ of our choosing (the caption gives none)",
     ),
-    instances=instances,
-    check=caption_check(SPECS, symbolic),
-    algorithm="sam",
-    describe=describe,
-    constants=CONSTANTS,
-    # Each instance is three training runs of the figure (about 3 s in quick).
-    max_examples=(1, 4, 40),
+    specs=SPECS,
+    symbolic=symbolic,
 )

@@ -20,9 +20,8 @@ from __future__ import annotations
 from functools import lru_cache
 
 from flatcheck.problems import wen_toy
-from flatcheck.verify import Claim
 
-from ._figure1 import CONSTANTS, caption_check, describe, figure1_specs, instances, toy_caption_facts
+from ._figure1 import figure1_claim, figure1_specs, toy_caption_facts
 
 X0, X1, Y0, Y1 = wen_toy().symbols
 F0, F1 = wen_toy().known["F"]
@@ -42,11 +41,9 @@ SPECS = figure1_specs(
     wen_toy,
 )
 
-CLAIM = Claim(
+CLAIM = figure1_claim(
     id="wen2023.figure1.corrected",
-    paper="wen2023",
     ref="Figure 1 and its caption, p. 15, typos corrected",
-    kind="reproduction",
     expected=(
         "inconclusive",
         "Not reproduced at these hyper-parameters (the caption gives none): GD on L^asc_ρ settles into a "
@@ -62,11 +59,6 @@ CLAIM = Claim(
         "the caption's typos corrected (eigenvalues 2F₀, 2F₁; bottom eigenvalue 2F₁; L_k = 2F_k y_k²); runs at η, ρ "
         "of our choosing",
     ),
-    instances=instances,
-    check=caption_check(SPECS, symbolic),
-    algorithm="sam",
-    describe=describe,
-    constants=CONSTANTS,
-    # Each instance is three training runs of the figure (about 3 s in quick).
-    max_examples=(1, 4, 40),
+    specs=SPECS,
+    symbolic=symbolic,
 )

@@ -24,53 +24,31 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from flatcheck.impl.predict import error_model, judge_path, memo, safe_steps, sam_family
-from flatcheck.problems import PointInstance, log_uniform, point_instances, smooth_problems, wen_toy
-from flatcheck.verify import Claim, Constant, Evidence, constant
+from flatcheck.impl.predict import sam_family
+from flatcheck.problems import PointInstance, smooth_problems, wen_toy
+from flatcheck.verify import Evidence
 
-CONSTANTS = (
-    Constant("c_rho", 1.0, "1 in the ascent radius 1·ρ", "exact", text="the ascent step's length"),
-    Constant("c_eta", 1.0, "1 in the step 1·η", "exact", text="the descent step's size"),
-)
+from ._steps import judge_steps, step_claim
 
 
 def check(inst: PointInstance, impl, budget) -> Evidence:
-    lr, rho = inst.scalars["lr"], inst.scalars["rho"]
-    # What the update predicts with the declared coefficients of ρ and η (both 1 as printed).
-    c_rho, c_eta = constant(budget, CONSTANTS, "c_rho"), constant(budget, CONSTANTS, "c_eta")
-    model = error_model(budget)
-    x = inst.x_tensor(dtype=model.dtype, device=budget.device)
-
-    @memo
-    def candidates(point: list):
-        fit = sam_family(inst.problem, point, c_eta * lr, c_rho * rho, model=model)
-        return [fit] if fit else None
-
-    if candidates(x.tolist()) is None:
-        return Evidence(None, out_of_scope="∇L(x) = 0: the SAM step (3) is undefined")
-    steps = safe_steps(candidates, x.tolist(), budget.scaled(3, 4, 6))
-    j = judge_path(
-        impl, inst.problem, x.unsqueeze(0), {"lr": lr, "rho": rho}, budget.seed, steps, candidates, "(3)", model
+    return judge_steps(
+        inst,
+        impl,
+        budget,
+        lambda point, lr, rho, model: [sam_family(inst.problem, point, lr, rho, model=model)],
+        steps=(3, 4, 6),
+        formula="(3)",
+        undefined="∇L(x) = 0: the SAM step (3) is undefined",
     )
-    return Evidence(j.holds, j.values, margin=j.margin, note=j.note)
 
 
-CLAIM = Claim(
+CLAIM = step_claim(
     id="wen2023.sam_step",
-    paper="wen2023",
     ref="eq. (3), §1",
-    kind="identity",
     statement=r"x(t+1)=x(t)-\eta\nabla L\Big(x+\rho\frac{\nabla L(x)}{\|\nabla L(x)\|_2}\Big)",
     summary="Consecutive full-batch SAM steps each equal x − η∇L(x + ρ∇L/‖∇L‖), to round-off.",
-    faithful="exact",
-    instances=lambda budget: point_instances(
-        st.one_of(smooth_problems(max_d=3), st.just(wen_toy())),
-        scalars={"lr": log_uniform(-6, 0), "rho": log_uniform(-8, 0)},
-        lo=-4,
-        hi=4,
-    ),
+    problems=lambda: st.one_of(smooth_problems(max_d=3), st.just(wen_toy())),
     check=check,
     algorithm="sam",
-    describe=PointInstance.describe,
-    constants=CONSTANTS,
 )

@@ -20,10 +20,11 @@ from collections.abc import Callable
 
 import torch
 
-from flatcheck.numeric.sharpness import ratio_floor, worst_sharpness
-from flatcheck.problems.manifolds import ManifoldInstance, manifold_instances, rank_condition
-from flatcheck.stats.limits import fit_limit
-from flatcheck.verify import Assumption, Claim, Constant, Evidence, constant
+from flatcheck.numeric.sharpness import worst_sharpness
+from flatcheck.problems.manifolds import ManifoldInstance
+from flatcheck.verify import Constant, Evidence, constant
+
+from ._sharpness import limit_evidence, sharpness_claim
 
 # The stated S as a multiple of itself: a mutant ×2 claims a limit twice the stated one.
 CONSTANTS = (Constant("scale", 1.0, "S(x) = λ₁(∇²L)/2, ×1", "exact", text="the limit of R^max_ρ/ρ²"),)
@@ -42,25 +43,18 @@ def make_check(limit: Callable[[ManifoldInstance], float] = predicted, estimator
         ws = estimator(lp, torch.tensor(rhos, dtype=torch.float64), gen)
         ratio = (ws.value / torch.tensor(rhos, dtype=torch.float64) ** 2).tolist()
         target = constant(budget, CONSTANTS, "scale") * limit(inst)
-        fit = fit_limit(rhos, ratio, target, ratio_floor([lp], rhos[-1], target))
-        values = {**fit.summary(), "certified_upper_over_rho2": [u / r**2 for u, r in zip(ws.upper.tolist(), rhos)]}
-        return Evidence(fit.verdict, values, margin=fit.margin, note=fit.note, plot=fit.plot())
+        upper = [u / r**2 for u, r in zip(ws.upper.tolist(), rhos)]
+        return limit_evidence(rhos, ratio, target, lp, certified_upper_over_rho2=upper)
 
     return check
 
 
-CLAIM = Claim(
+CLAIM = sharpness_claim(
     id="wen2023.theorem12",
-    paper="wen2023",
     ref="Theorem 12, Appendix B.1; Table 1; Definition 3",
-    kind="expansion",
     statement=r"R^{\max}_\rho(x)=\max_{\|v\|_2\le1}L(x+\rho v)-L(x)\ \text{admits}\ "
     r"S(x)=\lambda_1(\nabla^2L(x))/2=\lim_{\rho\to0}R^{\max}_\rho(x)/\rho^2\ \text{on}\ \Gamma",
     summary="Worst-direction sharpness R^max_ρ/ρ² tends to λ₁(∇²L)/2 on the manifold of minimizers.",
-    faithful="exact",
-    instances=lambda budget: manifold_instances(),
     check=make_check(),
-    assumptions=(Assumption("assumption1", rank_condition, "x ∈ Γ: L = 0, ∇L = 0, rank ∇²L(x) = M"),),
-    describe=ManifoldInstance.describe,
     constants=CONSTANTS,
 )

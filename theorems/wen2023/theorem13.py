@@ -20,10 +20,11 @@ from collections.abc import Callable
 
 import torch
 
-from flatcheck.numeric.sharpness import ascent_sharpness_inf, local_ascent_sharpness, ratio_floor
-from flatcheck.problems.manifolds import ManifoldInstance, manifold_instances, rank_condition
-from flatcheck.stats.limits import fit_limit
-from flatcheck.verify import Assumption, Claim, Constant, Evidence, constant
+from flatcheck.numeric.sharpness import ascent_sharpness_inf, local_ascent_sharpness
+from flatcheck.problems.manifolds import ManifoldInstance
+from flatcheck.verify import Constant, Evidence, constant
+
+from ._sharpness import limit_evidence, sharpness_claim
 
 # The stated S as a multiple of itself: a mutant ×2 claims a limit twice the stated one.
 CONSTANTS = (Constant("scale", 1.0, "S(x) = λ_M(∇²L)/2, ×1", "exact", text="the limit of R^asc_ρ/ρ²"),)
@@ -44,25 +45,17 @@ def make_check(limit: Callable[[ManifoldInstance], float] = predicted, estimator
         zero = torch.zeros(lp.d, dtype=torch.float64)
         best, _ = estimator(local_ascent_sharpness(lp), zero, t, t**3, gen, seeds=seeds)
         target = constant(budget, CONSTANTS, "scale") * limit(inst)
-        fit = fit_limit(rhos, (best / t**2).tolist(), target, ratio_floor([lp], rhos[-1], target))
-        values = {**fit.summary(), "inner_radius": "r = rho^3"}
-        return Evidence(fit.verdict, values, margin=fit.margin, note=fit.note, plot=fit.plot())
+        return limit_evidence(rhos, (best / t**2).tolist(), target, lp, inner_radius="r = rho^3")
 
     return check
 
 
-CLAIM = Claim(
+CLAIM = sharpness_claim(
     id="wen2023.theorem13",
-    paper="wen2023",
     ref="Theorem 13, Appendix B.1; Table 1; Definition 3",
-    kind="expansion",
     statement=r"R^{\mathrm{asc}}_\rho(x)=L\big(x+\rho\tfrac{\nabla L(x)}{\|\nabla L(x)\|_2}\big)-L(x)\ \text{admits}\ "
     r"S(x)=\lambda_M(\nabla^2L(x))/2=\lim_{\rho\to0}\lim_{r\to0}\inf_{\|x'-x\|_2\le r}R^{\mathrm{asc}}_\rho(x')/\rho^2",
     summary="Ascent-direction sharpness, inf over nearby points, over ρ² tends to λ_M(∇²L)/2 on Γ.",
-    faithful="exact",
-    instances=lambda budget: manifold_instances(),
     check=make_check(),
-    assumptions=(Assumption("assumption1", rank_condition, "x ∈ Γ: L = 0, ∇L = 0, rank ∇²L(x) = M"),),
-    describe=ManifoldInstance.describe,
     constants=CONSTANTS,
 )

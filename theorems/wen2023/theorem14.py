@@ -22,10 +22,12 @@ import sympy as sp
 import torch
 
 from flatcheck.numeric.sharpness import RHO, average_sharpness_exact, average_sharpness_samples, ratio_floor
-from flatcheck.problems.manifolds import ManifoldInstance, manifold_instances, rank_condition
+from flatcheck.problems.manifolds import ManifoldInstance
 from flatcheck.stats import mean_interval
 from flatcheck.stats.limits import fit_limit, joint_verdict
-from flatcheck.verify import Assumption, Claim, Constant, Evidence, constant
+from flatcheck.verify import Constant, Evidence, constant
+
+from ._sharpness import sharpness_claim
 
 # The stated S as a multiple of itself: a mutant ×2 claims a limit twice the stated one.
 CONSTANTS = (Constant("scale", 1.0, "S(x) = Tr(∇²L)/(2D), ×1", "exact", text="the limit of R^avg_ρ/ρ²"),)
@@ -79,19 +81,13 @@ def make_check(limit: Callable[[ManifoldInstance], sp.Expr] = predicted, sampler
     return check
 
 
-CLAIM = Claim(
+CLAIM = sharpness_claim(
     id="wen2023.theorem14",
-    paper="wen2023",
     ref="Theorem 14, Appendix B.1; Table 1; Definition 3",
-    kind="expansion",
     statement=r"R^{\mathrm{avg}}_\rho(x)=\mathbb E_{g\sim N(0,I)}L\big(x+\rho\tfrac{g}{\|g\|_2}\big)-L(x)"
     r"\ \text{admits}\ "
     r"S(x)=\mathrm{Tr}(\nabla^2L(x))/(2D)=\lim_{\rho\to0}R^{\mathrm{avg}}_\rho(x)/\rho^2\ \text{on}\ \Gamma",
     summary="Average-direction sharpness R^avg_ρ/ρ² tends to Tr(∇²L)/(2D) on Γ (exact moments and Monte Carlo).",
-    faithful="exact",
-    instances=lambda budget: manifold_instances(),
     check=make_check(),
-    assumptions=(Assumption("assumption1", rank_condition, "x ∈ Γ: L = 0, ∇L = 0, rank ∇²L(x) = M"),),
-    describe=ManifoldInstance.describe,
     constants=CONSTANTS,
 )
