@@ -9,32 +9,7 @@ import pytest
 import sympy as sp
 import torch
 
-from flatcheck.algorithms import (
-    GD,
-    NOISES,
-    NSO,
-    RSP,
-    SAM,
-    SAP,
-    SGD,
-    WPSGD,
-    AscentGD,
-    ascent_step,
-    example_indices,
-    gd_step,
-    minibatch_weights,
-    nso_step,
-    random_signs,
-    rsp_directions,
-    rsp_step,
-    sam_step,
-    sam_step_example,
-    sap_step,
-    sgd_step,
-    small_vectors,
-    symmetric_noise,
-    wp_step,
-)
+from flatcheck import algorithms as alg
 from flatcheck.impl.harness import example_grads
 from flatcheck.numeric import hvp, proj_out
 from flatcheck.problems import Problem
@@ -111,29 +86,29 @@ def run_functional(step, x, steps):
 
 def test_gd_and_sgd(prob, dtype):
     x = x0(dtype)
-    a = run_class(lambda p: GD(p, lr=0.05), prob, x, STEPS)
-    b = run_functional(lambda z: gd_step(prob.grad, z, lr=0.05), x, STEPS)
+    a = run_class(lambda p: alg.GD(p, lr=0.05), prob, x, STEPS)
+    b = run_functional(lambda z: alg.gd_step(prob.grad, z, lr=0.05), x, STEPS)
     assert torch.allclose(a, b, atol=tol(dtype))
-    w = minibatch_weights(STEPS, 3, 2, "without_replacement", gen(), dtype)
+    w = alg.minibatch_weights(STEPS, 3, 2, "without_replacement", gen(), dtype)
     c = run_class(
-        lambda p: SGD(p, lr=0.05),
+        lambda p: alg.SGD(p, lr=0.05),
         prob,
         x,
         STEPS,
         loss_of=lambda z, t: sum(w[t][i] * f(z) for i, f in enumerate(prob.example_f)),
     )
     it = iter(w)
-    d = run_functional(lambda z: sgd_step(lambda y: example_grads(prob, y), z, next(it)[None], lr=0.05), x, STEPS)
+    d = run_functional(lambda z: alg.sgd_step(lambda y: example_grads(prob, y), z, next(it)[None], lr=0.05), x, STEPS)
     assert torch.allclose(c, d, atol=tol(dtype))
 
 
 def test_rsp(prob, dtype):
     x = x0(dtype)
-    a = run_class(lambda p: RSP(p, lr=0.05, rho=0.2, generator=gen()), prob, x, STEPS)
+    a = run_class(lambda p: alg.RSP(p, lr=0.05, rho=0.2, generator=gen()), prob, x, STEPS)
     g = gen()
     b = run_functional(
-        lambda z: rsp_step(
-            prob.grad, z, rsp_directions(1, 4, g, dtype=dtype), lr=0.05, lr_prime=0.05, rho=0.2, eps0=math.inf
+        lambda z: alg.rsp_step(
+            prob.grad, z, alg.rsp_directions(1, 4, g, dtype=dtype), lr=0.05, lr_prime=0.05, rho=0.2, eps0=math.inf
         ),
         x,
         STEPS,
@@ -146,7 +121,7 @@ def test_sam_full_batch_and_stochastic(prob, dtype):
 
     def sam_class(loss_of):
         params = split_params(x)
-        opt = SAM([{"params": [params[0]]}, {"params": [params[1]]}], torch.optim.SGD, rho=0.2, lr=0.05)
+        opt = alg.SAM([{"params": [params[0]]}, {"params": [params[1]]}], torch.optim.SGD, rho=0.2, lr=0.05)
         out = [x]
         for t in range(STEPS):
             opt.zero_grad()
@@ -156,32 +131,32 @@ def test_sam_full_batch_and_stochastic(prob, dtype):
         return torch.stack(out)
 
     a = sam_class(lambda z, t: prob.f(z))
-    b = run_functional(lambda z: sam_step(prob.grad, z, lr=0.05, rho=0.2), x, STEPS)
+    b = run_functional(lambda z: alg.sam_step(prob.grad, z, lr=0.05, rho=0.2), x, STEPS)
     assert torch.allclose(a, b, atol=tol(dtype))
-    ks = example_indices(STEPS, 3, gen())
+    ks = alg.example_indices(STEPS, 3, gen())
     c = sam_class(lambda z, t: prob.example_f[int(ks[t])](z))
     it = iter(ks)
-    d = run_functional(lambda z: sam_step_example(prob.grad_example, z, next(it)[None], lr=0.05, rho=0.2), x, STEPS)
+    d = run_functional(lambda z: alg.sam_step_example(prob.grad_example, z, next(it)[None], lr=0.05, rho=0.2), x, STEPS)
     assert torch.allclose(c, d, atol=tol(dtype))
 
 
 def test_sam_first_and_second_step_match_step(prob):
     x = x0(torch.float64)
     p = torch.nn.Parameter(x.clone())
-    opt = SAM([p], torch.optim.SGD, rho=0.2, lr=0.05)
+    opt = alg.SAM([p], torch.optim.SGD, rho=0.2, lr=0.05)
     prob.f(p).backward()
     opt.first_step(zero_grad=True)
     assert torch.allclose(p.detach(), x + 0.2 * prob.grad(x) / prob.grad(x).norm())
     prob.f(p).backward()
     opt.second_step(zero_grad=True)
-    assert torch.allclose(p.detach(), sam_step(prob.grad, x[None], lr=0.05, rho=0.2)[0], atol=1e-14)
+    assert torch.allclose(p.detach(), alg.sam_step(prob.grad, x[None], lr=0.05, rho=0.2)[0], atol=1e-14)
 
 
 def test_sap(prob, dtype):
     x = x0(dtype)
-    ks = example_indices(STEPS, 3, gen(9))
+    ks = alg.example_indices(STEPS, 3, gen(9))
     a = run_class(
-        lambda p: SAP(p, lr=0.05, rho=0.2, generator=gen()),
+        lambda p: alg.SAP(p, lr=0.05, rho=0.2, generator=gen()),
         prob,
         x,
         STEPS,
@@ -190,9 +165,9 @@ def test_sap(prob, dtype):
     g, it = gen(), iter(ks)
 
     def step(z):
-        sign = random_signs(1, g, dtype=dtype)
+        sign = alg.random_signs(1, g, dtype=dtype)
         xi = torch.zeros_like(z)  # no example gradient vanishes here: Remark 2 is not exercised
-        return sap_step(
+        return alg.sap_step(
             prob.grad, prob.grad_example, z, next(it)[None], sign, xi, lr=0.05, lr_prime=0.05, rho=0.2, eps0=1e9
         )
 
@@ -205,8 +180,8 @@ def test_sap_remark2_fallback():
     ex = ((xs[0] - 1) ** 2, (xs[1] + 1) ** 2 + xs[0] ** 2)
     prob = Problem("r2", xs, sum(ex) / 2, examples=ex)
     x = torch.tensor([[1.0, 0.5]], dtype=torch.float64)  # ∇f_0(x) = 0, ∇f(x) = (1, 1.5)
-    xi = small_vectors(1, 2, 1e-6, gen())
-    out = sap_step(
+    xi = alg.small_vectors(1, 2, 1e-6, gen())
+    out = alg.sap_step(
         prob.grad, prob.grad_example, x, torch.tensor([0]), torch.ones(1, 1), xi, lr=0.1, lr_prime=0.1, rho=0.3, eps0=9
     )
     # ∇f_0(x + ξ) = (2ξ₁, 0): the direction is sign(ξ₁)e₁, so ∇f_0(x + ρσu) = (0.6·sign(ξ₁), 0).
@@ -214,7 +189,7 @@ def test_sap_remark2_fallback():
     w = torch.tensor([[0.6 * float(torch.sign(xi[0, 0])), 0.0]], dtype=torch.float64)
     assert torch.allclose(out, x - 0.1 * (g + proj_out(g, w)), atol=1e-12)
     p = torch.nn.Parameter(x[0].clone())
-    opt = SAP([p], lr=0.1, rho=0.3, xi=1e-6, generator=gen())
+    opt = alg.SAP([p], lr=0.1, rho=0.3, xi=1e-6, generator=gen())
     opt.step(closure_for(opt, [p], lambda z, example=False: prob.example_f[0](z) if example else prob.f(z)))
     assert min(float((p - row).abs().max()) for row in (x - 0.1 * (g + proj_out(g, s * w)) for s in (1, -1))) < 1e-12
 
@@ -222,12 +197,14 @@ def test_sap_remark2_fallback():
 def test_ascent_gd_is_gradient_descent_on_l_asc(prob, dtype):
     x = x0(dtype)
     params = split_params(x)
-    opt = AscentGD(params, lr=0.05, rho=0.2)
+    opt = alg.AscentGD(params, lr=0.05, rho=0.2)
     out = [x]
     for _ in range(STEPS):
         opt.step(lambda: prob.f(torch.cat(list(params))))
         out.append(torch.cat([p.detach() for p in params]))
-    b = run_functional(lambda z: ascent_step(prob.grad, lambda y, v: hvp(prob.f, y, v), z, lr=0.05, rho=0.2), x, STEPS)
+    b = run_functional(
+        lambda z: alg.ascent_step(prob.grad, lambda y, v: hvp(prob.f, y, v), z, lr=0.05, rho=0.2), x, STEPS
+    )
     assert torch.allclose(torch.stack(out), b, atol=tol(dtype) * 10)
     # Independent: autograd through L^asc(x) = L(x + ρ∇L/‖∇L‖) with create_graph.
     z = x.clone().requires_grad_(True)
@@ -238,7 +215,7 @@ def test_ascent_gd_is_gradient_descent_on_l_asc(prob, dtype):
 
 def test_ascent_gd_rejects_a_closure_that_called_backward(prob):
     p = torch.nn.Parameter(x0(torch.float64))
-    opt = AscentGD([p], lr=0.1, rho=0.1)
+    opt = alg.AscentGD([p], lr=0.1, rho=0.1)
 
     def closure():
         loss = prob.f(p)
@@ -249,35 +226,39 @@ def test_ascent_gd_rejects_a_closure_that_called_backward(prob):
         opt.step(closure)
 
 
-@pytest.mark.parametrize("noise", NOISES)
+@pytest.mark.parametrize("noise", alg.NOISES)
 def test_nso_and_wp(prob, noise):
     x = x0(torch.float64)
-    a = run_class(lambda p: NSO(p, lr=0.05, sigma=0.1, k=3, noise=noise, generator=gen()), prob, x, STEPS)
+    a = run_class(lambda p: alg.NSO(p, lr=0.05, sigma=0.1, k=3, noise=noise, generator=gen()), prob, x, STEPS)
     g = gen()
-    b = run_functional(lambda z: nso_step(prob.grad, z, symmetric_noise((1, 3), 4, 0.1, noise, g), lr=0.05), x, STEPS)
+    b = run_functional(
+        lambda z: alg.nso_step(prob.grad, z, alg.symmetric_noise((1, 3), 4, 0.1, noise, g), lr=0.05), x, STEPS
+    )
     assert torch.allclose(a, b, atol=1e-12)
-    c = run_class(lambda p: WPSGD(p, lr=0.05, sigma=0.1, noise=noise, generator=gen()), prob, x, STEPS)
+    c = run_class(lambda p: alg.WPSGD(p, lr=0.05, sigma=0.1, noise=noise, generator=gen()), prob, x, STEPS)
     g = gen()
-    d = run_functional(lambda z: wp_step(prob.grad, z, symmetric_noise((1,), 4, 0.1, noise, g), lr=0.05), x, STEPS)
+    d = run_functional(
+        lambda z: alg.wp_step(prob.grad, z, alg.symmetric_noise((1,), 4, 0.1, noise, g), lr=0.05), x, STEPS
+    )
     assert torch.allclose(c, d, atol=1e-12)
 
 
-@pytest.mark.parametrize("noise", NOISES)
+@pytest.mark.parametrize("noise", alg.NOISES)
 def test_noise_is_symmetric_with_standard_deviation_sigma(noise):
-    u = symmetric_noise((200_000,), 2, 0.5, noise, gen())
+    u = alg.symmetric_noise((200_000,), 2, 0.5, noise, gen())
     assert abs(float(u.mean())) < 5 * 0.5 / math.sqrt(4e5)
     assert abs(float(u.std()) - 0.5) < 0.01
     assert abs(float((u**3).mean())) < 0.01
 
 
 def test_minibatch_weights_are_unbiased():
-    w = minibatch_weights(100_000, 5, 2, "bernoulli", gen())
+    w = alg.minibatch_weights(100_000, 5, 2, "bernoulli", gen())
     assert torch.allclose(w.mean(0), torch.full((5,), 0.2, dtype=torch.float64), atol=0.005)
-    w = minibatch_weights(1000, 5, 2, "without_replacement", gen())
+    w = alg.minibatch_weights(1000, 5, 2, "without_replacement", gen())
     assert torch.all((w > 0).sum(-1) == 2)
     assert torch.allclose(w.sum(-1), torch.ones(1000, dtype=torch.float64))
     with pytest.raises(ValueError, match="sampling"):
-        minibatch_weights(1, 5, 2, "with_replacement", gen())
+        alg.minibatch_weights(1, 5, 2, "with_replacement", gen())
 
 
 def test_sam_trains_a_real_model():
@@ -286,7 +267,7 @@ def test_sam_trains_a_real_model():
     data, w_true = torch.randn(64, 5), torch.randn(5, 1)
     target = data @ w_true
     model = torch.nn.Linear(5, 1)
-    opt = SAM(model.parameters(), torch.optim.SGD, rho=0.05, lr=0.1, momentum=0.9)
+    opt = alg.SAM(model.parameters(), torch.optim.SGD, rho=0.05, lr=0.1, momentum=0.9)
 
     def closure():
         opt.zero_grad()
