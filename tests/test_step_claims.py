@@ -96,7 +96,7 @@ def test_gradients_not_zeroed_between_passes_falsified():
     that zeroed them would mask this mutant, so the test first asserts it does not."""
     assert not _closure_zeroes_sam_gradients(), "the harness's SAM closure zeroes the gradients itself"
     for claim_id, kind in SAM_CLAIMS.items():
-        res = verdict(claim_id, user("mutants_sam:NoZeroGradSAM", kind), time_limit_s=10)
+        res = verdict(claim_id, user("broken_sam:NoZeroSAM", kind), time_limit_s=10)
         assert res.verdict == "falsified", (claim_id, res.reason, res.traceback)
 
 
