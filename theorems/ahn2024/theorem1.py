@@ -45,7 +45,9 @@ def make_check(printed: float):
     def check(inst: dict, impl, budget) -> Evidence:
         claimed_exponent = constant(budget, {"claimed_exponent": printed}, "claimed_exponent")
         prob = diagonal_network([1], [1])
-        eps_list = budget.scaled([0.1, 0.07, 0.05, 0.035, 0.025], [0.08, 0.056, 0.04, 0.028, 0.02], [0.08, 0.04, 0.02, 0.01])
+        eps_list = budget.scaled(
+            [0.1, 0.07, 0.05, 0.035, 0.025], [0.08, 0.056, 0.04, 0.028, 0.02], [0.08, 0.04, 0.02, 0.01]
+        )
         chains = budget.scaled(128, 128, 256) if impl.batched_step is not None else 2
         x0 = torch.tensor(START, dtype=torch.float64).expand(chains, -1).clone()
         counts, medians, worst, paths = [], [], [], {}
