@@ -136,3 +136,14 @@ def test_declared_constants_of_identities_steps_and_bounds_are_killed():
     assert {r["claim"] for r in recs} == set(ids)
     alive = [(r["claim"], r["constant"], r["status"], r["reason"]) for r in recs if r["status"] != "killed"]
     assert not alive, alive
+
+
+def test_rate_exponent_mutant_of_ahn_theorem1_is_killed():
+    """T = O(ε^{-2}) for the printed ε^{-3}: the fitted exponent's interval (≈ [2.08, 2.24] at seed 0)
+    lies above 2, so the mutant is falsified, not let through by a margin."""
+    import flatcheck_theorems.ahn2024.theorem1 as theorem1
+
+    recs = run_mutants([theorem1.CLAIM], budget_for("quick"), lambda c: builtin(c.algorithm), catalog_size=70)
+    (rec,) = recs
+    assert rec["baseline"] == "verified" and rec["mutated"] == 2.0
+    assert rec["status"] == "killed", rec["reason"]

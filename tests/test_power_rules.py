@@ -7,12 +7,17 @@ import dataclasses
 
 import pytest
 import sympy as sp
+import torch
 
+import flatcheck_theorems.ahn2024.theorem1 as ahn_theorem1
 import flatcheck_theorems.wen2023.corollary15_17 as corollary15_17
 import flatcheck_theorems.wen2023.lemma30_32 as lemma30_32
 import flatcheck_theorems.wen2023.theorem8 as theorem8
+import flatcheck_theorems.wen2023.theorem11 as theorem11
 from flatcheck.impl import builtin
+from flatcheck.impl.dynamics import required_exponent, scaling_decision
 from flatcheck.problems import quadratic
+from flatcheck.stats.exponents import loglog_exponent
 from flatcheck.verify.profiles import budget_for
 from flatcheck.verify.registry import get
 from flatcheck.verify.runner import run_claim
@@ -65,6 +70,47 @@ def test_theorem8_decides_with_the_claimed_exponent():
         QUICK, constants={"error_exponent": ev.values["fitted_exponent_error_vs_rate"] + 0.1}
     )
     assert theorem8.check(TOY_START, sam, too_strong).holds is False
+
+
+def test_exponent_interval_rejects_a_wrong_exponent_on_simulated_runs():
+    """Iteration counts T = 5·ε^{-2.2}·LogNormal(0, 0.2), 128 runs at each ε: ε^{-2} is falsified,
+    ε^{-3} verified, and 2.2 itself sits inside the interval (too close to call)."""
+    gen = torch.Generator().manual_seed(0)
+    eps = [0.08, 0.056, 0.04, 0.028, 0.02]
+    runs = [5 * e**-2.2 * torch.exp(0.2 * torch.randn(128, generator=gen, dtype=torch.float64)) for e in eps]
+    fit = loglog_exponent([1 / e for e in eps], runs, 1e-6)
+    assert fit.lower < 2.2 < fit.upper and fit.upper - fit.lower < 0.3, fit
+    assert fit.decide(2.0) is False and fit.decide(3.0) is True and fit.decide(2.2) is None
+
+
+def test_ahn_theorem1_decides_with_the_claimed_exponent_and_its_interval():
+    rsp = builtin("rsp")
+    ev = ahn_theorem1.CLAIM.check({}, rsp, QUICK)
+    lower, upper = ev.values["exponent_interval"]
+    assert ev.holds is True and upper <= 3.0, ev.values
+    # No margin above the claimed exponent: ε^{-2} is rejected wherever the lower bound exceeds 2.
+    assert lower > 2.0, ev.values
+    ev2 = ahn_theorem1.make_check(2.0)({}, rsp, QUICK)
+    assert ev2.holds is False and "faster than the claimed ε^-2" in ev2.note, ev2.note
+
+
+def test_scaling_decision_needs_the_claimed_exponent():
+    """Deterministic errors against the rate: exponent ½ fails a claimed 1 (the former rule accepted
+    it), exponent 1.2 passes; with the log written into the rate none is allowed for."""
+    rates = [1.3, 1.0, 0.8, 0.6]
+    assert required_exponent(rates, 1.0, 0) == 1.0
+    half = [torch.tensor([0.1 * r**0.5]) for r in rates]
+    assert scaling_decision(rates, half, 1e-6, 1.0)[0] is False
+    assert scaling_decision(rates, [torch.tensor([0.1 * r**1.2]) for r in rates], 1e-6, 1.0)[0] is True
+    # Õ's hidden log lowers the requirement only by the log factor between the ladder's ends.
+    small = [1e-3, 5e-4, 2.5e-4]
+    assert 0.8 < required_exponent(small, 1.0, 1) < 1.0
+
+
+def test_theorem11_requires_the_claimed_exponent():
+    ev = theorem11.check(TOY_START, builtin("sam_stochastic"), QUICK)
+    assert ev.values["required_exponent"] == 1.0
+    assert ev.holds is True and ev.values["fitted_exponent"] >= 1.0, (ev.note, ev.values)
 
 
 def test_ahn_theorem2_d_dependence_is_inconclusive_not_verified():

@@ -162,8 +162,19 @@ def ladder(budget: Any) -> list[float]:
     return budget.scaled([1.0, 2**-0.5], [1.0, 2**-0.5, 0.5], [1.0, 2**-0.5, 0.5, 2**-1.5])
 
 
+def required_exponent(rates: list[float], claimed: float, log_power: int) -> float:
+    """The exponent an O(rate^claimed · log(1/rate)^log_power) law must show on this ladder: the
+    claimed one less what the hidden log factor (Õ's; 0 where the log is written into the rate)
+    lowers the least-squares exponent by between the ladder's ends, never a fraction of it. A hidden
+    log needs rates below 1 (log(1/rate) > 0); a rate with its log written in may exceed 1."""
+    if log_power == 0:
+        return claimed
+    lo, hi = min(rates), max(rates)
+    return claimed - log_power * math.log(math.log(1 / lo) / math.log(1 / hi)) / math.log(hi / lo)
+
+
 def scaling_decision(
-    rates: list[float], samples: list[torch.Tensor], alpha: float, min_exponent: float = 0.5, floor: float = 0.0
+    rates: list[float], samples: list[torch.Tensor], alpha: float, min_exponent: float, floor: float = 0.0
 ) -> tuple[bool | None, float, list[float], list[float]]:
     """Decide an O(rate) claim from errors measured on a ladder of rates (largest first).
 

@@ -26,14 +26,19 @@ that exponent allows from the largest-scale one; otherwise undecided. A constant
 
 from __future__ import annotations
 
-import math
-
 import sympy as sp
 import torch
 from hypothesis import strategies as st
 
 from flatcheck.errors import NonFiniteError
-from flatcheck.impl.dynamics import as_kind, chain_count, ladder, scaling_decision, track_limit_flow
+from flatcheck.impl.dynamics import (
+    as_kind,
+    chain_count,
+    ladder,
+    required_exponent,
+    scaling_decision,
+    track_limit_flow,
+)
 from flatcheck.numeric.riemannian import eigen
 from flatcheck.numeric.sharpness import example_expansions, stochastic_worst_sharpness, worst_sharpness
 from flatcheck.problems import toy_starts, wen_toy
@@ -57,15 +62,9 @@ def _bracket_distance(pred: float, lo: float, hi: float) -> float:
     return max(lo - pred, pred - hi, 0.0)
 
 
-def required_exponent(rates: list[float], claimed: float) -> float:
-    """The claimed exponent less what log(1/rate)^LOG_POWER lowers it by between the ladder's ends."""
-    lo, hi = min(rates), max(rates)
-    return claimed - LOG_POWER * math.log(math.log(1 / lo) / math.log(1 / hi)) / math.log(hi / lo)
-
-
 def _decide(rates: list[float], errs: list[torch.Tensor], budget, converged: bool) -> dict:
     # Two sub-claims share the instance's error rate.
-    need = required_exponent(rates, constant(budget, CONSTANTS, "exponent"))
+    need = required_exponent(rates, constant(budget, CONSTANTS, "exponent"), LOG_POWER)
     holds, expo, means, half = scaling_decision(rates, errs, budget.alpha / 2, need)
     return {
         "required_exponent": need,
