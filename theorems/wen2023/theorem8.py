@@ -118,6 +118,11 @@ def check(inst: dict, impl, budget) -> Evidence:
         note = f"‖Φ(x) − X‖ does not shrink with (η+ρ)log(1/ηρ): exponent {e_exp:.3g} < {e_need:g} (errors {errs})"
     elif not a_ok:
         note = f"angle(∇L, v₁) does not shrink like ρ: exponent {a_exp:.3g} < {a_need:g} (sines {angles})"
+    if note and len(hps) < 3:
+        # One local slope between two nearby rungs (rate ratio ≈ 1.27 in quick) still carries the
+        # pre-asymptotic terms of an O(·) law: over 50 quick seeds the built-in SAM fell short on 8
+        # this way and on none in default. A shortfall is decided on three rungs or more.
+        return Evidence(None, values, margin=margin, note=f"undecided on a {len(hps)}-rung ladder: {note}", plot=plot)
     return Evidence(e_ok and a_ok, values, margin=margin, note=note, plot=plot)
 
 
