@@ -12,10 +12,18 @@ p_i = u_iv_i, y_i = 1 (d = 32; Φ and tr̄ in closed form), started at the sharp
 u = 2, v = ½ (tr∇²f = 8.5; the flattest minima have 4). Batched chains run RSP ("RS", ρ = 0.5) and
 SAP ("SA", ρ = 0.2, batch sizes B = 1, 4, 16 (full batch) — a batch of examples replaces the single example of
 update (7)) with the same η = 0.05, ε₀ = ∞. Decision, as the section states it: (i) every chain
-keeps "100% training accuracy" — |p_i(x_t) − y_i| < ½ for every example at every recorded step;
+keeps "100% training accuracy" — every example classified as its label, sign p_i(x_t) = sign y_i,
+at every recorded step;
 (ii) the median tr∇²f decreases over the run for RS and for SA with B = 1; (iii) SA (B = 1, smaller
 ρ) ends flatter than RS; (iv) B = 1 ends flatter than B = 4 and 16. The median tr∇²f(x_t) and
 loss trajectories are the evidence plot.
+
+Why sign agreement is the accuracy: the paper's is a classifier's training accuracy (ResNet-18 on
+CIFAR-10), and a scalar-output model with labels ±1 classifies by the sign of its output. An
+earlier encoding asked for |p_i − y_i| < ½, a regression band the paper does not state: correct SAP
+with B = 1 (ρ = 0.2, a perturbation on one example's two coordinates) leaves it on 5 of 6 run seeds
+in the default profile (largest |p_i − 1| 0.64–0.73 over 50 seeds), so the seed-0 verdict was luck.
+The largest |p_i − y_i| of each run stays in the evidence (`max_residual`) for the reader.
 No constant is declared: the statements are comparisons; ρ, η and B are the experiment's settings, not its claims.
 """
 
@@ -36,15 +44,17 @@ LR, RHO_SA, RHO_RS = 0.05, 0.2, 0.5
 
 def run(impl, problem, hp, chains: int, steps: int, seed: int, every: int = 5):
     x = torch.cat([torch.full((N,), 2.0), torch.full((N,), 0.5)]).to(torch.float64).expand(chains, -1).clone()
-    traces, losses, accurate = [], [], True
+    traces, losses, accurate, residual = [], [], True, 0.0
     for t in range(steps + 1):
         if t % every == 0:
             traces.append(float((trace_bar(problem, x) * problem.d).median()))
             losses.append(float(problem.f(x).median()))
-            accurate = accurate and bool(((x[:, :N] * x[:, N:] - 1).abs() < 0.5).all())
+            p = x[:, :N] * x[:, N:]  # y_i = 1 for every example
+            accurate = accurate and bool((p > 0).all())
+            residual = max(residual, float((p - 1).abs().max()))
         if t < steps:
             x = impl.step_many(problem, x, hp, seed * 1_000_003 + t)
-    return traces, losses, accurate
+    return traces, losses, accurate, residual
 
 
 def check(inst: dict, impl, budget) -> Evidence:
@@ -69,8 +79,9 @@ def check(inst: dict, impl, budget) -> Evidence:
         "final_trace": final,
         "final_loss": {k: r[1][-1] for k, r in runs.items()},
         "loss_path": {k: r[1] for k, r in runs.items()},
+        "max_residual": {k: r[3] for k, r in runs.items()},
     }
-    failures = [f"{k}: an example left 'accuracy' (|p_i − y_i| ≥ ½)" for k, r in runs.items() if not r[2]]
+    failures = [f"{k}: an example was misclassified (sign p_i ≠ sign y_i)" for k, r in runs.items() if not r[2]]
     failures += [f"{k}: tr∇²f did not decrease" for k in ("RS", "SA B=1") if final[k] >= runs[k][0][0]]
     if final["SA B=1"] >= final["RS"]:
         failures.append("SA (B=1) did not end flatter than RS")
