@@ -1,9 +1,11 @@
 """False alarms of the step claims on correct implementations, over many run seeds.
 
     OMP_NUM_THREADS=1 python benchmarks/step_calibration.py [--profile quick] [--seeds 20] [--dtype float64]
-        [--claims ID…] [--builtin-only]
+        [--claims ID…] [--builtin-only] [--check-claims]
 
-Runs every step claim (the claims about the steps of one algorithm) against correct
+Runs every step claim (the claims about the steps of one algorithm) — with --check-claims, every
+claim `flatcheck check` runs against an implementation of the step claims' algorithms (the errata
+replaced by their corrected twins: dynamics, rates, reproductions too) — against correct
 implementations — flatcheck's built-ins, a SAM guarded by ‖g‖ + 1e-12 (tests/fixtures/mutants_sam.py),
 a SAM whose norm is reduced in float32, pytorch-optimizer's SAM, an NSO taking the noise law,
 an independently written RSP —
@@ -25,6 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "fixtures"))
 
 from flatcheck.impl import Implementation, builtin  # noqa: E402
+from flatcheck.verify.expectations import check_plan  # noqa: E402
 from flatcheck.verify.profiles import budget_for  # noqa: E402
 from flatcheck.verify.registry import all_claims, get  # noqa: E402
 from flatcheck.verify.runner import run_claim  # noqa: E402
@@ -39,10 +42,11 @@ STEP_CLAIMS = {
     "nso.wp_step": "wp_sgd",
 }
 USERS = {
-    "sam": ["mutants_sam:GuardedSAM", "mutants_sam:Float32NormSAM", "pytorch_optimizer:SAM"],
+    "sam": ["broken_sam:ReferenceSAM", "mutants_sam:GuardedSAM", "mutants_sam:Float32NormSAM", "pytorch_optimizer:SAM"],
     "sam_stochastic": ["mutants_sam:GuardedSAM", "pytorch_optimizer:SAM"],
     "nso": ["mutants_nso:NoiseLawNSO"],
     "rsp": ["broken_rsp:ReferenceRSP"],
+    "sap": ["broken_sap:ReferenceSAP"],
 }
 
 
@@ -58,12 +62,20 @@ def main() -> None:
     ap.add_argument("--dtype", default="float64")
     ap.add_argument("--claims", nargs="*", default=list(STEP_CLAIMS))
     ap.add_argument("--builtin-only", action="store_true", help="only flatcheck's own implementations")
+    ap.add_argument(
+        "--check-claims", action="store_true", help="every claim `flatcheck check` runs for these algorithms"
+    )
     args = ap.parse_args()
-    size = len(all_claims())
+    catalog = all_claims()
+    size = len(catalog)
+    plan = {claim_id: STEP_CLAIMS[claim_id] for claim_id in args.claims}
+    if args.check_claims:
+        kinds = set(plan.values())
+        runs, _ = check_plan([c for c in catalog.values() if c.algorithm in kinds], tuple(kinds))
+        plan = {c.id: c.algorithm for c in runs}
     print("| claim | implementation | seeds | verified | falsified | inconclusive | error | undecided | wall s |")
     print("|---|---|---|---|---|---|---|---|---|")
-    for claim_id in args.claims:
-        kind = STEP_CLAIMS[claim_id]
+    for claim_id, kind in plan.items():
         impls = [builtin(kind)] + ([] if args.builtin_only else [user(p, kind) for p in USERS.get(kind, [])])
         for impl in impls:
             counts: Counter = Counter()
