@@ -1,7 +1,7 @@
 """False alarms of the step claims on correct implementations, over many run seeds.
 
     OMP_NUM_THREADS=1 python benchmarks/step_calibration.py [--profile quick] [--seeds 20] [--dtype float64]
-        [--claims ID…] [--builtin-only] [--check-claims]
+        [--claims ID…] [--builtin-only | --users-only] [--check-claims]
 
 Runs every step claim (the claims about the steps of one algorithm) — with --check-claims, every
 claim `flatcheck check` runs against an implementation of the step claims' algorithms (the errata
@@ -62,6 +62,7 @@ def main() -> None:
     ap.add_argument("--dtype", default="float64")
     ap.add_argument("--claims", nargs="*", default=list(STEP_CLAIMS))
     ap.add_argument("--builtin-only", action="store_true", help="only flatcheck's own implementations")
+    ap.add_argument("--users-only", action="store_true", help="only the user-style and third-party classes")
     ap.add_argument(
         "--check-claims", action="store_true", help="every claim `flatcheck check` runs for these algorithms"
     )
@@ -76,7 +77,8 @@ def main() -> None:
     print("| claim | implementation | seeds | verified | falsified | inconclusive | error | undecided | wall s |")
     print("|---|---|---|---|---|---|---|---|---|")
     for claim_id, kind in plan.items():
-        impls = [builtin(kind)] + ([] if args.builtin_only else [user(p, kind) for p in USERS.get(kind, [])])
+        impls = [] if args.users_only else [builtin(kind)]
+        impls += [] if args.builtin_only else [user(p, kind) for p in USERS.get(kind, [])]
         for impl in impls:
             counts: Counter = Counter()
             undecided = 0

@@ -18,11 +18,21 @@ bound + round-off) at the prescribed η or at some grid η; falsified when it is
 them. The T-scaling is checked by running the prescribed η also at 4T (both must satisfy (6));
 the fitted exponent of E‖∇F‖² in T is reported beside the bound's. The error rate is split
 evenly over the runs.
+
+Worst case searched, not only sampled: on a quadratic with noise Δ = (σ² + C²H)/k the proof's η
+makes E‖∇F‖² ≈ D²/(ηT) + CηΔ/2, the first term of (6), when the noise dominates (Δ ≫ CD²/T) and
+the run is long enough to forget W₀; otherwise the 2CD²/T term and the transient leave slack.
+Measured on these families at T = 8 and 16 (W₀ scaled by 2^−j, j = 0 … 9), the smallest ratio over
+η peaks where C·D² ≈ Δ/T (0.48 against 0.03–0.12 from the drawn start on the tightest instances).
+So every drawn instance is also run from the start W₀/2^j (any W₀ is admissible) whose C·D² is
+nearest Δ/T on a log scale, and the claim holds only if (6) holds from both starts; the tightness
+is the larger of the two, each start with half the error rate.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 from hypothesis import strategies as st
 
@@ -57,20 +67,48 @@ def mean_grad2(impl, inst: NSOInstance, lr: float, steps: int, n: int, seed: int
     return float(mean[0]), float(half[0]), float(per_run.abs().max())
 
 
+def tight_start(inst: NSOInstance) -> NSOInstance | None:
+    """The instance from W₀/2^j, j = 1 … 12, whose C·D² is nearest Δ/T on a log scale (where (6) is
+    tightest on these families); None without noise (Δ = 0: no regime to steer to)."""
+    delta = (inst.sigma2 + inst.C**2 * inst.H) / inst.k
+    if delta <= 0:
+        return None
+    starts = [replace(inst, w0=[v / 2**j for v in inst.w0]) for j in range(1, 13)]
+    starts = [s for s in starts if s.D2() > 0]
+    steps = inst.scalars["T"]
+    return min(starts, key=lambda s: abs(math.log(inst.C * s.D2() * steps / delta)), default=None)
+
+
 def check(inst: NSOInstance, impl, budget) -> Evidence:
     if why := unsupported_noise(impl, inst):
         return Evidence(None, out_of_scope=why)
+    tight = tight_start(inst)
+    if tight is None:
+        return check_from(inst, impl, budget)
+    drawn, steered = check_from(inst, impl, budget, 0.5), check_from(tight, impl, budget, 0.5, 1000)
+    worst = max((drawn, steered), key=lambda e: e.values["tightness"])
+    failed = [e for e in (drawn, steered) if e.holds is False]
+    ev = failed[0] if failed else worst
+    ev.values = {**ev.values, "tightness": worst.values["tightness"], "w0_steered": [str(v) for v in tight.w0]}
+    ev.values["tightness_drawn_start"] = drawn.values["tightness"]
+    ev.values["tightness_steered_start"] = steered.values["tightness"]
+    ev.margin = min(drawn.margin, steered.margin)
+    return ev
+
+
+def check_from(inst: NSOInstance, impl, budget, share: float = 1.0, seed_offset: int = 0) -> Evidence:
+    """(6) from the instance's own start; `share` of the error rate, seeds offset by `seed_offset`."""
     steps = inst.scalars["T"]
     batched = impl.batched_step is not None
     n = chain_count(impl, budget.scaled(256, 512, 4096), 16)
     grid = [2.0**-j * SHRINK / inst.C for j in range(4)] if batched else []
     runs = [(prescribed_lr(inst, steps), steps), (prescribed_lr(inst, 4 * steps), 4 * steps)]
     runs += [(lr, steps) for lr in grid]
-    alpha = budget.alpha / len(runs)
+    alpha = share * budget.alpha / len(runs)
     eps = 1e3 * 2.0**-52
     results = []
     for i, (lr, t) in enumerate(runs):
-        mean, half, scale = mean_grad2(impl, inst, lr, t, n, budget.seed + i, alpha)
+        mean, half, scale = mean_grad2(impl, inst, lr, t, n, budget.seed + seed_offset + i, alpha)
         b = constant(budget, CONSTANTS, "scale") * bound(inst, t)
         results.append(
             {
