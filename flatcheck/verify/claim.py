@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hypothesis import strategies as st
+from hypothesis import target
+from hypothesis.control import currently_in_test_context
 
 KINDS = (
     "identity",
@@ -149,6 +151,26 @@ class Evidence:
             values={"lhs": lhs, "rhs": rhs, "slack": slack, "tolerance": tol, **values},
             margin=slack / tol if tol > 0 else (math.inf if slack >= 0 else -math.inf),
         )
+
+    @staticmethod
+    def tight_bound(lhs: float, rhs: float, tol: float, **values: Any) -> Evidence:
+        """`bound`, ranked by tightness: `values["tightness"]` = lhs/rhs (1 tight, above 1 violated) and
+        the margin the slack relative to rhs, so that the runner keeps the tightest instance; and inside
+        a hypothesis run the search is steered toward it (`hypothesis.target`)."""
+        ev = Evidence.bound(lhs, rhs, tol, **values)
+        scale = max(abs(rhs), tol)
+        ratio = lhs / scale if scale > 0 else 0.0
+        ev.values["tightness"] = ratio
+        ev.margin = ev.values["slack"] / scale if scale > 0 else ev.margin
+        return ev.steer()
+
+    def steer(self) -> Evidence:
+        """Inside a hypothesis run, steer the search toward larger `values["tightness"]` (lhs/rhs of
+        a bound, 1 tight): `hypothesis.target`, once per instance. Returns self."""
+        ratio = self.values.get("tightness")
+        if currently_in_test_context() and isinstance(ratio, float) and math.isfinite(ratio):
+            target(ratio, label="tightness")
+        return self
 
 
 MUTATIONS = ("scale", "order", "exponent")

@@ -82,6 +82,8 @@ def lemma5_bounds(
         "dist": dist,
         "grad": gn,
         "all": {k: {"lhs": a, "rhs": b} for k, (a, b) in pairs.items()},
+        # The tightest of the six (lhs/rhs, 1 tight): what the search is steered toward.
+        "tightness": max(a / b if b > 0 else (math.inf if a > 0 else 0.0) for a, b in pairs.values()),
     }
     # Ties within round-off count as holding.
     holds = slack >= -tol

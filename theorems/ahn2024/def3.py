@@ -9,14 +9,22 @@ Checked on diagonal networks, whose flat minima are known in closed form (per gr
 ‖u_S‖² = y_i: the minimizers of tr̄ = 2‖x‖²/(nd) on X*), at points x* = Φ(x) ∈ X* for sampled x:
 (1) Definition 3's quantity [∇(tr̄ ∘ Φ)](x*) — autograd of the composition — equals Definition 2's
 ∂Φ(x*)∇tr̄(Φ(x*)) (chain rule with ∂Φ(x*) symmetric on X*) to round-off; (2) the (0, 0) case, read
-with round-off tolerances, holds at x* exactly when x* is a flat minimum of the closed form (the
-instances include x with u = v, which Φ maps to flat minima); (3) at the sampled x off X*, the
-predicate fails for ε < ‖x − Φ(x)‖ and holds for ε ≥ ‖x − Φ(x)‖, ε′ ≥ ‖∇(tr̄∘Φ)(x*)‖.
-No constant is declared: a definition has none (ε, ε′ are its parameters, swept by (3), and (0, 0) names Definition 2).
+with round-off tolerances, holds at x* exactly when x* is a flat minimum of the closed form, in
+both directions (the instances include x with u = v, which Φ maps to flat minima).
+Symbolic side (derive): the closed form that (2) compares against is derived, not assumed — the
+Lagrange conditions of min ‖u_S‖² + ‖v_S‖² on u_S·v_S = y (a group of size 2) have a non-zero
+solution only for λ = ±2, with kernel u_S = (λ/2)v_S, and y > 0 admits λ = 2 alone: u_S = c·v_S, c = 1.
+The check reads c from derive(). The predicate at other (ε, ε′) is its definition read off (a
+check of it against ‖x − Φ(x)‖ and ‖∇(tr̄∘Φ)(x*)‖ would test the definition against itself), so
+it is not a separate part.
+No constant is declared: a definition has none (ε, ε′ are its parameters, and (0, 0) names Definition 2).
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
+
+import sympy as sp
 import torch
 from hypothesis import strategies as st
 
@@ -35,10 +43,34 @@ def instances(draw) -> PointInstance:
     return PointInstance(prob, list(u) + list(v))
 
 
+@lru_cache(maxsize=1)
+def derive() -> dict[str, sp.Expr]:
+    """The flat minima of a diagonal network's group, from the Lagrange conditions of
+    min ‖u‖² + ‖v‖² subject to u·v = y > 0 (|S| = 2): the multipliers λ with a non-zero stationary
+    (u, v), and the ratio c of the admissible one, u = c·v."""
+    lam = sp.Symbol("lambda", real=True)
+    u, v = sp.symbols("u1:3", real=True), sp.symbols("v1:3", real=True)
+    objective = sum(a**2 + b**2 for a, b in zip(u, v))
+    constraint = sum(a * b for a, b in zip(u, v))
+    lagrangian = objective - lam * constraint
+    # ∇L = M(λ)·(u, v) is linear: a non-zero stationary point needs det M(λ) = 0.
+    m = sp.hessian(lagrangian, u + v)
+    ratios = set()
+    for root in sp.solve(m.det(), lam):
+        for kernel in m.subs(lam, root).nullspace():
+            uk, vk = kernel[:2, 0], kernel[2:, 0]
+            # On the kernel u = c·v, so u·v = c‖v‖² = y: admissible only where it is positive.
+            if (uk.T * vk)[0].is_positive:
+                ratios.add(sp.simplify((uk.T * vk)[0] / (vk.T * vk)[0]))
+    (ratio,) = ratios
+    return {"multipliers": sp.FiniteSet(*sp.solve(m.det(), lam)), "ratio_u_over_v": ratio}
+
+
 def is_flat_minimum(prob, x: torch.Tensor, tol: float) -> bool:
-    """The family's closed-form flat minima: per group u_S = v_S (then ‖u_S‖² = y_i on X*)."""
+    """The family's closed-form flat minima (derive()): per group u_S = c·v_S, c = 1 (then ‖u_S‖² = y_i on X*)."""
     k = prob.d // 2
-    return bool((x[..., :k] - x[..., k:]).abs().max() <= tol)
+    c = float(derive()["ratio_u_over_v"])
+    return bool((x[..., :k] - c * x[..., k:]).abs().max() <= tol)
 
 
 def check(inst: PointInstance, impl, budget) -> Evidence:
@@ -66,12 +98,10 @@ def check(inst: PointInstance, impl, budget) -> Evidence:
     bad = []
     if chain_err > tol * (1 + mg):
         bad.append("∇(tr̄∘Φ)(x*) ≠ ∂Φ(x*)∇tr̄(Φ(x*))")
-    if flat_closed != flat_def3 and (mg > 1e3 * tol or flat_closed):
+    # Near-ties are not findings: within 10³ tolerances of the closed form ∇(tr̄∘Φ) may round to 0
+    # (flat to round-off), and a point 10⁶ tolerances away cannot be.
+    if flat_closed != flat_def3 and (mg > 1e3 * tol or flat_closed or not is_flat_minimum(prob, star, 1e6 * tol)):
         bad.append("(0,0)-flat ≠ flat minimum")
-    if dist > tol and bool(fl_x.is_flat(dist / 2, float("inf"))[0]):
-        bad.append("(ε, ·)-flat with ε < ‖x − Φ(x)‖")
-    if not bool(fl_x.is_flat(dist + tol, float(fl_x.manifold_norm[0]) + tol)[0]):
-        bad.append("not (‖x−Φ(x)‖, ‖∇(tr̄∘Φ)‖)-flat")
     return Evidence(not bad, values, note="; ".join(bad), margin=1.0 if not bad else -1.0)
 
 
@@ -86,5 +116,6 @@ CLAIM = Claim(
     faithful=("restricted", "diagonal networks only: the only family whose flat minima are known in closed form"),
     instances=lambda budget: instances(),
     check=check,
+    derive=derive,
     describe=PointInstance.describe,
 )

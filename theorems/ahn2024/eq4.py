@@ -2,13 +2,17 @@ r"""ahn2024.eq4 — Taylor expansion (4), proof sketch of Lemma 2, §3.2 (Ahn, J
 
     "∇f(x_t + ρg_t) = ∇f(x_t) + ρ∇²f(x_t)g_t + ½ρ²∇³f(x_t)[g_t, g_t] + O(ρ³).   (4)"
 
-Symbolic side: the three terms are sympy's derivatives of f (∇f, ∇²f·g, and ∇³f[g,g] as the
-gradient of gᵀ∇²f g). Numeric side: the remainder r(ρ) = ‖∇f(x+ρg) − (4) without O(ρ³)‖ is
+Symbolic side: derive() computes the expansion's coefficients (1, 1, ½ of ρ⁰, ρ¹, ρ²) from a generic
+quintic, and the printed ½ must equal the derived one exactly; the three terms are sympy's
+derivatives of f (∇f, ∇²f·g, and ∇³f[g,g] as the gradient of gᵀ∇²f g), weighted by the derived
+coefficients. Numeric side: the remainder r(ρ) = ‖∇f(x+ρg) − (4) without O(ρ³)‖ is
 evaluated in 50-digit mpmath at ρ = 2^{-1} … 2^{-14} (float64 would lose it to cancellation) and
 its local order on the log-log scale must reach 3.
 """
 
 from __future__ import annotations
+
+from functools import lru_cache
 
 import mpmath
 import sympy as sp
@@ -26,16 +30,21 @@ CONSTANTS = (
 )
 
 
-def derive() -> sp.Expr:
-    """The remainder of (4) for a generic quintic in one variable, factored: it carries ρ³."""
+@lru_cache(maxsize=1)
+def derive() -> dict[str, object]:
+    """The Taylor coefficients c_k of f′(x + ρg) = Σ_k c_k ρ^k g^k f^{(k+1)}(x), k ≤ 2, from a generic
+    quintic in one variable (c_k = 1/k!), and the remainder after them, factored: it carries ρ³."""
     x, g, rho = sp.symbols("x g rho", real=True)
     f = sum(c * x**k for k, c in enumerate(sp.symbols("c0:6")))
-    fp = sp.diff(f, x)
-    taylor = fp + rho * g * sp.diff(f, x, 2) + rho**2 * g**2 / 2 * sp.diff(f, x, 3)
-    return sp.factor(sp.expand(fp.subs(x, x + rho * g) - taylor))
+    shifted = sp.expand(sp.diff(f, x).subs(x, x + rho * g))
+    coefficients = [sp.simplify(shifted.coeff(rho, k) / (g**k * sp.diff(f, x, k + 1))) for k in range(3)]
+    taylor = sum(c * rho**k * g**k * sp.diff(f, x, k + 1) for k, c in enumerate(coefficients))
+    return {"coefficients": coefficients, "remainder": sp.factor(shifted - taylor)}
 
 
-def remainders(inst: PointInstance, rhos: list[float], half: float) -> tuple[list[float], float]:
+def remainders(inst: PointInstance, rhos: list[float]) -> tuple[list[float], float]:
+    """‖∇f(x+ρg) − (4) without O(ρ³)‖ at each ρ, (4)'s coefficients those of derive(); and a scale."""
+    c0, c1, c2 = (mpmath.mpf(sp.Rational(c).p) / sp.Rational(c).q for c in derive()["coefficients"])
     prob = inst.problem
     # g enters as exact rationals (a float is one): differentiating gᵀ∇²f g with g numeric keeps the
     # polynomials in x alone, where a symbolic g made sympy.diff the bulk of this claim's time.
@@ -53,7 +62,7 @@ def remainders(inst: PointInstance, rhos: list[float], half: float) -> tuple[lis
         for r in rhos:
             rr = mpmath.mpf(r)
             exact = grad_f([a + rr * b for a, b in zip(x, g)])
-            approx = g0 + rr * hg + rr**2 * mpmath.mpf(half) * tg
+            approx = c0 * g0 + c1 * rr * hg + c2 * rr**2 * tg
             out.append(float(mpmath.norm(exact - approx)))
         scale = float(mpmath.norm(g0) + mpmath.norm(hg) + mpmath.norm(tg) + 1)
     return out, scale
@@ -64,8 +73,15 @@ def make_check(half: float):
 
     def check(inst: PointInstance, impl: object, budget: Budget) -> Evidence:
         order = constant(budget, CONSTANTS, "order")
+        printed, derived = sp.nsimplify(constant(budget, {"half": half}, "half")), derive()["coefficients"][2]
+        if printed != derived:
+            return Evidence(
+                False,
+                {"printed_coefficient": str(printed), "derived_coefficient": str(derived)},
+                note=f"(4) prints {printed}·ρ²∇³f[g, g]; the Taylor coefficient is {derived}",
+            )
         rhos = [2.0**-k for k in range(1, 15)]
-        rems, scale = remainders(inst, rhos, constant(budget, {"half": half}, "half"))
+        rems, scale = remainders(inst, rhos)
         fit = fit_order(rhos, rems, order, floor=scale * 10.0 ** (-(DPS - 10)))
         values = {
             "fitted_order_local": fit.local_orders[-1] if fit.local_orders else None,

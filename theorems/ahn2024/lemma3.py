@@ -11,6 +11,8 @@ increase max(EΔ, 0) must be of order ≥ 3 in ε along ε_k = 2^{−k}ε₀ at 
 δ along δ_k = 2^{−k/2}δ₀ at fixed ε (local order on the log-log scale with the margin ½ of
 `flatcheck.stats.fit_order`; no increase at all satisfies it). Implementation side: at the first
 level the Monte Carlo mean of the implementation's tr̄(Φ) change must contain the exact value.
+No symbolic part: the statement is an O(δ⁴ε³) bound without a coefficient; the exact expectation over the
+circle is a quadrature, decided by the fitted orders.
 """
 
 from __future__ import annotations

@@ -42,7 +42,7 @@ def make_check(first_bound=None):
     def check(inst: PointInstance, impl, budget) -> Evidence:
         c = constant(budget, CONSTANTS, "c_first")
         bound = first_bound or (lambda gap, alpha: math.sqrt(c / alpha * math.sqrt(gap)))
-        return Evidence(**worst_on_ray(inst.problem, inst.x_tensor()[None], bound, budget))
+        return Evidence(**worst_on_ray(inst.problem, inst.x_tensor()[None], bound, budget)).steer()
 
     return check
 

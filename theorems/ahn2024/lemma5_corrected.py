@@ -34,7 +34,9 @@ def proof_form(gap: float, alpha: float, c: float = 2.0) -> float:
 
 def check(inst: PointInstance, impl, budget) -> Evidence:
     c = constant(budget, CONSTANTS, "c_first")
-    return Evidence(**lemma5_bounds(inst.problem, inst.x_tensor()[None], lambda g, a: proof_form(g, a, c), budget))
+    return Evidence(
+        **lemma5_bounds(inst.problem, inst.x_tensor()[None], lambda g, a: proof_form(g, a, c), budget)
+    ).steer()
 
 
 CLAIM = Claim(

@@ -14,6 +14,8 @@ x = x* + r·w near X*, with v = c·Proj⊥_{∇f(x)}u for a random unit u, along
 "sufficiently small η"), with L_∂Φ the largest ‖∂Φ‖ on the segment [x, x⁺] (sampled at 9 points;
 any admissible L_∂Φ is at least this); (3) the third bullet: f∘Φ ≡ min f on these families, so
 |f(Φ(x⁺)) − f(Φ(x))| must vanish to round-off.
+No symbolic part: the first bullet's term −η∂Φ(x)v is the chain rule applied to Φ with ∂Φ(x)∇f(x) = 0 (Lemma
+6); the claim is the order of the remainder and the constants of the bounds, which are measured.
 """
 
 from __future__ import annotations
@@ -72,6 +74,8 @@ def make_check(printed: float):
             "local_orders": fit.local_orders,
             "claimed_order": order,
             "squared_norm_slack": slack.tolist(),
+            # The squared-norm bound's tightest level (lhs/rhs, 1 tight): what the search is steered toward.
+            "tightness": float((lhs / rhs.clamp_min(1e-300)).max()),
             "f_phi_change": third,
         }
         plot = {
@@ -84,6 +88,7 @@ def make_check(printed: float):
         }
         if not bool(ok.all()):
             return Evidence(None, out_of_scope="Φ undefined at x")
+        Evidence(None, values).steer()
         if third > floor:
             return Evidence(False, values, note=f"|f(Φ(x⁺)) − f(Φ(x))| = {third:.3g} ≠ 0", plot=plot)
         if bool((slack < -tol2).any()):

@@ -64,8 +64,10 @@ def make_check(printed: float):
         eps = torch.finfo(torch.float64).eps
         tol = 1e3 * eps * (1 + float(prob.f(xs).abs().max()))
         slack = torch.where(premise, bound - gap_next, torch.full_like(bound, float("inf")))
-        i = int(torch.argmin(slack))
-        ev = Evidence.bound(
+        ratio = torch.where(premise, gap_next / bound.clamp_min(1e-300), torch.full_like(bound, -float("inf")))
+        # The worst violation if there is one, else the tightest draw.
+        i = int(torch.argmin(slack)) if bool((slack < -tol).any()) else int(torch.argmax(ratio))
+        ev = Evidence.tight_bound(
             float(gap_next[i]),
             float(bound[i]),
             tol,

@@ -13,6 +13,8 @@ E⟨δ₁, δ₂⟩ = 0 with δ_t = h_t − E[h_t | x_{t−1}] — g_t drawn afr
 across steps gives δ₂ ≈ δ₁ when η is small). Normal intervals at level α/3 each; η is drawn small
 (2⁻⁸…2⁻⁴), every test being valid for any η. Where ∇f(x₀) = 0 the projection is undefined: out of
 scope. The implementation is constructed with lr, rho, eps0 = ∞, lr_prime = lr.
+No symbolic part of its own: (2) is an update rule; the exact sphere moments of g its predictions use are
+computed by flatcheck.impl.predict.rsp_moments.
 """
 
 from __future__ import annotations

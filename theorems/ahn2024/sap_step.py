@@ -24,6 +24,8 @@ Four parts, on Setting-1 losses f = (1/n)Σf_i with a per-example split, at a ra
 ε₀ is drawn as ∞ or as 2‖∇f(x)‖ (perturbed branch) or ½‖∇f(x)‖ (η′ branch), so the branch is never
 decided by round-off. Where ∇f(x) = 0 or some ∇f_i(x) = 0 (Remark 2's random fallback direction
 then makes the step unpredictable to round-off) the instance is out of scope.
+No symbolic part: (7) is an update rule, evaluated exactly per draw at 40 digits; there is no closed form to
+derive beyond the formula itself.
 """
 
 from __future__ import annotations

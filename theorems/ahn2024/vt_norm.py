@@ -32,7 +32,7 @@ def check(inst: PointInstance, impl, budget) -> Evidence:
     grad_norm = float(torch.linalg.vector_norm(inst.problem.grad(x)))
     # v is read back as (x − x⁺)/η − ∇f(x): its round-off scales with ‖x‖, ‖∇f‖ and ‖v‖.
     tol = 256 * torch.finfo(torch.float64).eps * (float(x.abs().max()) + grad_norm + worst + beta * rho)
-    ev = Evidence.bound(worst, bound, tol, beta=beta, rho=rho, draws=n)
+    ev = Evidence.tight_bound(worst, bound, tol, beta=beta, rho=rho, draws=n)
     if not ev.holds:
         ev.note = f"‖v_t‖ = {worst:.6g} > βρ = {bound:.6g}"
     return ev
