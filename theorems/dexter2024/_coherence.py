@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
+from functools import lru_cache
 from typing import Any
+
+import sympy as sp
 
 from flatcheck.numeric.coherence import coherence_bounds, compare_coherence
 from flatcheck.problems.dexter_families import ExtremeSetting, FamilySweep, HessianFamily
@@ -46,12 +49,45 @@ def sec3_1_constants(exponent: float, printed: str) -> tuple[Constant, ...]:
     )
 
 
+def _exact_coherence(hs: list[sp.Matrix]) -> tuple[sp.Expr, sp.Expr]:
+    """(λ₁(S), σ) of Definition 2 exactly, for orthogonal projections H_i (H_i^{1/2} = H_i)."""
+    n = len(hs)
+    s = sp.Matrix(n, n, lambda i, j: sp.sqrt(sum(e**2 for e in hs[i] * hs[j])))
+    lam = max(s.eigenvals(), key=lambda e: float(e))
+    return lam, lam / max(max(h.eigenvals(), key=lambda e: float(e)) for h in hs)
+
+
+@lru_cache(maxsize=1)
+def extreme_values() -> dict[str, sp.Expr]:
+    """§3.1's two settings computed exactly from Definition 2 for n = 2 … 6 in R^n: identical H_i = e₁e₁ᵀ
+    (S the all-ones matrix) and H_i = e_ie_iᵀ (S = I). Returns the exponent p with λ₁(S) = σ = n^p in the
+    identical setting (the same for every n, else an error) and the value of λ₁(S) = σ in the orthogonal one."""
+    exponents, orthogonal = set(), set()
+    for n in range(2, 7):
+        e = [sp.eye(n)[:, i] for i in range(n)]
+        lam, sigma = _exact_coherence([e[0] * e[0].T] * n)
+        exponents |= {sp.simplify(sp.log(lam) / sp.log(n)), sp.simplify(sp.log(sigma) / sp.log(n))}
+        orthogonal |= set(_exact_coherence([v * v.T for v in e]))
+    (exponent,), (value,) = exponents, orthogonal
+    return {"identical_exponent": exponent, "orthogonal": value}
+
+
 def make_sec3_1_check(constants: tuple[Constant, ...], reading: str):
     """§3.1's two settings: identical H_i must give λ₁(S) = σ = n^exponent, orthogonal ones
     λ₁(S) = σ = orthogonal (the declared constants). `reading` names the value in the note
-    ("stated", "corrected")."""
+    ("stated", "corrected"). First, Definition 2 computed in floating point must agree with the exact
+    values `extreme_values()` derives: the closed form the printed values are judged by."""
 
     def check(setting: ExtremeSetting, impl, budget) -> Evidence:
+        exact = extreme_values()
+        p, o = float(exact["identical_exponent"]), float(exact["orthogonal"])
+        fam, out = worst_family(
+            setting.families(), lambda f: stated_coherence(f, f.n**p if f.name == "identical" else o)
+        )
+        if not out["holds"]:
+            values = {"setting": setting.kind, "n": fam.n, "derived": {k: str(v) for k, v in exact.items()}}
+            note = f"{setting.kind} setting, n = {fam.n}: Definition 2 computed differs from its derived value"
+            return Evidence(False, {**values, **out["values"]}, margin=out["margin"], note=note)
         power, ortho = constant(budget, constants, "exponent"), constant(budget, constants, "orthogonal")
         fam, out = worst_family(
             setting.families(), lambda f: stated_coherence(f, f.n**power if f.name == "identical" else ortho)
@@ -88,6 +124,7 @@ def make_sigma_range_check(
         values = {**out["values"], **extra(fam)}
         outside = f"σ = {values['sigma']:.6g} lies outside [{lo:g}, {upper_name}] = [{lo:g}, {factor * upper(fam):.6g}]"
         note = "" if out["holds"] else outside
-        return Evidence(out["holds"], values, margin=out["margin"], note=note)
+        # Steered toward σ at an end of the range (values["tightness"]).
+        return Evidence(out["holds"], values, margin=out["margin"], note=note).steer()
 
     return check

@@ -8,7 +8,9 @@ r"""dexter2024.sec3_1 — the two extreme settings of §3.1 under the coherence 
 
 Encoded as stated: identical H_i = e₁e₁ᵀ (any n, d) must give λ₁(S) = √n and σ = √n; H_i = e_ie_iᵀ
 (and rotations QH_iQᵀ, still mutually orthogonal) must give λ₁(S) = 1 and σ = 1. λ₁(S) and σ are
-computed from Definition 2 with certified round-off bounds. (The all-ones n×n matrix has λ₁ = n,
+computed from Definition 2 with certified round-off bounds, and must first agree with their exact values,
+which derive() computes from Definition 2 in sympy (n = 2 … 6: λ₁(S) = σ = n¹ and 1); the printed
+values are then compared with the computed ones. (The all-ones n×n matrix has λ₁ = n,
 which is also what the proof of Theorem 2 uses for its σ×σ block; see dexter2024.sec3_1.corrected.)
 """
 
@@ -17,7 +19,7 @@ from __future__ import annotations
 from flatcheck.problems.dexter_families import ExtremeSetting, extreme_settings
 from flatcheck.verify import Claim
 
-from ._coherence import make_sec3_1_check, sec3_1_constants
+from ._coherence import extreme_values, make_sec3_1_check, sec3_1_constants
 
 CONSTANTS = sec3_1_constants(0.5, "½ in σ = √n = n^{1/2}")
 
@@ -37,6 +39,7 @@ CLAIM = Claim(
     faithful="exact",
     instances=lambda budget: extreme_settings(),
     check=make_sec3_1_check(CONSTANTS, "stated"),
+    derive=extreme_values,
     constants=CONSTANTS,
     describe=ExtremeSetting.describe,
 )

@@ -12,7 +12,7 @@ from __future__ import annotations
 from flatcheck.problems.dexter_families import ExtremeSetting, extreme_settings
 from flatcheck.verify import Claim
 
-from ._coherence import make_sec3_1_check, sec3_1_constants
+from ._coherence import extreme_values, make_sec3_1_check, sec3_1_constants
 
 CONSTANTS = sec3_1_constants(1.0, "1 in σ = n = n¹")
 
@@ -27,6 +27,7 @@ CLAIM = Claim(
     faithful=("corrected", "λ₁(S) = σ = n for identical H_i (the printed √n is wrong)"),
     instances=lambda budget: extreme_settings(),
     check=make_sec3_1_check(CONSTANTS, "corrected"),
+    derive=extreme_values,
     constants=CONSTANTS,
     describe=ExtremeSetting.describe,
 )

@@ -24,6 +24,8 @@ every law the paper uses); a class without one is checked with Gaussian P (its d
 Declared constants: the ½ and k's exponent in η/(2k) — the step W − c·η·k^{1−p}·(mean of the k
 two-point gradients), c = 2·½, moved, must be told apart from the printed one (quadratics: the
 step itself; higher degree: the mean and the variance scale with it).
+No symbolic part: Algorithm 1's step is an update rule, predicted per draw from the formula itself; there is
+no closed form to derive.
 """
 
 from __future__ import annotations

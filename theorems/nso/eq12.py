@@ -3,14 +3,16 @@ r"""nso.eq12 — the second-order term of the Gaussian perturbation, eq. (12), p
     "The second-order term becomes equal to  E_U[Uᵀ∇²[ℓ(f_W(x), y)]U] = σ²Tr[∇²[ℓ(f_W(x), y)]]",  (12)
     with U ~ N(0, σ²Id) ("each parameter is perturbed by an independent noise drawn from N(0, σ²)").
 
-Symbolic side: E[UᵀHU] by exact Gaussian moments for a symmetric H of symbols (derive) and for
-each sampled H (rational symmetric matrices of any signature, d ≤ 6), with σ a symbol: the
-difference to σ²Tr(H) must simplify to 0.
+Symbolic side: derive() computes the coefficient κ of E[UᵀHU] = κ·Tr H by exact Gaussian moments for
+a symmetric 3×3 H of symbols (κ = σ²); the printed σ² must equal it. For each sampled H (rational
+symmetric matrices of any signature, d ≤ 6), with σ a symbol, E[UᵀHU] − κTr(H) must simplify to 0.
 Numeric side: Monte Carlo mean of UᵀHU over N(0, σ²I) draws (torch) with a normal interval at the
 instance's error rate must contain σ²Tr(H).
 """
 
 from __future__ import annotations
+
+from functools import lru_cache
 
 import sympy as sp
 import torch
@@ -32,10 +34,13 @@ def quadratic_form_mean(h: sp.Matrix) -> sp.Expr:
     return gaussian_expectation((uv.T * h * uv)[0], u, SIGMA**2 * sp.eye(h.shape[0]))
 
 
-def derive() -> sp.Expr:
-    """E[UᵀHU] − σ²Tr H for a generic symmetric 3×3 H: simplifies to 0."""
+@lru_cache(maxsize=1)
+def derive() -> dict[str, sp.Expr]:
+    """E[UᵀHU] for a generic symmetric 3×3 H as a multiple κ of Tr H (κ = σ², the rest 0)."""
     h = sp.Matrix(3, 3, lambda i, j: sp.Symbol(f"h{min(i, j)}{max(i, j)}"))
-    return sp.simplify(quadratic_form_mean(h) - SIGMA**2 * h.trace())
+    mean = sp.expand(quadratic_form_mean(h))
+    kappa = sp.simplify(mean.coeff(h[0, 0]))
+    return {"coefficient": kappa, "rest": sp.simplify(mean - kappa * h.trace())}
 
 
 def make_check(coefficient: sp.Expr):
@@ -43,7 +48,11 @@ def make_check(coefficient: sp.Expr):
 
     def check(inst: PointInstance, impl, budget) -> Evidence:
         h = inst.problem.known["A"]
-        predicted = sp.nsimplify(constant(budget, CONSTANTS, "scale")) * coefficient * h.trace()
+        printed, derived = sp.nsimplify(constant(budget, CONSTANTS, "scale")) * coefficient, derive()
+        if sp.simplify(printed - derived["coefficient"]) != 0 or derived["rest"] != 0:
+            values = {"printed_coefficient": str(printed), "derived": {k: str(v) for k, v in derived.items()}}
+            return Evidence(False, values, note=f"E[UᵀHU] = {derived['coefficient']}·Tr H, not {printed}·Tr H")
+        predicted = derived["coefficient"] * h.trace()
         exact_gap = sp.simplify(quadratic_form_mean(h) - predicted)
         sigma = inst.scalars["sigma"]
         ht = to_tensor(h)

@@ -37,7 +37,7 @@ def check(inst: NSOInstance, impl, budget) -> Evidence:
     rhs = constant(budget, CONSTANTS, "c") * inst.C**2 * inst.H
     e = readback_error(w, lr, g) + QUADRATURE_ERROR * (1 + float(w.abs().max()))
     tol = 2 * e * (float(mean[0]) + rhs) ** 0.5 + e * e
-    ev = Evidence.bound(
+    ev = Evidence.tight_bound(
         float(mean[0] - half[0]),
         rhs,
         tol,

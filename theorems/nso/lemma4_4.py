@@ -71,7 +71,7 @@ def check(inst: NSOInstance, impl, budget) -> Evidence:
         note = f"E‖δ‖² ≥ {delta - delta_half:.6g} > C²H(P)/k = {bound_delta:.6g}"
     elif slack_xi < -tol:
         note = f"E‖ξ‖² ≥ {xi - xi_half:.6g} > σ²/k = {bound_xi:.6g}"
-    return Evidence(holds, values, margin=margin, note=note)
+    return Evidence(holds, values, margin=margin, note=note).steer()
 
 
 CLAIM = Claim(

@@ -22,14 +22,15 @@ import sympy as sp
 from flatcheck.problems.nso_families import SmoothingInstance, smoothing_instances
 from flatcheck.verify import Claim, Constant, Evidence, constant
 
-from ._smoothing import instance_order, quartic_remainder
+from ._smoothing import coefficient_mismatch, hessian_term, instance_order
 
 CLAIMED_SIGMA = 3  # order in σ; Σ = σ²I = s·Σ₀ makes it 3/2 in s
 
 
-def derive() -> sp.Expr:
-    """ℓ_Q − ℓ − ½σ²ℓ'' for a generic quartic ℓ in one variable: σ⁴ is its lowest power."""
-    return quartic_remainder(sp.Symbol("sigma", real=True) ** 2, two_point=False)
+def derive() -> dict[str, sp.Expr]:
+    """ℓ_Q − ℓ for a generic quartic ℓ in one variable, in the variance s = σ²: the coefficient of
+    σ²ℓ'' (½, what the check predicts with) and the remainder after it (σ⁴ its lowest power)."""
+    return hessian_term(two_point=False)
 
 
 CONSTANTS = (Constant("coefficient", 0.5, "½ in the trace term", "exact", text="the trace term's coefficient"),)
@@ -39,9 +40,14 @@ def make_check(printed: sp.Rational):
     """The check with the trace term's coefficient (the paper: ½)."""
 
     def check(inst: SmoothingInstance, impl, budget) -> Evidence:
-        coefficient = sp.nsimplify(constant(budget, {"coefficient": printed}, "coefficient"))
+        coefficient, derived = (
+            sp.nsimplify(constant(budget, {"coefficient": printed}, "coefficient")),
+            derive()["coefficient"],
+        )
+        if wrong := coefficient_mismatch(coefficient, derived, "the trace term ½σ²Tr∇²ℓ"):
+            return Evidence(**wrong)
         fit, values, plot = instance_order(
-            inst, coefficient=coefficient, claimed=CLAIMED_SIGMA / 2, two_point=False, budget=budget
+            inst, coefficient=derived, claimed=CLAIMED_SIGMA / 2, two_point=False, budget=budget
         )
         order_sigma = None if fit.slope is None else 2 * fit.slope
         values["order_in_sigma"] = order_sigma

@@ -19,11 +19,10 @@ from __future__ import annotations
 import sympy as sp
 import torch
 
-from flatcheck.numeric.smoothing import S
 from flatcheck.problems.nso_families import SmoothingInstance, smoothing_instances
 from flatcheck.verify import Claim, Constant, Evidence, constant
 
-from ._smoothing import instance_order, quartic_remainder
+from ._smoothing import coefficient_mismatch, hessian_term, instance_order
 
 CLAIMED = 1.5
 CONSTANTS = (
@@ -32,18 +31,21 @@ CONSTANTS = (
 )
 
 
-def derive() -> sp.Expr:
-    """F − f − ½⟨Σ,∇²f⟩ for a generic quartic in one variable, Σ = s: only s² survives."""
-    return quartic_remainder(S, two_point=True)
+def derive() -> dict[str, sp.Expr]:
+    """F − f for a generic quartic in one variable, Σ = s: the coefficient of s·f'' (½, what the check
+    predicts with) and the remainder after it (only s² survives)."""
+    return hessian_term(two_point=True)
 
 
 def make_check(coefficient: sp.Rational):
     """The check of (1) with the Hessian term's coefficient (the paper: ½)."""
 
     def check(inst: SmoothingInstance, impl, budget) -> Evidence:
-        half = sp.nsimplify(constant(budget, {"half": coefficient}, "half"))
+        half, derived = sp.nsimplify(constant(budget, {"half": coefficient}, "half")), derive()["coefficient"]
+        if wrong := coefficient_mismatch(half, derived, "the Hessian term ½⟨Σ, ∇²f⟩"):
+            return Evidence(**wrong)
         claimed = constant(budget, CONSTANTS, "order")
-        fit, values, plot = instance_order(inst, coefficient=half, claimed=claimed, two_point=True, budget=budget)
+        fit, values, plot = instance_order(inst, coefficient=derived, claimed=claimed, two_point=True, budget=budget)
         values["norm_sigma0"] = float(torch.linalg.eigvalsh(inst.cov_tensor()).max())
         margin = None if fit.slope is None else fit.slope - claimed
         note = fit.note if fit.reaches is not False else f"remainder is not O(‖Σ‖^{claimed:g}): {fit.note}"

@@ -79,6 +79,8 @@ def check(inst: dict, impl, budget) -> Evidence:
         "concentration_rms": dict(zip(map(str, NS), rms)),
         "concentration_exponent": slope,
         "eq5_slack": slack5,
+        # (5)'s lhs/rhs (1 tight): what the search is steered toward.
+        "tightness": exact[0] / (exact[1] + exact[0] * inst["n"] ** -order5),
         "loss_at_points": [float(ms.f(w)) for w in points],
     }
     notes = []
@@ -89,7 +91,8 @@ def check(inst: dict, impl, budget) -> Evidence:
     if not prop_ok:
         notes.append(f"(5) violated by {-slack5:.6g}")
     holds = formula_ok and concentration_ok and prop_ok
-    return Evidence(holds, values, margin=min(slack5 / exact[0], WINDOW - abs(slope + order24)), note="; ".join(notes))
+    margin = min(slack5 / exact[0], WINDOW - abs(slope + order24))
+    return Evidence(holds, values, margin=margin, note="; ".join(notes)).steer()
 
 
 CLAIM = Claim(

@@ -12,6 +12,8 @@ what NSO's two-point, k-averaged step reduces); (iii) E⟨δ₁, δ₂⟩ = 0 �
 As for nso.alg1_step, P is drawn per instance from the paper's four laws and passed as `noise`
 when the class takes it (exact moments of each law); a class without one is checked with Gaussian P.
 Declared constant: the step's coefficient 1 in W − η·g(W + U); moved, mean and variance scale with it.
+No symbolic part: the weight-perturbed step is an update rule, predicted per draw from the formula itself;
+there is no closed form to derive.
 """
 
 from __future__ import annotations
