@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import sympy as sp
 import torch
@@ -33,9 +34,31 @@ def stated_weight(part: RankOneParts) -> sp.Expr:
     return part.curvature
 
 
+@lru_cache(maxsize=1)
+def derive_weight() -> dict[str, sp.Expr]:
+    """∇²L_k(p) for L_k = ℓ(f_k(x), y) at p with f_k(p) = y (so ℓ′ = 0), f_k a generic quadratic in two
+    variables and ℓ a generic cubic with ℓ(y) = ℓ′(y) = 0: the residual ∇²L_k(p) − Λwwᵀ with
+    w = ∇f_k(p)/‖∇f_k(p)‖, Λ = wᵀ∇²L_k(p)w (0: rank one), and the power e with Λ = ℓ″(y)‖∇f_k(p)‖^e (2)."""
+    x = sp.symbols("x1:3", real=True)
+    y, a2, a3 = sp.symbols("y a2 a3", real=True)
+    b = sp.Matrix(sp.symbols("b1:3", real=True))
+    c = sp.symbols("c11 c12 c22", real=True)
+    f = y + b[0] * x[0] + b[1] * x[1] + c[0] * x[0] ** 2 + c[1] * x[0] * x[1] + c[2] * x[1] ** 2
+    z = sp.Symbol("z", real=True)
+    ell = a2 * (z - y) ** 2 + a3 * (z - y) ** 3
+    hessian = sp.hessian(ell.subs(z, f), x).subs({x[0]: 0, x[1]: 0})
+    norm2 = (b.T * b)[0]
+    w = b / sp.sqrt(norm2)
+    weight = sp.simplify((w.T * hessian * w)[0])
+    curvature = sp.diff(ell, z, 2).subs(z, y)
+    (power,) = [e for e in range(5) if sp.simplify(weight - curvature * norm2 ** sp.Rational(e, 2)) == 0]
+    return {"residual": sp.simplify(hessian - weight * w * w.T), "weight": weight, "power_of_grad_norm": power}
+
+
 def top_eigenvalue_weight(part: RankOneParts) -> sp.Expr:
-    """The non-zero eigenvalue of ∇²L_k(p): ℓ″‖∇f_k(p)‖²."""
-    return part.curvature * (part.model_gradient.T * part.model_gradient)[0]
+    """The non-zero eigenvalue of ∇²L_k(p), ℓ″‖∇f_k(p)‖^e, e from `derive_weight` (2)."""
+    e = derive_weight()["power_of_grad_norm"]
+    return part.curvature * (part.model_gradient.T * part.model_gradient)[0] ** sp.Rational(e, 2)
 
 
 @dataclass

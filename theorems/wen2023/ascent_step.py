@@ -14,6 +14,8 @@ round-off of the parameters' dtype, and a normaliser ‖∇L‖ + e held constan
 symbolically in e.
 Where ∇L(x) = 0, L^asc is undefined (wen2023 §3.1): out of scope. A user's class receives a
 closure that returns the loss without calling backward() (it differentiates twice itself).
+No symbolic part: the step of gradient descent on L^asc_ρ is an update rule, predicted from the formula
+itself; there is no closed form to derive.
 """
 
 from __future__ import annotations

@@ -6,7 +6,8 @@ r"""wen2023.eq4_eq5 — Taylor expansions (4) and (5), §3.1 (Wen, Ma, Li 2023).
 Read as: the remainders r₄(ρ) = R^max_ρ(x) − sup_{‖v‖≤1}(ρvᵀ∇L + ρ²/2 vᵀ∇²Lv) and
 r₅(ρ) = R^asc_ρ(x) − ρ‖∇L‖ − ρ²/2 ∇Lᵀ∇²L∇L/‖∇L‖² are O(ρ³) at a fixed x ((5) needs ∇L(x) ≠ 0;
 instances with ∇L(x) = 0 are outside it and checked on (4) only).
-Symbolic side: ∇L(x), ∇²L(x) exactly (rational point, exact local expansion of the polynomial L).
+Symbolic side: ∇L(x), ∇²L(x) exactly (rational point, exact local expansion of the polynomial L);
+derive() computes the Taylor coefficients (1, ½) the brackets are built with; the printed ½ must equal c₂.
 Numeric side: the sup of the quadratic bracket is the exact trust-region maximum (`ball_quadratic_max`);
 R^max_ρ is the certified inner maximisation of `flatcheck.numeric.sharpness`; R^asc_ρ is evaluated from
 the exact local expansion of L at x (no cancellation against L(x)), so ρ can go down to 2^{-16} for (5).
@@ -26,6 +27,8 @@ from flatcheck.problems.local import LocalPolynomial, expand_at
 from flatcheck.stats import fit_order
 from flatcheck.stats.limits import joint_verdict
 from flatcheck.verify import Claim, Constant, Evidence, constant
+
+from ._derived import mismatch, taylor_coefficients
 
 CLAIMED_ORDER = 3
 HALF = 0.5  # the ρ²/2 of (4) and (5)
@@ -57,11 +60,24 @@ def _fit(rhos: list[float], rems: list[float], floor: float, order: float) -> di
     return {"fit": fit, "verdict": verdict, "local_order": fit.local_orders[-1] if fit.local_orders else None}
 
 
+def derive() -> dict[str, object]:
+    """The coefficients (c₁, c₂) of L(x + ρv) − L(x) = c₁ρvᵀ∇L + c₂ρ²vᵀ∇²Lv + O(ρ³) from a generic
+    quintic (1 and ½): what both brackets of (4) and (5) are built with."""
+    c1, c2 = taylor_coefficients()
+    return {"c1": c1, "c2": c2}
+
+
 def make_check(c2: float = HALF, estimator: Callable = worst_sharpness):
+    """(4) and (5) with the printed second-order coefficient c2 (½), against derive()'s coefficients."""
     printed = {"half": c2}
 
     def check(inst: PointInstance, impl: object, budget) -> Evidence:
-        half, order = constant(budget, printed, "half"), constant(budget, CONSTANTS, "order")
+        derived = derive()
+        if wrong := mismatch(constant(budget, printed, "half"), derived["c2"], "ρ²/2 in (4) and (5)"):
+            return wrong
+        if wrong := mismatch(1, derived["c1"], "ρvᵀ∇L in (4), ρ‖∇L‖ in (5)"):
+            return wrong
+        half, order = float(derived["c2"]), constant(budget, CONSTANTS, "order")
         lp = expand_at(inst.problem.expr, inst.problem.symbols, inst.x)
         eps = torch.finfo(torch.float64).eps
         gen = torch.Generator().manual_seed(budget.seed)
@@ -105,6 +121,7 @@ CLAIM = Claim(
     faithful="exact",
     instances=lambda budget: point_instances(smooth_problems(max_d=4, degrees=(3, 4)), lo=-4, hi=4),
     check=make_check(),
+    derive=derive,
     describe=PointInstance.describe,
     constants=CONSTANTS,
 )

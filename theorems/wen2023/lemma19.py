@@ -11,6 +11,8 @@ scope); its first and second directional derivatives (H = ∇²L(x))
 are central differences of Φ at steps h and h/2 (`phi_differences`) along ĝ and Hĝ. Divided by ‖∇L‖ the
 identities read ∂Φĝ = 0 and ∂ΦHĝ = −‖∇L‖∂²Φ[ĝ, ĝ] with ĝ = ∇L/‖∇L‖. Decision rule: each residual must
 be within 4× the step-halving error estimate of the differences plus the flow's tolerance over h².
+No symbolic part: Φ is the limit of the gradient flow, which has no closed form on these curved manifolds; the
+identities are about its numeric derivatives.
 """
 
 from __future__ import annotations

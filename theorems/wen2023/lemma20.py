@@ -9,6 +9,8 @@ I − Jᵀ(JJᵀ)⁻¹J with J the constraint Jacobian, T_xΓ = ker J. ∂Φ(x) 
 gradient-flow limit map Φ (`flatcheck.numeric.flow.phi`) along each axis at steps h and h/2
 (`limit_map_jacobian`). Decision rule: max|∂Φ − P^⊤| and max|∂Φ∇²L| (scaled by ‖∇²L‖) must be
 within 4× the step-halving error estimate plus the flow tolerance over h.
+No derive(): Φ has no closed form on these families; the exact side, P^⊤ = I − Jᵀ(JJᵀ)⁻¹J and ∇²L, is computed
+by sympy per instance, and there is no generic closed form beyond it.
 """
 
 from __future__ import annotations

@@ -14,6 +14,8 @@ Two parts, on the Setting-1 losses of `flatcheck.problems.manifolds` at their ba
 (b) expansion: at x = p + tδ (a drawn unit direction δ) on t = 2^{-2} … 2^{-16}, the residual
     min_s ‖∇L_k(x)/‖∇L_k(x)‖ − s w_k(p)‖ must be O(t): its local order (`flatcheck.stats.fit_order`) must
     reach 1; t where ∇L_k(x) vanishes to round-off (x ∈ Γ_k) are skipped.
+No derive() of its own: the printed weight ℓ″ is compared with the exact ∇²L_k(p) directly; the weight the
+Hessian has, ℓ″‖∇f_k‖², is derived by wen2023.lemma22.corrected's derive().
 """
 
 from __future__ import annotations

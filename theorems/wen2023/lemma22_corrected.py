@@ -5,7 +5,9 @@ comes out falsified wherever ‖∇f_k(p)‖ ≠ 1: ∇²L_k(p) = ℓ″∇f_k(p
 This variant takes Λ_k(p) = ℓ″‖∇f_k(p)‖², the non-zero eigenvalue of ∇²L_k(p) — the value the rest of C.2
 needs (E[Λ_k] = Σ_kΛ_k/M = Tr ∇²L(p)) — and keeps part (b) unchanged:
     ∇²L_k(p) = Λ_k(p)w_k(p)w_k(p)ᵀ  and  ∃s ∈ {±1}: ∇L_k(x)/‖∇L_k(x)‖ = s w_k(p) + O(‖x − p‖).
-Checked as `wen2023.lemma22` is (exact identity; local order ≥ 1 of the direction residual at x = p + tδ).
+Checked as `wen2023.lemma22` is (exact identity; local order ≥ 1 of the direction residual at x = p + tδ),
+with the weight's power e of ‖∇f_k‖ read from derive(): the chain rule ∇²L_k(p) = ℓ″∇f_k∇f_kᵀ (ℓ′ = 0 at p)
+on a generic quadratic f_k and cubic ℓ, which gives Λ_k = ℓ″‖∇f_k‖^e, e = 2.
 """
 
 from __future__ import annotations
@@ -14,7 +16,15 @@ from functools import partial
 
 from flatcheck.verify import Claim
 
-from ._lemma22 import ASSUMPTIONS, CONSTANTS, describe, instances, make_lemma22_check, top_eigenvalue_weight
+from ._lemma22 import (
+    ASSUMPTIONS,
+    CONSTANTS,
+    derive_weight,
+    describe,
+    instances,
+    make_lemma22_check,
+    top_eigenvalue_weight,
+)
 
 make_check = partial(make_lemma22_check, top_eigenvalue_weight)
 
@@ -29,6 +39,7 @@ CLAIM = Claim(
     faithful=("corrected", "Λ_k = ℓ″‖∇f_k‖², the non-zero eigenvalue of ∇²L_k, in place of the printed ℓ″"),
     instances=instances,
     check=make_check(),
+    derive=derive_weight,
     assumptions=ASSUMPTIONS,
     describe=describe,
     constants=CONSTANTS,

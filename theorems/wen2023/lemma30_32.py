@@ -88,13 +88,15 @@ def make_check(coefficient: float):
             # Lemma 32 on a quadratic: ∇L(x) = A x = ∇²L(Φ)(x − Φ) exactly (AΦ = 0), ν = 0.
             "lemma32_residual": 0.0,
             "tolerance": float(tol),
+            # The tightest link of the chain (lhs/rhs, 1 tight): what the search is steered toward.
+            "tightness": max((float(a / b) if b > 0 else 0.0) for a, b in zip(chain, chain[1:])),
         }
         holds = bool(worst >= -tol)
         names = ["‖x−Φ‖ ≤ ∫‖φ'‖", "∫‖φ'‖ ≤ √(2(L−L*)/μ)", "√(2(L−L*)/μ) ≤ ‖∇L‖/μ"]
         note = "" if holds else "violated: " + ", ".join(n for n, s in zip(names, slacks) if s < -tol)
         # x ∈ Γ makes every term 0: a trivial instance, never the representative one.
         margin = float(worst / tol) if worst < 0 else (float(worst / (1 + last)) if last > 0 else 1.0)
-        return Evidence(holds, values, margin=margin, note=note)
+        return Evidence(holds, values, margin=margin, note=note).steer()
 
     return check
 

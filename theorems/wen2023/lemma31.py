@@ -16,6 +16,8 @@ times ∂²(∇L)(x)[v₁, v₁] = ∇_x(v₁ᵀ∇²L(x)v₁) (autograd of symp
 exact tangent projection times ∇λ₁(∇²L(x)) by autograd through the symmetric eigensolver.
 Decision rule: the difference must be within 4× (step-halving error of ∂Φ + flow tolerance/h)
 times ‖∂²(∇L)[v₁, v₁]‖, plus float64 round-off.
+No derive(): Φ has no closed form on these families; the exact side (∇²L and the tangent projection) is
+computed per instance, and there is no generic closed form beyond it.
 """
 
 from __future__ import annotations

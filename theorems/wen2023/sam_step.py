@@ -18,6 +18,8 @@ guard larger than 1e-6·‖∇L‖ explains the step (tiny ‖∇L‖), the inst
 Where ∇L(x) = 0, (3) is undefined (the ascent direction is 0/0): such an instance is out of scope.
 A user's SAM is driven through davda54/sam's protocol (backward() at x, then step(closure)) with
 base_optimizer = torch.optim.SGD, its parameters split over several tensors.
+No symbolic part: the SAM step is an update rule, predicted per draw from the formula itself; there is no
+closed form to derive.
 """
 
 from __future__ import annotations

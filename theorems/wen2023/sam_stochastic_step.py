@@ -13,6 +13,8 @@ reduced in float32 or guarded by ε ≤ 1e-8·max(1, ‖∇L_k‖), which the ev
 variant (ascent reused, momentum in the ascent) fails at its second step. Instances where some
 ∇L_k(x) = 0 are out of scope ((7) is undefined there; Theorem 52 assumes L_k(x(t)) ≠ 0). Families
 with a per-example split: the curved-manifold losses of wen2023 §4 and the Figure 1 toy.
+No symbolic part: the stochastic SAM step is an update rule, predicted per draw from the formula itself; there
+is no closed form to derive.
 """
 
 from __future__ import annotations

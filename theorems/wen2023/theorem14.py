@@ -7,7 +7,8 @@ r"""wen2023.theorem14 — Theorem 14, Appendix B.1 (Table 1, row 3) (Wen, Ma, Li
 
 Symbolic side (exact, no sampling): g/‖g‖ ~ Unif(S^{D−1}), so on a polynomial L and an exact point x ∈ Γ
 R^avg_ρ(x) is a polynomial in ρ computed with the sphere moment formulas; its ρ⁰ and ρ¹ coefficients must
-vanish and its ρ² coefficient must equal Tr(∇²L(x))/(2D) exactly (rational arithmetic).
+vanish and its ρ² coefficient must equal κ·Tr(∇²L(x))/D exactly (rational arithmetic), κ the coefficient
+derive() computes from the Taylor coefficient and the sphere's second moment (½; the printed ½ must equal it).
 Numeric side: the Monte Carlo estimator of R^avg_ρ(x)/ρ² (antithetic pairs ±s, batched draws; simultaneous
 normal intervals over the ρ's at the instance's error rate) must contain the exact value at every
 ρ = 2^{-1} … 2^{-k}, and the exact R^avg_ρ/ρ² on that sequence must pass the limit rule of
@@ -16,7 +17,9 @@ normal intervals over the ρ's at the instance's error rate) must contain the ex
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
+from functools import lru_cache
 
 import sympy as sp
 import torch
@@ -25,21 +28,43 @@ from flatcheck.numeric.sharpness import RHO, average_sharpness_exact, average_sh
 from flatcheck.problems.manifolds import ManifoldInstance
 from flatcheck.stats import mean_interval
 from flatcheck.stats.limits import fit_limit, joint_verdict
+from flatcheck.symbolic import expectation
 from flatcheck.verify import Constant, Evidence, constant
 
+from ._derived import mismatch, taylor_coefficients
 from ._sharpness import sharpness_claim
 
 # The stated S as a multiple of itself: a mutant ×2 claims a limit twice the stated one.
 CONSTANTS = (Constant("scale", 1.0, "S(x) = Tr(∇²L)/(2D), ×1", "exact", text="the limit of R^avg_ρ/ρ²"),)
 
 
+PRINTED = sp.Rational(1, 2)  # S = Tr/(2D) = ½·Tr/D
+
+
+@lru_cache(maxsize=1)
+def derive() -> dict[str, sp.Expr]:
+    """R^avg_ρ(x)/ρ² → κ·Tr(∇²L(x))/D at x ∈ Γ: the Taylor coefficient c₂ of ρ²sᵀHs (½) times
+    E_s[sᵀHs]·D/Tr H over s ~ Unif(S^{D−1}) for a generic symmetric H, D = 2, 3, 4 (each 1): κ = ½."""
+    c2 = taylor_coefficients()[1]
+    ratios = set()
+    for dim in (2, 3, 4):
+        s_ = sp.symbols(f"s1:{dim + 1}", real=True)
+        h = sp.Matrix(dim, dim, lambda i, j: sp.Symbol(f"h{min(i, j)}{max(i, j)}"))
+        form = (sp.Matrix(s_).T * h * sp.Matrix(s_))[0]
+        ratios.add(sp.simplify(expectation(form, s_, "sphere") * dim / h.trace()))
+    (moment,) = ratios
+    return {"taylor_c2": c2, "sphere_moment_times_D": moment, "coefficient": c2 * moment}
+
+
 def predicted(inst: ManifoldInstance) -> sp.Expr:
-    """S(x) = Tr(∇²L(x))/(2D), exactly."""
-    return inst.hessian().trace() / (2 * inst.problem.d)
+    """S(x) = κ·Tr(∇²L(x))/D, κ derived (½), exactly."""
+    return derive()["coefficient"] * inst.hessian().trace() / inst.problem.d
 
 
 def make_check(limit: Callable[[ManifoldInstance], sp.Expr] = predicted, sampler: Callable = average_sharpness_samples):
     def check(inst: ManifoldInstance, impl: object, budget) -> Evidence:
+        if wrong := mismatch(PRINTED, derive()["coefficient"], "S(x) = Tr(∇²L)/(2D)"):
+            return wrong
         prob = inst.problem
         exact = sp.Poly(average_sharpness_exact(prob.expr, prob.symbols, inst.point), RHO)
         low = [exact.coeff_monomial(RHO**k) for k in range(3)]
@@ -81,13 +106,16 @@ def make_check(limit: Callable[[ManifoldInstance], sp.Expr] = predicted, sampler
     return check
 
 
-CLAIM = sharpness_claim(
-    id="wen2023.theorem14",
-    ref="Theorem 14, Appendix B.1; Table 1; Definition 3",
-    statement=r"R^{\mathrm{avg}}_\rho(x)=\mathbb E_{g\sim N(0,I)}L\big(x+\rho\tfrac{g}{\|g\|_2}\big)-L(x)"
-    r"\ \text{admits}\ "
-    r"S(x)=\mathrm{Tr}(\nabla^2L(x))/(2D)=\lim_{\rho\to0}R^{\mathrm{avg}}_\rho(x)/\rho^2\ \text{on}\ \Gamma",
-    summary="Average-direction sharpness R^avg_ρ/ρ² tends to Tr(∇²L)/(2D) on Γ (exact moments and Monte Carlo).",
-    check=make_check(),
-    constants=CONSTANTS,
+CLAIM = dataclasses.replace(
+    sharpness_claim(
+        id="wen2023.theorem14",
+        ref="Theorem 14, Appendix B.1; Table 1; Definition 3",
+        statement=r"R^{\mathrm{avg}}_\rho(x)=\mathbb E_{g\sim N(0,I)}L\big(x+\rho\tfrac{g}{\|g\|_2}\big)-L(x)"
+        r"\ \text{admits}\ "
+        r"S(x)=\mathrm{Tr}(\nabla^2L(x))/(2D)=\lim_{\rho\to0}R^{\mathrm{avg}}_\rho(x)/\rho^2\ \text{on}\ \Gamma",
+        summary="Average-direction sharpness R^avg_ρ/ρ² tends to Tr(∇²L)/(2D) on Γ (exact moments and Monte Carlo).",
+        check=make_check(),
+        constants=CONSTANTS,
+    ),
+    derive=derive,
 )

@@ -10,7 +10,9 @@ r"""wen2023.theorem9_10 — Theorems 9 and 10, §4.1 (Wen, Ma, Li 2023).
 Instances: the per-example families of `flatcheck.problems.manifolds` (Setting-1 losses ℓ(f_k, y_k) and the
 weighted squares M·F_k y_k²) at an exact point x ∈ Γ; Assumption 1 (rank ∇²L = M) and the Setting's
 rank-one per-example Hessians (rank ∇²L_k(x) = 1, Assumption 49) are checked exactly.
-Symbolic side: Tr ∇²L(x) exactly. Numeric side, both notions on ρ = 2^{-2} … 2^{-k}:
+Symbolic side: Tr ∇²L(x) exactly; derive() computes the coefficient κ of S = κTr∇²L for rank-one
+per-example Hessians (Taylor coefficient ½ times λ₁(H_k) = tr H_k), the printed ½ must equal it, and the
+prediction is κTr∇²L(x). Numeric side, both notions on ρ = 2^{-2} … 2^{-k}:
 - worst: (1/M) Σ_k R^max_{k,ρ}(x), each term by the certified inner maximisation (R^max_k is continuous,
   so S(x) = lim R(x)/ρ², as for Theorem 12);
 - ascent: inf over ‖x′−x‖ ≤ r = ρ³ of (1/M) Σ_k R^asc_{k,ρ}(x′) by projected descent (as for Theorem 13;
@@ -21,7 +23,9 @@ Each ratio must pass the limit rule of `flatcheck.stats.limits` against Tr(∇²
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 
+import sympy as sp
 import torch
 
 from flatcheck.numeric.sharpness import (
@@ -35,12 +39,31 @@ from flatcheck.problems.manifolds import ManifoldInstance, rank_condition, stoch
 from flatcheck.stats.limits import fit_limit, joint_verdict
 from flatcheck.verify import Assumption, Claim, Constant, Evidence, constant
 
+from ._derived import mismatch, taylor_coefficients
+
 CONSTANTS = (Constant("scale", 1.0, "S(x) = Tr(∇²L)/2, ×1", "exact", text="the limit of E_k R_k/ρ²"),)
 
 
+PRINTED = sp.Rational(1, 2)  # S = Tr/2
+
+
+@lru_cache(maxsize=1)
+def derive() -> dict[str, sp.Expr]:
+    """E_k R_{k,ρ}/ρ² → κ·Tr(∇²L) at x ∈ Γ for rank-one per-example Hessians H_k = a_k w_kw_kᵀ (a_k > 0):
+    each example's worst direction gives c₂λ₁(H_k) (c₂ = ½ the Taylor coefficient), λ₁(H_k) its one
+    non-zero eigenvalue (from sympy, M = 2 examples in D = 2), and (1/M)Σc₂λ₁(H_k) / Tr((1/M)ΣH_k) = κ = ½."""
+    c2 = taylor_coefficients()[1]
+    a = sp.symbols("a1:3", positive=True)
+    w = [sp.Matrix(sp.symbols(f"w{k}_1:3", real=True)) for k in (1, 2)]
+    hs = [a_k * w_k * w_k.T for a_k, w_k in zip(a, w)]
+    tops = [sp.Add(*[e for e in h.eigenvals() if e != 0]) for h in hs]
+    mean_h = (hs[0] + hs[1]) / 2
+    return {"taylor_c2": c2, "top_eigenvalues": tops, "coefficient": sp.simplify(c2 * sum(tops) / 2 / mean_h.trace())}
+
+
 def predicted(inst: ManifoldInstance) -> float:
-    """S(x) = Tr(∇²L(x))/2."""
-    return float(inst.hessian().trace()) / 2
+    """S(x) = κ·Tr(∇²L(x)), κ derived (½)."""
+    return float(derive()["coefficient"]) * float(inst.hessian().trace())
 
 
 def rank_one_examples(inst: ManifoldInstance) -> bool:
@@ -54,6 +77,8 @@ def make_check(
     ascent: Callable = ascent_sharpness_inf,
 ):
     def check(inst: ManifoldInstance, impl: object, budget) -> Evidence:
+        if wrong := mismatch(PRINTED, derive()["coefficient"], "S(x) = Tr(∇²L)/2"):
+            return wrong
         prob = inst.problem
         rhos = [2.0**-k for k in range(2, budget.scaled(8, 9, 10))]
         t = torch.tensor(rhos, dtype=torch.float64)
@@ -97,6 +122,7 @@ CLAIM = Claim(
     faithful="exact",
     instances=lambda budget: stochastic_instances(),
     check=make_check(),
+    derive=derive,
     assumptions=(
         Assumption("assumption1", rank_condition, "x ∈ Γ: L = 0, ∇L = 0, rank ∇²L(x) = M"),
         Assumption("rank_one_examples", rank_one_examples, "rank ∇²L_k(x) = 1 for every k (Setting, §4)"),
