@@ -154,21 +154,25 @@ class Evidence:
 
     @staticmethod
     def tight_bound(lhs: float, rhs: float, tol: float, **values: Any) -> Evidence:
-        """`bound`, ranked by tightness: `values["tightness"]` = lhs/rhs (1 tight, above 1 violated) and
-        the margin the slack relative to rhs, so that the runner keeps the tightest instance; and inside
-        a hypothesis run the search is steered toward it (`hypothesis.target`)."""
+        """`bound`, ranked by tightness: `values["tightness"]` = lhs/rhs (1 tight, above 1 violated),
+        then `steer`."""
         ev = Evidence.bound(lhs, rhs, tol, **values)
         scale = max(abs(rhs), tol)
         ratio = lhs / scale if scale > 0 else 0.0
         ev.values["tightness"] = ratio
-        ev.margin = ev.values["slack"] / scale if scale > 0 else ev.margin
         return ev.steer()
 
     def steer(self) -> Evidence:
-        """Inside a hypothesis run, steer the search toward larger `values["tightness"]` (lhs/rhs of
-        a bound, 1 tight): `hypothesis.target`, once per instance. Returns self."""
+        """Rank by `values["tightness"]` (lhs/rhs of a bound, 1 tight): an instance that holds gets the
+        margin 1 − tightness, so that the runner keeps the tightest one as the claim's evidence; and
+        inside a hypothesis run the search is steered toward larger tightness (`hypothesis.target`,
+        once per instance). Returns self."""
         ratio = self.values.get("tightness")
-        if currently_in_test_context() and isinstance(ratio, float) and math.isfinite(ratio):
+        if not (isinstance(ratio, float) and math.isfinite(ratio)):
+            return self
+        if self.holds:
+            self.margin = 1.0 - ratio
+        if currently_in_test_context():
             target(ratio, label="tightness")
         return self
 

@@ -105,8 +105,12 @@ def make_check(part: str):
         results = [evaluate(s, point) for s in chosen if (s.name in WORDING) == (part == "wording")]
         failed = [r for r in results if r["holds"] is False]
         values = {"steps": results, "point": {str(k): str(v) for k, v in point.items()}}
+        if part == "conclusion":
+            # (20) at (21) over the displayed bound (1 tight): what the search is steered toward.
+            s2 = sigma2_21()
+            values["tightness"] = float(sp.N((bound20(s2) / displayed(s2, lead)).subs(point), 30))
         note = "; ".join(f"{r['step']} fails (gap {r['gap']:.6g})" for r in failed)
-        return Evidence(not failed, values, margin=min(r["gap"] for r in results), note=note)
+        return Evidence(not failed, values, margin=min(r["gap"] for r in results), note=note).steer()
 
     return check
 
