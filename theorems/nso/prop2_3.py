@@ -18,6 +18,9 @@ Three parts, each on sampled (d, r, n, seed) with A_i Gaussian (`flatcheck.probl
     (decision rule: the O(n^{−1/2}) term taken relative to the trace, constant 1).
 Declared constants: the order ½ of O(n^{−1/2}) in (5) and of ε = O(n^{−1/2}) in (24) (larger is
 stronger); (ii)'s window is centred on −order, (iii)'s term is n^{−order}·Tr∇²L̂(U*).
+No derive(): part (i)'s exact side is the family's closed form Tr∇²L̂(W) = (1/n)Σ‖(A_i + A_iᵀ)W‖²_F at zero
+loss (flatcheck.problems.nso_families, cross-checked against autograd in the tests); parts (ii) and (iii) are
+statistical.
 """
 
 from __future__ import annotations
