@@ -55,15 +55,16 @@ def derive() -> dict[str, sp.Expr]:
     lagrangian = objective - lam * constraint
     # ∇L = M(λ)·(u, v) is linear: a non-zero stationary point needs det M(λ) = 0.
     m = sp.hessian(lagrangian, u + v)
+    roots = sp.solve(m.det(), lam)
     ratios = set()
-    for root in sp.solve(m.det(), lam):
+    for root in roots:
         for kernel in m.subs(lam, root).nullspace():
             uk, vk = kernel[:2, 0], kernel[2:, 0]
             # On the kernel u = c·v, so u·v = c‖v‖² = y: admissible only where it is positive.
             if (uk.T * vk)[0].is_positive:
                 ratios.add(sp.simplify((uk.T * vk)[0] / (vk.T * vk)[0]))
     (ratio,) = ratios
-    return {"multipliers": sp.FiniteSet(*sp.solve(m.det(), lam)), "ratio_u_over_v": ratio}
+    return {"multipliers": sp.FiniteSet(*roots), "ratio_u_over_v": ratio}
 
 
 def is_flat_minimum(prob, x: torch.Tensor, tol: float) -> bool:
