@@ -106,3 +106,54 @@ def test_lemma5_as_printed_is_falsified_and_the_proofs_form_holds():
 
     res = run_claim(dataclasses.replace(corrected.CLAIM, check=quarter), budget, catalog_size=60)
     assert res.verdict == "falsified" and res.counterexample["values"]["inequality"] == "dist<=sqrt(2/a*sqrt(gap))"
+
+
+def _quartic_point(groups, labels, x, **scalars):
+    from flatcheck.problems import PointInstance
+    from flatcheck.problems.setting1 import diagonal_network_quartic_loss
+
+    return PointInstance(diagonal_network_quartic_loss(groups, labels), x, scalars=scalars)
+
+
+def test_quartic_loss_diagonal_network_closed_forms_match_numeric_oracles():
+    """Φ (the square loss's closed form) against integrating the quartic loss's own gradient flow, and the
+    closed-form tr̄ against the trace of the exact Hessian."""
+    import torch
+
+    from flatcheck.numeric import flow
+    from flatcheck.numeric import normalized_trace as tr
+
+    inst = _quartic_point([1, 2], [1, 2], [0.5, 1.0, 0.75, 1.25, 0.5, 1.5])
+    prob, x = inst.problem, inst.x_tensor()[None]
+    res = flow.phi(prob.grad, x)
+    assert bool(res.converged.all())
+    assert torch.allclose(prob.known["phi"](x), res.point, atol=1e-6)
+    pts = torch.cat([x, prob.known["phi"](x), x + 0.3])
+    assert torch.allclose(prob.known["trace_bar"](pts), tr.trace_bar(prob.f, pts), rtol=1e-10)
+    assert float(prob.grad(prob.known["phi"](x)).abs().max()) < 1e-12
+
+
+@pytest.mark.parametrize("power, order", [(1.5, 3.5), (2.0, 4.0)])
+def test_lemma4_remainder_is_exercised_on_the_quartic_loss(power, order):
+    """The remainder is ρ²ε₀ with ε₀ = ρ^power: order 2 + power, not identically 0 — the O(dρ²ε₀) term is
+    attained (and the bound O(ρ^min(2+power, 3)) holds)."""
+    from flatcheck.verify.profiles import budget_for
+
+    m = _module("lemma4")
+    inst = _quartic_point([1, 1], [1, 2], [0.5, 1.0, 1.5, 0.75], rho0=0.25, eps0_power=power)
+    ev = m.CLAIM.check(inst, builtin("sap"), budget_for("quick"))
+    assert ev.out_of_scope is None and ev.holds is True, ev.note
+    assert abs(ev.values["local_orders"][-1] - order) < 0.15
+    assert max(ev.values["remainder"]) > 1e-6
+
+
+def test_lemma4_vanishing_remainder_is_out_of_scope():
+    """Under the square loss the remainder is 0 at every ρ (conservation of u_j² − v_j²): no pass, out of scope."""
+    from flatcheck.problems import PointInstance
+    from flatcheck.problems.setting1 import diagonal_network
+    from flatcheck.verify.profiles import budget_for
+
+    m = _module("lemma4")
+    inst = PointInstance(diagonal_network([1, 1], [1, 2]), [0.5, 1.0, 1.5, 0.75], scalars={"rho0": 0.25})
+    ev = m.CLAIM.check(inst, builtin("sap"), budget_for("quick"))
+    assert ev.holds is None and ev.out_of_scope

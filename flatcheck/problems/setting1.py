@@ -128,6 +128,53 @@ def diagonal_network(groups: list[int], labels: list[sp.Rational]) -> Problem:
     )
 
 
+def quartic_loss(r):
+    """ℓ(z, y) = r² − r³/3 + r⁴/4 with r = z − y: a Setting-1 loss (r²(1 − r/3 + r²/4) > 0 for r ≠ 0, so
+    argmin_z ℓ = y; ℓ''(0) = 2 > 0) whose third derivative at the label, ℓ'''(0) = −2, is not zero."""
+    return r**2 - r**3 / 3 + r**4 / 4
+
+
+def diagonal_network_quartic_loss(groups: list[int], labels: list[sp.Rational]) -> Problem:
+    """The diagonal network of `diagonal_network` under `quartic_loss` instead of the square loss.
+
+    Its gradient flow −ℓ′(p_i − y_i)∇p_i per group is the square loss's, −2(p_i − y_i)∇p_i, slowed by
+    ℓ′(r)/(2r) = 1 − r/2 + r²/2 > 0: the same curves, hence the same Φ (closed form) and X*. tr ∇²p_i = 0
+    and ‖∇p_i‖² = ‖x_{S_i}‖², so tr̄(x) = Σ_i ℓ''(p_i − y_i)‖x_{S_i}‖²/(nd) exactly, ℓ''(r) = 2 − 2r + 3r²."""
+    square = diagonal_network(groups, labels)
+    preds, ys = square.known["predictions"], square.known["labels"]
+    examples = tuple(quartic_loss(p - y) for p, y in zip(preds, ys))
+    n, d = len(groups), square.d
+    k = d // 2
+    bounds = [sum(groups[:i]) for i in range(len(groups) + 1)]
+    y_t = [float(y) for y in ys]
+    y_max = max(y_t)
+
+    def trace_bar(x: torch.Tensor) -> torch.Tensor:
+        u, v = x[..., :k], x[..., k:]
+        total = torch.zeros(x.shape[:-1], dtype=x.dtype, device=x.device)
+        for (a, b), y in zip(zip(bounds, bounds[1:]), y_t):
+            r = (u[..., a:b] * v[..., a:b]).sum(-1) - y
+            total = total + (2 - 2 * r + 3 * r * r) * ((u[..., a:b] ** 2).sum(-1) + (v[..., a:b] ** 2).sum(-1))
+        return total / (n * d)
+
+    def beta_on_ball(center: torch.Tensor, radius: float) -> float:
+        # A block of ∇²f is (1/n)(ℓ''(r)∇p∇pᵀ + ℓ′(r)∇²p) with ‖∇p‖² ≤ R², ‖∇²p‖ = 1, |r| ≤ R²/2 + y,
+        # |ℓ''(r)| ≤ 2 + 2|r| + 3r² and |ℓ′(r)| ≤ 2|r| + r² + |r|³.
+        rr = _radius(center, radius)
+        r = rr * rr / 2 + y_max
+        return ((2 + 2 * r + 3 * r * r) * rr * rr + 2 * r + r * r + r**3) / n
+
+    return Problem(
+        family="diagonal_network_quartic_loss",
+        symbols=square.symbols,
+        expr=sp.Add(*examples) / n,
+        params=square.params,
+        beta_on_ball=beta_on_ball,
+        known={**square.known, "trace_bar": trace_bar},
+        examples=examples,
+    )
+
+
 @st.composite
 def diagonal_networks(
     draw, n: st.SearchStrategy[int] = st.integers(1, 3), group: st.SearchStrategy[int] = st.integers(1, 3)
