@@ -7,18 +7,23 @@ r"""ahn2024.lemma2 — Lemma 2 (§3.2) / Lemma 10 (Appendix B, proof D.6): RSP d
     ∇_t := ∂Φ(Φ(x_t))∇tr̄(Φ(x_t)).  The sketch's (6) prints the leading term as −ηρ²‖∇_t‖².
 
 Catalog statement: one step decreases E tr̄(Φ) with leading term −½ηρ²‖∇_t‖².
-Decision rule. Exact side (no sampling): on Example 1 (d = 2, Φ in closed form) the expectation
-over g ~ Unif(S¹) is an integral over the angle of g, computed by the trapezoid rule (geometric
-convergence for an analytic periodic integrand; its error is estimated and is below 10⁻¹⁵ here).
+Decision rule. Exact side (no sampling): E over g ~ Unif(S^{d−1}) by quadrature, on two families
+where Φ is in closed form. Example 1 (d = 2): an integral over the angle of g, by the trapezoid rule
+(geometric convergence for an analytic periodic integrand; its error is estimated and is below 10⁻¹⁵
+here). Example 1 × one or two further blocks (u_b v_b − y_b)² (d = 4, 6; the diagonal network with
+groups of size 1, x* = (t, t_b…, 1/t, y_b/t_b…) with dyadic (t_b, y_b), so that ∇f(x*) is exactly 0
+outside the first block): Φ and tr̄ separate over blocks, so E_g Δ is a sum of integrals over the pairs g_b, whose law is
+(1 − ‖g_b‖²)^{(d−4)/2} on the disc — trapezoid in the angle, Gauss–Legendre in ‖g_b‖² (`_sphere`).
 Along the regime of Lemma 2 — ρ_k = 2^{−k/2}ρ₀ → 0, η = κρ² (η ∝ δε, ρ ∝ δ√ε at fixed δ),
-x_t = x* + s·ρ³·n (‖∇f(x_t)‖ = O(ρ³) = O(ε₀), n the unit normal of X* at x*, s ∈ {0, 1}) — the
+x_t = x* + s·ρ³·n (‖∇f(x_t)‖ = O(ρ³) = O(ε₀), n the unit normal of X* at x*, s ∈ {0, 1}; s = 0 on the
+block family, where off X* the projection Proj⊥_{∇f(x_t)} couples the blocks) — the
 change must be negative (3), and the remainder EΔ + ½ηρ²‖∇_t‖² must be of order ≥ 5 in ρ
 (o(ηρ²): the claimed leading term, as fitted on the log-log scale with the margin ½ of
 `flatcheck.stats.fit_order`). A leading term −ηρ²‖∇_t‖², as printed in (6), leaves a remainder of
 order 4 and is rejected: the measured coefficient EΔ/(ηρ²‖∇_t‖²) is reported next to −½ and −1.
-Symbolic side: derive_at(t) computes the leading coefficient exactly at x* = (t, 1/t): with x_t = x*,
+Symbolic side: derive_at(t, blocks) computes the leading coefficient exactly at x*: with x_t = x*,
 ∇f(x*) = 0 and η = κρ², x⁺ − x* = −κρ²∇f(x* + ρg) = O(ρ³), so EΔ = −κρ²⟨∇(tr̄∘Φ)(x*), E∇f(x* + ρg)⟩
-+ O(ρ⁶); E over the circle by its exact moments (the ρ¹ and ρ³ terms vanish), ∇(tr̄∘Φ) from Φ's closed
++ O(ρ⁶); E over S^{d−1} by its exact moments (the ρ¹ and ρ³ terms vanish), ∇(tr̄∘Φ) from Φ's closed
 form. The coefficient −⟨∇_t, [ρ²]E∇f(x*+ρg)⟩/‖∇_t‖² (−½) is the prediction the remainder is measured
 against, and the printed −½ must equal it.
 Implementation side: at the largest ρ the Monte Carlo mean of tr̄(Φ(x⁺)) − tr̄(Φ(x)) over the
@@ -41,6 +46,8 @@ from flatcheck.stats import fit_order
 from flatcheck.symbolic import expectation
 from flatcheck.verify import Claim, Constant, Evidence, constant
 
+from ._sphere import sphere_mean_trace_change
+
 LEVELS = 12
 CLAIMED_REMAINDER_ORDER = 5  # −½ηρ²‖∇_t‖² + O(ηρ³ + η²ρ²) with η ∝ ρ²
 
@@ -49,12 +56,32 @@ def example1():
     return diagonal_network([1], [1])
 
 
-def lemma_points(t: float, off: int, rhos: torch.Tensor) -> torch.Tensor:
-    """x_t = x* + off·ρ³·n at x* = (t, 1/t) ∈ X*, n the unit normal ∇p/‖∇p‖ = (1/t, t)/‖·‖."""
+def block_problem(blocks: tuple = ()):
+    """Example 1 followed by the blocks (u_b v_b − y_b)², y_b = `blocks[b][1]` (d = 2 + 2·len(blocks))."""
+    return diagonal_network([1] * (1 + len(blocks)), [1] + [y for _, y in blocks])
+
+
+def lemma_points(t: float, off: int, rhos: torch.Tensor, blocks: tuple = ()) -> torch.Tensor:
+    """x_t = x* + off·ρ³·n at x* = (t, 1/t) ∈ X*, n the unit normal ∇p/‖∇p‖ = (1/t, t)/‖·‖; with blocks,
+    x* = (t, t_b…, 1/t, y_b/t_b…) ∈ X* (off = 0 only: the sphere's mean separates on X*)."""
+    if blocks:
+        if off:
+            raise ValueError("block instances start on X*")
+        us = [t] + [float(tb) for tb, _ in blocks]
+        vs = [1 / t] + [float(y) / float(tb) for tb, y in blocks]
+        return torch.tensor(us + vs, dtype=torch.float64).expand(len(rhos), -1)
     n = torch.tensor([1 / t, t], dtype=torch.float64)
     n = n / torch.linalg.vector_norm(n)
     star = torch.tensor([t, 1 / t], dtype=torch.float64)
     return star + off * rhos[:, None] ** 3 * n
+
+
+def exact_mean_change(prob, xs: torch.Tensor, lrs: torch.Tensor, rhos: torch.Tensor):
+    """E_g Δtr̄(Φ) over g ~ Unif(S^{d−1}) and its quadrature error: the circle's trapezoid rule at d = 2,
+    the separated disc quadrature of `_sphere` beyond."""
+    if prob.d == 2:
+        return circle_mean_trace_change(prob, xs, lrs, rhos)
+    return sphere_mean_trace_change(prob, xs, lrs, rhos)
 
 
 CONSTANTS = (Constant("coefficient", 0.5, "½ in −½ηρ²‖∇_t‖²", "exact", text="the drift's coefficient"),)
@@ -65,22 +92,26 @@ def make_check(printed: float):
 
     def check(inst: dict, impl, budget) -> Evidence:
         stated = constant(budget, {"coefficient": printed}, "coefficient")
-        prob = example1()
+        blocks = tuple(inst.get("blocks", ()))
+        prob = block_problem(blocks)
         t, kappa, off = inst["t"], inst["kappa"], inst["off"]
-        derived = derive_at(sp.nsimplify(t))["coefficient"]
+        derived = derive_at(sp.nsimplify(t), tuple((sp.nsimplify(tb), sp.nsimplify(y)) for tb, y in blocks))[
+            "coefficient"
+        ]
         coefficient = -float(derived)
         rhos = torch.tensor([inst["rho0"] * 2.0 ** (-k / 2) for k in range(LEVELS)], dtype=torch.float64)
         lrs = kappa * rhos**2
-        xs = lemma_points(t, off, rhos)
+        xs = lemma_points(t, off, rhos, blocks)
         fl = flatness(prob, xs)
         g2 = fl.manifold_norm**2
-        mean, quad_err = circle_mean_trace_change(prob, xs, lrs, rhos)
+        mean, quad_err = exact_mean_change(prob, xs, lrs, rhos)
         pred = -coefficient * lrs * rhos**2 * g2
         rem = (mean - pred).tolist()
         floor = 1e3 * torch.finfo(torch.float64).eps * (1 + float(fl.phi.abs().max()) ** 2) + float(quad_err.max())
         fit = fit_order(rhos.tolist(), rem, CLAIMED_REMAINDER_ORDER, floor=floor)
         coef = (mean / (lrs * rhos**2 * g2)).tolist()
         values = {
+            "d": prob.d,
             "rho": rhos.tolist(),
             "exact_mean_change": mean.tolist(),
             "measured_coefficient": coef,
@@ -134,27 +165,38 @@ def make_check(printed: float):
     return check
 
 
+# A block's point (t_b, y_b/t_b) ∈ X*, dyadic so that ∇f vanishes there exactly (the mean separates).
+BLOCKS = st.lists(
+    st.tuples(st.sampled_from([0.25, 0.5, 2.0, 4.0, 1.0]), st.sampled_from([0.5, 1.0, 2.0])), min_size=1, max_size=2
+)
+
+
 def instances(budget) -> st.SearchStrategy[dict]:
     # x* = (t, 1/t) away from the flat minima t = ±1 (there ∇_t = 0: Lemma 3's case).
-    return st.fixed_dictionaries(
-        {
-            "t": st.sampled_from([0.25, 0.5, 2 / 3, 1.5, 2.0, 3.0, 4.0]),
-            "kappa": st.sampled_from([0.125, 0.25, 0.5]),
-            "rho0": st.sampled_from([0.25, 0.125]),
-            "off": st.sampled_from([0, 1]),
-        }
+    common = {
+        "t": st.sampled_from([0.25, 0.5, 2 / 3, 1.5, 2.0, 3.0, 4.0]),
+        "kappa": st.sampled_from([0.125, 0.25, 0.5]),
+        "rho0": st.sampled_from([0.25, 0.125]),
+    }
+    return st.one_of(
+        st.fixed_dictionaries({**common, "off": st.sampled_from([0, 1])}),
+        st.fixed_dictionaries({**common, "off": st.just(0), "blocks": BLOCKS}),
     )
 
 
 @lru_cache(maxsize=16)
-def derive_at(t: sp.Rational) -> dict[str, sp.Expr]:
-    """EΔtr̄(Φ)/(ηρ²‖∇_t‖²) to leading order at x* = (t, 1/t) on Example 1, exactly (see the docstring)."""
-    prob = example1()
+def derive_at(t: sp.Rational, blocks: tuple = ()) -> dict[str, sp.Expr]:
+    """EΔtr̄(Φ)/(ηρ²‖∇_t‖²) to leading order at x* = (t, 1/t) on Example 1 — or at (t, t_b…, 1/t, y_b/t_b…)
+    on Example 1 × blocks, blocks = ((t_b, y_b), …), with the moments of S^{d−1} — exactly (see the docstring)."""
+    prob = block_problem(blocks)
     xs = prob.symbols
+    m = prob.d // 2
     rho = sp.Symbol("rho", positive=True)
-    gs = sp.symbols("g1:3", real=True)
-    star = {xs[0]: t, xs[1]: 1 / t}
-    composite = prob.trace_bar_expr.subs(dict(zip(xs, diagonal_phi_expr(xs, [1], [sp.Integer(1)]))), simultaneous=True)
+    gs = sp.symbols(f"g1:{prob.d + 1}", real=True)
+    labels = [sp.Integer(1)] + [y for _, y in blocks]
+    star = dict(zip(xs, [t] + [tb for tb, _ in blocks] + [1 / t] + [y / tb for tb, y in blocks]))
+    phi = diagonal_phi_expr(xs, [1] * m, labels)
+    composite = prob.trace_bar_expr.subs(dict(zip(xs, phi)), simultaneous=True)
     nabla_t = sp.Matrix([sp.nsimplify(sp.simplify(sp.diff(composite, x).subs(star))) for x in xs])
     shifted = {x: star[x] + rho * g for x, g in zip(xs, gs)}
     mean = sp.Matrix([expectation(ge.subs(shifted, simultaneous=True), gs, "sphere") for ge in prob.grad_expr])
@@ -182,8 +224,8 @@ CLAIM = Claim(
     summary="One RSP step decreases E tr̄(Φ) by ½ηρ²‖∇_t‖² to leading order (sketch (6) prints ηρ²‖∇_t‖²).",
     faithful=(
         "restricted",
-        "Example 1 only (d = 2): the family where Φ is in closed form and the mean over g ∈ S¹ is an exact 1-D "
-        "integral",
+        "Example 1 (d = 2, x_t on and off X*) and Example 1 × one or two blocks (u_b v_b − y_b)² (d = 4, 6, x_t ∈ X*):"
+        " the families where Φ is in closed form and the mean over g ∈ S^{d−1} is an exact quadrature",
     ),
     instances=instances,
     check=make_check(0.5),
