@@ -157,3 +157,98 @@ def test_lemma4_vanishing_remainder_is_out_of_scope():
     inst = PointInstance(diagonal_network([1, 1], [1, 2]), [0.5, 1.0, 1.5, 0.75], scalars={"rho0": 0.25})
     ev = m.CLAIM.check(inst, builtin("sap"), budget_for("quick"))
     assert ev.holds is None and ev.out_of_scope
+
+
+def test_sphere_quadrature_matches_monte_carlo():
+    """The separated disc quadrature of E_g Δtr̄(Φ), g ~ Unif(S³) and Unif(S⁵), against plain Monte Carlo
+    over the full sphere (5 standard errors)."""
+    import math
+
+    import torch
+
+    from flatcheck.numeric.flatness import trace_change
+    from flatcheck.numeric.linalg import proj_out, unit_sphere
+    from flatcheck.problems.setting1 import diagonal_network
+    from flatcheck_theorems.ahn2024._sphere import sphere_mean_trace_change
+
+    for labels, x in (([1, 2], [1.5, 4.0, 2 / 3, 0.5]), ([1, 2, 1], [1.5, 4.0, 1.0, 2 / 3, 0.5, 1.0])):
+        prob = diagonal_network([1] * len(labels), labels)
+        x = torch.tensor([x], dtype=torch.float64)
+        lr, rho = torch.tensor([0.2]), torch.tensor([0.4])
+        exact, err = sphere_mean_trace_change(prob, x, lr, rho)
+        assert float(err) < 1e-13
+        n = 400_000
+        g = unit_sphere((n,), prob.d, torch.Generator().manual_seed(0))
+        xs = x.expand(n, -1)
+        gx = prob.grad(xs)
+        ch = trace_change(prob, xs, xs - lr * (gx + proj_out(gx, prob.grad(xs + rho * g))))
+        assert abs(float(ch.mean() - exact)) < 5 * float(ch.std()) / math.sqrt(n)
+
+
+def test_sphere_quadrature_refuses_what_does_not_separate():
+    import torch
+
+    from flatcheck.problems.setting1 import diagonal_network
+    from flatcheck_theorems.ahn2024._sphere import sphere_mean_trace_change
+
+    prob = diagonal_network([1, 1], [1, 2])
+    off = torch.tensor([[1.1, 2.1, 1.0, 1.0]], dtype=torch.float64)  # ∇f ≠ 0 in both blocks
+    with pytest.raises(ValueError):
+        sphere_mean_trace_change(prob, off, torch.tensor([0.1]), torch.tensor([0.1]))
+
+
+def test_lemma2_block_coefficient_is_minus_half_in_d_4_and_6():
+    """derive_at over S^{d−1} gives −½ at d = 4, 6, and the check on those instances measures it; the sketch's
+    −1 is falsified there."""
+    import sympy as sp
+
+    from flatcheck.verify.profiles import budget_for
+
+    m = _module("lemma2")
+    blocks = ((sp.Integer(4), sp.Rational(1, 2)), (sp.Rational(1, 4), sp.Integer(2)))
+    assert m.derive_at(sp.Rational(3, 2), blocks[:1])["coefficient"] == sp.Rational(-1, 2)
+    assert m.derive_at(sp.Rational(2, 3), blocks)["coefficient"] == sp.Rational(-1, 2)
+    inst = {"t": 1.5, "kappa": 0.25, "rho0": 0.25, "off": 0, "blocks": [(4.0, 0.5), (0.25, 2.0)]}
+    ev = m.CLAIM.check(inst, builtin("rsp"), budget_for("quick"))
+    assert ev.holds is True and ev.values["d"] == 6, ev.note
+    assert abs(ev.values["measured_coefficient"][-1] + 0.5) < 1e-3
+    assert m.make_check(1.0)(inst, builtin("rsp"), budget_for("quick")).holds is False
+
+
+def _lemma3(inst, check=None):
+    from flatcheck.verify.profiles import budget_for
+
+    m = _module("lemma3")
+    return (check or m.CLAIM.check)(inst, builtin("rsp"), budget_for("quick"))
+
+
+@pytest.mark.parametrize("blocks", [[], [1.0]])
+def test_lemma3_flat_minimum_exercises_the_bound(blocks):
+    """At a flat minimum the change is an increase, of order 4 in ε and 6 in δ: the bound is exercised (and
+    holds with room); claiming order 5 in ε is falsified on the same instance."""
+    inst = {"theta": 0.0, "track": 0, "a": 1.0, "b": 1.0, "eps0": 0.05, "delta0": 0.5, "blocks": blocks}
+    ev = _lemma3(inst)
+    assert ev.holds is True and ev.values["exercised"], ev.note
+    assert abs(ev.values["order_in_eps"][-1] - 4) < 0.1 and abs(ev.values["order_in_delta"][-1] - 6) < 0.2
+    assert 0 < ev.values["tightest_ratio"] < 0.05
+    assert _lemma3(inst, _module("lemma3").make_check(5.0, 4.0)).holds is False
+
+
+def test_lemma3_decrease_satisfies_and_is_not_exercised():
+    inst = {"theta": 1.0, "track": 0, "a": 1.0, "b": 1.0, "eps0": 0.05, "delta0": 0.5, "blocks": []}
+    ev = _lemma3(inst)
+    assert ev.holds is True and not ev.values["exercised"]
+    assert max(ev.values["exact_change_vs_eps"]) < 0
+
+
+def test_lemma3_signed_order_test():
+    """A path ending in decreases passes; an increase of order 2 where 3 is claimed fails."""
+    import torch
+
+    m = _module("lemma3")
+    eps = [0.05 * 2 ** (-k / 2) for k in range(10)]
+    e = torch.tensor(eps, dtype=torch.float64)
+    assert m.upper_order(eps, e**2 - 40 * e**2.5, 3.0, 1e-15) is None
+    fit = m.upper_order(eps, e**2, 3.0, 1e-15)
+    assert fit.decided and not fit.reaches
+    assert m.upper_order(eps, e**4, 3.0, 1e-15).reaches
