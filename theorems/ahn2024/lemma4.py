@@ -53,7 +53,7 @@ from flatcheck.verify import Claim, Constant, Evidence, constant
 
 from ._orthogonal import D, trace_factors
 
-LEVELS = 10
+LEVELS = 16
 # ‖x_t − Φ(x_t)‖ = ρ^power plays ε₀: (10) gives ε₀ ∝ ρ² along ε → 0 at fixed δ, ε₀ ∝ ρ^1.5 along δ → 0.
 EPS0_POWERS = (1.5, 2.0)
 CLAIMED_ORDER = 3
