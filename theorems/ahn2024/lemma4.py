@@ -177,7 +177,7 @@ CLAIM = Claim(
     summary="SAP's mean perturbation along X* is d times RSP's: ½dρ²∂Φ∇tr̄ up to O(dρ²ε₀ + ρ³).",
     faithful=(
         "restricted",
-        "diagonal networks under the loss r² − r³/3 + r⁴/4 only (Φ, ∂Φ and tr̄ in closed form, the ∇p_i orthogonal "
+        "diagonal networks only, under the loss r² − r³/3 + r⁴/4 (Φ, ∂Φ and tr̄ in closed form, the ∇p_i orthogonal "
         "as the proof sketch assumes; under the square loss the remainder is identically 0), at ‖x_t − Φ(x_t)‖ = "
         "ρ² and ρ^1.5 (ε₀ along the two paths of (10))",
     ),
