@@ -171,7 +171,12 @@ def test_sphere_quadrature_matches_monte_carlo():
     from flatcheck.problems.setting1 import diagonal_network
     from flatcheck_theorems.ahn2024._sphere import sphere_mean_trace_change
 
-    for labels, x in (([1, 2], [1.5, 4.0, 2 / 3, 0.5]), ([1, 2, 1], [1.5, 4.0, 1.0, 2 / 3, 0.5, 1.0])):
+    cases = (
+        ([1, 2], [1.5, 4.0, 2 / 3, 0.5]),
+        ([1, 2], [1.6, 4.0, 2 / 3, 0.5]),  # off X* in the first block: Proj⊥_{∇f(x)} acts there
+        ([1, 2, 1], [1.5, 4.0, 1.0, 2 / 3, 0.5, 1.0]),
+    )
+    for labels, x in cases:
         prob = diagonal_network([1] * len(labels), labels)
         x = torch.tensor([x], dtype=torch.float64)
         lr, rho = torch.tensor([0.2]), torch.tensor([0.4])
@@ -252,3 +257,15 @@ def test_lemma3_signed_order_test():
     fit = m.upper_order(eps, e**2, 3.0, 1e-15)
     assert fit.decided and not fit.reaches
     assert m.upper_order(eps, e**4, 3.0, 1e-15).reaches
+
+
+def test_lemma2_blocks_off_the_manifold():
+    """x_t = x* + ρ³n in the first block of a d = 4 instance: −½ measured, the sketch's −1 falsified."""
+    from flatcheck.verify.profiles import budget_for
+
+    m = _module("lemma2")
+    inst = {"t": 1.5, "kappa": 0.25, "rho0": 0.25, "off": 1, "blocks": [(4.0, 0.5)]}
+    ev = m.CLAIM.check(inst, builtin("rsp"), budget_for("quick"))
+    assert ev.holds is True and ev.values["d"] == 4, ev.note
+    assert abs(ev.values["measured_coefficient"][-1] + 0.5) < 1e-3
+    assert m.make_check(1.0)(inst, builtin("rsp"), budget_for("quick")).holds is False
