@@ -45,7 +45,7 @@ def make_check(limit: Callable[[ManifoldInstance], float] = predicted, estimator
         zero = torch.zeros(lp.d, dtype=torch.float64)
         best, _ = estimator(local_ascent_sharpness(lp), zero, t, t**3, gen, seeds=seeds)
         target = constant(budget, CONSTANTS, "scale") * limit(inst)
-        return limit_evidence(rhos, (best / t**2).tolist(), target, lp, inner_radius="r = rho^3")
+        return limit_evidence(rhos, (best / t**2).tolist(), target, lp, budget.alpha, inner_radius="r = rho^3")
 
     return check
 
