@@ -21,6 +21,7 @@ from flatcheck.impl.dynamics import required_exponent, scaling_decision
 from flatcheck.problems import quadratic
 from flatcheck.problems.manifolds import ManifoldInstance
 from flatcheck.stats.exponents import line_fit, loglog_exponent
+from flatcheck.stats.remainder_order_mc import mc_order
 from flatcheck.verify.profiles import budget_for
 from flatcheck.verify.registry import get
 from flatcheck.verify.runner import run_claim
@@ -208,3 +209,16 @@ def test_theorem4_5_lemma_B2_last_chain_fails_where_sigma_exceeds_D_sqrt_2CkT():
     # σ below D√(2CkT): the chain holds at the edge of its condition.
     ev = make_check("steps")({**inst, "sigma": R(1, 4), "S": R(1)}, None, QUICK)
     assert ev.holds is True, ev.note
+
+
+def test_mc_order_accepts_only_an_order_its_interval_reaches():
+    """Remainder s²(1 + s) known to ±3% at each level (so the local order between s = 4⁻² and 4⁻³ lies
+    in about [1.9, 2.1]): O(s^{3/2}) holds, O(s^{2.5}) is falsified, and O(s^{2.05}) — above the
+    truth but inside the interval — is undecided; it was accepted while the upper end reached it."""
+    levels = [4.0**-j for j in range(1, 4)]
+    means = [s**2 * (1 + s) for s in levels]
+    widths = [0.03 * m for m in means]
+    assert mc_order(levels, means, widths, 1.5).reaches is True
+    assert mc_order(levels, means, widths, 2.5).reaches is False
+    between = mc_order(levels, means, widths, 2.05)
+    assert not between.decided and between.reaches is None and "undecided" in between.note

@@ -11,7 +11,9 @@ descent from random starts, with r = ρ³ ≪ ρ standing in for the inner limit
 changes R^asc_ρ(x′)/ρ² by O(r/ρ) = O(ρ²), far below the residual the limit rule looks at).
 Instances: the families of `flatcheck.problems.manifolds` at an exact point of Γ (Assumption 1 checked
 exactly). Symbolic side: ∇²L(x) exactly; λ_M is its M-th largest eigenvalue. Decision: the limit rule of
-`flatcheck.stats.limits` applied to inf R^asc_ρ/ρ² on ρ = 2^{-2} … 2^{-k}.
+`flatcheck.stats.limits` applied to inf R^asc_ρ/ρ² on ρ = 2^{-2} … 2^{-k}; its "does not shrink" falsifies
+only when the offset lim q − S, fitted with its interval at the instance's α, excludes 0 (`_sharpness`:
+the inner inf misses the infimum by up to ~5e-3 of S, unevenly in ρ).
 """
 
 from __future__ import annotations
