@@ -20,6 +20,7 @@ from flatcheck.numeric.flow import phi
 from flatcheck.numeric.riemannian import riemannian_flow
 from flatcheck.problems import Problem
 from flatcheck.stats import z_two_sided
+from flatcheck.stats.exponents import ExponentFit, mean_exponent
 
 RK4_SUBSTEPS = 4  # RK4 steps between recorded flow times (the step-doubling estimate is reported)
 PHI_TOL = 1e-9  # gradient-flow stopping tolerance for Φ of the iterates
@@ -175,21 +176,20 @@ def required_exponent(rates: list[float], claimed: float, log_power: int) -> flo
 
 def scaling_decision(
     rates: list[float], samples: list[torch.Tensor], alpha: float, min_exponent: float, floor: float = 0.0
-) -> tuple[bool | None, float, list[float], list[float]]:
-    """Decide an O(rate) claim from errors measured on a ladder of rates (largest first).
+) -> tuple[bool | None, ExponentFit, list[float], list[float]]:
+    """Decide an O(rate^min_exponent) claim from errors measured on a ladder of rates (largest first).
 
     samples[j] holds the errors of the independent runs at level j (one value for a deterministic
-    algorithm). Holds when the least-squares exponent of the mean error against the rate is
-    ≥ min_exponent (or the smallest-rate error is below `floor`); violated only when the
-    smallest-rate error is, beyond its confidence interval, larger than min_exponent allows from
-    the largest-rate error's upper confidence bound (so Monte Carlo noise never falsifies);
-    otherwise undecided. Intervals: normal, Bonferroni over the two levels at error rate alpha.
-    Returns (decision, exponent, means, half-widths)."""
+    algorithm: exact, no sampling error). The exponent is the least-squares slope of log(mean error)
+    against log(rate), with one-sided (1 − alpha) bounds from the levels' Monte Carlo errors
+    (`flatcheck.stats.exponents.mean_exponent`). Holds when the smallest-rate error is below `floor`
+    or the lower bound reaches min_exponent; violated when the upper bound is below it (the interval
+    excludes the claimed exponent: Monte Carlo noise falsifies with probability ≤ alpha); otherwise
+    undecided — the ladder cannot tell, and a point estimate above the claimed exponent is no
+    evidence for it. Returns (decision, the fit, means, half-widths of the levels' normal intervals
+    at error rate alpha)."""
     z = z_two_sided(alpha / 2)
     means = [float(s.mean()) for s in samples]
     half = [z * float(s.std()) / math.sqrt(s.numel()) if s.numel() > 1 else 0.0 for s in samples]
-    expo = scaling_exponent(rates, means)
-    if means[-1] <= floor or expo >= min_exponent:
-        return True, expo, means, half
-    allowed = (means[0] + half[0]) * (rates[-1] / rates[0]) ** min_exponent
-    return (False if means[-1] - half[-1] > allowed else None), expo, means, half
+    fit = mean_exponent(rates, samples, alpha)
+    return (True if means[-1] <= floor else fit.decide_decay(min_exponent)), fit, means, half

@@ -72,7 +72,7 @@ def make_check(limit: Callable[[ManifoldInstance], float] = predicted, estimator
         ratio = (ws.value / torch.tensor(rhos, dtype=torch.float64) ** 2).tolist()
         target = constant(budget, CONSTANTS, "scale") * limit(inst)
         upper = [u / r**2 for u, r in zip(ws.upper.tolist(), rhos)]
-        return limit_evidence(rhos, ratio, target, lp, certified_upper_over_rho2=upper)
+        return limit_evidence(rhos, ratio, target, lp, budget.alpha, certified_upper_over_rho2=upper)
 
     return check
 

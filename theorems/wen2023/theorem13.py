@@ -11,7 +11,9 @@ descent from random starts, with r = ρ³ ≪ ρ standing in for the inner limit
 changes R^asc_ρ(x′)/ρ² by O(r/ρ) = O(ρ²), far below the residual the limit rule looks at).
 Instances: the families of `flatcheck.problems.manifolds` at an exact point of Γ (Assumption 1 checked
 exactly). Symbolic side: ∇²L(x) exactly; λ_M is its M-th largest eigenvalue. Decision: the limit rule of
-`flatcheck.stats.limits` applied to inf R^asc_ρ/ρ² on ρ = 2^{-2} … 2^{-k}.
+`flatcheck.stats.limits` applied to inf R^asc_ρ/ρ² on ρ = 2^{-2}, 2^{-5/2}, … 2^{-k}; its "does not shrink" falsifies
+only when the offset lim q − S, fitted with its interval at the instance's α, excludes 0 (`_sharpness`:
+the inner inf misses the infimum by up to ~5e-3 of S, unevenly in ρ).
 """
 
 from __future__ import annotations
@@ -37,7 +39,8 @@ def predicted(inst: ManifoldInstance) -> float:
 
 def make_check(limit: Callable[[ManifoldInstance], float] = predicted, estimator: Callable = ascent_sharpness_inf):
     def check(inst: ManifoldInstance, impl: object, budget) -> Evidence:
-        rhos = [2.0**-k for k in range(2, budget.scaled(8, 9, 10))]
+        # Ratio √2: the limit rule reads every other ρ (ratio 2), the offset's line all of them.
+        rhos = [2.0 ** (-k / 2) for k in range(4, 2 * budget.scaled(8, 9, 10) - 1)]
         t = torch.tensor(rhos, dtype=torch.float64)
         lp = inst.local()
         gen = torch.Generator().manual_seed(budget.seed)
@@ -45,7 +48,7 @@ def make_check(limit: Callable[[ManifoldInstance], float] = predicted, estimator
         zero = torch.zeros(lp.d, dtype=torch.float64)
         best, _ = estimator(local_ascent_sharpness(lp), zero, t, t**3, gen, seeds=seeds)
         target = constant(budget, CONSTANTS, "scale") * limit(inst)
-        return limit_evidence(rhos, (best / t**2).tolist(), target, lp, inner_radius="r = rho^3")
+        return limit_evidence(rhos, (best / t**2).tolist(), target, lp, budget.alpha, 2, inner_radius="r = rho^3")
 
     return check
 
