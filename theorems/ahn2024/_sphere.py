@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from flatcheck.numeric.flatness import trace_change
+from flatcheck.numeric.flatness import circle_mean_trace_change, trace_change
 from flatcheck.numeric.linalg import proj_out
 
 
@@ -62,3 +62,11 @@ def sphere_mean_trace_change(
 
     full = mean(radial, angular)
     return full, (full - mean(radial // 2, angular // 2)).abs()
+
+
+def exact_mean_change(prob, xs: torch.Tensor, lrs: torch.Tensor, rhos: torch.Tensor):
+    """E_g Δtr̄(Φ) over g ~ Unif(S^{d−1}) and its quadrature error: the circle's trapezoid rule at d = 2,
+    the separated disc quadrature beyond."""
+    if prob.d == 2:
+        return circle_mean_trace_change(prob, xs, lrs, rhos)
+    return sphere_mean_trace_change(prob, xs, lrs, rhos)

@@ -40,13 +40,13 @@ import torch
 from hypothesis import strategies as st
 
 from flatcheck.impl.trace_change import mean_trace_change
-from flatcheck.numeric.flatness import circle_mean_trace_change, flatness
+from flatcheck.numeric.flatness import flatness
 from flatcheck.problems.setting1 import diagonal_network, diagonal_phi_expr
 from flatcheck.stats import fit_order
 from flatcheck.symbolic import expectation
 from flatcheck.verify import Claim, Constant, Evidence, constant
 
-from ._sphere import sphere_mean_trace_change
+from ._sphere import exact_mean_change
 
 LEVELS = 12
 CLAIMED_REMAINDER_ORDER = 5  # −½ηρ²‖∇_t‖² + O(ηρ³ + η²ρ²) with η ∝ ρ²
@@ -73,14 +73,6 @@ def lemma_points(t: float, off: int, rhos: torch.Tensor, blocks: tuple = ()) -> 
     us = torch.tensor([float(tb) for tb, _ in blocks], dtype=torch.float64).expand(len(rhos), -1)
     vs = torch.tensor([float(y) / float(tb) for tb, y in blocks], dtype=torch.float64).expand(len(rhos), -1)
     return torch.cat([first[:, :1], us, first[:, 1:], vs], -1)
-
-
-def exact_mean_change(prob, xs: torch.Tensor, lrs: torch.Tensor, rhos: torch.Tensor):
-    """E_g Δtr̄(Φ) over g ~ Unif(S^{d−1}) and its quadrature error: the circle's trapezoid rule at d = 2,
-    the separated disc quadrature of `_sphere` beyond."""
-    if prob.d == 2:
-        return circle_mean_trace_change(prob, xs, lrs, rhos)
-    return sphere_mean_trace_change(prob, xs, lrs, rhos)
 
 
 CONSTANTS = (Constant("coefficient", 0.5, "½ in −½ηρ²‖∇_t‖²", "exact", text="the drift's coefficient"),)

@@ -38,7 +38,7 @@ from flatcheck.problems.setting1 import diagonal_network
 from flatcheck.stats import fit_order
 from flatcheck.verify import Claim, Constant, Evidence, constant
 
-from .lemma2 import exact_mean_change
+from ._sphere import exact_mean_change
 
 LEVELS = 10
 CONSTANTS = (
