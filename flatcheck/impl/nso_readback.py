@@ -17,6 +17,7 @@ from flatcheck.impl.protocol import Implementation
 from flatcheck.problems import Problem
 from flatcheck.problems.nso_families import NSOInstance
 from flatcheck.stats import mean_interval
+from flatcheck.stats.sequential import Stopped, columns, first_look, look_seed, sequential_interval
 
 
 def step_gradients(
@@ -25,6 +26,33 @@ def step_gradients(
     """n independent draws of G = (W − W⁺)/η from the point w (d,); returns (n, d)."""
     xs = w.expand(n, -1).clone()
     return (xs - impl.step_many(problem, xs, hp, seed)) / hp["lr"]
+
+
+def sequential_deviations(
+    impl: Implementation,
+    problem: Problem,
+    w: torch.Tensor,
+    hps: list[dict[str, Any]],
+    grad_F: torch.Tensor,
+    cap: int,
+    seed: int,
+    alpha: float,
+    decisive: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], bool],
+) -> Stopped:
+    """‖G − ∇F(w)‖² of draws of G (`step_gradients`) under each of hps — stream i seeded seed + i,
+    one column each, simultaneous intervals at alpha — drawn in geometric looks up to cap until
+    `decisive` (`flatcheck.stats.sequential`); a batched step draws the cap at once. The rows hold
+    those columns, then the last stream's G (its round-off, `readback_error`)."""
+
+    def draw(m: int, look: int) -> torch.Tensor:
+        cols = []
+        for i, hp in enumerate(hps):
+            g = step_gradients(impl, problem, w, hp, m, look_seed(seed + i, look))
+            cols.append(((g - grad_F) ** 2).sum(-1, keepdim=True))
+        return torch.cat([*cols, g], -1)
+
+    first = first_look(cap, impl.batched_step is not None)
+    return sequential_interval(draw, cap, alpha, decisive, first, columns(len(hps)))
 
 
 def run_paths(

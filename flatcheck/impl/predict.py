@@ -32,6 +32,7 @@ import torch
 from flatcheck.problems import Problem
 from flatcheck.problems.compile import to_mpmath, to_torch
 from flatcheck.stats import mean_interval
+from flatcheck.stats.sequential import Stopped, first_look, look_seed, sequential
 from flatcheck.symbolic import expectation
 
 DPS = 40
@@ -448,7 +449,15 @@ def perturbed_gradient_moments(
 ) -> tuple[torch.Tensor, float]:
     """For U = σZ, Z with i.i.d. unit-variance coordinates of the law P (gaussian, uniform, laplace,
     rademacher: the NSO paper's Table 1), exactly (moment formulas, no sampling): the mean E h(U) and the total
-    variance E‖h(U) − E h‖² of h(U) = ½(∇f(x+U) + ∇f(x−U)) (NSO line 4) or ∇f(x+U) (WP-SGD)."""
+    variance E‖h(U) − E h‖² of h(U) = ½(∇f(x+U) + ∇f(x−U)) (NSO line 4) or ∇f(x+U) (WP-SGD).
+    Cached per problem: a sequential check tests them at every look."""
+    key = ("moments", tuple(str(v) for v in x), sigma, two_point, law)
+    return _cached(problem, key, lambda: _perturbed_gradient_moments(problem, x, sigma, two_point, law))
+
+
+def _perturbed_gradient_moments(
+    problem: Problem, x: list, sigma: sp.Rational, two_point: bool, law: str
+) -> tuple[torch.Tensor, float]:
     zs = sp.symbols(f"z1:{problem.d + 1}", real=True)
     shift = {s: sp.Rational(v) + sigma * z for s, v, z in zip(problem.symbols, x, zs)}
     back = {s: sp.Rational(v) - sigma * z for s, v, z in zip(problem.symbols, x, zs)}
@@ -601,6 +610,31 @@ def rsp_moments(
     return torch.tensor([float(m) for m in mean], dtype=torch.float64), float(variance), conditional
 
 
+def two_step_tests(
+    impl,
+    problem: Problem,
+    x0: torch.Tensor,
+    hp: dict[str, Any],
+    n: int,
+    seed: int,
+    alpha: float,
+    tests_of: Callable[[torch.Tensor, float], list[tuple[str, bool, float, dict[str, Any]]]],
+) -> Stopped:
+    """Two steps of the implementation on up to n chains from x0, judged by `tests_of(path, level)`
+    (`step_moment_tests`' list): a user's class runs its chains in geometric looks and stops at the
+    first look some test fails at its share of alpha (`flatcheck.stats.sequential`); the tests are
+    equalities, so a correct class runs all n. The stopped run's `result` is the list of tests."""
+
+    def draw(m: int, look: int) -> torch.Tensor:
+        return impl.run_many(problem, x0.expand(m, -1).clone(), hp, look_seed(seed, look), steps=2)
+
+    def judge(path: torch.Tensor, a: float) -> tuple[list, bool]:
+        tests = tests_of(path, a)
+        return tests, not all(ok for _, ok, _, _ in tests)
+
+    return sequential(draw, n, alpha, judge, first_look(n, impl.batched_step is not None))
+
+
 def perturbed_steps(
     impl,
     problem: Problem,
@@ -616,12 +650,23 @@ def perturbed_steps(
     """Two steps of the implementation on n chains from x0 (x as a tensor) under `perturbed_step_tests`,
     with k = hp["k"] (1 when absent, WP-SGD) and P = hp["noise"] (Gaussian when absent): (names of
     the failed tests, the smallest margin, values: hp, draws and each test's numbers); `scale` as
-    in `perturbed_step_tests`."""
-    path = impl.run_many(problem, x0.expand(n, -1).clone(), hp, seed, steps=2)
+    in `perturbed_step_tests`; the chains are run by `two_step_tests`."""
     sigma = sp.Rational(hp["sigma"])
     law = hp.get("noise", "gaussian")
-    tests = perturbed_step_tests(problem, x, path, hp["lr"], sigma, hp.get("k", 1), two_point, alpha, law, scale)
-    values = {**hp, "draws": n, **{name: v for name, _, _, v in tests}}
+    run = two_step_tests(
+        impl,
+        problem,
+        x0,
+        hp,
+        n,
+        seed,
+        alpha,
+        lambda path, a: perturbed_step_tests(
+            problem, x, path, hp["lr"], sigma, hp.get("k", 1), two_point, a, law, scale
+        ),
+    )
+    tests = run.result
+    values = {**hp, "draws": run.draws, **run.record(), **{name: v for name, _, _, v in tests}}
     return [name for name, ok, _, _ in tests if not ok], min(m for _, _, m, _ in tests), values
 
 

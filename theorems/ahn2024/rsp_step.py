@@ -10,7 +10,8 @@ moments of g (no sampling in the prediction; `flatcheck.impl.predict.rsp_moments
 (i) E h₁ = ∇f(x₀) + Proj⊥_{∇f(x₀)} E∇f(x₀ + ρg); (ii) E‖h₁ − E h₁‖² = E‖Proj⊥∇f(x₀ + ρg)‖² −
 ‖Proj⊥E∇f(x₀ + ρg)‖² — g on the unit sphere, not Gaussian, not of another radius; (iii)
 E⟨δ₁, δ₂⟩ = 0 with δ_t = h_t − E[h_t | x_{t−1}] — g_t drawn afresh at every step (a direction fixed
-across steps gives δ₂ ≈ δ₁ when η is small). Normal intervals at level α/3 each; η is drawn small
+across steps gives δ₂ ≈ δ₁ when η is small). Normal intervals at level α/3 each (a user's class
+stops at the first look a test fails, `flatcheck.impl.predict.two_step_tests`); η is drawn small
 (2⁻⁸…2⁻⁴), every test being valid for any η. Where ∇f(x₀) = 0 the projection is undefined: out of
 scope. The implementation is constructed with lr, rho, eps0 = ∞, lr_prime = lr.
 No symbolic part of its own: (2) is an update rule; the exact sphere moments of g its predictions use are
@@ -25,7 +26,7 @@ import sympy as sp
 import torch
 from hypothesis import strategies as st
 
-from flatcheck.impl.predict import ROUNDOFF, rsp_moments, step_moment_tests
+from flatcheck.impl.predict import ROUNDOFF, rsp_moments, step_moment_tests, two_step_tests
 from flatcheck.problems import PointInstance, example1, log_uniform, point_instances, quadratics, random_polynomials
 from flatcheck.verify import Claim, Constant, Evidence, constant
 
@@ -44,13 +45,22 @@ def check(inst: PointInstance, impl, budget) -> Evidence:
     c_rho, c_eta = constant(budget, CONSTANTS, "c_rho"), constant(budget, CONSTANTS, "c_eta")
     mean, variance, conditional = rsp_moments(prob, inst.x, sp.Rational(c_rho * s["rho"]))
     n = budget.draws(impl)
-    path = impl.run_many(prob, x.expand(n, -1).clone(), hp, budget.seed, steps=2)
     eps = torch.finfo(torch.float64).eps
     # h is read back from x − x⁺ (round-off ~ε|x|/η) and carries the gradients' own round-off.
     round_h = ROUNDOFF * eps * (float(x.abs().max()) / s["lr"] + float(mean.abs().max()) + variance**0.5 + 1)
-    tests = step_moment_tests(path, c_eta * s["lr"], mean, variance, conditional, budget.alpha, round_h)
+    run = two_step_tests(
+        impl,
+        prob,
+        x,
+        hp,
+        n,
+        budget.seed,
+        budget.alpha,
+        lambda path, a: step_moment_tests(path, c_eta * s["lr"], mean, variance, conditional, a, round_h),
+    )
+    tests = run.result
     failed = [name for name, ok, _, _ in tests if not ok]
-    values = {**hp, "draws": n, **{name: v for name, _, _, v in tests}}
+    values = {**hp, "draws": run.draws, **run.record(), **{name: v for name, _, _, v in tests}}
     note = f"RSP's steps fail the {', '.join(failed)} test(s)" if failed else ""
     return Evidence(not failed, values, margin=min(m for _, _, m, _ in tests), note=note)
 

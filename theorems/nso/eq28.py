@@ -9,16 +9,19 @@ the four symmetric P) and separable softplus losses (C = max a_j/4 + λ_j, Gauss
 Gauss–Hermite quadrature). The two-point gradient is read back from one NSO step with k = 1 and
 the exact gradient oracle: ½(∇f(W+U) + ∇f(W−U)) = (W − W⁺)/η. The check is against the
 implementation; the left side is a Monte Carlo mean with a normal interval at the instance's
-error rate; falsified when its lower end exceeds C²H(P) beyond round-off and quadrature error.
+error rate, drawn in geometric looks until the interval lies on one side of the bound (a user's
+class; `flatcheck.stats.sequential`, the rate held over the looks); falsified when its lower end
+exceeds C²H(P) beyond round-off and quadrature error.
 """
 
 from __future__ import annotations
 
+import torch
 from hypothesis import strategies as st
 
-from flatcheck.impl.nso_readback import readback_error, step_gradients, unsupported_noise
+from flatcheck.impl.nso_readback import readback_error, sequential_deviations, unsupported_noise
 from flatcheck.problems.nso_families import POSITIVE_SIGMA_U, NSOInstance, nso_instances
-from flatcheck.stats import mean_interval
+from flatcheck.stats.sequential import one_sided
 from flatcheck.verify import Claim, Constant, Evidence, constant
 
 QUADRATURE_ERROR = 1e-9  # bound on the Gauss–Hermite error of ∇F for the softplus family
@@ -30,13 +33,20 @@ def check(inst: NSOInstance, impl, budget) -> Evidence:
         return Evidence(None, out_of_scope=why)
     w = inst.w0_tensor()
     lr = 1.0 / inst.C
-    n = budget.draws(impl, cap=1 << 14)
-    g = step_gradients(impl, inst.problem, w, inst.hp(lr, oracle_noise=False), n, budget.seed)
-    q = ((g - inst.grad_F(w)) ** 2).sum(-1)
-    mean, half = mean_interval(q[:, None], budget.alpha)
+    hp, grad_F = inst.hp(lr, oracle_noise=False), inst.grad_F(w)
     rhs = constant(budget, CONSTANTS, "c") * inst.C**2 * inst.H
-    e = readback_error(w, lr, g) + QUADRATURE_ERROR * (1 + float(w.abs().max()))
-    tol = 2 * e * (float(mean[0]) + rhs) ** 0.5 + e * e
+
+    def tolerance(mean: float, g: torch.Tensor) -> float:
+        e = readback_error(w, lr, g) + QUADRATURE_ERROR * (1 + float(w.abs().max()))
+        return 2 * e * (mean + rhs) ** 0.5 + e * e
+
+    def decided(mean: torch.Tensor, half: torch.Tensor, rows: torch.Tensor) -> bool:
+        return one_sided(mean, half, rhs + tolerance(float(mean[0]), rows[:, 1:])) is not None
+
+    n = budget.draws(impl, cap=1 << 14)
+    run = sequential_deviations(impl, inst.problem, w, [hp], grad_F, n, budget.seed, budget.alpha, decided)
+    mean, half = run.mean, run.half
+    tol = tolerance(float(mean[0]), run.samples[:, 1:])
     ev = Evidence.tight_bound(
         float(mean[0] - half[0]),
         rhs,
@@ -45,7 +55,8 @@ def check(inst: NSOInstance, impl, budget) -> Evidence:
         interval_halfwidth=float(half[0]),
         C=inst.C,
         H_P=inst.H,
-        draws=n,
+        draws=run.draws,
+        **run.record(),
         ratio=float(mean[0]) / rhs if rhs > 0 else None,
     )
     ev.margin = ev.values["slack"] / max(rhs, tol)  # relative slack: how tight the bound is

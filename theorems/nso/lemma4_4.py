@@ -11,16 +11,19 @@ H(P) = dσ_u² (`flatcheck.problems.nso_families`). One NSO step of the implemen
 k perturbations gives G = (W − W⁺)/η = ∇F(W) + δ + ξ. With the exact oracle (ξ = 0) the Monte Carlo
 mean of ‖G − ∇F‖² estimates E‖δ‖²; with the noisy oracle it estimates E‖δ‖² + E‖ξ‖² (δ and ξ
 are uncorrelated), so E‖ξ‖² is the difference. Each of the two bounds gets half of the
-instance's error rate; a bound is falsified when the lower end of its interval exceeds it.
+instance's error rate; a bound is falsified when the lower end of its interval exceeds it. A
+user's class draws in geometric looks until both bounds are decided or one is falsified
+(`flatcheck.stats.sequential`, the rate held over the looks).
 """
 
 from __future__ import annotations
 
+import torch
 from hypothesis import strategies as st
 
-from flatcheck.impl.nso_readback import readback_error, step_gradients, unsupported_noise
+from flatcheck.impl.nso_readback import readback_error, sequential_deviations, unsupported_noise
 from flatcheck.problems.nso_families import POSITIVE_SIGMA_U, NSOInstance, nso_instances
-from flatcheck.stats import mean_interval
+from flatcheck.stats.sequential import one_sided
 from flatcheck.verify import Claim, Constant, Evidence, constant
 
 QUADRATURE_ERROR = 1e-9
@@ -37,17 +40,26 @@ def check(inst: NSOInstance, impl, budget) -> Evidence:
     lr = 1.0 / inst.C
     n = budget.draws(impl, cap=1 << 13)
     grad_f = inst.grad_F(w)
-    sq = {}
-    for oracle_noise, seed in ((False, budget.seed), (True, budget.seed + 1)):
-        g = step_gradients(impl, inst.problem, w, inst.hp(lr, oracle_noise), n, seed)
-        mean, half = mean_interval(((g - grad_f) ** 2).sum(-1)[:, None], budget.alpha / 4)
-        sq[oracle_noise] = (float(mean[0]), float(half[0]))
-    e = readback_error(w, lr, g) + QUADRATURE_ERROR * (1 + float(w.abs().max()))
-    delta, delta_half = sq[False]
-    xi, xi_half = sq[True][0] - delta, sq[True][1] + delta_half
     bound_delta = constant(budget, CONSTANTS, "c_delta") * inst.C**2 * inst.H / inst.k
     bound_xi = constant(budget, CONSTANTS, "c_xi") * inst.sigma2 / inst.k
-    tol = 2 * e * (sq[True][0] + bound_delta + bound_xi) ** 0.5 + e * e
+
+    def judge(mean: torch.Tensor, half: torch.Tensor, rows: torch.Tensor) -> tuple[float, list[bool | None]]:
+        """The round-off tolerance and each bound's verdict (None: undecided) from the two
+        streams' intervals (exact oracle, noisy oracle); E‖ξ‖² is their difference."""
+        e = readback_error(w, lr, rows[:, 2:]) + QUADRATURE_ERROR * (1 + float(w.abs().max()))
+        tol = 2 * e * (float(mean[1]) + bound_delta + bound_xi) ** 0.5 + e * e
+        xi = torch.stack([mean[1] - mean[0]]), torch.stack([half[1] + half[0]])
+        return tol, [one_sided(mean, half, bound_delta + tol), one_sided(*xi, bound_xi + tol)]
+
+    def decided(mean: torch.Tensor, half: torch.Tensor, rows: torch.Tensor) -> bool:
+        verdicts = judge(mean, half, rows)[1]
+        return False in verdicts or None not in verdicts
+
+    hps = [inst.hp(lr, oracle_noise) for oracle_noise in (False, True)]
+    run = sequential_deviations(impl, inst.problem, w, hps, grad_f, n, budget.seed, budget.alpha / 2, decided)
+    tol = judge(run.mean, run.half, run.samples)[0]
+    (delta, xi_t), (delta_half, xi_t_half) = run.mean.tolist(), run.half.tolist()
+    xi, xi_half = xi_t - delta, xi_t_half + delta_half
     slack_delta = bound_delta - (delta - delta_half)
     slack_xi = bound_xi - (xi - xi_half)
     values = {
@@ -60,7 +72,8 @@ def check(inst: NSOInstance, impl, budget) -> Evidence:
         "C": inst.C,
         "sigma2": inst.sigma2,
         "H_P": inst.H,
-        "draws": n,
+        "draws": run.draws,
+        **run.record(),
         "tolerance": tol,
         "tightness": max(delta / bound_delta if bound_delta > 0 else 0.0, xi / bound_xi if bound_xi > 0 else 0.0),
     }
