@@ -10,8 +10,8 @@ moments of g (no sampling in the prediction; `flatcheck.impl.predict.rsp_moments
 (i) E h₁ = ∇f(x₀) + Proj⊥_{∇f(x₀)} E∇f(x₀ + ρg); (ii) E‖h₁ − E h₁‖² = E‖Proj⊥∇f(x₀ + ρg)‖² −
 ‖Proj⊥E∇f(x₀ + ρg)‖² — g on the unit sphere, not Gaussian, not of another radius; (iii)
 E⟨δ₁, δ₂⟩ = 0 with δ_t = h_t − E[h_t | x_{t−1}] — g_t drawn afresh at every step (a direction fixed
-across steps gives δ₂ ≈ δ₁ when η is small). Normal intervals at level α/3 each (a user's class
-stops at the first look a test fails, `flatcheck.impl.predict.two_step_tests`); η is drawn small
+across steps gives δ₂ ≈ δ₁ when η is small). Normal intervals at level α/3 each, in one look of
+all chains (`flatcheck.impl.predict.two_step_tests` says why not in looks); η is drawn small
 (2⁻⁸…2⁻⁴), every test being valid for any η. Where ∇f(x₀) = 0 the projection is undefined: out of
 scope. The implementation is constructed with lr, rho, eps0 = ∞, lr_prime = lr.
 No symbolic part of its own: (2) is an update rule; the exact sphere moments of g its predictions use are
