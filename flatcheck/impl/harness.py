@@ -96,4 +96,8 @@ def gradient_oracle(
 
 
 def loss_hvp(problem: Problem) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """∇²f(x)v row-wise: the exact Hessian's product where it is a monomial table (`Problem.monomial`:
+    cheaper than differentiating f twice), else by double backward."""
+    if getattr(problem, "monomial", False):
+        return lambda x, v: (problem.hess(x) @ v.unsqueeze(-1)).squeeze(-1)
     return lambda x, v: hvp(problem.f, x, v)

@@ -26,7 +26,7 @@ def _max_monomial_on_ball(alpha: tuple[int, ...]) -> float:
 
 
 @dataclass(eq=False)
-class _MonomialMap:
+class MonomialMap:
     """z ↦ Σ_β z^β C[β, :] for a fixed set of exponents β (rows of `exps`) and coefficient rows C."""
 
     exps: torch.Tensor  # (T, D) long
@@ -34,20 +34,23 @@ class _MonomialMap:
     degree: int
 
     @staticmethod
-    def build(rows: dict[tuple[int, ...], list[float]], d: int, k: int) -> _MonomialMap:
+    def build(rows: dict[tuple[int, ...], list[float]], d: int, k: int) -> MonomialMap:
         exps = torch.tensor(list(rows), dtype=torch.long).reshape(-1, d)
         coefs = torch.tensor(list(rows.values()), dtype=torch.float64).reshape(-1, k)
-        return _MonomialMap(exps, coefs, int(exps.sum(-1).max()) if len(rows) else 0)
+        return MonomialMap(exps, coefs, int(exps.sum(-1).max()) if len(rows) else 0)
 
     def __call__(self, z: torch.Tensor) -> torch.Tensor:
         # Powers by repeated products (differentiable at z = 0, unlike pow with exponent 0).
         pows = [torch.ones_like(z)]
         for _ in range(self.degree):
             pows.append(pows[-1] * z)
-        table = torch.stack(pows)  # (K, ..., D)
-        mono = torch.ones((*z.shape[:-1], len(self.exps)), dtype=z.dtype, device=z.device)
-        for i in range(z.shape[-1]):
-            mono = mono * table[self.exps[:, i], ..., i].movedim(0, -1)
+        table = torch.stack(pows, -1)  # (..., D, K)
+        # Every factor z_i^{β_i} of every monomial in one gather: (..., D, T).
+        exps = self.exps.T.to(z.device)
+        factors = table.gather(-1, exps.expand(*z.shape[:-1], *exps.shape))
+        mono = factors[..., 0, :]
+        for i in range(1, z.shape[-1]):
+            mono = mono * factors[..., i, :]
         return mono @ self.coefs.to(z.device)
 
 
@@ -101,11 +104,11 @@ class LocalPolynomial:
         return tuple(out)
 
     @cached_property
-    def _value_map(self) -> _MonomialMap:
-        return _MonomialMap.build({a: [float(c)] for a, c in self.terms}, self.d, 1)
+    def _value_map(self) -> MonomialMap:
+        return MonomialMap.build({a: [float(c)] for a, c in self.terms}, self.d, 1)
 
     @cached_property
-    def _gradient_map(self) -> _MonomialMap:
+    def _gradient_map(self) -> MonomialMap:
         """∂h/∂z_i = Σ_α c_α α_i z^{α−e_i}, collected by monomial."""
         rows: dict[tuple[int, ...], list[float]] = {}
         for alpha, c in self.terms:
@@ -113,7 +116,7 @@ class LocalPolynomial:
                 if a:
                     beta = tuple(b - (j == i) for j, b in enumerate(alpha))
                     rows.setdefault(beta, [0.0] * self.d)[i] += a * float(c)
-        return _MonomialMap.build(rows, self.d, self.d)
+        return MonomialMap.build(rows, self.d, self.d)
 
     def __call__(self, z: torch.Tensor) -> torch.Tensor:
         """h(z), batched: (..., D) -> (...)."""

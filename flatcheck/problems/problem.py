@@ -17,6 +17,7 @@ import sympy as sp
 import torch
 
 from flatcheck.problems import compile as cc
+from flatcheck.problems.local import MonomialMap
 
 
 # Derivatives are cached per (expression, variables) in the process: with the same run seed,
@@ -49,6 +50,20 @@ def _trace_bar(expr: sp.Expr, symbols: tuple[sp.Symbol, ...], is_polynomial: boo
     return sp.expand(tr) if is_polynomial else tr
 
 
+@lru_cache(maxsize=256)
+def _monomial_map(exprs: tuple[sp.Expr, ...], symbols: tuple[sp.Symbol, ...]) -> MonomialMap:
+    rows: dict[tuple[int, ...], list[float]] = {}
+    for j, e in enumerate(exprs):
+        for alpha, c in sp.Poly(e, *symbols).as_dict().items():
+            rows.setdefault(tuple(alpha), [0.0] * len(exprs))[j] = float(c)
+    return MonomialMap.build(rows, len(symbols), len(exprs))
+
+
+def monomial_map(exprs: list[sp.Expr], symbols: tuple[sp.Symbol, ...]) -> Callable[[torch.Tensor], torch.Tensor]:
+    """Polynomials as Σ_β x^β C[β, :], batched: x (..., d) -> (..., len(exprs))."""
+    return _monomial_map(tuple(exprs), tuple(symbols))
+
+
 @dataclass(eq=False)
 class Problem:
     """One instance of a family: f(x) = `expr` in the variables `symbols`."""
@@ -65,6 +80,11 @@ class Problem:
     # Setting-1 structure f = (1/n) Σ_i f_i: the per-example losses f_i, when the family has them
     # (stochastic algorithms — SAP, stochastic SAM, SGD — draw examples from these).
     examples: tuple[sp.Expr, ...] = ()
+    # `expr` and `examples` are expanded polynomials: their torch derivatives are evaluated as a table of
+    # monomials times a coefficient matrix (a few torch operations instead of one per term of the
+    # compiled formula — what a run of thousands of steps on a small problem pays for). The same
+    # polynomials, summed in another order: the values agree with the compiled formula to round-off.
+    monomial: bool = False
 
     @property
     def d(self) -> int:
@@ -93,10 +113,16 @@ class Problem:
         """Batched f: (..., d) -> (...)."""
         return cc.to_torch(self.symbols, self.expr)
 
+    def _compile_many(self, exprs: list[sp.Expr]) -> Callable[[torch.Tensor], torch.Tensor]:
+        """Several derivative expressions as one batched function (..., d) -> (..., len(exprs))."""
+        if self.monomial:
+            return monomial_map(exprs, self.symbols)
+        return cc.to_torch_many(self.symbols, exprs)
+
     # Vector-valued quantities compile to one function each (shared subexpressions), not one per entry.
     @cached_property
     def _grad_fn(self) -> Callable[[torch.Tensor], torch.Tensor]:
-        return cc.to_torch_many(self.symbols, self.grad_expr)
+        return self._compile_many(self.grad_expr)
 
     def grad(self, x: torch.Tensor) -> torch.Tensor:
         """Exact gradient (sympy-derived), batched: (..., d) -> (..., d)."""
@@ -104,7 +130,7 @@ class Problem:
 
     @cached_property
     def _hess_fn(self) -> Callable[[torch.Tensor], torch.Tensor]:
-        return cc.to_torch_many(self.symbols, list(self.hess_expr))
+        return self._compile_many(list(self.hess_expr))
 
     def hess(self, x: torch.Tensor) -> torch.Tensor:
         """Exact Hessian, batched: (..., d) -> (..., d, d)."""
@@ -112,7 +138,7 @@ class Problem:
 
     @cached_property
     def _trace_bar_grad_fn(self) -> Callable[[torch.Tensor], torch.Tensor]:
-        return cc.to_torch_many(self.symbols, [sp.diff(self.trace_bar_expr, s) for s in self.symbols])
+        return self._compile_many([sp.diff(self.trace_bar_expr, s) for s in self.symbols])
 
     def grad_trace_bar(self, x: torch.Tensor) -> torch.Tensor:
         """∇tr̄(x), exact (third derivatives of f)."""
@@ -124,7 +150,7 @@ class Problem:
 
     @cached_property
     def _example_grad_fn(self) -> Callable[[torch.Tensor], torch.Tensor]:
-        return cc.to_torch_many(self.symbols, [sp.diff(e, s) for e in self.examples for s in self.symbols])
+        return self._compile_many([sp.diff(e, s) for e in self.examples for s in self.symbols])
 
     def grad_example(self, x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
         """∇f_i(x) row-wise: x (B, d), index (B,) of example numbers -> (B, d)."""

@@ -71,6 +71,7 @@ def wen_toy() -> Problem:
             "argmin_trace": ARGMIN_TRACE,
         },
         examples=(sp.expand(2 * F0 * Y0**2), sp.expand(2 * F1 * Y1**2)),
+        monomial=True,
     )
 
 
