@@ -25,7 +25,8 @@ import torch
 def unit_rows(g: torch.Tensor) -> torch.Tensor:
     """g/‖g‖ row-wise, with 0 where g = 0."""
     n = torch.linalg.vector_norm(g, dim=-1, keepdim=True)
-    return torch.where(n > 0, g / torch.where(n > 0, n, 1.0), 0.0)
+    nonzero = n > 0
+    return torch.where(nonzero, g / torch.where(nonzero, n, 1.0), 0.0)
 
 
 def sam_step(grad: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, *, lr: float, rho: float) -> torch.Tensor:
