@@ -12,7 +12,7 @@ The shift x ↦ x + z is done in sympy's sparse polynomial ring over QQ (fast, e
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
 import sympy as sp
@@ -32,6 +32,8 @@ class MonomialMap:
     exps: torch.Tensor  # (T, D) long
     coefs: torch.Tensor  # (T, k)
     degree: int
+    # (βᵀ, C) on each (device, dtype) evaluated on: moved once, not at every call.
+    _placed: dict = field(default_factory=dict, repr=False)
 
     @staticmethod
     def build(rows: dict[tuple[int, ...], list[float]], d: int, k: int) -> MonomialMap:
@@ -45,13 +47,16 @@ class MonomialMap:
         for _ in range(self.degree):
             pows.append(pows[-1] * z)
         table = torch.stack(pows, -1)  # (..., D, K)
+        key = (z.device, z.dtype)
+        if key not in self._placed:
+            self._placed[key] = (self.exps.T.contiguous().to(z.device), self.coefs.to(z))
+        exps, coefs = self._placed[key]
         # Every factor z_i^{β_i} of every monomial in one gather: (..., D, T).
-        exps = self.exps.T.to(z.device)
         factors = table.gather(-1, exps.expand(*z.shape[:-1], *exps.shape))
         mono = factors[..., 0, :]
         for i in range(1, z.shape[-1]):
             mono = mono * factors[..., i, :]
-        return mono @ self.coefs.to(z.device)
+        return mono @ coefs
 
 
 @dataclass(eq=False)
