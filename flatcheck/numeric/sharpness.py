@@ -57,7 +57,11 @@ def ball_quadratic_max(b: torch.Tensor, a: torch.Tensor, iters: int = 200) -> tu
     for _ in range(iters):
         mid = (lo + hi) / 2
         too_long = torch.linalg.vector_norm(z_of(mid), dim=-1) > 1
-        lo, hi = torch.where(too_long, mid, lo), torch.where(too_long, hi, mid)
+        new_lo, new_hi = torch.where(too_long, mid, lo), torch.where(too_long, hi, mid)
+        # Once no bracket moves, every later iteration leaves it as it is (mid rounds to an end).
+        if torch.equal(new_lo, lo) and torch.equal(new_hi, hi):
+            break
+        lo, hi = new_lo, new_hi
     z = z_of(hi)
     # Hard case: lengthen the top-axis component to reach ‖z‖ = 1, with the sign of b there (μ = a_max
     # leaves that component free; when ‖z‖ = 1 already this changes nothing).
