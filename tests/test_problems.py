@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import autograd
 import numpy as np
 import sympy as sp
@@ -10,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flatcheck.numeric import autograd_grad, hvp, proj_out
-from flatcheck.problems import point_instances, smooth_problems
+from flatcheck.problems import point_instances, smooth_problems, wen_toy
 from flatcheck.symbolic import expectation, monomial_moment
 
 
@@ -55,3 +57,31 @@ def test_proj_out_handles_zero_direction():
     u = torch.tensor([[0.0, 0.0], [1.0, 0.0]], dtype=torch.float64)
     v = torch.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=torch.float64)
     assert torch.equal(proj_out(u, v), torch.tensor([[1.0, 2.0], [0.0, 4.0]], dtype=torch.float64))
+
+
+@settings(max_examples=25, deadline=None)
+@given(point_instances(smooth_problems(degrees=(3, 4, 6)), lo=-4, hi=4))
+def test_monomial_derivatives_equal_the_compiled_formula(inst):
+    """`Problem.monomial` evaluates the same derivatives as the compiled formula, to round-off, in float64
+    and float32 and batched; a wrong exponent or coefficient would be off by O(1)."""
+    compiled = inst.problem
+    monomial = dataclasses.replace(compiled, expr=sp.expand(compiled.expr), monomial=True)
+    x = torch.stack([inst.x_tensor(), -inst.x_tensor() / 2])
+    for name in ("grad", "hess", "grad_trace_bar"):
+        want, got = getattr(compiled, name)(x), getattr(monomial, name)(x)
+        tol = 1e-9 * (1 + float(want.abs().max()))
+        assert torch.allclose(got, want, atol=tol, rtol=1e-9), name
+        got32 = getattr(monomial, name)(x.float())
+        assert got32.dtype == torch.float32
+        assert torch.allclose(got32.double(), want, atol=1e-3 * (1 + float(want.abs().max())), rtol=1e-3), name
+
+
+def test_monomial_example_gradients_equal_the_compiled_formula():
+    toy = wen_toy()
+    compiled = dataclasses.replace(toy, monomial=False)
+    x = torch.tensor([[0.3, -0.7, 0.2, 1.1], [1.5, 0.25, -0.4, 0.0]], dtype=torch.float64)
+    index = torch.tensor([1, 0])
+    assert torch.allclose(toy.grad_example(x, index), compiled.grad_example(x, index), atol=1e-13, rtol=1e-13)
+    # L = (1/M) Σ_k L_k: the example gradients, each example's row picked, average to ∇L.
+    every = [toy.grad_example(x, torch.full((2,), k)) for k in range(toy.n_examples)]
+    assert torch.allclose(sum(every) / toy.n_examples, toy.grad(x), atol=1e-13, rtol=1e-13)
