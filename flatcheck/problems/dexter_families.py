@@ -285,11 +285,14 @@ class ExtremeSetting:
 
 
 def extreme_settings(max_n: int = 40) -> st.SearchStrategy[ExtremeSetting]:
-    """§3.1's two settings, each checked for every n up to a drawn max_n."""
+    """§3.1's two settings, each checked for every n up to a drawn max_n. max_n starts at 2: a
+    setting is checked for every n ≤ max_n, so max_n = 1 would only repeat part of any larger draw
+    (and hypothesis draws its smallest values first: with max_n = 1 allowed, quick's few instances
+    missed the identical setting's n ≥ 2 on 11 of 50 seeds)."""
     return st.one_of(
-        st.builds(ExtremeSetting, st.just("identical"), st.integers(1, max_n), st.integers(1, 3)),
+        st.builds(ExtremeSetting, st.just("identical"), st.integers(2, max_n), st.integers(1, 3)),
         st.builds(
-            ExtremeSetting, st.just("orthogonal"), st.integers(1, 12), st.just(1), st.none() | st.integers(0, 2**16)
+            ExtremeSetting, st.just("orthogonal"), st.integers(2, 12), st.just(1), st.none() | st.integers(0, 2**16)
         ),
     )
 
