@@ -8,8 +8,10 @@ from __future__ import annotations
 import argparse
 import inspect
 import json
+import queue
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -115,6 +117,45 @@ class _Progress:
             self.bar.close()
 
 
+class _PlotAhead:
+    """Draws each finished claim's plots on a thread of this process while the other claims still
+    run elsewhere (forked workers, Dask), so that after the last claim the report finds them drawn
+    (`render_png` keeps what it drew) and only its writing remains. The thread starts with the first
+    result: the workers are forked by then, and a fork must find no other thread that could hold a
+    lock. In a serial run the claims use this process, and nothing is drawn ahead."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.queue: queue.SimpleQueue[dict[str, Any] | None] = queue.SimpleQueue()
+        self.thread: threading.Thread | None = None
+
+    def add(self, rec: dict[str, Any]) -> None:
+        if not self.enabled:
+            return
+        if self.thread is None:
+            self.thread = threading.Thread(target=self._draw, name="flatcheck-plots", daemon=True)
+            self.thread.start()
+        self.queue.put(rec)
+
+    def _draw(self) -> None:
+        from flatcheck.report.plots import render_png
+
+        while (rec := self.queue.get()) is not None:
+            for key in ("counterexample", "evidence"):
+                spec = (rec.get(key) or {}).get("plot")
+                if isinstance(spec, dict):
+                    try:
+                        render_png(spec)
+                    except Exception:  # the report shows such a plot as a table; never fail the run here
+                        pass
+
+    def close(self) -> None:
+        if self.thread is not None:
+            self.queue.put(None)
+            self.thread.join()
+            self.thread = None
+
+
 class _ProtocolProblem(Exception):
     """A user's implementation broke the protocol on one claim: the whole check stops (bad input)."""
 
@@ -138,7 +179,7 @@ def _run(
     from flatcheck.verify.profiles import budget_for
     from flatcheck.verify.registry import all_claims
     from flatcheck.verify.replay import replay_command
-    from flatcheck.verify.runner import run_claims
+    from flatcheck.verify.runner import Serial, run_claims
 
     # Every option is checked before anything is written.
     limit = budget_for(args.profile, time_limit_s=args.time_limit).time_limit_s
@@ -169,6 +210,7 @@ def _run(
         prov["resumed"] = len(done)
         print(f"resuming: {len(done)} claims already finished, {len(todo)} to run", file=sys.stderr)
     progress = _Progress(len(claims), len(done), args.quiet)
+    ahead = _PlotAhead(not isinstance(executor, Serial))
     t0, u0 = time.perf_counter(), usage()
 
     def spent_now() -> dict[str, float]:
@@ -192,11 +234,13 @@ def _run(
         # The time spent so far goes with the finished claims, so that a resumed run adds it up.
         write_run_file(out / RUN_FILE, ident, ids, spent_now())
         progress.update(rec)
+        ahead.add(rec)
 
     by_id = {c.id: c for c in claims}
 
     def finish() -> dict[str, Any]:
         progress.close()
+        ahead.close()
         total = spent_now()
         write_run_file(out / RUN_FILE, ident, ids, total)
         return write_results(prov, records, by_id, set_aside, total, len(claims), u0, out)
