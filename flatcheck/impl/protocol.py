@@ -321,8 +321,9 @@ def _loss_for(
 
 def _weighted_loss(problem: Problem, w: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
     """Σ_i w_i f_i(p), the examples outside the mini-batch (w_i = 0) left out: adding their exact
-    zeros changes neither the loss nor its gradient (they are most of the cost of a size-1 batch).
-    An empty batch keeps every term, so the loss stays a tensor on the graph (value 0, gradient 0)."""
+    zeros changes neither the loss nor its gradient, bit for bit (they are most of the cost of a
+    size-1 batch); only an f_i outside the batch that is inf or NaN, whose 0·f_i made the loss NaN,
+    no longer does. An empty batch keeps every term: the loss stays on the graph (value and gradient 0)."""
     fs = problem.example_f
     picked = [i for i, wi in enumerate(w.tolist()) if wi != 0] or range(len(fs))
     return sum(w[i] * fs[i](p) for i in picked)
