@@ -118,24 +118,30 @@ class _Progress:
 
 
 class _PlotAhead:
-    """Draws each finished claim's plots on a thread of this process while the other claims still
-    run elsewhere (forked workers, Dask), so that after the last claim the report finds them drawn
-    (`render_png` keeps what it drew) and only its writing remains. The thread starts with the first
-    result: the workers are forked by then, and a fork must find no other thread that could hold a
-    lock. In a serial run the claims use this process, and nothing is drawn ahead."""
+    """Draws the finished claims' plots on a thread of this process once a core is free — fewer claims
+    left than worker processes (`start_after` results in), at once when the claims run on Dask — so
+    that after the last claim the report finds them drawn (`render_png` keeps what it drew) and only
+    its writing remains; drawn while every worker still ran, they would slow the claims as much. The
+    thread starts after the workers are forked: a fork must find no other thread that could hold a
+    lock. A serial run (start_after None) draws nothing ahead: its claims use this process."""
 
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
+    def __init__(self, start_after: int | None) -> None:
+        self.start_after = start_after
+        self.pending: list[dict[str, Any]] = []
         self.queue: queue.SimpleQueue[dict[str, Any] | None] = queue.SimpleQueue()
         self.thread: threading.Thread | None = None
 
     def add(self, rec: dict[str, Any]) -> None:
-        if not self.enabled:
+        if self.start_after is None:
             return
-        if self.thread is None:
+        self.pending.append(rec)
+        if self.thread is None and len(self.pending) >= self.start_after:
             self.thread = threading.Thread(target=self._draw, name="flatcheck-plots", daemon=True)
             self.thread.start()
-        self.queue.put(rec)
+        if self.thread is not None:
+            for r in self.pending:
+                self.queue.put(r)
+            self.pending.clear()
 
     def _draw(self) -> None:
         from flatcheck.report.plots import render_png
@@ -210,7 +216,8 @@ def _run(
         prov["resumed"] = len(done)
         print(f"resuming: {len(done)} claims already finished, {len(todo)} to run", file=sys.stderr)
     progress = _Progress(len(claims), len(done), args.quiet)
-    ahead = _PlotAhead(not isinstance(executor, Serial))
+    # Worker processes free up once fewer claims are left than workers (Dask: this process is free).
+    ahead = _PlotAhead(None if isinstance(executor, Serial) else max(1, len(todo) - (jobs or len(todo)) + 1))
     t0, u0 = time.perf_counter(), usage()
 
     def spent_now() -> dict[str, float]:

@@ -132,8 +132,11 @@ def test_plots_drawn_ahead_are_the_reports():
     from flatcheck.report.plots import _render_cached, render_png
 
     spec = {"type": "scatter", "x": [1.0, 2.0, 4.0], "y": [0.5, 0.25, 0.126], "logx": True, "logy": True}
-    ahead = _PlotAhead(True)
+    ahead = _PlotAhead(2)
     ahead.add({"id": "a.claim", "evidence": {"plot": spec}, "counterexample": None})
+    assert ahead.thread is None  # both workers still busy: nothing drawn yet
+    ahead.add({"id": "b.claim", "evidence": {}, "counterexample": None})
+    assert ahead.thread is not None
     ahead.close()
     before = _render_cached.cache_info().hits
     assert render_png(spec) == _render_cached.__wrapped__(json.dumps(spec, default=str))
