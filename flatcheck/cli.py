@@ -8,8 +8,10 @@ from __future__ import annotations
 import argparse
 import inspect
 import json
+import queue
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -115,6 +117,51 @@ class _Progress:
             self.bar.close()
 
 
+class _PlotAhead:
+    """Draws the finished claims' plots on a thread of this process once a core is free — fewer claims
+    left than worker processes (`start_after` results in), at once when the claims run on Dask — so
+    that after the last claim the report finds them drawn (`render_png` keeps what it drew) and only
+    its writing remains; drawn while every worker still ran, they would slow the claims as much. The
+    thread starts after the workers are forked: a fork must find no other thread that could hold a
+    lock. A serial run (start_after None) draws nothing ahead: its claims use this process."""
+
+    def __init__(self, start_after: int | None) -> None:
+        self.start_after = start_after
+        self.pending: list[dict[str, Any]] = []
+        self.queue: queue.SimpleQueue[dict[str, Any] | None] = queue.SimpleQueue()
+        self.thread: threading.Thread | None = None
+
+    def add(self, rec: dict[str, Any]) -> None:
+        if self.start_after is None:
+            return
+        self.pending.append(rec)
+        if self.thread is None and len(self.pending) >= self.start_after:
+            self.thread = threading.Thread(target=self._draw, name="flatcheck-plots", daemon=True)
+            self.thread.start()
+        if self.thread is not None:
+            for r in self.pending:
+                self.queue.put(r)
+            self.pending.clear()
+
+    def _draw(self) -> None:
+        from flatcheck.report.plots import render_png
+
+        while (rec := self.queue.get()) is not None:
+            for key in ("counterexample", "evidence"):
+                spec = (rec.get(key) or {}).get("plot")
+                if isinstance(spec, dict):
+                    try:
+                        render_png(spec)
+                    except Exception:  # the report shows such a plot as a table; never fail the run here
+                        pass
+
+    def close(self) -> None:
+        if self.thread is not None:
+            self.queue.put(None)
+            self.thread.join()
+            self.thread = None
+
+
 class _ProtocolProblem(Exception):
     """A user's implementation broke the protocol on one claim: the whole check stops (bad input)."""
 
@@ -138,7 +185,7 @@ def _run(
     from flatcheck.verify.profiles import budget_for
     from flatcheck.verify.registry import all_claims
     from flatcheck.verify.replay import replay_command
-    from flatcheck.verify.runner import run_claims
+    from flatcheck.verify.runner import Serial, run_claims
 
     # Every option is checked before anything is written.
     limit = budget_for(args.profile, time_limit_s=args.time_limit).time_limit_s
@@ -169,6 +216,8 @@ def _run(
         prov["resumed"] = len(done)
         print(f"resuming: {len(done)} claims already finished, {len(todo)} to run", file=sys.stderr)
     progress = _Progress(len(claims), len(done), args.quiet)
+    # Worker processes free up once fewer claims are left than workers (Dask: this process is free).
+    ahead = _PlotAhead(None if isinstance(executor, Serial) else max(1, len(todo) - (jobs or len(todo)) + 1))
     t0, u0 = time.perf_counter(), usage()
 
     def spent_now() -> dict[str, float]:
@@ -192,11 +241,13 @@ def _run(
         # The time spent so far goes with the finished claims, so that a resumed run adds it up.
         write_run_file(out / RUN_FILE, ident, ids, spent_now())
         progress.update(rec)
+        ahead.add(rec)
 
     by_id = {c.id: c for c in claims}
 
     def finish() -> dict[str, Any]:
         progress.close()
+        ahead.close()
         total = spent_now()
         write_run_file(out / RUN_FILE, ident, ids, total)
         return write_results(prov, records, by_id, set_aside, total, len(claims), u0, out)

@@ -210,24 +210,30 @@ class Chains:
 
 class _Rng:
     """torch's global RNG (CPU, and the device's for CUDA) set to a saved state inside the block and
-    saved again on exit; the caller's state is restored."""
+    saved again on exit; the caller's state is restored. (What `torch.random.fork_rng` does, without
+    its per-call bookkeeping: this runs once per step.)"""
 
     def __init__(self, device: torch.device, state: tuple | None = None):
         self.cuda = torch.device(device).type == "cuda"
         self.state = state
 
+    def _get(self) -> tuple:
+        return torch.get_rng_state(), torch.cuda.get_rng_state() if self.cuda else None
+
+    def _set(self, state: tuple) -> None:
+        torch.set_rng_state(state[0])
+        if self.cuda:
+            torch.cuda.set_rng_state(state[1])
+
     def __enter__(self) -> _Rng:
-        self.fork = torch.random.fork_rng(devices=[torch.cuda.current_device()] if self.cuda else [])
-        self.fork.__enter__()
+        self.caller = self._get()
         if self.state is not None:
-            torch.set_rng_state(self.state[0])
-            if self.cuda:
-                torch.cuda.set_rng_state(self.state[1])
+            self._set(self.state)
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        self.state = (torch.get_rng_state(), torch.cuda.get_rng_state() if self.cuda else None)
-        self.fork.__exit__(*exc)
+        self.state = self._get()
+        self._set(self.caller)
 
 
 def parameter_shapes(d: int) -> list[tuple[int, ...]]:
@@ -242,31 +248,37 @@ def parameter_shapes(d: int) -> list[tuple[int, ...]]:
 
 
 class _Driver:
-    """One optimizer on one parameter vector, split over several tensors, stepped by its driver."""
+    """One optimizer on one parameter vector, split over several tensors, stepped by its driver.
+
+    The optimizer and its parameters are built once and kept across the steps; each step gets its
+    own loss closure (a closure kept by the optimizer past its step still evaluates that step's loss)."""
 
     def __init__(self, impl: Implementation, problem: Problem, x: torch.Tensor, hp: dict[str, Any], gen):
         self.impl, self.problem, self.hp, self.gen = impl, problem, hp, gen
+        spec = impl.spec
         shapes = parameter_shapes(x.numel())
         sizes = [int(torch.Size(s).numel()) for s in shapes]
         self.params = [torch.nn.Parameter(part.reshape(s).clone()) for part, s in zip(x.split(sizes), shapes)]
         self.shapes = [p.shape for p in self.params]
         self.opt = impl.make(self.params, hp)
+        self.switch = spec.closure == "example_switch"
+        self.backward = spec.closure != "no_backward"
 
     def vector(self) -> torch.Tensor:
         return torch.cat([p.reshape(-1) for p in self.params])
 
     def step(self, draw: Any) -> torch.Tensor:
-        impl, spec = self.impl, self.impl.spec
+        impl, spec, vector = self.impl, self.impl.spec, self.vector
         loss_fn = _loss_for(spec, self.problem, self.hp, draw, self.gen)
-        calls = [0]
+        switch = self.problem.example_f[int(draw)] if self.switch else None
+        backward = self.backward
+        calls = 0
 
         def closure(example: bool = False) -> torch.Tensor:
-            calls[0] += 1
-            if spec.closure == "example_switch" and example:
-                loss = self.problem.example_f[int(draw)](self.vector())
-            else:
-                loss = loss_fn(self.vector())
-            if spec.closure != "no_backward":
+            nonlocal calls
+            calls += 1
+            loss = switch(vector()) if example and switch is not None else loss_fn(vector())
+            if backward:
                 loss.backward()
             return loss
 
@@ -276,14 +288,16 @@ class _Driver:
             raise ProtocolError(f"{impl.name}: {e}. {spec.protocol}") from e
         except (TypeError, AttributeError) as e:
             raise ProtocolError(f"{impl.name} could not be driven ({type(e).__name__}: {e}). {spec.protocol}") from e
-        if calls[0] == 0:
+        if calls == 0:
             raise ProtocolError(f"{impl.name}.step never called the closure. {spec.protocol}")
         if [p.shape for p in self.params] != self.shapes:
             raise ProtocolError(
                 f"{impl.name}.step changed the parameter shapes {[tuple(s) for s in self.shapes]} -> "
                 f"{[tuple(p.shape) for p in self.params]}"
             )
-        return self.vector().detach().clone()
+        # The step's row, a new tensor off the autograd graph (cat copies).
+        with torch.no_grad():
+            return vector()
 
 
 def _loss_for(
@@ -294,15 +308,25 @@ def _loss_for(
     if spec.data == "example" and spec.closure != "example_switch":
         return problem.example_f[int(draw)]
     if spec.data == "minibatch":
-        return lambda p: sum(w * f(p) for w, f in zip(draw, problem.example_f))
+        return lambda p: _weighted_loss(problem, draw, p)
     if spec.data is None and "batch_size" in spec.harness and "batch_size" in hp:
         # NSO's unbiased estimator g (Assumption 4.1): a fresh mini-batch per evaluation.
         def minibatch(p: torch.Tensor) -> torch.Tensor:
             (w,) = draw_weights(problem, 1, hp, gen, p.dtype, p.device)
-            return sum(wi * f(p) for wi, f in zip(w, problem.example_f))
+            return _weighted_loss(problem, w, p)
 
         return minibatch
     return problem.f
+
+
+def _weighted_loss(problem: Problem, w: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
+    """Σ_i w_i f_i(p), the examples outside the mini-batch (w_i = 0) left out: adding their exact
+    zeros changes neither the loss nor its gradient, bit for bit (they are most of the cost of a
+    size-1 batch); only an f_i outside the batch that is inf or NaN, whose 0·f_i made the loss NaN,
+    no longer does. An empty batch keeps every term: the loss stays on the graph (value and gradient 0)."""
+    fs = problem.example_f
+    picked = [i for i, wi in enumerate(w.tolist()) if wi != 0] or range(len(fs))
+    return sum(w[i] * fs[i](p) for i in picked)
 
 
 def resolve_references(kwargs: dict[str, Any]) -> dict[str, Any]:

@@ -1,29 +1,32 @@
-"""Reports: the JSON results document (with a schema), its Markdown and self-contained HTML renderings."""
+"""Reports: the JSON results document (with a schema), its Markdown and self-contained HTML renderings.
 
-from flatcheck.report.html import render_html
-from flatcheck.report.markdown import render
-from flatcheck.report.results import (
-    append_record,
-    document,
-    provenance,
-    read_json,
-    read_stream,
-    summarise,
-    validate,
-    write_json,
-)
-from flatcheck.report.write import write_report
+The names are loaded on first use: the renderers import matplotlib (about a second), which a run
+needs only when it writes its report, not before its workers start."""
 
-__all__ = [
-    "append_record",
-    "document",
-    "provenance",
-    "read_json",
-    "read_stream",
-    "render",
-    "render_html",
-    "summarise",
-    "validate",
-    "write_json",
-    "write_report",
-]
+from importlib import import_module
+from typing import Any
+
+# Each name exported here -> the module of flatcheck.report that defines it.
+_HOME = {
+    "append_record": "results",
+    "document": "results",
+    "provenance": "results",
+    "read_json": "results",
+    "read_stream": "results",
+    "render": "markdown",
+    "render_html": "html",
+    "summarise": "results",
+    "validate": "results",
+    "write_json": "results",
+    "write_report": "write",
+}
+
+__all__ = sorted(_HOME)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOME:
+        raise AttributeError(f"module 'flatcheck.report' has no attribute {name!r}")
+    value = getattr(import_module(f"flatcheck.report.{_HOME[name]}"), name)
+    globals()[name] = value
+    return value

@@ -44,7 +44,8 @@ def instances(budget) -> st.SearchStrategy[NSOInstance]:
 def make_check(first_term_factor: sp.Expr, constants: tuple[Constant, ...]):
     """(29) with the first term first·(first_term_factor)·D²/Σηᵢ, first_term_factor in C, and the
     noise term's factor `noise` (the declared constants; the paper: 2·C and 1)."""
-    factor = sp.lambdify(C, first_term_factor)
+    # Plain floats (math): lambdify's default modules import scipy, a second of every run's start-up.
+    factor = sp.lambdify(C, first_term_factor, "math")
 
     def check(inst: NSOInstance, impl, budget) -> Evidence:
         if why := unsupported_noise(impl, inst):
