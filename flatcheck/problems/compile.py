@@ -56,13 +56,13 @@ Exprs = sp.Expr | tuple[sp.Expr, ...]
 def _lambdify_uncached(symbols: tuple[sp.Symbol, ...], expr: Exprs, backend: str) -> Callable:
     """A tuple of expressions compiles to one function returning a list, with common
     subexpressions shared between the entries (a gradient's or a Hessian's components)."""
-    return compiled(symbols, backend, f"{cache.srepr(symbols)}\n{cache.srepr(expr)}", lambda: expr)
+    return compiled(symbols, backend, f"{cache.expr_key(symbols)}\n{cache.expr_key(expr)}", lambda: expr)
 
 
 def compiled(symbols: tuple[sp.Symbol, ...], backend: str, key: str, make: Callable[[], Exprs]) -> Callable:
     """The function sympy's lambdify prints for the expression(s) `make()` returns, whose printed code
     is kept on disk (`flatcheck.cache`) under `key`, a string that determines the expression(s) (their
-    srepr, or the srepr of what they are derived from and how): on a hit, `make` is not called.
+    `cache.expr_key`, or that of what they are derived from and how): on a hit, `make` is not called.
 
     Printing (and CSE) is the expensive part of lambdify; executing the printed code in the backend's
     namespace is cheap and gives the very function lambdify would."""
@@ -164,7 +164,7 @@ def to_torch_many(
     """Several expressions compiled together: x of shape (..., d) -> values of shape (..., len(exprs)).
 
     One compiled function with shared subexpressions instead of one per entry (a Hessian has d²).
-    With `key` (a string that determines the expressions, e.g. "the gradient of" an srepr), `exprs`
+    With `key` (a string that determines the expressions, e.g. "the gradient of" an expression's key), `exprs`
     may be a function making them, called only when the compiled code is not on disk."""
     if key is None:
         raw = _lambdify(tuple(symbols), tuple(exprs), "torch")

@@ -26,7 +26,7 @@ from flatcheck.problems.local import MonomialMap
 # shrinking), each time as a new Problem, and again in the next run; sympy's differentiation of
 # ridge powers dominates a quick catalog run otherwise.
 def _on_disk(what: str, expr: sp.Expr, symbols: tuple[sp.Symbol, ...], make: Callable[[], Any]) -> Any:
-    key = f"{what}\n{cache.srepr(symbols)}\n{cache.srepr(expr)}\n{cache.code_key(__file__)}"
+    key = f"{what}\n{cache.expr_key(symbols)}\n{cache.expr_key(expr)}\n{cache.code_key(__file__)}"
     return cache.memo("derivatives", key, make)
 
 
@@ -130,7 +130,7 @@ class Problem:
         """The key of a quantity derived from f (or from `of`) by this module's code (what
         `cc.compiled` keeps under it)."""
         source = self.expr if of is None else of
-        return f"{what} of\n{cache.srepr(self.symbols)}\n{cache.srepr(source)}\n{cache.code_key(__file__)}"
+        return f"{what} of\n{cache.expr_key(self.symbols)}\n{cache.expr_key(source)}\n{cache.code_key(__file__)}"
 
     # ---- torch ------------------------------------------------------------------------------------
     @cached_property

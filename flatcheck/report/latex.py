@@ -11,8 +11,6 @@ import warnings
 from functools import lru_cache
 from pathlib import Path
 
-import matplotlib
-
 from flatcheck import cache
 
 # A braced group with up to one level of nested braces: {a}, {\rho^{2}}.
@@ -70,7 +68,7 @@ def svg_data_uri(tex: str, size: int = 18) -> str | None:
     text = to_mathtext(tex)
     if not text or "\\begin" in text or len(tex) > 600:
         return None
-    key = hashlib.sha256(f"{matplotlib.__version__}|{size}|{text}".encode()).hexdigest()
+    key = hashlib.sha256(f"{cache.version_of('matplotlib')}|{size}|{text}".encode()).hexdigest()
     path = cache_dir() / f"{key}.svg"
     try:
         if not cache.enabled():
@@ -93,6 +91,8 @@ def _render_svg(text: str, size: int) -> bytes:
     not parse next time either)."""
     # Imported here: mathtext's machinery costs a second to import, and a report whose statements
     # are all on disk never needs it.
+    import matplotlib
+
     matplotlib.use("Agg")
     from matplotlib import mathtext
     from matplotlib.font_manager import FontProperties

@@ -24,9 +24,7 @@ def render_png(spec: dict[str, Any]) -> str:
 
 @lru_cache(maxsize=256)
 def _render_cached(text: str) -> str:
-    import matplotlib
-
-    key = f"matplotlib {matplotlib.__version__} {cache.source_hash(_DRAWING)}\n{text}"
+    key = f"matplotlib {cache.version_of('matplotlib')} {cache.source_hash(_DRAWING)}\n{text}"
     return cache.memo("plots", key, lambda: _draw(text), str.encode, bytes.decode)
 
 

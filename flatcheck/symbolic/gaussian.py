@@ -22,7 +22,7 @@ def gaussian_expectation(expr: sp.Expr, u: Sequence[sp.Symbol], cov: sp.Matrix) 
     Kept on disk (`flatcheck.cache`): the repeated expansion of the heat operator is the costly part."""
     if cov.shape != (len(u), len(u)):
         raise ValueError(f"covariance of shape {cov.shape} does not match {len(u)} variables")
-    inputs = [cache.srepr(tuple(u)), cache.srepr(sp.ImmutableMatrix(cov)), cache.srepr(expr)]
+    inputs = [cache.expr_key(tuple(u)), cache.expr_key(sp.ImmutableMatrix(cov)), cache.expr_key(expr)]
     key = "\n".join(["gaussian", *inputs, cache.code_key(__file__)])
     return cache.memo("moments", key, lambda: _gaussian_expectation(expr, u, cov))
 

@@ -46,7 +46,7 @@ def expectation(expr: sp.Expr, g: Sequence[sp.Symbol], distribution: str) -> sp.
     """E_g[expr] where expr is polynomial in the symbols g (other symbols are constants).
 
     Kept on disk (`flatcheck.cache`): expanding a high power of a sum is the costly part."""
-    key = f"{distribution}\n{cache.srepr(tuple(g))}\n{cache.srepr(expr)}\n{cache.code_key(__file__)}"
+    key = f"{distribution}\n{cache.expr_key(tuple(g))}\n{cache.expr_key(expr)}\n{cache.code_key(__file__)}"
     return cache.memo("moments", key, lambda: _expectation(expr, g, distribution))
 
 
