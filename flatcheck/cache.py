@@ -115,13 +115,22 @@ def code_key(*sources: str) -> str:
     return f"sympy {sympy.__version__} {source_hash(*sources)}"
 
 
-@lru_cache(maxsize=4096)
 def expr_key(expr: Any) -> str:
-    """The key of a sympy expression (or a tuple of them): a digest of its pickle, which spells out
-    how to rebuild it, so that two keys are equal only for equal expressions; stable across
-    processes (unlike hash()) and a hundred times cheaper than its srepr. Two spellings of one
-    expression (symbols declared with their assumptions in another order) only miss each other."""
+    """The key of a sympy expression (or a tuple or matrix of them): a digest of its pickle, which
+    spells out how to rebuild it, so that two keys are equal only for equal expressions; stable
+    across processes (unlike hash()) and a hundred times cheaper than its srepr. Two spellings of
+    one expression (symbols declared with their assumptions in another order) only miss each other."""
+    try:
+        return _expr_key(expr)
+    except TypeError:  # unhashable (a mutable Matrix): not kept in the process
+        return _digest(expr)
+
+
+def _digest(expr: Any) -> str:
     return hashlib.sha256(pickle.dumps(expr, protocol=4)).hexdigest()
+
+
+_expr_key = lru_cache(maxsize=4096)(_digest)
 
 
 def memo(

@@ -185,7 +185,11 @@ def to_autograd(symbols: Sequence[sp.Symbol], expr: sp.Expr) -> Callable:
     return lambda x: raw(*[x[i] for i in range(len(symbols))])
 
 
-def to_mpmath(symbols: Sequence[sp.Symbol], expr: sp.Expr) -> Callable:
-    """Function of a sequence of mpmath numbers, evaluated at the current mpmath precision."""
-    raw = _lambdify(tuple(symbols), expr, "mpmath")
+def to_mpmath(symbols: Sequence[sp.Symbol], expr: Exprs | Callable[[], Exprs], key: str | None = None) -> Callable:
+    """Function of a sequence of mpmath numbers, evaluated at the current mpmath precision. With
+    `key`, `expr` may be a function making the expression(s), as for `to_torch_many`."""
+    if key is None:
+        raw = _lambdify(tuple(symbols), expr, "mpmath")
+    else:
+        raw = compiled(tuple(symbols), "mpmath", key, expr if callable(expr) else lambda: expr)
     return lambda x: raw(*[mpmath.mpf(v) for v in x])
