@@ -172,3 +172,30 @@ def test_exact_moments_are_kept(store):
     assert expectation(expr, g, "sphere") == first
     assert expectation(expr, g, "gaussian") != first  # the law is part of the key
     assert (cache.STATS["moments:hit"], cache.STATS["moments:miss"]) == (1, 2)
+
+
+def test_a_second_verify_reads_its_symbolic_work_and_no_cache_reads_nothing(store, tmp_path, monkeypatch):
+    import json
+
+    from flatcheck.cli import main
+
+    # main() switches the cache off through the environment (for its workers): restored after.
+    monkeypatch.setenv(cache.OFF_ENV, "")
+
+    def verify(out: str, *extra: str) -> dict:
+        args = ["verify", "ahn2024.example1", "--exact", "--profile", "quick", "--jobs", "1", "--quiet"]
+        assert main([*args, "--out", str(tmp_path / out), *extra]) == 0
+        (claim,) = json.loads((tmp_path / out / "results.json").read_text())["claims"]
+        return {k: claim[k] for k in ("verdict", "evidence", "derivation", "examples", "passed")}
+
+    first = verify("first")
+    assert cache.STATS["derive:miss"] == 1 and cache.STATS["derive:hit"] == 0
+    _forget_in_process()
+    second = verify("second")
+    assert cache.STATS["derive:hit"] == 1 and cache.STATS["lambdify:hit"] >= 1
+    assert second == first
+    entries = sorted(store.rglob("*.pkl"))
+    cache.STATS.clear()
+    _forget_in_process()
+    assert verify("uncached", "--no-cache") == first
+    assert sorted(store.rglob("*.pkl")) == entries and not cache.STATS

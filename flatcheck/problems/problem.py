@@ -128,9 +128,10 @@ class Problem:
 
     def _derived_key(self, what: str, of: Any = None) -> str:
         """The key of a quantity derived from f (or from `of`) by this module's code (what
-        `cc.compiled` keeps under it)."""
+        `cc.compiled` keeps under it); the class is part of it, should a subclass derive otherwise."""
         source = self.expr if of is None else of
-        return f"{what} of\n{cache.expr_key(self.symbols)}\n{cache.expr_key(source)}\n{cache.code_key(__file__)}"
+        cls = f"{type(self).__module__}.{type(self).__qualname__}"
+        return f"{what} of\n{cls}\n{cache.expr_key(self.symbols)}\n{cache.expr_key(source)}\n{cache.code_key(__file__)}"
 
     # ---- torch ------------------------------------------------------------------------------------
     @cached_property
