@@ -169,8 +169,31 @@ def memo(
         payload = dumps(value)
     except Exception:  # a value that cannot be stored (an unpicklable object) is only not cached
         return value
+    _bound(path.parent)
     write_atomic(path, _encode(full, payload))
     return value
+
+
+# Entries a namespace keeps: a plot is keyed by its data, so every run of a new seed adds its plots.
+MAX_ENTRIES = 20000
+_bounded: set[Path] = set()
+
+
+def _bound(folder: Path) -> None:
+    """Once per process and namespace, before its first write: past MAX_ENTRIES, the older half of
+    the entries (by last write) is removed; what is removed is only computed again when needed."""
+    if folder in _bounded:
+        return
+    _bounded.add(folder)
+    try:
+        entries = list(os.scandir(folder))
+        if len(entries) <= MAX_ENTRIES:
+            return
+        entries.sort(key=lambda e: e.stat().st_mtime)
+        for e in entries[: len(entries) // 2]:
+            os.unlink(e.path)
+    except OSError:  # a missing folder (nothing kept yet) or an entry another process removed first
+        pass
 
 
 def _encode(full_key: bytes, payload: bytes) -> bytes:

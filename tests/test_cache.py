@@ -86,6 +86,16 @@ def test_an_entry_written_for_another_key_is_rejected(store):
     assert cache.STATS["t:rejected"] == 1
 
 
+def test_a_namespace_past_its_bound_drops_its_older_half(store, monkeypatch):
+    monkeypatch.setattr(cache, "MAX_ENTRIES", 4)
+    for i in range(6):
+        cache.memo("t", f"k{i}", lambda i=i: i)
+    assert len(_entries(store, "t")) == 6  # bounded once per process, before its first write
+    cache._bounded.clear()
+    cache.memo("t", "k6", lambda: 6)
+    assert len(_entries(store, "t")) == 4  # six, less the older three, and the new one
+
+
 def test_no_cache_reads_and_writes_nothing(store, monkeypatch):
     monkeypatch.setenv(cache.OFF_ENV, "1")
     assert cache.memo("t", "k", lambda: 1) == 1
