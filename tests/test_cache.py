@@ -209,3 +209,36 @@ def test_a_second_verify_reads_its_symbolic_work_and_no_cache_reads_nothing(stor
     _forget_in_process()
     assert verify("uncached", "--no-cache") == first
     assert sorted(store.rglob("*.pkl")) == entries and not cache.STATS
+
+
+def test_what_a_check_reads_from_derive_is_kept_and_read_back(store, monkeypatch):
+    from flatcheck.verify import derived
+
+    calls: list[int] = []
+
+    def derive():
+        calls.append(1)
+        return {"kappa": sp.Rational(1, 2), "terms": [sp.Symbol("rho", positive=True) ** 2]}
+
+    monkeypatch.setattr(derived, "_wrappers", {})
+    first = derived.cached_derive(derive)
+    assert first() is first() and len(calls) == 1  # once in the process
+    monkeypatch.setattr(derived, "_wrappers", {})
+    again = derived.cached_derive(derive)  # as a new process would wrap it
+    assert again() == first() and len(calls) == 1
+    assert (cache.STATS["derived:miss"], cache.STATS["derived:hit"]) == (1, 1)
+
+    def unpicklable():
+        calls.append(1)
+        return {"f": lambda x: x}
+
+    assert derived.cached_derive(unpicklable)()["f"](3) == 3  # not kept on disk, still returned
+
+
+def test_the_registry_hands_checks_the_kept_derive():
+    import flatcheck_theorems.ahn2024.eq5 as eq5
+    from flatcheck.verify.registry import get
+
+    claim = get("ahn2024.eq5")
+    assert claim.derive is eq5.derive and eq5.derive.__flatcheck_cached__
+    assert eq5.derive()["kappa"] == eq5.derive.__wrapped__()["kappa"] == sp.Rational(1, 2)

@@ -19,11 +19,9 @@ crashes is `error` with its traceback; neither stops the claims after it.
 from __future__ import annotations
 
 import hashlib
-import inspect
 import json
 import math
 import signal
-import sys
 import textwrap
 import threading
 import time
@@ -38,11 +36,10 @@ import sympy
 from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis.errors import Unsatisfiable
 
-import flatcheck
 from flatcheck import cache
 from flatcheck.errors import FlatcheckError
 from flatcheck.stats import CATALOG_ALPHA
-from flatcheck.verify import batches, parallel, verdict
+from flatcheck.verify import batches, derived, parallel, verdict
 from flatcheck.verify.claim import Budget, Claim, Evidence
 from flatcheck.verify.profiles import budget_for
 from flatcheck.verify.result import ClaimResult, blank_result, evidence_json, jsonable, lost_result
@@ -146,21 +143,10 @@ def derivation(claim: Claim, budget: Budget | None = None) -> str | None:
     key = "\n".join(
         [
             json.dumps({"claim": claim.id, "constants": constants}, sort_keys=True, default=str),
-            f"sympy {sympy.__version__}",
-            cache.source_hash(flatcheck, *_claim_sources(derive)),
+            derived.code_key(derive),
         ]
     )
     return cache.memo("derive", key, lambda: derivation_text(derive()), str.encode, bytes.decode)
-
-
-def _claim_sources(derive: Callable[[], Any]) -> list[Any]:
-    """The code a derive() may run besides the engine: its module, and the package of its module (a
-    paper's claims and their helpers)."""
-    module = inspect.getmodule(getattr(derive, "func", derive))
-    if module is None:
-        return [derive]
-    package = sys.modules.get(module.__name__.rpartition(".")[0])
-    return [module] + ([package] if package is not None and hasattr(package, "__path__") else [])
 
 
 def derivation_text(obj: Any) -> str:
