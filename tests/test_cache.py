@@ -242,3 +242,17 @@ def test_the_registry_hands_checks_the_kept_derive():
     claim = get("ahn2024.eq5")
     assert claim.derive is eq5.derive and eq5.derive.__flatcheck_cached__
     assert eq5.derive()["kappa"] == eq5.derive.__wrapped__()["kappa"] == sp.Rational(1, 2)
+
+
+def test_a_plot_is_drawn_once_and_one_that_cannot_be_drawn_fails_the_same_from_the_cache(store):
+    from flatcheck.report import png as plots
+
+    spec = {"type": "loglog", "x": [0.1, 0.01, 0.001], "y": [1e-3, 1e-6, 1e-9], "reference_order": 3}
+    bad = {"type": "no such plot"}
+    for _ in range(2):
+        png = plots.render_png(spec)
+        with pytest.raises(ValueError, match="unknown plot type") as first:
+            plots.render_png(bad)
+        plots._render_cached.cache_clear()  # as in a new process
+    assert png.startswith("iVBOR") and (cache.STATS["plots:miss"], cache.STATS["plots:hit"]) == (2, 2)
+    assert str(first.value).startswith("unknown plot type")

@@ -25,10 +25,20 @@ def render_png(spec: dict[str, Any]) -> str:
 @lru_cache(maxsize=256)
 def _render_cached(text: str) -> str:
     key = f"matplotlib {cache.version_of('matplotlib')} {cache.source_hash(_DRAWING)}\n{text}"
-    return cache.memo("plots", key, lambda: _draw(text), str.encode, bytes.decode)
+    kind, value = cache.memo("plots", key, lambda: _draw(text))
+    if kind in _NOT_DRAWN:  # kept too: it will not be drawn next time either
+        raise _NOT_DRAWN[kind](*value)
+    return value
 
 
-def _draw(text: str) -> str:
+# What plots.render_png raises for data it cannot draw (the report shows them as a table).
+_NOT_DRAWN: dict[str, type[Exception]] = {"ValueError": ValueError, "KeyError": KeyError, "TypeError": TypeError}
+
+
+def _draw(text: str) -> tuple[str, Any]:
     from flatcheck.report.plots import render_png as draw
 
-    return draw(json.loads(text))
+    try:
+        return "png", draw(json.loads(text))
+    except tuple(_NOT_DRAWN.values()) as e:
+        return type(e).__name__, e.args
