@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import io
 import os
 import pickle
 import sys
@@ -127,7 +128,14 @@ def expr_key(expr: Any) -> str:
 
 
 def _digest(expr: Any) -> str:
-    return hashlib.sha256(pickle.dumps(expr, protocol=4)).hexdigest()
+    # Without the pickle's memo ("fast" mode) the bytes spell out the tree alone: an equal
+    # expression built in another process shares its subexpressions differently (sympy's own
+    # cache), and a memo would write those shared objects as back-references.
+    out = io.BytesIO()
+    pickler = pickle.Pickler(out, protocol=4)
+    pickler.fast = True
+    pickler.dump(expr)
+    return hashlib.sha256(out.getvalue()).hexdigest()
 
 
 _expr_key = lru_cache(maxsize=4096)(_digest)

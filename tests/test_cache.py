@@ -5,6 +5,7 @@ recomputed — never trusted."""
 from __future__ import annotations
 
 import dataclasses
+import pickle
 
 import pytest
 import sympy as sp
@@ -140,6 +141,15 @@ def _ridge_problem() -> pm.Problem:
     xs = sp.symbols("x1:4", real=True)
     expr = (xs[0] + 2 * xs[1] - xs[2]) ** 4 / 7 + sp.exp(xs[0] * xs[2]) + xs[1] ** 2 * sp.sin(xs[2])
     return pm.Problem("ridge-test", xs, expr, is_polynomial=False)
+
+
+def test_the_key_of_an_expression_does_not_depend_on_how_it_shares_subexpressions():
+    x, y = sp.symbols("x y", real=True)
+    part = sp.sin(x) * y + x**3
+    copy = pickle.loads(pickle.dumps(part))
+    assert copy is not part and copy == part
+    assert cache.expr_key((part, part)) == cache.expr_key((part, copy))
+    assert cache.expr_key((part, part)) != cache.expr_key((part, part + 1))
 
 
 def test_derivatives_and_compiled_code_read_back_give_the_same_numbers(store):
