@@ -29,9 +29,11 @@ def out_dir(path: str) -> Path:
 RUN_FILE = "run.json"
 DEFAULT_OUT = "reports/run"
 # Options that do not change what a run finds: where the report and the summary go, how progress
-# is shown, how the claims are spread over processes or machines, and which claims (recorded as `ids`).
+# is shown, how the claims are spread over processes or machines, and which claims (recorded as `ids`);
+# nor whether flatcheck's cache is read (what it keeps is what the run would compute).
 NOT_SHAPING = frozenset(
     {"cmd", "func", "ids", "claims", "exact", "out", "summary", "quiet", "resume", "jobs", "workers", "scheduler"}
+    | {"no_cache"}
 )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import inspect
 import json
+import os
 import queue
 import sys
 import textwrap
@@ -28,6 +29,7 @@ from flatcheck.bookkeeping import (
     write_results,
     write_run_file,
 )
+from flatcheck.cache import OFF_ENV
 from flatcheck.errors import FlatcheckError
 
 
@@ -63,7 +65,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def _claim_text(c: Any) -> str:
     """One claim for a person: statement, reference, assumptions and the derivation laid out by sympy."""
-    from flatcheck.verify.runner import derivation_text
+    from flatcheck.verify.runner import derivation
 
     lines = [f"{c.id}  ({c.kind}, {c.ref})", "", c.summary, "", "Statement (LaTeX):", f"  {c.statement}"]
     if c.faithful is not None:
@@ -81,7 +83,7 @@ def _claim_text(c: Any) -> str:
     if c.derive is not None:
         what = " ".join((inspect.getdoc(c.derive) or "").split())
         lines += ["", "Symbolic derivation (computed by sympy)" + (f": {what}" if what else ":")]
-        lines.append(textwrap.indent(derivation_text(c.derive()), "  "))
+        lines.append(textwrap.indent(derivation(c) or "", "  "))
     return "\n".join(lines)
 
 
@@ -510,6 +512,16 @@ def _common(p: argparse.ArgumentParser) -> None:
         default="float64",
         help="the precision implementations are driven at; step claims judge at its round-off (default float64)",
     )
+    _no_cache(p)
+
+
+def _no_cache(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="compute every derivation, compiled expression and plot afresh, reading and writing nothing in "
+        "flatcheck's cache ($FLATCHECK_CACHE_DIR, default ~/.cache/flatcheck; also $FLATCHECK_NO_CACHE=1)",
+    )
 
 
 def parser() -> argparse.ArgumentParser:
@@ -560,6 +572,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--quiet", action="store_true", help="no line per finished run")
     s.add_argument("--time-limit", type=float, default=None, help="seconds per run (default: the profile's)")
     s.add_argument("--jobs", type=int, default=None, help="worker processes (default: as for verify)")
+    _no_cache(s)
     s.set_defaults(func=cmd_mutate, scheduler=None, workers=None)
     s = sub.add_parser("report", help="re-render a report from results.json")
     s.add_argument(
@@ -571,12 +584,16 @@ def parser() -> argparse.ArgumentParser:
         default=None,
         help="a mutants.json of `flatcheck mutate` whose kills the report shows (default: one beside the results)",
     )
+    _no_cache(s)
     s.set_defaults(func=cmd_report)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if getattr(args, "no_cache", False):
+        # Through the environment, so that the worker processes honour it too.
+        os.environ[OFF_ENV] = "1"
     try:
         return args.func(args)
     except FlatcheckError as e:

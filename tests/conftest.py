@@ -1,5 +1,8 @@
+import atexit
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -7,6 +10,12 @@ import pytest
 # Claims run in pytest's own process unless a test asks for --jobs: that process holds threads
 # (Dask's in-process test cluster, hypothesis, torch) that a fork had better not copy.
 os.environ.setdefault("FLATCHECK_JOBS", "1")
+
+# flatcheck's disk cache (`flatcheck.cache`) starts empty for each test session: no test may pass
+# only because an earlier run left its symbolic work on disk.
+os.environ["FLATCHECK_CACHE_DIR"] = tempfile.mkdtemp(prefix="flatcheck-test-cache-")
+atexit.register(shutil.rmtree, os.environ["FLATCHECK_CACHE_DIR"], True)
+os.environ.pop("FLATCHECK_NO_CACHE", None)
 
 # tests/fixtures/ holds the implementations used as `module:Class` targets: deliberately broken
 # ones, mutants, user-style and third-party-style classes, toy claims.

@@ -92,7 +92,7 @@ def test_every_catalog_statement_renders_and_is_cached_on_disk(tmp_path, monkeyp
     from flatcheck.report import latex
     from flatcheck.verify.registry import all_claims, get
 
-    monkeypatch.setenv("FLATCHECK_CACHE", str(tmp_path))
+    monkeypatch.setenv("FLATCHECK_CACHE_DIR", str(tmp_path))
     latex.svg_data_uri.cache_clear()
     unrendered = [cid for cid in all_claims() if svg_data_uri(get(cid).statement) is None]
     assert unrendered == []

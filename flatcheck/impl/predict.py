@@ -29,6 +29,7 @@ import mpmath
 import sympy as sp
 import torch
 
+from flatcheck import cache
 from flatcheck.problems import Problem
 from flatcheck.problems.compile import to_mpmath, to_torch
 from flatcheck.stats import mean_interval
@@ -405,10 +406,18 @@ def ascent_family(problem: Problem, x: list, lr: float, rho: float, model: Error
     g, n, kappa = at
     shift = sp.Symbol("shift_e")
 
-    def make() -> Callable:
+    def jacobian() -> tuple[sp.Expr, ...]:
         gv = sp.Matrix(grad_exprs(problem))
         unit = gv / (sp.sqrt((gv.T * gv)[0]) + shift)
-        return to_mpmath((*problem.symbols, shift), tuple(unit.jacobian(sp.Matrix(problem.symbols))))
+        return tuple(unit.jacobian(sp.Matrix(problem.symbols)))
+
+    # The symbolic Jacobian is most of a step claim's symbolic work: its compiled code is kept on
+    # disk (`flatcheck.cache`) under f's key, and a second run does not differentiate at all.
+    what = [cache.expr_key(problem.symbols), cache.expr_key(problem.expr), cache.code_key(__file__)]
+    key = "\n".join(["jacobian of the unit gradient ∇f/(‖∇f‖ + shift_e) of", *what])
+
+    def make() -> Callable:
+        return to_mpmath((*problem.symbols, shift), jacobian, key)
 
     jac_mp = _cached(problem, "unit_grad_jacobian_e", make)
     xt = to_tensor(xm)

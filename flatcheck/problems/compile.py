@@ -6,13 +6,20 @@ disagreement between backends is a bug in flatcheck, never a difference of defin
 
 from __future__ import annotations
 
+import builtins
+import functools
+import linecache
 from collections.abc import Callable, Sequence
 from functools import lru_cache
+from types import CodeType
+from typing import Any
 
 import autograd.numpy as anp
 import mpmath
 import sympy as sp
 import torch
+
+from flatcheck import cache
 
 _TORCH_FUNCS = {
     "exp": torch.exp,
@@ -43,12 +50,80 @@ _AUTOGRAD_FUNCS = {
 
 _MODULES = {"torch": [_TORCH_FUNCS, "math"], "autograd": [_AUTOGRAD_FUNCS, "math"], "mpmath": "mpmath"}
 
+Exprs = sp.Expr | tuple[sp.Expr, ...]
 
-def _lambdify_uncached(symbols: tuple[sp.Symbol, ...], expr, backend: str) -> Callable:
+
+def _lambdify_uncached(symbols: tuple[sp.Symbol, ...], expr: Exprs, backend: str) -> Callable:
     """A tuple of expressions compiles to one function returning a list, with common
     subexpressions shared between the entries (a gradient's or a Hessian's components)."""
+    return compiled(symbols, backend, f"{cache.expr_key(symbols)}\n{cache.expr_key(expr)}", lambda: expr)
+
+
+def compiled(symbols: tuple[sp.Symbol, ...], backend: str, key: str, make: Callable[[], Exprs]) -> Callable:
+    """The function sympy's lambdify prints for the expression(s) `make()` returns, whose printed code
+    is kept on disk (`flatcheck.cache`) under `key`, a string that determines the expression(s) (their
+    `cache.expr_key`, or that of what they are derived from and how): on a hit, `make` is not called.
+
+    Printing (and CSE) is the expensive part of lambdify; executing the printed code in the backend's
+    namespace is cheap and gives the very function lambdify would."""
+    key = f"{backend}\n{key}\n{cache.code_key(__file__)}"
+    if key in _in_process:
+        return _in_process[key]
+    if len(_in_process) >= 4096:
+        _in_process.clear()
+    _in_process[key] = f = _compiled(symbols, backend, key, make)
+    return f
+
+
+# Keyed by the full key: a Problem is drawn anew for each instance, and the same expression compiles
+# once in the process.
+_in_process: dict[str, Callable] = {}
+
+
+def _compiled(symbols: tuple[sp.Symbol, ...], backend: str, key: str, make: Callable[[], Exprs]) -> Callable:
+    fresh: list[Callable] = []
+
+    def printed() -> str:
+        f = _lambdify_sympy(symbols, make(), backend)
+        fresh.append(f)
+        source = "".join(linecache.getlines(f.__code__.co_filename))
+        # Code that reads a name outside the backend's namespace (a free symbol that is not an
+        # argument) would not run the same from its text alone: such a function is not kept.
+        return source if _names(f.__code__) <= set(_namespace(backend)) | _BUILTINS else ""
+
+    source = cache.memo("lambdify", key, printed, str.encode, bytes.decode)
+    if fresh:
+        return fresh[0]
+    if not source:
+        return _lambdify_sympy(symbols, make(), backend)
+    found: dict[str, Any] = {}
+    # The namespace is shared: a compiled function only reads its globals.
+    exec(compile(source, "<lambdifygenerated-cached>", "exec"), _namespace(backend), found)
+    return found["_lambdifygenerated"]
+
+
+def _lambdify_sympy(symbols: tuple[sp.Symbol, ...], expr: Exprs, backend: str) -> Callable:
     target = list(expr) if isinstance(expr, tuple) else expr
     return sp.lambdify(list(symbols), target, modules=_MODULES[backend], cse=backend != "mpmath")
+
+
+_BUILTINS = set(dir(builtins))
+
+
+def _names(code: CodeType) -> set[str]:
+    """The global (and attribute) names a code object and the code nested in it read."""
+    found = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, CodeType):
+            found |= _names(const)
+    return found
+
+
+@functools.cache
+def _namespace(backend: str) -> dict[str, Any]:
+    """The globals lambdify gives a function of this backend (modules and translations, `builtins`,
+    `range`), taken from lambdify itself so that the cached code runs exactly as the printed one."""
+    return dict(sp.lambdify([], 0, modules=_MODULES[backend]).__globals__)
 
 
 # One lambdify per (symbols, expression(s), backend) in the process: printing and CSE are the
@@ -61,7 +136,7 @@ def _lambdify(symbols: tuple[sp.Symbol, ...], expr, backend: str) -> Callable:
     try:
         return _lambdify_cached(symbols, expr, backend)
     except TypeError:  # an unhashable expression (a mutable sympy Matrix): compile it uncached
-        return _lambdify_uncached(symbols, expr, backend)
+        return _lambdify_sympy(symbols, expr, backend)
 
 
 def _full(value, x: torch.Tensor) -> torch.Tensor:
@@ -83,11 +158,18 @@ def to_torch(symbols: Sequence[sp.Symbol], expr: sp.Expr) -> Callable[[torch.Ten
     return f
 
 
-def to_torch_many(symbols: Sequence[sp.Symbol], exprs: Sequence[sp.Expr]) -> Callable[[torch.Tensor], torch.Tensor]:
+def to_torch_many(
+    symbols: Sequence[sp.Symbol], exprs: Sequence[sp.Expr] | Callable[[], Sequence[sp.Expr]], key: str | None = None
+) -> Callable[[torch.Tensor], torch.Tensor]:
     """Several expressions compiled together: x of shape (..., d) -> values of shape (..., len(exprs)).
 
-    One compiled function with shared subexpressions instead of one per entry (a Hessian has d²)."""
-    raw = _lambdify(tuple(symbols), tuple(exprs), "torch")
+    One compiled function with shared subexpressions instead of one per entry (a Hessian has d²).
+    With `key` (a string that determines the expressions, e.g. "the gradient of" an expression's key), `exprs`
+    may be a function making them, called only when the compiled code is not on disk."""
+    if key is None:
+        raw = _lambdify(tuple(symbols), tuple(exprs), "torch")
+    else:
+        raw = compiled(tuple(symbols), "torch", key, lambda: tuple(exprs() if callable(exprs) else exprs))
 
     def f(x: torch.Tensor) -> torch.Tensor:
         return torch.stack([_full(v, x) for v in raw(*x.unbind(-1))], dim=-1)
@@ -103,7 +185,11 @@ def to_autograd(symbols: Sequence[sp.Symbol], expr: sp.Expr) -> Callable:
     return lambda x: raw(*[x[i] for i in range(len(symbols))])
 
 
-def to_mpmath(symbols: Sequence[sp.Symbol], expr: sp.Expr) -> Callable:
-    """Function of a sequence of mpmath numbers, evaluated at the current mpmath precision."""
-    raw = _lambdify(tuple(symbols), expr, "mpmath")
+def to_mpmath(symbols: Sequence[sp.Symbol], expr: Exprs | Callable[[], Exprs], key: str | None = None) -> Callable:
+    """Function of a sequence of mpmath numbers, evaluated at the current mpmath precision. With
+    `key`, `expr` may be a function making the expression(s), as for `to_torch_many`."""
+    if key is None:
+        raw = _lambdify(tuple(symbols), expr, "mpmath")
+    else:
+        raw = compiled(tuple(symbols), "mpmath", key, expr if callable(expr) else lambda: expr)
     return lambda x: raw(*[mpmath.mpf(v) for v in x])

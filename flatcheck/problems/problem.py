@@ -16,20 +16,31 @@ import mpmath
 import sympy as sp
 import torch
 
+from flatcheck import cache
 from flatcheck.problems import compile as cc
 from flatcheck.problems.local import MonomialMap
 
 
-# Derivatives are cached per (expression, variables) in the process: with the same run seed,
-# hypothesis draws the same instances for many claims (and again while shrinking), each time as
-# a new Problem; sympy's differentiation of ridge powers dominates a quick catalog run otherwise.
+# Derivatives are cached per (expression, variables) in the process and on disk (`flatcheck.cache`):
+# with the same run seed, hypothesis draws the same instances for many claims (and again while
+# shrinking), each time as a new Problem, and again in the next run; sympy's differentiation of
+# ridge powers dominates a quick catalog run otherwise.
+def _on_disk(what: str, expr: sp.Expr, symbols: tuple[sp.Symbol, ...], make: Callable[[], Any]) -> Any:
+    key = f"{what}\n{cache.expr_key(symbols)}\n{cache.expr_key(expr)}\n{cache.code_key(__file__)}"
+    return cache.memo("derivatives", key, make)
+
+
 @lru_cache(maxsize=1024)
 def _gradient(expr: sp.Expr, symbols: tuple[sp.Symbol, ...]) -> tuple[sp.Expr, ...]:
-    return tuple(sp.diff(expr, s) for s in symbols)
+    return _on_disk("gradient", expr, symbols, lambda: tuple(sp.diff(expr, s) for s in symbols))
 
 
 @lru_cache(maxsize=1024)
 def _hessian(expr: sp.Expr, symbols: tuple[sp.Symbol, ...]) -> tuple[tuple[sp.Expr, ...], ...]:
+    return _on_disk("hessian", expr, symbols, lambda: _hessian_uncached(expr, symbols))
+
+
+def _hessian_uncached(expr: sp.Expr, symbols: tuple[sp.Symbol, ...]) -> tuple[tuple[sp.Expr, ...], ...]:
     """Symmetric: the upper triangle is differentiated and mirrored (half the sympy work)."""
     grad, diag = _gradient(expr, symbols), _hessian_diagonal(expr, symbols)
     d = len(symbols)
@@ -41,13 +52,21 @@ def _hessian(expr: sp.Expr, symbols: tuple[sp.Symbol, ...]) -> tuple[tuple[sp.Ex
 @lru_cache(maxsize=1024)
 def _hessian_diagonal(expr: sp.Expr, symbols: tuple[sp.Symbol, ...]) -> tuple[sp.Expr, ...]:
     """∂²f/∂x_i²: all tr̄ needs (d derivatives instead of the Hessian's d(d+1)/2)."""
-    return tuple(sp.diff(g, s) for g, s in zip(_gradient(expr, symbols), symbols))
+    return _on_disk(
+        "hessian diagonal",
+        expr,
+        symbols,
+        lambda: tuple(sp.diff(g, s) for g, s in zip(_gradient(expr, symbols), symbols)),
+    )
 
 
 @lru_cache(maxsize=1024)
 def _trace_bar(expr: sp.Expr, symbols: tuple[sp.Symbol, ...], is_polynomial: bool) -> sp.Expr:
-    tr = sp.Add(*_hessian_diagonal(expr, symbols)) / len(symbols)
-    return sp.expand(tr) if is_polynomial else tr
+    def make() -> sp.Expr:
+        tr = sp.Add(*_hessian_diagonal(expr, symbols)) / len(symbols)
+        return sp.expand(tr) if is_polynomial else tr
+
+    return _on_disk(f"trace bar (expanded: {is_polynomial})", expr, symbols, make)
 
 
 @lru_cache(maxsize=256)
@@ -107,22 +126,33 @@ class Problem:
         """tr̄(x) = tr ∇²f(x) / d (ahn2024 §2.2)."""
         return _trace_bar(self.expr, tuple(self.symbols), self.is_polynomial)
 
+    def _derived_key(self, what: str, of: Any = None) -> str:
+        """The key of a quantity derived from f (or from `of`) by this module's code (what
+        `cc.compiled` keeps under it); the class is part of it, should a subclass derive otherwise."""
+        source = self.expr if of is None else of
+        cls = f"{type(self).__module__}.{type(self).__qualname__}"
+        return f"{what} of\n{cls}\n{cache.expr_key(self.symbols)}\n{cache.expr_key(source)}\n{cache.code_key(__file__)}"
+
     # ---- torch ------------------------------------------------------------------------------------
     @cached_property
     def f(self) -> Callable[[torch.Tensor], torch.Tensor]:
         """Batched f: (..., d) -> (...)."""
         return cc.to_torch(self.symbols, self.expr)
 
-    def _compile_many(self, exprs: list[sp.Expr]) -> Callable[[torch.Tensor], torch.Tensor]:
-        """Several derivative expressions as one batched function (..., d) -> (..., len(exprs))."""
+    def _compile_many(
+        self, what: str, make: Callable[[], list[sp.Expr]], of: Any = None
+    ) -> Callable[[torch.Tensor], torch.Tensor]:
+        """Several derivative expressions (`what`, made by `make` from f or from `of`) as one batched
+        function (..., d) -> (..., len(exprs)); compiled code is kept on disk under the key of `what`
+        (`_derived_key`), so that a warm run neither differentiates nor prints."""
         if self.monomial:
-            return monomial_map(exprs, self.symbols)
-        return cc.to_torch_many(self.symbols, exprs)
+            return monomial_map(make(), self.symbols)
+        return cc.to_torch_many(self.symbols, make, self._derived_key(what, of))
 
     # Vector-valued quantities compile to one function each (shared subexpressions), not one per entry.
     @cached_property
     def _grad_fn(self) -> Callable[[torch.Tensor], torch.Tensor]:
-        return self._compile_many(self.grad_expr)
+        return self._compile_many("gradient", lambda: self.grad_expr)
 
     def grad(self, x: torch.Tensor) -> torch.Tensor:
         """Exact gradient (sympy-derived), batched: (..., d) -> (..., d)."""
@@ -130,7 +160,7 @@ class Problem:
 
     @cached_property
     def _hess_fn(self) -> Callable[[torch.Tensor], torch.Tensor]:
-        return self._compile_many(list(self.hess_expr))
+        return self._compile_many("hessian", lambda: list(self.hess_expr))
 
     def hess(self, x: torch.Tensor) -> torch.Tensor:
         """Exact Hessian, batched: (..., d) -> (..., d, d)."""
@@ -138,7 +168,10 @@ class Problem:
 
     @cached_property
     def _trace_bar_grad_fn(self) -> Callable[[torch.Tensor], torch.Tensor]:
-        return self._compile_many([sp.diff(self.trace_bar_expr, s) for s in self.symbols])
+        return self._compile_many(
+            f"gradient of the trace bar (expanded: {self.is_polynomial})",
+            lambda: [sp.diff(self.trace_bar_expr, s) for s in self.symbols],
+        )
 
     def grad_trace_bar(self, x: torch.Tensor) -> torch.Tensor:
         """∇tr̄(x), exact (third derivatives of f)."""
@@ -150,7 +183,11 @@ class Problem:
 
     @cached_property
     def _example_grad_fn(self) -> Callable[[torch.Tensor], torch.Tensor]:
-        return self._compile_many([sp.diff(e, s) for e in self.examples for s in self.symbols])
+        return self._compile_many(
+            "gradients of the examples",
+            lambda: [sp.diff(e, s) for e in self.examples for s in self.symbols],
+            self.examples,
+        )
 
     def grad_example(self, x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
         """∇f_i(x) row-wise: x (B, d), index (B,) of example numbers -> (B, d)."""

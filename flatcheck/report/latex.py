@@ -6,18 +6,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
-import os
 import re
 import warnings
 from functools import lru_cache
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-from matplotlib import mathtext  # noqa: E402  (the backend must be chosen first)
-from matplotlib.font_manager import FontProperties  # noqa: E402
+from flatcheck import cache
 
 # A braced group with up to one level of nested braces: {a}, {\rho^{2}}.
 _GROUP = r"\{(?:[^{}]|\{[^{}]*\})*\}"
@@ -74,26 +68,35 @@ def svg_data_uri(tex: str, size: int = 18) -> str | None:
     text = to_mathtext(tex)
     if not text or "\\begin" in text or len(tex) > 600:
         return None
-    key = hashlib.sha256(f"{matplotlib.__version__}|{size}|{text}".encode()).hexdigest()
+    key = hashlib.sha256(f"{cache.version_of('matplotlib')}|{size}|{text}".encode()).hexdigest()
     path = cache_dir() / f"{key}.svg"
     try:
+        if not cache.enabled():
+            raise FileNotFoundError(path)
         svg = path.read_bytes()
     except OSError:
         svg = _render_svg(text, size)
-        _store(path, svg)
+        if cache.enabled():
+            cache.write_atomic(path, svg)
     return "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii") if svg else None
 
 
 def cache_dir() -> Path:
-    """Where rendered statements are kept: $FLATCHECK_CACHE, else $XDG_CACHE_HOME/flatcheck, else ~/.cache/flatcheck."""
-    if os.environ.get("FLATCHECK_CACHE"):
-        return Path(os.environ["FLATCHECK_CACHE"]) / "formulas"
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "flatcheck" / "formulas"
+    """Where rendered statements are kept: `formulas` in flatcheck's cache (`flatcheck.cache.root()`)."""
+    return cache.root() / "formulas"
 
 
 def _render_svg(text: str, size: int) -> bytes:
     """The SVG bytes of a mathtext formula, or b"" when mathtext cannot parse it (cached too: it will
     not parse next time either)."""
+    # Imported here: mathtext's machinery costs a second to import, and a report whose statements
+    # are all on disk never needs it.
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import mathtext
+    from matplotlib.font_manager import FontProperties
+
     buf = io.BytesIO()
     try:
         with warnings.catch_warnings():
@@ -102,15 +105,3 @@ def _render_svg(text: str, size: int) -> bytes:
     except Exception:  # mathtext's parser raises ValueError and friends on what it does not know
         return b""
     return buf.getvalue()
-
-
-def _store(path: Path, svg: bytes) -> None:
-    # Written under a temporary name and renamed, so a reader never sees half a file; a cache that
-    # cannot be written (read-only home) only costs the rendering next time.
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(svg)
-        tmp.replace(path)
-    except OSError:
-        pass

@@ -8,7 +8,7 @@ from typing import Any
 
 from flatcheck.report.html import render_html
 from flatcheck.report.markdown import plot_name, render
-from flatcheck.report.plots import render_png
+from flatcheck.report.png import render_png
 from flatcheck.report.results import write_json
 
 

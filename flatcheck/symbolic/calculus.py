@@ -6,6 +6,8 @@ from collections.abc import Sequence
 
 import sympy as sp
 
+from flatcheck import cache
+
 
 def gradient(expr: sp.Expr, xs: Sequence[sp.Symbol]) -> sp.Matrix:
     return sp.Matrix([sp.diff(expr, x) for x in xs])
@@ -18,9 +20,17 @@ def hessian(expr: sp.Expr, xs: Sequence[sp.Symbol]) -> sp.Matrix:
 def third_contraction(hess: sp.Matrix, xs: Sequence[sp.Symbol], u: Sequence[sp.Expr]) -> sp.Matrix:
     """∇³f[u, u] as a vector from the Hessian H = ∇²f: component k is ∂_k(uᵀHu) (u constant).
 
-    Taking the Hessian (usually cached by the problem) avoids d² fresh second derivatives."""
-    uv = sp.Matrix(u)
-    return gradient((uv.T * hess * uv)[0], xs)
+    Taking the Hessian (usually cached by the problem) avoids d² fresh second derivatives; the result
+    is kept on disk (`flatcheck.cache`)."""
+    key = "\n".join(
+        [cache.expr_key(hess), cache.expr_key(tuple(xs)), cache.expr_key(tuple(u)), cache.code_key(__file__)]
+    )
+
+    def make() -> sp.Matrix:
+        uv = sp.Matrix(u)
+        return gradient((uv.T * hess * uv)[0], xs)
+
+    return cache.memo("derivatives", key, make)
 
 
 def substitute(v: sp.Matrix | sp.Expr, xs: Sequence[sp.Symbol], point: Sequence[sp.Expr]):

@@ -13,12 +13,22 @@ from collections.abc import Sequence
 import sympy as sp
 import torch
 
+from flatcheck import cache
+
 
 def gaussian_expectation(expr: sp.Expr, u: Sequence[sp.Symbol], cov: sp.Matrix) -> sp.Expr:
-    """E_{U ~ N(0, cov)} expr, where expr is a polynomial in the symbols u (others are constants)."""
+    """E_{U ~ N(0, cov)} expr, where expr is a polynomial in the symbols u (others are constants).
+
+    Kept on disk (`flatcheck.cache`): the repeated expansion of the heat operator is the costly part."""
+    if cov.shape != (len(u), len(u)):
+        raise ValueError(f"covariance of shape {cov.shape} does not match {len(u)} variables")
+    inputs = [cache.expr_key(tuple(u)), cache.expr_key(sp.ImmutableMatrix(cov)), cache.expr_key(expr)]
+    key = "\n".join(["gaussian", *inputs, cache.code_key(__file__)])
+    return cache.memo("moments", key, lambda: _gaussian_expectation(expr, u, cov))
+
+
+def _gaussian_expectation(expr: sp.Expr, u: Sequence[sp.Symbol], cov: sp.Matrix) -> sp.Expr:
     d = len(u)
-    if cov.shape != (d, d):
-        raise ValueError(f"covariance of shape {cov.shape} does not match {d} variables")
     term = sp.expand(expr)
     if term == 0:
         return sp.Integer(0)

@@ -14,6 +14,8 @@ from collections.abc import Sequence
 
 import sympy as sp
 
+from flatcheck import cache
+
 DISTRIBUTIONS = ("sphere", "gaussian", "rademacher", "uniform", "laplace")
 
 
@@ -41,7 +43,14 @@ def monomial_moment(alpha: Sequence[int], distribution: str) -> sp.Rational:
 
 
 def expectation(expr: sp.Expr, g: Sequence[sp.Symbol], distribution: str) -> sp.Expr:
-    """E_g[expr] where expr is polynomial in the symbols g (other symbols are constants)."""
+    """E_g[expr] where expr is polynomial in the symbols g (other symbols are constants).
+
+    Kept on disk (`flatcheck.cache`): expanding a high power of a sum is the costly part."""
+    key = f"{distribution}\n{cache.expr_key(tuple(g))}\n{cache.expr_key(expr)}\n{cache.code_key(__file__)}"
+    return cache.memo("moments", key, lambda: _expectation(expr, g, distribution))
+
+
+def _expectation(expr: sp.Expr, g: Sequence[sp.Symbol], distribution: str) -> sp.Expr:
     poly = sp.Poly(sp.expand(expr), *g)
     total = sp.Integer(0)
     for alpha, coeff in poly.terms():

@@ -12,11 +12,13 @@ import difflib
 import importlib
 import pkgutil
 from collections.abc import Iterable
+from dataclasses import replace
 from functools import lru_cache
 from importlib.metadata import EntryPoint, entry_points
 from types import ModuleType
 
 from flatcheck.errors import FlatcheckError
+from flatcheck.verify import derived
 from flatcheck.verify.claim import Claim
 
 ENTRY_POINT_GROUP = "flatcheck.claims"
@@ -59,6 +61,9 @@ def claims_in(packages: Iterable[ModuleType]) -> dict[str, Claim]:
                 continue
             if not isinstance(claim, Claim):
                 raise FlatcheckError(f"{mod.name}.CLAIM is not a flatcheck Claim")
+            if claim.derive is not None:
+                claim = replace(claim, derive=derived.install(module, claim.derive))
+                module.CLAIM = claim
             if claim.id in found:
                 raise FlatcheckError(f"claim id {claim.id} is defined twice (second time in {mod.name})")
             found[claim.id] = claim

@@ -36,9 +36,10 @@ import sympy
 from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis.errors import Unsatisfiable
 
+from flatcheck import cache
 from flatcheck.errors import FlatcheckError
 from flatcheck.stats import CATALOG_ALPHA
-from flatcheck.verify import batches, parallel, verdict
+from flatcheck.verify import batches, derived, parallel, verdict
 from flatcheck.verify.claim import Budget, Claim, Evidence
 from flatcheck.verify.profiles import budget_for
 from flatcheck.verify.result import ClaimResult, blank_result, evidence_json, jsonable, lost_result
@@ -127,6 +128,25 @@ def hard_time_limit(seconds: float) -> Iterator[bool]:
 def instance_seed(run_seed: int, description: dict[str, Any]) -> int:
     blob = json.dumps(jsonable(description), sort_keys=True).encode() + str(run_seed).encode()
     return int.from_bytes(hashlib.sha256(blob).digest()[:4], "little")
+
+
+def derivation(claim: Claim, budget: Budget | None = None) -> str | None:
+    """The text of the claim's derivation (`derivation_text(claim.derive())`), None without derive().
+
+    derive() is deterministic symbolic work: its text is kept on disk (`flatcheck.cache`), keyed by
+    the claim's id, the values of its constants (the budget's overrides: a mutant's), the source of
+    its paper's package and of the engine, and sympy's version."""
+    derive = claim.derive
+    if derive is None:
+        return None
+    constants = {c.name: c.value for c in claim.constants} | (budget.constants if budget else {})
+    key = "\n".join(
+        [
+            json.dumps({"claim": claim.id, "constants": constants}, sort_keys=True, default=str),
+            derived.code_key(derive),
+        ]
+    )
+    return cache.memo("derive", key, lambda: derivation_text(derive()), str.encode, bytes.decode)
 
 
 def derivation_text(obj: Any) -> str:
@@ -228,8 +248,7 @@ class ClaimRun:
 
     def decide(self) -> Outcome:
         try:
-            if self.claim.derive is not None:
-                self.derivation = derivation_text(self.claim.derive())
+            self.derivation = derivation(self.claim, self.budget)
         except Exception:
             return Outcome("error", "derive() crashed", traceback=traceback.format_exc())
         try:
