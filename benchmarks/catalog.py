@@ -214,6 +214,7 @@ def main() -> int:
                     "profile": args.profile,
                     "jobs": jobs,
                     "wall_s": round(wall, 1),
+                    "mutate_wall_s": round(mwall, 1) if args.mutate else None,
                     "load_average": round(os.getloadavg()[0], 1),
                     "claims": {**last_doc["claims"], **now},
                 },

@@ -16,9 +16,10 @@ PyHessian's Hutchinson (one HVP per Python iteration) is costed from `hessian_tr
 variance method: m = σ²/(ε·tr)² HVPs at its measured time per HVP.
 
 Top eigenvalue. flatcheck's `lanczos_eigenpairs` (full reorthogonalisation, rtol 1e-6, checked
-every step) against curvlinops' recommended route, scipy's ARPACK `eigsh(k=1, which='LA',
-tol=1e-6)` on `HessianLinearOperator.to_scipy()`, and PyHessian's power iteration (maxIter 100,
-tol 1e-3). HVPs counted for each; reference: dense eigh (small model) or Lanczos rtol 1e-10.
+every step; with its default max_steps = d, and with max_steps = 64) against curvlinops'
+recommended route, scipy's ARPACK `eigsh(k=1, which='LA', tol=1e-6)` on
+`HessianLinearOperator.to_scipy()`, and PyHessian's power iteration (maxIter 100, tol 1e-3).
+HVPs counted for each; reference: dense eigh (small model) or Lanczos rtol 1e-10.
 """
 
 from __future__ import annotations
@@ -127,10 +128,15 @@ def bench_model(hidden: int, eps: float, repeats: int, py_probes: int) -> dict:
         tight = lanczos_eigenpairs(ours, 1, "top", generator=torch.Generator().manual_seed(3), rtol=1e-10)
         ref, how = float(tight.values[0]), "Lanczos rtol 1e-10"
     for r in range(3):  # interleaved repetitions; the HVP counts are deterministic per seed
-        gen = torch.Generator().manual_seed(2 + r)
-        start = ours.products
-        lz, t = timed(lambda gen=gen: lanczos_eigenpairs(ours, 1, "top", generator=gen, rtol=1e-6, check_every=1))
-        eig.setdefault("flatcheck Lanczos", []).append((float(lz.values[0]), ours.products - start, t))
+        # max_steps None (the default) allocates the basis for d steps up front: (d+1)·d floats.
+        for cap in (None, 64):
+            gen = torch.Generator().manual_seed(2 + r)
+            lz, t = timed(
+                lambda gen=gen, cap=cap: lanczos_eigenpairs(
+                    ours, 1, "top", generator=gen, rtol=1e-6, check_every=1, max_steps=cap
+                )
+            )
+            eig.setdefault(f"flatcheck Lanczos (max_steps {cap})", []).append((float(lz.values[0]), lz.products, t))
         sc, count = counted_scipy(theirs.to_scipy())
         v0 = np.random.default_rng(2 + r).standard_normal(d)
         val, t = timed(lambda sc=sc, v0=v0: float(eigsh(sc, k=1, which="LA", tol=1e-6, v0=v0)[0][0]))
@@ -143,7 +149,7 @@ def bench_model(hidden: int, eps: float, repeats: int, py_probes: int) -> dict:
         val, n, _ = runs[0]
         t = statistics.median(r[2] for r in runs)
         summary[name] = (abs(val - ref) / ref, n, t)
-        print(f"  {name:28s} {val:.10g}  rel. error {abs(val - ref) / ref:.1e}, {n} HVPs, {t:.3f} s (median)")
+        print(f"  {name:34s} {val:.10g}  rel. error {abs(val - ref) / ref:.1e}, {n} HVPs, {t:.3f} s (median)")
     return {
         "hidden": hidden,
         "d": d,
