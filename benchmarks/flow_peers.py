@@ -139,14 +139,15 @@ def run_case(name: str, prob, x: torch.Tensor, tols: dict, closed, repeats: int)
             point, ok = solve(g)
             secs = time.perf_counter() - t0
             err = float(((point - ref).abs().amax(-1) / scale).nan_to_num(float("inf")).max())
-            out.setdefault(lib, []).append((err, int(ok.sum()), count["rows"], secs))
+            gnorm = float(torch.linalg.vector_norm(prob.grad(point), dim=-1).nan_to_num(float("inf")).max())
+            out.setdefault(lib, []).append((err, int(ok.sum()), count["rows"], secs, gnorm))
     summary = {}
     for lib, runs in out.items():
-        err, conv, rows, _ = runs[0]
+        err, conv, rows, _, gnorm = runs[0]
         summary[lib] = (err, conv, rows, statistics.median(r[3] for r in runs))
         print(
-            f"  {name:28s} B={x.shape[0]:3d} {lib:9s}: max error {err:.1e}, converged {conv}/{x.shape[0]}, "
-            f"∇f rows {rows}, {summary[lib][3]:.3f} s"
+            f"  {name:28s} B={x.shape[0]:3d} {lib:9s}: max error {err:.1e}, converged {conv}/{x.shape[0]} "
+            f"(largest final ‖∇f‖ {gnorm:.1e}), ∇f rows {rows}, {summary[lib][3]:.3f} s"
         )
     return summary
 
