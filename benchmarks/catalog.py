@@ -139,6 +139,16 @@ def table(rows: list[Row], profile: str) -> str:
     return "\n".join(lines)
 
 
+def _commit() -> str | None:
+    """The checkout's HEAD (with '+' when the tree has changes): which code the record measured."""
+    git = ["git", "-C", str(HERE)]
+    head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    if head.returncode != 0:
+        return None
+    dirty = subprocess.run([*git, "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True)
+    return head.stdout.strip() + ("+" if dirty.stdout.strip() else "")
+
+
 def _run(args: list[str]) -> tuple[subprocess.CompletedProcess, float]:
     t0 = time.perf_counter()
     proc = subprocess.run([sys.executable, *args], capture_output=True, text=True)
@@ -197,7 +207,8 @@ def main() -> int:
     last_doc = json.loads(path.read_text()) if path.exists() else {"claims": {}}
     now = record_of(doc, mutants)
     rows = compare(now, {k: v for k, v in last_doc["claims"].items() if not args.ids or k in now})
-    print(f"\nagainst {path.name} ({last_doc.get('when', 'no earlier run')}); * over the per-claim budget\n")
+    when_last = f"{last_doc['when']}, {last_doc.get('commit')}" if "when" in last_doc else "no earlier run"
+    print(f"\nagainst {path.name} ({when_last}); * over the per-claim budget\n")
     print(table(rows, args.profile))
     total = sum(r["time_s"] for r in doc["claims"])
     cpu = doc["provenance"].get("cpu_time_s", 0.0)
@@ -211,6 +222,7 @@ def main() -> int:
             json.dumps(
                 {
                     "when": when,
+                    "commit": _commit(),
                     "profile": args.profile,
                     "jobs": jobs,
                     "wall_s": round(wall, 1),
