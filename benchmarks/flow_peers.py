@@ -1,6 +1,6 @@
 """The gradient-flow limit map Φ: flatcheck's batched Dormand–Prince against torchode, side by side.
 
-    OMP_NUM_THREADS=1 python benchmarks/flow_peers.py [--batch 1 32] [--repeats 3]
+    OMP_NUM_THREADS=1 python benchmarks/flow_peers.py [--batch 1 32] [--repeats 3] [--only SUBSTRING]
 
 Needs the `bench` extra (torchode). Φ(x) = lim x(t) for ẋ = −∇f(x) on the problems whose Φ the
 catalog integrates, at the tolerances those claims use:
@@ -157,12 +157,14 @@ def main() -> None:
     ap.add_argument("--batch", type=int, nargs="+", default=[1, 32])
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--only", default="", help="run only the problems whose name contains this")
     args = ap.parse_args()
     print(f"# Φ: flatcheck Dormand–Prince vs torchode {to.__version__} (torch {torch.__version__}, ", end="")
     print(f"{torch.get_num_threads()} threads)")
     for b in args.batch:
         for name, prob, x, tols, closed in cases(b, args.seed):
-            run_case(name, prob, x, tols, closed, args.repeats)
+            if args.only in name:
+                run_case(name, prob, x, tols, closed, args.repeats)
 
 
 if __name__ == "__main__":
