@@ -124,7 +124,7 @@ def _kills(e: dict[str, Any] | None) -> str:
 def table(rows: list[Row], profile: str) -> str:
     head = (
         f"{'claim':<34}{'time s now':>11}{'last':>8}  {'verdict now':<13}{'last':<13}{'kills now':>10}{'last':>7}"
-        f"{'inst now':>9}{'last':>6}{'tightness':>11}{'margin':>9}  flags"
+        f"{'inst now':>9}{'last':>6}{'tightness':>11} {'margin':>10}  flags"
     )
     lines = [head]
     for r in rows:
@@ -133,8 +133,8 @@ def table(rows: list[Row], profile: str) -> str:
         lines.append(
             f"{r.claim:<34}{_fmt(n.get('time_s'), '.2f'):>10}{over}{_fmt(o.get('time_s'), '.2f'):>8}  "
             f"{_fmt(n.get('verdict')):<13}{_fmt(o.get('verdict')):<13}{_kills(r.now):>10}{_kills(r.last):>7}"
-            f"{_fmt(n.get('instances')):>9}{_fmt(o.get('instances')):>6}{_fmt(n.get('tightness'), '.3g'):>11}"
-            f"{_fmt(n.get('margin'), '.3g'):>9}  {' '.join(r.flags)}"
+            f"{_fmt(n.get('instances')):>9}{_fmt(o.get('instances')):>6}{_fmt(n.get('tightness'), '.3g'):>11} "
+            f"{_fmt(n.get('margin'), '.3g'):>10}  {' '.join(r.flags)}"
         )
     return "\n".join(lines)
 
