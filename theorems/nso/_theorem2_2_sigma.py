@@ -77,10 +77,13 @@ def steps(
     )
 
 
-def derive() -> dict[str, str]:
-    out = {s.name: f"{sp.factor(s.gap)}  [{decide_symbolically(s)}]" for s in steps()[:4]}
-    out["argmin of the sigma^2 terms"] = str(
-        sp.solve(sp.diff((1 - BETA) * ALPHA / (2 * BETA) * S2 + C * R**2 / (4 * BETA * (1 - BETA) * N) / S2, S2), S2)
+def derive() -> dict[str, sp.Expr | list[sp.Expr]]:
+    # Each step's gap as a sympy expression (laid out in 2-D by the report), its symbolic decision in the key.
+    out: dict[str, sp.Expr | list[sp.Expr]] = {
+        f"{s.name} [decided: {decide_symbolically(s)}]": sp.factor(s.gap) for s in steps()[:4]
+    }
+    out["argmin of the sigma^2 terms"] = sp.solve(
+        sp.diff((1 - BETA) * ALPHA / (2 * BETA) * S2 + C * R**2 / (4 * BETA * (1 - BETA) * N) / S2, S2), S2
     )
     return out
 
