@@ -69,7 +69,7 @@ def main() -> None:
     args = ap.parse_args()
     catalog = all_claims()
     size = len(catalog)
-    plan = {claim_id: STEP_CLAIMS[claim_id] for claim_id in args.claims}
+    plan = {claim_id: catalog[claim_id].algorithm for claim_id in args.claims}
     if args.check_claims:
         kinds = set(plan.values())
         runs, _ = check_plan([c for c in catalog.values() if c.algorithm in kinds], tuple(kinds))
