@@ -17,8 +17,10 @@ and SAP ("SA", ρ = 0.2, batch sizes B = 1, 4, 16 (full batch) — a batch of ex
 single example of update (7)) with the same η = 0.05, ε₀ = ∞. Decision, as the section states it:
 (i) every chain keeps "100% training accuracy" — every example classified as its label, sign
 p_i(x_t) = sign y_i, at every recorded step; (ii) the median tr∇²f decreases over the run for RS and
-for SA with B = 1; (iii) SA (B = 1, smaller ρ) ends flatter than RS; (iv) B = 1 ends flatter than B
-= 4 and 16. The median tr∇²f(x_t) and loss trajectories are the evidence plot.
+for SA with B = 1; (iii) SA (B = 1, smaller ρ) ends flatter than RS; (iv) B = 1 ends flatter than
+B = 4 and 16 — (iii) and (iv) compare medians over chains; a user's class, stepped one chain at a
+time, gives one run of each, and an ordering one run contradicts is undecided, not falsified.
+The median tr∇²f(x_t) and loss trajectories are the evidence plot.
 
 Why sign agreement is the accuracy: the paper's is a classifier's training accuracy (ResNet-18 on
 CIFAR-10), and a scalar-output model with labels ±1 classifies by the sign of its output. An
@@ -87,11 +89,19 @@ def check(inst: dict, impl, budget) -> Evidence:
     }
     failures = [f"{k}: an example was misclassified (sign p_i ≠ sign y_i)" for k, r in runs.items() if not r[2]]
     failures += [f"{k}: tr∇²f did not decrease" for k in ("RS", "SA B=1") if final[k] >= runs[k][0][0]]
+    orderings = []
     if final["SA B=1"] >= final["RS"]:
-        failures.append("SA (B=1) did not end flatter than RS")
+        orderings.append("SA (B=1) did not end flatter than RS")
     if final["SA B=1"] >= min(final[f"SA B={b}"] for b in BATCHES[1:]):
-        failures.append("B = 1 did not end flatter than the larger batches")
+        orderings.append("B = 1 did not end flatter than the larger batches")
     margin = (final["RS"] - final["SA B=1"]) / max(final["RS"], 1e-12)
+    if chains == 1 and orderings and not failures:
+        # One run of each (a user's class is stepped one chain at a time) is one draw of each random
+        # outcome: it cannot order them — B = 1 vs B = 4 ended out of order on 1 of 20 quick seeds
+        # for a correct user SAP. (iii) and (iv) are decided on medians of chains only.
+        note = "; ".join(orderings) + " — in a single run of each, which cannot order random outcomes"
+        return Evidence(None, values, margin=margin, note=note, plot=plot)
+    failures += orderings
     return Evidence(not failures, values, margin=margin, note="; ".join(failures), plot=plot)
 
 
