@@ -64,8 +64,10 @@ def sharpness_claim(
     summary: str,
     check: Callable[..., Evidence],
     constants: tuple[Constant, ...],
+    derive: Callable[[], Any] | None = None,
 ) -> Claim:
-    """A row of Table 1: the stated limiting regularizer S on Γ, under Assumption 1."""
+    """A row of Table 1: the stated limiting regularizer S on Γ, under Assumption 1 (`derive`: the
+    claim's symbolic part, where it has one)."""
     return Claim(
         id=id,
         paper="wen2023",
@@ -79,4 +81,5 @@ def sharpness_claim(
         assumptions=(Assumption("assumption1", rank_condition, "x ∈ Γ: L = 0, ∇L = 0, rank ∇²L(x) = M"),),
         describe=ManifoldInstance.describe,
         constants=constants,
+        derive=derive,
     )

@@ -18,7 +18,6 @@ on ρ = 2^{-2} … 2^{-k}; the limit of R_ρ/ρ² is decided against λ₁/2 by 
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from functools import lru_cache
 
@@ -77,15 +76,13 @@ def make_check(limit: Callable[[ManifoldInstance], float] = predicted, estimator
     return check
 
 
-CLAIM = dataclasses.replace(
-    sharpness_claim(
-        id="wen2023.theorem12",
-        ref="Theorem 12, Appendix B.1; Table 1; Definition 3",
-        statement=r"R^{\max}_\rho(x)=\max_{\|v\|_2\le1}L(x+\rho v)-L(x)\ \text{admits}\ "
-        r"S(x)=\lambda_1(\nabla^2L(x))/2=\lim_{\rho\to0}R^{\max}_\rho(x)/\rho^2\ \text{on}\ \Gamma",
-        summary="Worst-direction sharpness R^max_ρ/ρ² tends to λ₁(∇²L)/2 on the manifold of minimizers.",
-        check=make_check(),
-        constants=CONSTANTS,
-    ),
+CLAIM = sharpness_claim(
+    id="wen2023.theorem12",
+    ref="Theorem 12, Appendix B.1; Table 1; Definition 3",
+    statement=r"R^{\max}_\rho(x)=\max_{\|v\|_2\le1}L(x+\rho v)-L(x)\ \text{admits}\ "
+    r"S(x)=\lambda_1(\nabla^2L(x))/2=\lim_{\rho\to0}R^{\max}_\rho(x)/\rho^2\ \text{on}\ \Gamma",
+    summary="Worst-direction sharpness R^max_ρ/ρ² tends to λ₁(∇²L)/2 on the manifold of minimizers.",
+    check=make_check(),
+    constants=CONSTANTS,
     derive=derive,
 )

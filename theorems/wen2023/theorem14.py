@@ -17,7 +17,6 @@ normal intervals over the ρ's at the instance's error rate) must contain the ex
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from functools import lru_cache
 
@@ -106,16 +105,14 @@ def make_check(limit: Callable[[ManifoldInstance], sp.Expr] = predicted, sampler
     return check
 
 
-CLAIM = dataclasses.replace(
-    sharpness_claim(
-        id="wen2023.theorem14",
-        ref="Theorem 14, Appendix B.1; Table 1; Definition 3",
-        statement=r"R^{\mathrm{avg}}_\rho(x)=\mathbb E_{g\sim N(0,I)}L\big(x+\rho\tfrac{g}{\|g\|_2}\big)-L(x)"
-        r"\ \text{admits}\ "
-        r"S(x)=\mathrm{Tr}(\nabla^2L(x))/(2D)=\lim_{\rho\to0}R^{\mathrm{avg}}_\rho(x)/\rho^2\ \text{on}\ \Gamma",
-        summary="Average-direction sharpness R^avg_ρ/ρ² tends to Tr(∇²L)/(2D) on Γ (exact moments and Monte Carlo).",
-        check=make_check(),
-        constants=CONSTANTS,
-    ),
+CLAIM = sharpness_claim(
+    id="wen2023.theorem14",
+    ref="Theorem 14, Appendix B.1; Table 1; Definition 3",
+    statement=r"R^{\mathrm{avg}}_\rho(x)=\mathbb E_{g\sim N(0,I)}L\big(x+\rho\tfrac{g}{\|g\|_2}\big)-L(x)"
+    r"\ \text{admits}\ "
+    r"S(x)=\mathrm{Tr}(\nabla^2L(x))/(2D)=\lim_{\rho\to0}R^{\mathrm{avg}}_\rho(x)/\rho^2\ \text{on}\ \Gamma",
+    summary="Average-direction sharpness R^avg_ρ/ρ² tends to Tr(∇²L)/(2D) on Γ (exact moments and Monte Carlo).",
+    check=make_check(),
+    constants=CONSTANTS,
     derive=derive,
 )
