@@ -233,3 +233,22 @@ def test_cli_check_bad_rename_is_bad_input(tmp_path, capsys):
 def test_pytest_fixture_checks_a_user_sam(flatcheck_claims):
     results = flatcheck_claims("broken_sam:ReferenceSAM", algorithm="sam", claims=["wen2023.sam_step"])
     assert [r.verdict for r in results] == ["verified"]
+
+
+def test_a_nan_step_from_a_stationary_point_says_the_update_was_0_over_0():
+    import broken_nan
+    import broken_sap
+
+    from flatcheck.problems.setting1 import diagonal_network, minibatch_problem
+
+    prob = minibatch_problem(diagonal_network([1] * 4, [1] * 4), 1)
+    hp = {"lr": 0.05, "rho": 0.2, "eps0": float("inf")}
+    minimizer = torch.cat([torch.full((4,), 2.0), torch.full((4,), 0.5)]).to(torch.float64)[None]
+    sap = Implementation("broken_sap:ReferenceSAP", "sap", broken_sap.ReferenceSAP)
+    with pytest.raises(NonFiniteError, match="the step started where ∇f = 0"):
+        sap.path(prob, minimizer, hp, 0, steps=1)
+    # Away from a stationary point a NaN is the class's own bug: no hint that would excuse it.
+    nan = Implementation("broken_nan:NaNRSP", "rsp", broken_nan.NaNRSP)
+    with pytest.raises(NonFiniteError) as err:
+        nan.path(prob, minimizer * 1.5, hp, 0, steps=1)
+    assert "∇f = 0" not in str(err.value)

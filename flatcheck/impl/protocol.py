@@ -138,13 +138,33 @@ class Implementation:
             chains.step()
         return Path(torch.stack(chains.iterates, 1), chains.draws)
 
-    def finite(self, out: torch.Tensor, hp: dict[str, Any]) -> torch.Tensor:
+    def finite(
+        self, out: torch.Tensor, hp: dict[str, Any], problem: Problem | None = None, x: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """out, or a NonFiniteError; with the problem and the rows x the step started from, the
+        error says when the step started where ∇f vanishes — the usual cause in a normalised update."""
         if not torch.isfinite(out).all():
             raise NonFiniteError(
                 f"{self.name} produced NaN or inf parameters after a step from a finite point "
-                f"(algorithm {self.algorithm!r}, hyper-parameters {hp})"
+                f"(algorithm {self.algorithm!r}, hyper-parameters {hp})" + _stationary_hint(problem, x)
             )
         return out
+
+
+def _stationary_hint(problem: Problem | None, x: torch.Tensor | None) -> str:
+    if problem is None or x is None:
+        return ""
+    try:
+        norms = torch.linalg.vector_norm(problem.grad(x), dim=-1)
+    except Exception:  # the hint must never hide the error it explains
+        return ""
+    if not bool((norms <= 1e-12 * (1 + x.abs().amax(-1))).any()):
+        return ""
+    return (
+        "; the step started where ∇f = 0, where an update normalised by ‖∇f‖ (or by a per-example or"
+        " mini-batch gradient's norm) is 0/0: correct code guards it (‖g‖ + ε, or the paper's own rule"
+        " for a vanished gradient, e.g. Remark 2 of Ahn et al. 2024 for SAP)"
+    )
 
 
 @dataclass
@@ -204,7 +224,7 @@ class Chains:
                 out = torch.stack([drv.step(d) for drv, d in zip(self._drivers, rows)])
             self._rng = rng.state
         self.draws.append(draw)
-        self.iterates.append(impl.finite(out, self.hp))
+        self.iterates.append(impl.finite(out, self.hp, self.problem, x))
         return out
 
 
