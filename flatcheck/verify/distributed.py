@@ -16,6 +16,7 @@ timers cannot be armed); a worker that dies on a claim turns that claim into `er
 from __future__ import annotations
 
 import logging
+import socket
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -32,6 +33,7 @@ def _client(scheduler: str | None, workers: int | None) -> Any:
         raise FlatcheckError("distributed runs need Dask: pip install 'flatcheck[dask]'") from e
     if scheduler:
         try:
+            _refused(scheduler)
             return Client(scheduler, timeout="20s")
         except (OSError, TimeoutError) as e:
             raise FlatcheckError(f"cannot reach the Dask scheduler at {scheduler} ({e}); is it running?") from e
@@ -47,6 +49,21 @@ def _client(scheduler: str | None, workers: int | None) -> Any:
         silence_logs=logging.ERROR,
     )
     return Client(cluster)
+
+
+def _refused(scheduler: str) -> None:
+    """Raise ConnectionRefusedError at once when a tcp:// scheduler's port refuses connections:
+    Dask's client would retry a refused address for its whole timeout (20 s) before saying so."""
+    address = scheduler.removeprefix("tcp://")
+    host, _, port = address.rpartition(":")
+    if not scheduler.startswith("tcp://") or not port.isdigit():
+        return  # another protocol or form: Dask's own client reports it
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=5).close()
+    except ConnectionRefusedError:
+        raise
+    except OSError:
+        return  # unreachable rather than refused (a firewall, a slow network): Dask's timeout decides
 
 
 def run_on_worker(task: Task) -> ClaimResult:
