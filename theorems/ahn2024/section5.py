@@ -41,6 +41,8 @@ from flatcheck.numeric.flatness import trace_bar
 from flatcheck.problems.setting1 import diagonal_network, minibatch_problem
 from flatcheck.verify import Claim, Evidence
 
+from ._starts import near
+
 N = 16
 BATCHES = (1, 4, 16)  # 16 = full batch
 LR, RHO_SA, RHO_RS = 0.05, 0.2, 0.5
@@ -48,8 +50,7 @@ LR, RHO_SA, RHO_RS = 0.05, 0.2, 0.5
 
 def run(impl, problem, hp, chains: int, steps: int, seed: int, every: int = 5):
     start = torch.cat([torch.full((N,), 2.0), torch.full((N,), 0.5)]).to(torch.float64)
-    offset = torch.randn(2 * N, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
-    x = (start + 1e-6 * offset / torch.linalg.vector_norm(offset)).expand(chains, -1).clone()
+    x = near(start, seed).expand(chains, -1).clone()
     traces, losses, accurate, residual = [], [], True, 0.0
     for t in range(steps + 1):
         if t % every == 0:
