@@ -22,8 +22,6 @@ No constant is declared: a definition has none (ε, ε′ are its parameters, an
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import sympy as sp
 import torch
 from hypothesis import strategies as st
@@ -43,7 +41,6 @@ def instances(draw) -> PointInstance:
     return PointInstance(prob, list(u) + list(v))
 
 
-@lru_cache(maxsize=1)
 def derive() -> dict[str, sp.Expr]:
     """The flat minima of a diagonal network's group, from the Lagrange conditions of
     min ‖u‖² + ‖v‖² subject to u·v = y > 0 (|S| = 2): the multipliers λ with a non-zero stationary

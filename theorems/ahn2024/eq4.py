@@ -12,8 +12,6 @@ its local order on the log-log scale must reach 3.
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import mpmath
 import sympy as sp
 
@@ -30,7 +28,6 @@ CONSTANTS = (
 )
 
 
-@lru_cache(maxsize=1)
 def derive() -> dict[str, object]:
     """The Taylor coefficients c_k of f′(x + ρg) = Σ_k c_k ρ^k g^k f^{(k+1)}(x), k ≤ 2, from a generic
     quintic in one variable (c_k = 1/k!), and the remainder after them, factored: it carries ρ³."""

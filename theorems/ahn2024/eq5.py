@@ -17,7 +17,6 @@ catalog's error rate) must contain the exact E v_t at that ρ.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from itertools import combinations_with_replacement
 
 import sympy as sp
@@ -48,7 +47,6 @@ def exact_mean(inst: PointInstance, half: sp.Rational = sp.Rational(1, 2)) -> tu
     return proj_out(grad_x, mean_grad).applyfunc(sp.expand), proj_out(grad_x, half * RHO**2 * grad_tr)
 
 
-@lru_cache(maxsize=1)
 def derive() -> dict[str, object]:
     """For a generic cubic f in d = 3 at x = 0: E_g ∇f(ρg) over g ~ Unif(S²) as a polynomial in ρ.
     Its ρ¹ term (0: E g = 0) and the coefficient κ of its ρ² term, κ·∇tr̄ with tr̄ = tr∇²f/d (κ = ½)."""

@@ -15,8 +15,6 @@ Numeric side: at sampled points off the saddle's stable line x₁ = −x₂ (whe
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import sympy as sp
 import torch
 
@@ -38,7 +36,6 @@ def _on_star(e: sp.Expr) -> sp.Expr:
     return sp.factor(_square_roots_factored(_square_roots_factored(e)))
 
 
-@lru_cache(maxsize=1)
 def derive() -> dict[str, object]:
     prob = diagonal_network([1], [1])
     x1, x2 = prob.symbols

@@ -33,8 +33,6 @@ own steps (v read back from x⁺) must contain the exact value within simultaneo
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import sympy as sp
 import torch
 from hypothesis import strategies as st
@@ -71,7 +69,6 @@ def quartic_loss_networks() -> st.SearchStrategy:
     )
 
 
-@lru_cache(maxsize=1)
 def derive() -> dict[str, sp.Expr]:
     """SAP's leading coefficient in d: the ρ² Taylor coefficient of ½Σ_{σ=±1} f′(x + ρσg) (a generic
     quintic; its ρ¹ term cancels) times the factor d of E_i uᵢᵀ∇²f_i uᵢ / tr̄ — ½d."""

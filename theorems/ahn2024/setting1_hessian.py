@@ -16,8 +16,6 @@ at x* (sympy-compiled) against the same right-hand sides in float64.
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import sympy as sp
 import torch
 from hypothesis import strategies as st
@@ -48,7 +46,6 @@ def _sides(prob, ell_second: sp.Expr, budget: Budget | None = None):
     return hess_f, rhs_f, hess_i, rhs_i, hess_f.trace(), sum(lam)
 
 
-@lru_cache(maxsize=1)
 def derive() -> dict[str, sp.Expr]:
     """The square loss ℓ = (z − y)² along a generic p(x): the chain rule's residual
     d²ℓ(p(x))/dx² − (ℓ''(p)p′² + ℓ'(p)p″) (0), ℓ'(y) (0) and ℓ''(y) (2)."""

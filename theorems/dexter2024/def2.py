@@ -17,7 +17,6 @@ Declared constant: the exponent ½ in S_ij = tr[H_iH_j]^{1/2} (the "entry-wise s
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import lru_cache
 
 import sympy as sp
 import torch
@@ -49,7 +48,6 @@ def gram_power(s_gram: SForm, power: float) -> SForm:
     return form
 
 
-@lru_cache(maxsize=1)
 def derive() -> dict[int, sp.Expr]:
     """‖PQ‖_F² − tr[P²Q²] for symbolic symmetric P, Q of size 2 and 3: both expand to 0."""
     out = {}

@@ -18,7 +18,6 @@ overshooting and every B ∈ [n].
 from __future__ import annotations
 
 import itertools
-from functools import lru_cache
 
 import sympy as sp
 import torch
@@ -47,7 +46,6 @@ def stated_rhs(hs, lr, batch, two=2, cross=1):
     return sp.eye(h.shape[0]) - two * lr * h + lr**2 * h * h + cross * (lr**2 / (n * batch) - lr**2 / n**2) * sq
 
 
-@lru_cache(maxsize=1)
 def derive() -> sp.Matrix:
     """E[Ĵ²] − (stated right-hand side) for n = 3, generic symmetric 2×2 H_i: expands to the zero matrix."""
     eta, b = sp.symbols("eta B", positive=True)

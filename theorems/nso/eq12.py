@@ -12,8 +12,6 @@ instance's error rate must contain σ²Tr(H).
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import sympy as sp
 import torch
 from hypothesis import strategies as st
@@ -34,7 +32,6 @@ def quadratic_form_mean(h: sp.Matrix) -> sp.Expr:
     return gaussian_expectation((uv.T * h * uv)[0], u, SIGMA**2 * sp.eye(h.shape[0]))
 
 
-@lru_cache(maxsize=1)
 def derive() -> dict[str, sp.Expr]:
     """E[UᵀHU] for a generic symmetric 3×3 H as a multiple κ of Tr H (κ = σ², the rest 0)."""
     h = sp.Matrix(3, 3, lambda i, j: sp.Symbol(f"h{min(i, j)}{max(i, j)}"))

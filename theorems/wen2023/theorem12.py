@@ -19,7 +19,6 @@ on ρ = 2^{-2} … 2^{-k}; the limit of R_ρ/ρ² is decided against λ₁/2 by 
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import lru_cache
 
 import sympy as sp
 import torch
@@ -38,7 +37,6 @@ CONSTANTS = (Constant("scale", 1.0, "S(x) = λ₁(∇²L)/2, ×1", "exact", text
 PRINTED = sp.Rational(1, 2)  # S = λ₁/2
 
 
-@lru_cache(maxsize=1)
 def derive() -> dict[str, sp.Expr]:
     """R^max_ρ(x)/ρ² → κ·λ₁(∇²L(x)) at x ∈ Γ (∇L = 0): the Taylor coefficient c₂ of ρ²vᵀ∇²Lv (½), then the
     maximum of c₂vᵀHv on ‖v‖ = 1 by its Lagrange conditions, H = diag(λ₁, λ₂), λ₁ = λ₂ + δ, δ > 0:

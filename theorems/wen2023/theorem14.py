@@ -18,7 +18,6 @@ normal intervals over the ρ's at the instance's error rate) must contain the ex
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import lru_cache
 
 import sympy as sp
 import torch
@@ -40,7 +39,6 @@ CONSTANTS = (Constant("scale", 1.0, "S(x) = Tr(∇²L)/(2D), ×1", "exact", text
 PRINTED = sp.Rational(1, 2)  # S = Tr/(2D) = ½·Tr/D
 
 
-@lru_cache(maxsize=1)
 def derive() -> dict[str, sp.Expr]:
     """R^avg_ρ(x)/ρ² → κ·Tr(∇²L(x))/D at x ∈ Γ: the Taylor coefficient c₂ of ρ²sᵀHs (½) times
     E_s[sᵀHs]·D/Tr H over s ~ Unif(S^{D−1}) for a generic symmetric H, D = 2, 3, 4 (each 1): κ = ½."""

@@ -17,8 +17,6 @@ limit) or the iterates diverged; otherwise undecided (still converging).
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import sympy as sp
 import torch
 from hypothesis import strategies as st
@@ -37,7 +35,6 @@ STATED = ETA * RHO * LAM / (2 - ETA * LAM)
 CONSTANTS = (Constant("scale", 1.0, "ηρλ₁/(2 − ηλ₁), ×1", "exact", text="the limit radius ‖x_t‖"),)
 
 
-@lru_cache(maxsize=1)
 def derive() -> dict:
     r = sp.Symbol("r", positive=True)
     step = r * (1 - ETA * LAM) - ETA * RHO * LAM

@@ -23,7 +23,6 @@ Each ratio must pass the limit rule of `flatcheck.stats.limits` against Tr(∇²
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import lru_cache
 
 import sympy as sp
 import torch
@@ -47,7 +46,6 @@ CONSTANTS = (Constant("scale", 1.0, "S(x) = Tr(∇²L)/2, ×1", "exact", text="t
 PRINTED = sp.Rational(1, 2)  # S = Tr/2
 
 
-@lru_cache(maxsize=1)
 def derive() -> dict[str, sp.Expr]:
     """E_k R_{k,ρ}/ρ² → κ·Tr(∇²L) at x ∈ Γ for rank-one per-example Hessians H_k = a_k w_kw_kᵀ (a_k > 0):
     each example's worst direction gives c₂λ₁(H_k) (c₂ = ½ the Taylor coefficient), λ₁(H_k) its one
