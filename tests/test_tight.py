@@ -174,9 +174,9 @@ TIGHT = (
 )
 
 NO_TIGHT = {
-    "ahn2024.lemma7": "the squared-norm bound: Φ(x⁺) − Φ(x) = −η∫∂Φ(x + s(x⁺ − x))(∇f + v)ds with ∂Φ(x)∇f(x) = 0 "
-    "(Lemma 6), so ‖Φ(x⁺) − Φ(x)‖² ≤ L²η²‖v‖² + O(η³), a quarter of 4L²η²‖v‖² (at ∇f = 0 exactly ≤ L²η²‖v‖²); "
-    "its 4 and 3 are not declared. The expansion's order is a fit; the third bullet is 0 = 0 on every instance",
+    "ahn2024.lemma7": "none the check can reach: its v = c·Proj⊥u ≠ 0 and the bound is judged at the small-η end, "
+    "where ‖Φ(x⁺) − Φ(x)‖² = η²‖∂Φ(x)v‖² + O(η³) ≤ L²η²‖v‖² + O(η³) (∂Φ(x)∇f(x) = 0, Lemma 6): a quarter of "
+    "4L²η²‖v‖²; its 4 and 3 are not declared. The expansion's order is a fit; the third bullet is 0 = 0 everywhere",
     "ahn2024.lemma8": "strict: D.4's argument gives f(x⁺) − f(Φ(x⁺)) ≤ (1 − αη)gap + ½βη²‖v‖² ≤ (2β/α)η‖v‖² − "
     "(3/2)βη²‖v‖²; equality only at v = 0 on X*, where both sides are 0 for every constant",
     "nso.eq28": "strict for P ≠ δ₀: equality needs ‖½(∇f(W+U) + ∇f(W−U)) − ∇f(W)‖ = C‖U‖ a.s. (both one-sided "
