@@ -10,7 +10,6 @@ import pytest
 import sympy as sp
 import torch
 
-import flatcheck_theorems.ahn2024.theorem1 as ahn_theorem1
 import flatcheck_theorems.wen2023.corollary15_17 as corollary15_17
 import flatcheck_theorems.wen2023.lemma30_32 as lemma30_32
 import flatcheck_theorems.wen2023.theorem8 as theorem8
@@ -88,17 +87,6 @@ def test_exponent_interval_rejects_a_wrong_exponent_on_simulated_runs():
     fit = loglog_exponent([1 / e for e in eps], runs, 1e-6)
     assert fit.lower < 2.2 < fit.upper and fit.upper - fit.lower < 0.3, fit
     assert fit.decide(2.0) is False and fit.decide(3.0) is True and fit.decide(2.2) is None
-
-
-def test_ahn_theorem1_decides_with_the_claimed_exponent_and_its_interval():
-    rsp = builtin("rsp")
-    ev = ahn_theorem1.CLAIM.check({}, rsp, QUICK)
-    lower, upper = ev.values["exponent_interval"]
-    assert ev.holds is True and upper <= 3.0, ev.values
-    # No margin above the claimed exponent: ε^{-2} is rejected wherever the lower bound exceeds 2.
-    assert lower > 2.0, ev.values
-    ev2 = ahn_theorem1.make_check(2.0)({}, rsp, QUICK)
-    assert ev2.holds is False and "faster than the claimed ε^-2" in ev2.note, ev2.note
 
 
 def test_scaling_decision_needs_the_claimed_exponent():

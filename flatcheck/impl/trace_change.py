@@ -63,3 +63,23 @@ def loglog_slope(xs: list[float], ys: list[float]) -> float:
     lx, ly = [math.log(v) for v in xs], [math.log(v) for v in ys]
     mx, my = sum(lx) / len(lx), sum(ly) / len(ly)
     return sum((a - mx) * (b - my) for a, b in zip(lx, ly)) / sum((a - mx) ** 2 for a in lx)
+
+
+def returned_iterates(
+    impl: Implementation, problem, x0: torch.Tensor, hp: dict[str, float], steps: int, seed: int
+) -> torch.Tensor:
+    """The iterate ahn2024 Algorithm 1 returns, x̂ = x_U with U ~ Unif{1, …, T} (T = steps), for
+    each independent run from the rows of x0 (B, d): (B, d).
+
+    U is drawn per run before the run from its own generator, independent of the algorithm's
+    draws (the algorithm's choice, not the run's); only the current iterate and the picked one are
+    kept, so memory does not grow with T."""
+    pick_gen = torch.Generator().manual_seed(seed * 1_000_003 + 7)
+    pick = torch.randint(1, steps + 1, (x0.shape[0], 1), generator=pick_gen).to(x0.device)
+    chains = Chains(impl, problem, x0.clone(), hp, seed * 1_000_003)
+    out = x0.clone()
+    for t in range(1, steps + 1):
+        x = chains.step(seed * 1_000_003 + t)
+        out = torch.where(pick == t, x, out)
+        del chains.iterates[:-1], chains.draws[:]
+    return out
