@@ -74,7 +74,8 @@ def returned_iterates(
     U is drawn per run before the run from its own generator, independent of the algorithm's
     draws (the algorithm's choice, not the run's); only the current iterate and the picked one are
     kept, so memory does not grow with T."""
-    pick_gen = torch.Generator().manual_seed(seed * 1_000_003 + 7)
+    # Seed −1 of the run's block: the steps take seeds 0 … T of it, so the draw of U shares no stream.
+    pick_gen = torch.Generator().manual_seed(seed * 1_000_003 - 1)
     pick = torch.randint(1, steps + 1, (x0.shape[0], 1), generator=pick_gen).to(x0.device)
     chains = Chains(impl, problem, x0.clone(), hp, seed * 1_000_003)
     out = x0.clone()
