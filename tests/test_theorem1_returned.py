@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import flatcheck_theorems.ahn2024.theorem1 as theorem1
-from flatcheck.impl import builtin
+from flatcheck.impl import Implementation, builtin
 from flatcheck.impl.trace_change import returned_iterates
 from flatcheck.problems.setting1 import diagonal_network
 from flatcheck.verify.profiles import budget_for
@@ -93,3 +93,22 @@ def test_a_step_that_never_flattens_is_falsified():
     )
     ev = theorem1.CLAIM.check({}, stuck, QUICK)
     assert ev.holds is False and all(p["failures"] == p["runs"] for p in ev.values["points"]), ev.note
+
+
+class _Frozen(torch.optim.Optimizer):
+    """A user's RSP that evaluates the loss and never moves: it stays at the sharp minimum."""
+
+    def __init__(self, params, lr: float, rho: float, eps0: float, lr_prime: float):
+        super().__init__(params, {"lr": lr})
+
+    def step(self, closure=None):
+        with torch.enable_grad():
+            return closure()
+
+
+@pytest.mark.slow  # 64 runs × 125 steps of a user's optimizer, one closure each
+def test_a_users_class_gets_64_runs_enough_to_falsify_one_that_never_flattens():
+    ev = theorem1.CLAIM.check({}, Implementation("test:Frozen", "rsp", _Frozen), QUICK)
+    (point,) = ev.values["points"]
+    assert point["runs"] == 64 and point["failures"] == 64
+    assert ev.holds is False and point["lower"] > point["bound"], ev.note
