@@ -54,6 +54,7 @@ never flattens, too few to verify (the check then says so).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 from hypothesis import strategies as st
@@ -61,7 +62,7 @@ from hypothesis import strategies as st
 from flatcheck.impl.trace_change import returned_iterates
 from flatcheck.numeric.flatness import flatness
 from flatcheck.problems.setting1 import diagonal_network
-from flatcheck.verify import Claim, Constant, Evidence, constant
+from flatcheck.verify import Budget, Claim, Constant, Evidence, constant
 
 from ._binomial import clopper_pearson
 
@@ -78,15 +79,16 @@ CONSTANTS = (
 )
 
 
-def grid(budget) -> tuple[list[float], list[float]]:
+def grid(budget: Budget) -> tuple[list[float], list[float]]:
     """(ε values, δ values): the corner (0.1, ½) first, where the bound is tightest."""
     return budget.scaled(([0.1, 0.08], [0.5, 0.4]), ([0.1, 0.07], [0.5, 0.35]), ([0.1, 0.07, 0.05], [0.5, 0.35]))
 
 
-def make_check(printed_t_eps_exponent: float = 3.0):
+def make_check(printed_t_eps_exponent: float = 3.0) -> Callable[..., Evidence]:
+    """The check, with T's ε-exponent as given (the printed 3 by default; tests pass wrong ones)."""
     printed = {c.name: c.value for c in CONSTANTS} | {"T_eps_exponent": printed_t_eps_exponent}
 
-    def check(inst: dict, impl, budget) -> Evidence:
+    def check(inst: dict, impl, budget: Budget) -> Evidence:
         a, b, q, big_c, c_t = (
             constant(budget, printed, n)
             for n in ("T_eps_exponent", "T_delta_exponent", "failure_exponent", "failure_constant", "T_constant")
