@@ -13,8 +13,8 @@ import flatcheck_theorems.ahn2024.theorem1 as theorem1
 from flatcheck.impl import Implementation, builtin
 from flatcheck.impl.trace_change import returned_iterates
 from flatcheck.problems.setting1 import diagonal_network
+from flatcheck.stats.binomial import clopper_pearson
 from flatcheck.verify.profiles import budget_for
-from flatcheck_theorems.ahn2024._binomial import clopper_pearson
 
 QUICK = budget_for("quick")
 

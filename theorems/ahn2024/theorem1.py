@@ -62,9 +62,8 @@ from hypothesis import strategies as st
 from flatcheck.impl.trace_change import returned_iterates
 from flatcheck.numeric.flatness import flatness
 from flatcheck.problems.setting1 import diagonal_network
+from flatcheck.stats.binomial import clopper_pearson
 from flatcheck.verify import Budget, Claim, Constant, Evidence, constant
-
-from ._binomial import clopper_pearson
 
 START = (2.0, 0.5)
 BETA = 2 * (START[0] ** 2 + START[1] ** 2)  # the normal eigenvalue 2‖∇p‖² of ∇²f at the start
