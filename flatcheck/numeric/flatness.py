@@ -62,7 +62,8 @@ def limit_jacobian(problem: Any, x: torch.Tensor) -> tuple[torch.Tensor, torch.T
             rows = [torch.autograd.grad(out[:, i].sum(), xr, retain_graph=True)[0] for i in range(out.shape[-1])]
         jac = torch.stack(rows, dim=1)
         return jac, torch.isfinite(jac).flatten(1).all(-1)
-    jac, res = flow.dphi(problem.grad, x)
+    # A sympy family's compiled Hessian makes the variational equations a matmul (see `flow.dphi`).
+    jac, res = flow.dphi(problem.grad, x, hess=getattr(problem, "hess", None))
     return jac, res.converged
 
 

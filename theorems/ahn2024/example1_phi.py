@@ -75,7 +75,7 @@ def check(pt: list[sp.Rational], impl: object, budget: Budget) -> Evidence:
     x = torch.tensor([[float(v) for v in pt]], dtype=torch.float64)
     # The Jacobian cross-check integrates d² more equations: default and thorough profiles only.
     with_jacobian = budget.scaled(False, True, True)
-    jac, res = flow.dphi(prob.grad, x) if with_jacobian else (None, flow.phi(prob.grad, x))
+    jac, res = flow.dphi(prob.grad, x, hess=prob.hess) if with_jacobian else (None, flow.phi(prob.grad, x))
     if not res.all_converged:
         return Evidence(None, out_of_scope="gradient flow did not converge")
     closed = prob.known["phi"](x)
