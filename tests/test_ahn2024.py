@@ -269,3 +269,63 @@ def test_lemma2_blocks_off_the_manifold():
     assert ev.holds is True and ev.values["d"] == 4, ev.note
     assert abs(ev.values["measured_coefficient"][-1] + 0.5) < 1e-3
     assert m.make_check(1.0)(inst, builtin("rsp"), budget_for("quick")).holds is False
+
+
+def _lemma8_quadratic_point(c: float):
+    import sympy as sp
+
+    from flatcheck.problems import PointInstance
+
+    m = _module("lemma8")
+    prob = m.equal_eigenvalue_quadratic(sp.Integer(1), 2, 1, [sp.Integer(1), sp.Integer(2), sp.Integer(4)])
+    x = [sp.Integer(2), sp.Integer(-4), sp.Integer(4)]
+    inst = PointInstance(prob, x, scalars={"rho": 0.25, "c": 0.0625, "s": 0.125})
+    budget = dataclasses.replace(budget_for("quick"), constants={"c": c})
+    return m, m.CLAIM.check(inst, builtin("rsp"), budget)
+
+
+def test_lemma8_sharp_constant_is_derived_and_the_check_falsifies_below_it():
+    """D.4's recursion keeps the set invariant for c ≥ ½ (so the ÷4 mutant is a theorem); on a quadratic with
+    equal non-zero eigenvalues the exact threshold is 1/(2(2 − ηλ)) ≈ 0.258 at ηλ = 1/16: c = 0.3 holds there,
+    c = 0.2 is falsified — the check has power down to the sharp constant."""
+    import sympy as sp
+
+    m = _module("lemma8")
+    derived = m.derive()
+    assert derived["smallest_c_proof"] == sp.Rational(1, 2)
+    assert derived["smallest_c_quadratic"].subs("h", 0) == sp.Rational(1, 4)
+    _, ev = _lemma8_quadratic_point(0.3)
+    assert ev.holds is True and abs(ev.values["smallest_c_exact"] - 1 / (2 * (2 - 1 / 16))) < 1e-12
+    for c in (2.0, 0.5):
+        assert _lemma8_quadratic_point(c)[1].holds is True
+    _, ev = _lemma8_quadratic_point(0.2)
+    assert ev.holds is False, ev.values
+
+
+def test_lemma4_pure_rho_remainder_is_of_order_four():
+    """The O(ρ³) of Lemma 11 is loose on every instance (the σ-average is even in ρ): at x* itself (ε₀ = 0)
+    the remainder's local orders are 4, which the evidence reports beside the fitted orders."""
+    m = _module("lemma4")
+    inst = _quartic_point([1, 1], [1, 2], [0.5, 1.0, 1.5, 0.75], rho0=0.25, eps0_power=1.5)
+    ev = m.CLAIM.check(inst, builtin("sap"), budget_for("quick"))
+    assert ev.holds is True
+    assert abs(ev.values["pure_rho_local_orders"][-1] - 4.0) < 0.1
+    assert abs(ev.values["local_orders"][-1] - 3.5) < 0.15
+
+
+def test_eq5_remainder_has_no_odd_terms():
+    """E v_t is even in ρ (the sphere is symmetric), so the remainder of (5) starts at ρ⁴: its odd
+    coefficients are 0 and its lowest order is 4 on a polynomial of degree 6."""
+    import sympy as sp
+
+    from flatcheck.problems import PointInstance
+    from flatcheck.problems.polynomial import ridge_polynomial
+
+    m = _module("eq5")
+    one = sp.Integer(1)
+    prob = ridge_polynomial([one, 2 * one], [one, 0 * one], [(6, one, [one, one]), (3, one, [one, -one])])
+    inst = PointInstance(prob, [sp.Rational(1, 2), sp.Integer(-1)], scalars={"rho": 0.1})
+    ev = m.CLAIM.check(inst, builtin("rsp"), budget_for("quick"))
+    assert ev.holds is True
+    assert ev.values["remainder_lowest_order"] == 4
+    assert ev.values["remainder_odd_terms"] == ["0"]

@@ -9,6 +9,13 @@ in d = 3 — the ρ² term of E ∇f(x+ρg) over the sphere is κρ²∇tr̄ wit
 term 0 — and the printed ½ must equal κ. On a polynomial f and a rational x, E ∇f(x+ρg) is computed
 with the moment formulas of the uniform sphere as a polynomial in ρ; the remainder
 E v_t − κρ² Proj⊥ ∇tr̄(x) must have no ρ⁰, ρ¹ or ρ² term (so it is O(ρ³)).
+Power: the O(ρ³) is loose on every instance, not only on those tried. g and −g are equally likely, so
+every odd moment of the sphere vanishes and E ∇f(x+ρg) is even in ρ; the projection Proj⊥_{∇f(x)}
+depends on x alone, so E v_t is even in ρ too, and the remainder starts at ρ⁴. The order mutant
+(O(ρ⁴)) is therefore itself true and survives; the evidence shows why: the lowest power of ρ in the
+exact remainder (`remainder_lowest_order`, 4 where f has degree ≥ 5, none where the remainder is 0)
+and its odd coefficients (`remainder_odd_terms`, all 0). The mutant O(ρ⁵) is killed wherever the ρ⁴
+term is non-zero.
 Numeric side (against the RSP implementation): v_t is read back from the implementation's own
 perturbed steps, v = (x − x⁺)/η − ∇f(x); the Monte Carlo mean of v_t (antithetic pairs for the
 built-in batched step, plain draws for a user's class; simultaneous normal intervals with the
@@ -81,6 +88,8 @@ def check(inst: PointInstance, impl, budget) -> Evidence:
             {"low_order_terms_of_remainder": [str(c) for c in low]},
             note=f"E v_t − {kappa}ρ²Proj⊥∇tr̄ has a term of order < {order} in ρ",
         )
+    terms = [sp.Poly(r, RHO).as_dict() for r in rem]
+    powers = sorted({k for t in terms for (k,), c in t.items() if c != 0})
     rho = inst.scalars["rho"]
     x = inst.x_tensor(device=budget.device)
     n = budget.draws(impl)
@@ -97,6 +106,8 @@ def check(inst: PointInstance, impl, budget) -> Evidence:
     worst = float(((tol - err) / tol).min())
     values = {
         "rho": rho,
+        "remainder_lowest_order": powers[0] if powers else None,
+        "remainder_odd_terms": sorted({str(c) for t in terms for (k,), c in t.items() if k % 2}) or ["0"],
         "draws": n,
         "measured_mean_v": est.tolist(),
         "exact_mean_v": exact.tolist(),

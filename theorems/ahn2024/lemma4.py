@@ -20,7 +20,11 @@ At x_t = x* + ρ^a·n — x* ∈ X* not flat, n a unit normal, so ‖x_t − Φ(
 ρ_k = 2^{−k/2}ρ₀, the remainder E∂Φ(x_t)v_t − ½dρ²∂Φ(Φ(x_t))∇tr̄(Φ(x_t)) must be of order
 ≥ min(2 + a, 3) in ρ, i.e. O(dρ²ε₀) + O(ρ³) (fitted local order, margin ½). Measured: 2 + a (the
 ρ²ε₀ term is attained); the pure-ρ part is O(ρ⁴) — the σ-average is even in ρ — so the O(ρ³) is loose
-and its order mutant (ρ⁴) survives. A factor 1 instead of d (RSP's Lemma 9) leaves an order-2
+and its order mutant (ρ⁴) survives. That holds on every instance, not only these: for each i, σ and −σ
+are equally likely, so E_σ ∇f_i(x + ρσg_i) is even in ρ, and the projection does not depend on σ; at
+fixed x_t, E v_t = ρ²a(x_t) + O(ρ⁴), and a(x_t) − a(Φ(x_t)) = O(ε₀) gives the O(dρ²ε₀). The mutant
+"O(dρ²ε₀) + O(ρ⁴)" is itself true. The evidence shows it: `pure_rho_local_orders`, the remainder's
+local orders at x_t = x* (ε₀ = 0) on the same ρ, are 4. A factor 1 instead of d (RSP's Lemma 9) leaves an order-2
 remainder and is rejected; the measured coefficient ⟨E∂Φv, ∇_t⟩/(ρ²‖∇_t‖²) is reported next to ½d
 and ½.
 Symbolic side: derive() computes the coefficient ½d — the ρ² coefficient ½ of the σ-averaged
@@ -106,16 +110,19 @@ def make_check(factor):
         xs = star + rhos[:, None] ** power * normal_direction(prob, star)
         # O(dρ²ε₀) + O(ρ³) with ε₀ = ρ^power: of order min(2 + power, order) in ρ.
         claimed = min(2 + power, order)
-        jac, ok = limit_jacobian(prob, xs)
-        fl = flatness(prob, xs)
-        mean_v = sap_mean_perturbation(prob, xs, rhos)
-        lhs = torch.einsum("bij,bj->bi", jac, mean_v)
-        pred = coefficient * rhos[:, None] ** 2 * fl.manifold
-        rem = torch.linalg.vector_norm(lhs - pred, dim=-1).tolist()
+        # The same ρ at x* itself (ε₀ = 0) in one batch: the pure-ρ part of the remainder, shown O(ρ⁴).
+        both = torch.cat([xs, star.expand(LEVELS, -1)])
+        jac, ok = limit_jacobian(prob, both)
+        fl = flatness(prob, both)
+        lhs = torch.einsum("bij,bj->bi", jac, sap_mean_perturbation(prob, both, rhos.repeat(2)))
+        pred = coefficient * rhos.repeat(2)[:, None] ** 2 * fl.manifold
+        rem_both = torch.linalg.vector_norm(lhs - pred, dim=-1).tolist()
+        rem, rem_star = rem_both[:LEVELS], rem_both[LEVELS:]
+        jac, lhs, manifold = jac[:LEVELS], lhs[:LEVELS], fl.manifold[:LEVELS]
         floor = 1e4 * torch.finfo(torch.float64).eps * (1 + float(xs.abs().max()) ** 2)
         fit = fit_order(rhos.tolist(), rem, claimed, floor=floor)
-        g2 = fl.manifold_norm**2
-        coef = ((lhs * fl.manifold).sum(-1) / (rhos**2 * g2)).tolist()
+        pure = fit_order(rhos.tolist(), rem_star, CLAIMED_ORDER + 1, floor=floor)
+        coef = ((lhs * manifold).sum(-1) / (rhos**2 * manifold.pow(2).sum(-1))).tolist()
         values = {
             "d": d,
             "rho": rhos.tolist(),
@@ -126,6 +133,7 @@ def make_check(factor):
             "rsp_coefficient": 0.5,
             "remainder": rem,
             "local_orders": fit.local_orders,
+            "pure_rho_local_orders": pure.local_orders or pure.note,
         }
         plot = {
             "type": "loglog",
