@@ -37,6 +37,7 @@ CASES = [
     ("ahn2024.lemma2", "ahn2024.lemma2", "derive_at", "coefficient", sp.Integer(-1)),
     ("ahn2024.sketch_d_factor", "ahn2024.sketch_d_factor", "derive", "full_batch", d),
     ("ahn2024.lemma4", "ahn2024.lemma4", "derive", "coefficient", d),
+    ("ahn2024.lemma6", "ahn2024.lemma6", "derive", "orbit_invariance", [sp.Integer(1)]),
     ("ahn2024.setting1_hessian", "ahn2024.setting1_hessian", "derive", "ell_second", sp.Integer(3)),
     ("dexter2024.sec3_1.corrected", "dexter2024._coherence", "extreme_values", "identical_exponent", sp.Rational(1, 2)),
     ("nso.eq12", "nso.eq12", "derive", "coefficient", 2 * SIGMA**2),

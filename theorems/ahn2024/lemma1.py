@@ -8,6 +8,8 @@ r"""ahn2024.lemma1 — the descent lemma for the perturbed step, Lemma 1, §3.2 
 β is a certified Lipschitz constant of ∇f on a ball holding x_t, x_t + ρg_t and x_{t+1}
 (exact for quadratics); η = c/β with c ∈ (0, 1]. Every draw of the implementation's step is
 checked; both sides are evaluated in float64 with a round-off tolerance.
+No symbolic part: the statement is an inequality between values at the instance (f, ∇f, v_t, β), with no
+identity, expansion or closed form to derive; its two constants are declared and mutated.
 """
 
 from __future__ import annotations

@@ -19,7 +19,14 @@ increase was fitted (`exercised`) and its largest EΔ/(δ⁴ε³) (`tightest_rat
 What it finds: increases occur at and near flat minima (θ = 0 and small tracked θ) and are of order ε⁴
 and δ⁶ — O(δ⁴ε³) holds with room δ²ε (largest EΔ/(δ⁴ε³) seen ≈ 0.025, at the largest δ, ε): the
 η²ρ² term of D.6 bounds ‖Φ(x⁺) − Φ(x)‖² by ‖v‖² = O(ρ²), while near X* its tangent part is O(ρ²), since
-∂Φ∇²f = 0 on X*. The order mutants (ε⁴, δ⁵) therefore survive on these families.
+∂Φ∇²f = 0 on X*. The order mutants (ε⁴, δ⁵) therefore survive on these families — and they are
+themselves true on every admissible instance, off X* too (‖∇f(x_t)‖ ≤ ε₀), so no family can kill them.
+Why: ∂Φ(x) maps into the tangent space at Φ(x), so the first-order change is
+−η⟨∂Φ(x)ᵀ∇_t(Φ(x)), E v_t⟩ with E v_t = ½ρ²Proj⊥∇tr̄(x) + O(ρ⁴) (eq5: even in ρ), i.e.
+−½ηρ²(‖∇_t‖² + O(ε₀‖∇_t‖) + O(ρ²‖∇_t‖)); the second-order term is η²ρ²(O(‖∇_t‖) + O(ε₀²)) (the
+normal part of ∂²Φ[n, n] is O(‖∂Φ(x)n‖²) = O(ε₀²)) plus η²O(ρ²ε₀² + ρ⁴) from the tangent part of v.
+Maximising over ‖∇_t‖ ∈ [0, √ε] against the −½ηρ²‖∇_t‖² leaves O(ηρ²ε₀² + η³ρ² + η²ρ⁴ + ηρ⁶) =
+O(δ⁵ε⁴) under η = O(δε), ρ = O(δ√ε), ε₀ = O(δ^{1.5}ε): the printed δ⁴ε³ is loose by δε everywhere.
 Implementation side: at the first level the Monte Carlo mean of the implementation's tr̄(Φ) change must
 contain the exact value.
 No symbolic part: the statement is an O(δ⁴ε³) bound without a coefficient; the exact expectation over the

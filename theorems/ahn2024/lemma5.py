@@ -20,6 +20,8 @@ minimizer x* of Setting-1 families; the check takes the point closest to failing
 x* + s(x − x*), s ∈ {1, 4, 16} (the loss gap grows as s², the printed bound as s^{1/2}; Assumption
 1's ζ is not quantified and α is measured along each path), so even quick finds the erratum.
 Ties within round-off count as holding.
+No symbolic part: six inequalities between values along the integrated flow (gap, distance, ‖∇f‖, α, β);
+no identity, expansion or closed form to derive.
 """
 
 from __future__ import annotations

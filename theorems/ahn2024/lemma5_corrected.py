@@ -12,6 +12,7 @@ the same α (largest PL constant along the flow from x to Φ(x)), β (certified 
 ball holding the path) and round-off tolerance (`flatcheck.numeric.pl_bounds`). Unlike the printed
 claim it searches no ray x* + s(x − x*): the proof's form has no regime that opens with s (on a
 quadratic both sides scale alike), and the search would triple the flows.
+No symbolic part: six inequalities between values along the integrated flow; nothing to derive.
 """
 
 from __future__ import annotations

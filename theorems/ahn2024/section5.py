@@ -29,6 +29,7 @@ with B = 1 (ρ = 0.2, a perturbation on one example's two coordinates) leaves it
 in the default profile (largest |p_i − 1| 0.64–0.73 over 50 seeds), so the seed-0 verdict was luck.
 The largest |p_i − y_i| of each run stays in the evidence (`max_residual`) for the reader.
 No constant is declared: the statements are comparisons; ρ, η and B are the experiment's settings, not its claims.
+No symbolic part: an experiment's qualitative outcomes (accuracy kept, orderings of tr∇²f), measured on runs.
 """
 
 from __future__ import annotations

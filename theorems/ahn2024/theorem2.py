@@ -18,6 +18,7 @@ falsifies the theorem. The dependence on d cannot be decided on this family: its
 from 0 could come from them as well as from a wrong law. The claim is therefore `inconclusive`
 whenever the ε-part holds, with that reason and the measured d-exponent (the claimed law makes it
 O(1)); it is never `verified` on the ε-part alone. Trajectories of the median tr̄(Φ(x_t)) are the plot.
+No symbolic part: a rate with hidden constants, decided by fitted exponents; nothing closed-form to derive.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ r"""ahn2024.vt_norm — the perturbation is bounded, Appendix B (proof of Theore
 The proof uses only the Lipschitz constant of ∇f on the segment from x_t to x_t + ρg_t, so β is
 a certified bound of ‖∇²f‖ on the ball B(x_t, ρ) (exact for quadratics). Checked on every draw of
 the implementation's perturbed step; a tie within round-off counts as holding.
+No symbolic part: ‖v_t‖ ≤ βρ is an inequality between values at the instance; nothing to derive.
 """
 
 from __future__ import annotations
