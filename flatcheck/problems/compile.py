@@ -171,8 +171,24 @@ def to_torch_many(
     else:
         raw = compiled(tuple(symbols), "torch", key, lambda: tuple(exprs() if callable(exprs) else exprs))
 
+    # Which entries are constants is fixed by the expressions: learnt at the first call. Where there are
+    # constants (the zero blocks of per-example gradients), they are written as one row, not one full()
+    # each: same values, a few torch calls instead of one per entry.
+    layout: dict[str, Any] = {}
+
     def f(x: torch.Tensor) -> torch.Tensor:
-        return torch.stack([_full(v, x) for v in raw(*x.unbind(-1))], dim=-1)
+        vals = raw(*x.unbind(-1))
+        if not layout:
+            layout["tensors"] = [i for i, v in enumerate(vals) if isinstance(v, torch.Tensor)]
+            layout["consts"] = [i for i, v in enumerate(vals) if not isinstance(v, torch.Tensor)]
+            layout["values"] = [float(vals[i]) for i in layout["consts"]]
+        tensors, consts = layout["tensors"], layout["consts"]
+        if not tensors or not consts:
+            return torch.stack([_full(v, x) for v in vals], dim=-1)
+        out = torch.empty(*x.shape[:-1], len(vals), dtype=x.dtype, device=x.device)
+        out[..., consts] = torch.tensor(layout["values"], dtype=x.dtype, device=x.device)
+        out[..., tensors] = torch.stack([vals[i] for i in tensors], dim=-1)
+        return out
 
     return f
 
