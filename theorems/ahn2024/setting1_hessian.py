@@ -31,9 +31,17 @@ CONSTANTS = (
 )
 
 
+def _at_star(prob) -> dict[sp.Symbol, sp.Expr]:
+    """x* as sympy substitutes it: exact for polynomial families; for the tanh network, 60-digit Floats, so
+    that tanh(x*) and everything built on it is a number at once (the residuals then need no 50-digit
+    evaluation of an expression tree; the labels carry 50 digits, the tolerance is 10⁻³⁰)."""
+    digits = None if prob.is_polynomial else 60
+    return {s: (v if digits is None else sp.Float(v, digits)) for s, v in zip(prob.symbols, prob.known["x_star"])}
+
+
 def _sides(prob, ell_second: sp.Expr, budget: Budget | None = None):
     """(∇²f, Σλ_i u_iu_iᵀ, [∇²f_i], [nλ_i u_iu_iᵀ], tr∇²f, Σλ_i) at x*, given ℓ''(p_i)."""
-    xs, at = prob.symbols, dict(zip(prob.symbols, prob.known["x_star"]))
+    xs, at = prob.symbols, _at_star(prob)
     n = prob.n_examples
     c_inv_n, c_n = (sp.nsimplify(constant(budget, CONSTANTS, k)) if budget else 1 for k in ("c_inv_n", "c_n"))
     hess_f = prob.hess_expr.subs(at)
@@ -66,13 +74,13 @@ def make_check(ell_second: sp.Expr | None = None):
             values = {k: str(v) for k, v in derived.items()}
             return Evidence(False, values, note="the chain rule at x* leaves a ∇²p term")
         second = derived["ell_second"] if ell_second is None else ell_second
-        at = dict(zip(prob.symbols, prob.known["x_star"]))
+        at = _at_star(prob)
         grads = [sp.Matrix([sp.diff(p, s) for s in prob.symbols]).subs(at) for p in prob.known["predictions"]]
         if any(g == sp.zeros(prob.d, 1) for g in grads):
             return Evidence(None, out_of_scope="∇p_i(x*) = 0 (Setting 1 assumes ∇p_i ≠ 0 on X*)")
         hess_f, rhs_f, hess_i, rhs_i, tr, lam_sum = _sides(prob, second, budget)
         residuals = [hess_f - rhs_f, *[a - b for a, b in zip(hess_i, rhs_i)], sp.Matrix([tr - lam_sum])]
-        worst = max(abs(sp.N(e, 50)) for r in residuals for e in r)
+        worst = max((abs(sp.N(e, 50)) for r in residuals for e in r if e != 0), default=sp.Integer(0))
         x = torch.tensor([[float(v) for v in prob.known["x_star"]]], dtype=torch.float64)
         h_torch = prob.hess(x)[0]
         rhs_t = torch.tensor([[float(v) for v in row] for row in rhs_f.tolist()], dtype=torch.float64)
