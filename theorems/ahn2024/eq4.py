@@ -15,6 +15,7 @@ from __future__ import annotations
 import mpmath
 import sympy as sp
 
+from flatcheck import cache
 from flatcheck.problems import PointInstance, point_instances, smooth_problems
 from flatcheck.stats import fit_order
 from flatcheck.symbolic import third_contraction
@@ -46,8 +47,13 @@ def remainders(inst: PointInstance, rhos: list[float]) -> tuple[list[float], flo
     # g enters as exact rationals (a float is one): differentiating gᵀ∇²f g with g numeric keeps the
     # polynomials in x alone, where a symbolic g made sympy.diff the bulk of this claim's time.
     gs = [sp.Rational(v) for v in inst.g]
-    hess_g = list(prob.hess_expr * sp.Matrix(gs))
-    third = list(third_contraction(prob.hess_expr, prob.symbols, gs))
+    # Kept on disk per (f, g) (`flatcheck.cache`): a seed's instances come back in the next run.
+    key = f"{cache.expr_key(prob.symbols)}\n{cache.expr_key(prob.expr)}\n{gs}\n{cache.code_key(__file__)}"
+    hess_g, third = cache.memo(
+        "ahn2024.eq4",
+        key,
+        lambda: (list(prob.hess_expr * sp.Matrix(gs)), list(third_contraction(prob.hess_expr, prob.symbols, gs))),
+    )
     grad_f = prob.mp_vector(prob.grad_expr)
     taylor_1 = prob.mp_vector(hess_g)
     taylor_2 = prob.mp_vector(third)

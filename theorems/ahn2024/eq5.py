@@ -29,6 +29,7 @@ from itertools import combinations_with_replacement
 import sympy as sp
 import torch
 
+from flatcheck import cache
 from flatcheck.impl.rsp_perturbations import perturbations
 from flatcheck.problems import PointInstance, log_uniform, point_instances, smooth_problems
 from flatcheck.stats import mean_interval
@@ -43,7 +44,14 @@ CONSTANTS = (
 
 
 def exact_mean(inst: PointInstance, half: sp.Rational = sp.Rational(1, 2)) -> tuple[sp.Matrix, sp.Matrix]:
-    """(E v_t as a polynomial in ρ, the predicted half·ρ² Proj⊥ ∇tr̄(x)), exactly ((5): half = ½)."""
+    """(E v_t as a polynomial in ρ, the predicted half·ρ² Proj⊥ ∇tr̄(x)), exactly ((5): half = ½); kept on
+    disk (`flatcheck.cache`) per (f, x, half): a seed's instances come back in the next run."""
+    prob = inst.problem
+    key = f"{cache.expr_key(prob.symbols)}\n{cache.expr_key(prob.expr)}\n{inst.x}\n{half}\n{cache.code_key(__file__)}"
+    return cache.memo("ahn2024.eq5", key, lambda: _exact_mean(inst, half))
+
+
+def _exact_mean(inst: PointInstance, half: sp.Rational) -> tuple[sp.Matrix, sp.Matrix]:
     prob = inst.problem
     gs = sp.symbols(f"g1:{prob.d + 1}", real=True)
     at_x = dict(zip(prob.symbols, inst.x))
