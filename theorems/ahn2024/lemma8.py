@@ -49,7 +49,7 @@ CONSTANTS = (Constant("c", 2.0, "2 in (2β/α)η‖v‖²", "smaller", step=4.0,
 def derive() -> dict[str, sp.Expr]:
     """The smallest c for which {G ≤ c(β/α)η‖v‖²} is invariant under one step of the gap G = f − f(Φ):
     with D.4's recursion G⁺ ≤ (1 − αη)G + ½βη²‖v‖² (½), and with the exact one of a quadratic whose
-    non-zero eigenvalues are all λ (α = β = λ, v normal and ⊥ x − Φ(x)): G⁺ = (1 − ηλ)²G + ½λη²‖v‖²."""
+    non-zero eigenvalues are all λ (α = β = λ, v normal and ⊥ x − Φ(x)): G⁺ = (1 − ηλ)²G + ½λη²‖v‖², in h = ηλ."""
     c, alpha, beta, eta, lam, vv = sp.symbols("c alpha beta eta lambda V", positive=True)
     # Invariance at the worst G, G = c(β/α)ηV: G⁺ ≤ G ⟺ c ≥ the root of G⁺ − G = 0 (G⁺ − G is linear in c).
     proof = (1 - alpha * eta) * c * beta / alpha * eta * vv + beta * eta**2 * vv / 2 - c * beta / alpha * eta * vv
