@@ -243,6 +243,10 @@ def _offsets(draw, d: int, noiseless: bool) -> list[list[sp.Rational]]:
     )
 
 
+# C of the families (Assumption 4.2), smallest first: hypothesis' simplest choice.
+C_VALUES = (sp.Rational(1, 8), sp.Rational(1, 4), sp.Rational(1, 2), sp.Integer(1), sp.Integer(2), sp.Integer(4))
+
+
 @st.composite
 def nso_problems(
     draw, d: st.SearchStrategy[int] = st.integers(1, 4), noiseless: st.SearchStrategy[bool] = st.booleans()
@@ -252,7 +256,7 @@ def nso_problems(
     n = draw(d)
     cs = draw(_offsets(n, draw(noiseless)))
     if draw(st.booleans()):
-        c = draw(st.sampled_from([sp.Rational(1, 8), sp.Rational(1, 4), sp.Rational(1, 2), 1, 2, 4]))
+        c = draw(st.sampled_from(C_VALUES))
         fracs = draw(st.lists(st.sampled_from([sp.Rational(1, 4), sp.Rational(1, 2), 1]), min_size=n, max_size=n))
         fracs[0] = sp.Integer(1)
         u = draw(st.lists(rationals(-4, 4, (1, 2)), min_size=n, max_size=n))
@@ -335,6 +339,26 @@ def nso_instances(
 
 
 POSITIVE_SIGMA_U = st.sampled_from([0.25, 0.5, 1.0])
+
+
+@st.composite
+def edge_quadratic_runs(draw, scalars: dict[str, st.SearchStrategy], start: int = 8) -> NSOInstance:
+    """NSO runs on φ(W) = ½CW² in one coordinate with a noisy oracle and W₀ = ±`start` — where the
+    bounds of Lemma B.1 and Theorem 4.3 are attained — built without filters, so the simplest
+    example hypothesis tries first (C = 1/8, the smallest) is one of them: a run of a handful of
+    examples still starts at the edge. Two offsets differ by construction (σ² > 0), the others
+    are free, all in [−4, 4] as in `nso_problems`."""
+    c = draw(st.sampled_from(C_VALUES))
+    first = draw(rationals(-4, 4, (1, 2)))
+    spread = sp.Rational(draw(st.integers(1, 8)), 2)
+    others = draw(st.lists(rationals(-4, 4, (1, 2)), min_size=0, max_size=2))
+    cs = [[first], [first - spread if first > 0 else first + spread], *([v] for v in others)]
+    prob = noisy_quadratic([c], [sp.Integer(1)], cs)
+    noise = draw(st.sampled_from(prob.known["noises"]))
+    sigma_u = draw(st.sampled_from([0.0, 0.25, 0.5, 1.0]))
+    k = draw(st.sampled_from([1, 2, 4]))
+    w0 = [sp.Integer(start if draw(st.booleans()) else -start)]
+    return NSOInstance(prob, w0, sigma_u, k, noise, {name: draw(s) for name, s in scalars.items()})
 
 
 def run_instances(budget: Any) -> st.SearchStrategy[NSOInstance]:

@@ -25,8 +25,9 @@ Simulation: the implementation's NSO runs on construction (8) (`ChainConstructio
 W₀ = D√G·e₀ with constant η satisfying Lemma B.2's condition, the exact gradient oracle (ξ = 0
 meets |ξ| ≤ σ/√k) and Gaussian P of standard deviation min α_i/64 (so |U| < α_i/2, the role of the
 truncation, with probability 1 − 10⁻⁸⁰⁰); min_t ‖∇F(W_t)‖² (F = f up to that negligible smoothing
-on the flat pieces) must reach (9). Half the draws take the largest σ, where (9) is tightest: it grows
-like σ while the construction's gradient does not, and it fails there (e.g. C = D = k = T = 1,
+on the flat pieces) must reach (9). Half the draws take, for the drawn C, D, k, T, a σ past 8·D√(2CkT) (a power
+of two, at least 64), where (9) is tightest: it grows like σ while the construction's gradient
+does not, and it fails there, so every seed of the quick profile finds it (e.g. C = D = k = T = 1,
 σ = 4: min_t ‖∇F(W_t)‖² = 0.678 < 0.707) — the same regime σ > D√(2CkT) where Lemma B.2's last
 chain fails (`nso.theorem4_5.steps`).
 Declared constant: the 32 of (9) (smaller is stronger), read by the simulation and by the steps.
