@@ -26,7 +26,19 @@ Measured on these families at T = 8 and 16 (W₀ scaled by 2^−j, j = 0 … 9),
 η peaks where C·D² ≈ Δ/T (0.48 against 0.03–0.12 from the drawn start on the tightest instances).
 So every drawn instance is also run from the start W₀/2^j (any W₀ is admissible) whose C·D² is
 nearest Δ/T on a log scale, and the claim holds only if (6) holds from both starts; the tightness
-is the larger of the two, each start with half the error rate.
+is the larger of the two, each start with half the error rate. From the steered start the best η
+is searched (the grid plus the proof's η × 2^{±½}, 2^{±1}, `step_sizes`); from the drawn start the
+grid is run only when the proof's η fails there. The first instance is an edge run
+(`edge_quadratic_runs`: φ = ½CW² in one coordinate, a noisy oracle, P of σ_u = 0 so the C²H(P)
+term adds no slack, the longest T). How tight (6) can be here: the bound's noise term is
+√(2CD²σ²/(kT)), attained by SGD whose step noise has variance σ²/k; NSO's 2k gradient evaluations
+per step each draw their own example, so its step noise is about σ²/(2k) and the best ratio is
+near 1/√2 as T grows — measured 0.53 at T = 16, 0.59 at 32, 0.64 at 128 (k = 1, best of 13
+step sizes). So the ×½ mutant of the declared scale is killed in default (ratio 0.59 ± 0.04 at
+512 runs) and survives quick (T = 16, 256 runs: the interval straddles ½).
+A user's class is stepped one draw at a time (16 runs per η, each step a Python call): it runs
+from the steered start only, at the proof's η at T — where (6) is tightest among the starts — not
+from the drawn start, at 4T or over the grid.
 """
 
 from __future__ import annotations
@@ -38,7 +50,7 @@ from hypothesis import strategies as st
 
 from flatcheck.impl.dynamics import chain_count
 from flatcheck.impl.nso_readback import run_paths, unsupported_noise
-from flatcheck.problems.nso_families import NSOInstance, nso_instances
+from flatcheck.problems.nso_families import NSOInstance, edge_quadratic_runs, nso_instances
 from flatcheck.stats import mean_interval
 from flatcheck.verify import Claim, Constant, Evidence, constant
 
@@ -84,8 +96,14 @@ def check(inst: NSOInstance, impl, budget) -> Evidence:
         return Evidence(None, out_of_scope=why)
     tight = tight_start(inst)
     if tight is None:
-        return check_from(inst, impl, budget)
-    drawn, steered = check_from(inst, impl, budget, 0.5), check_from(tight, impl, budget, 0.5, 1000)
+        return check_from(inst, impl, budget, search=True)
+    if impl.batched_step is None:
+        # A user's class, stepped one draw at a time: the steered start alone, where (6) is tightest.
+        ev = check_from(tight, impl, budget, seed_offset=1000)
+        ev.values = {**ev.values, "w0_steered": [str(v) for v in tight.w0]}
+        return ev
+    drawn = check_from(inst, impl, budget, 0.5)
+    steered = check_from(tight, impl, budget, 0.5, 1000, search=True)
     worst = max((drawn, steered), key=lambda e: e.values["tightness"])
     failed = [e for e in (drawn, steered) if e.holds is False]
     ev = failed[0] if failed else worst
@@ -96,20 +114,41 @@ def check(inst: NSOInstance, impl, budget) -> Evidence:
     return ev
 
 
-def check_from(inst: NSOInstance, impl, budget, share: float = 1.0, seed_offset: int = 0) -> Evidence:
-    """(6) from the instance's own start; `share` of the error rate, seeds offset by `seed_offset`."""
+def step_sizes(inst: NSOInstance, steps: int, search: bool) -> list[float]:
+    """The grid η = 2^{−j}(1 − 2⁻²⁰)/C, j = 0 … 3, and with `search` the proof's η × 2^{j/2},
+    j = ±1, ±2, below 1/C: on a 1-d noisy quadratic E‖∇F‖² is smooth with one minimum in η, which
+    lay within 2^{±½} of the proof's η at every T ∈ {16, 32, 128}, k ∈ {1, 2} and start measured
+    (E‖∇F‖² at the best of 13 quarter-octave η within 5% of the proof's), so this grid brackets it."""
+    grid = [2.0**-j * SHRINK / inst.C for j in range(4)]
+    if search:
+        eta = prescribed_lr(inst, steps)
+        grid += [eta * 2.0 ** (j / 2) for j in (-2, -1, 1, 2) if eta * 2.0 ** (j / 2) * inst.C < 1]
+    return grid
+
+
+def check_from(
+    inst: NSOInstance, impl, budget, share: float = 1.0, seed_offset: int = 0, search: bool = False
+) -> Evidence:
+    """(6) from the instance's own start; `share` of the error rate, seeds offset by `seed_offset`.
+    A batched implementation also runs the proof's η at 4T and the grid η (`step_sizes`; the grid
+    only when the proof's η fails, unless `search` asks for the best η); a user's class (stepped
+    one draw at a time) the proof's η at T only."""
     steps = inst.scalars["T"]
     batched = impl.batched_step is not None
     n = chain_count(impl, budget.scaled(256, 512, 4096), 16)
-    grid = [2.0**-j * SHRINK / inst.C for j in range(4)] if batched else []
-    runs = [(prescribed_lr(inst, steps), steps), (prescribed_lr(inst, 4 * steps), 4 * steps)]
-    runs += [(lr, steps) for lr in grid]
+    runs = [(prescribed_lr(inst, steps), steps)]
+    if batched:
+        runs += [(prescribed_lr(inst, 4 * steps), 4 * steps)] + [(lr, steps) for lr in step_sizes(inst, steps, search)]
+    # The error rate is split over every run that may be made, whether or not the grid is reached.
     alpha = share * budget.alpha / len(runs)
     eps = 1e3 * 2.0**-52
+    scale_ = constant(budget, CONSTANTS, "scale")
     results = []
     for i, (lr, t) in enumerate(runs):
+        if i == 2 and not search and all(r["slack"] >= -r["tol"] for r in results):
+            break  # the proof's η holds at T and 4T: the existence of η is shown
         mean, half, scale = mean_grad2(impl, inst, lr, t, n, budget.seed + seed_offset + i, alpha)
-        b = constant(budget, CONSTANTS, "scale") * bound(inst, t)
+        b = scale_ * bound(inst, t)
         results.append(
             {
                 "eta": lr,
@@ -122,10 +161,10 @@ def check_from(inst: NSOInstance, impl, budget, share: float = 1.0, seed_offset:
             }
         )
     ok = [r["slack"] >= -r["tol"] for r in results]
-    prescribed_ok = ok[0] and ok[1]
+    prescribed_ok = all(ok[:2])
     holds = prescribed_ok or any(ok[2:])
     best = min(results[2:] or results[:1], key=lambda r: r["E_grad2"])
-    e_t, e_4t = results[0]["E_grad2"], results[1]["E_grad2"]
+    e_t = results[0]["E_grad2"]
     values = {
         "bound_T": results[0]["bound"],
         "E_grad2_prescribed": e_t,
@@ -133,8 +172,6 @@ def check_from(inst: NSOInstance, impl, budget, share: float = 1.0, seed_offset:
         "E_grad2_best_grid": best["E_grad2"],
         "eta_best_grid": best["eta"],
         "ratio_prescribed_to_bound": e_t / results[0]["bound"] if results[0]["bound"] > 0 else None,
-        "fitted_T_exponent": math.log(e_4t / e_t) / math.log(4) if e_t > 0 and e_4t > 0 else None,
-        "bound_T_exponent": math.log(results[1]["bound"] / results[0]["bound"]) / math.log(4),
         "C": inst.C,
         "D2": inst.D2(),
         "sigma2": inst.sigma2,
@@ -143,8 +180,13 @@ def check_from(inst: NSOInstance, impl, budget, share: float = 1.0, seed_offset:
         "runs_per_eta": n,
         "runs": results,
     }
+    if len(results) > 1:
+        e_4t = results[1]["E_grad2"]
+        values["fitted_T_exponent"] = math.log(e_4t / e_t) / math.log(4) if e_t > 0 and e_4t > 0 else None
+        values["bound_T_exponent"] = math.log(results[1]["bound"] / results[0]["bound"]) / math.log(4)
     margin = max(r["slack"] / max(r["bound"], r["tol"]) for r in results)
-    # "There exists η": the statement is as tight as its best step size (the pair T, 4T at the proof's η).
+    # "There exists η": the statement is as tight as its best step size tried (the pair T, 4T at the
+    # proof's η; where the grid was not reached, the proof's η is the best known).
     ratios = [r["E_grad2"] / r["bound"] if r["bound"] > 0 else math.inf for r in results]
     values["tightness"] = min([max(ratios[:2])] + ratios[2:])
     note = (
@@ -160,6 +202,15 @@ def check_from(inst: NSOInstance, impl, budget, share: float = 1.0, seed_offset:
     return Evidence(holds, values, margin=margin, note=note)
 
 
+def instances(budget) -> st.SearchStrategy[NSOInstance]:
+    """The edge runs first (a quadratic in one coordinate, noisy oracle; `check` then steers W₀),
+    then the families at large. The edge horizon is the profile's longest T: (6)'s ratio there
+    grows with T (best 0.53 at T = 16, 0.59 at 32, 0.64 at 128)."""
+    horizons = budget.scaled([8, 16], [8, 32], [8, 32, 128])
+    edge = edge_quadratic_runs({"T": st.just(max(horizons))})
+    return st.one_of(edge, nso_instances(scalars={"T": st.sampled_from(horizons)}))
+
+
 CLAIM = Claim(
     id="nso.theorem4_3",
     paper="nso",
@@ -172,9 +223,7 @@ CLAIM = Claim(
         "restricted",
         "quadratics and separable softplus losses only: the families whose C, σ², D² and H(P) are exact",
     ),
-    instances=lambda budget: nso_instances(
-        scalars={"T": st.sampled_from(budget.scaled([8, 16], [8, 32], [8, 32, 128]))}
-    ),
+    instances=instances,
     check=check,
     algorithm="nso",
     describe=NSOInstance.describe,
