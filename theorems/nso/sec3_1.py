@@ -13,7 +13,8 @@ Scaled: d = 10, r = 2, n = 40 Gaussian measurements (fewer than d(d+1)/2 = 55, s
 loss has zero-loss solutions other than X*), 500 validation measurements, the same step size for
 all three, U₀ with N(0, 1) entries (several initializations per problem, run together).
 σ is chosen per method on the paper's grid by the final validation loss (every other value in
-quick). NSO runs through the implementation under check; GD and WP-GD are flatcheck's.
+quick). NSO runs through the implementation under check; GD and WP-GD are flatcheck's, all their runs
+stepped together as one batch (GD is WP-GD at σ = 0).
 Decision: "near zero" training loss = below 1% of the initial training loss, for all three;
 "NSO's validation loss is lowest" = the mean over initializations of NSO's final validation
 loss minus each baseline's, with a paired normal interval at the instance's error rate:
@@ -32,7 +33,7 @@ from __future__ import annotations
 import torch
 from hypothesis import strategies as st
 
-from flatcheck.impl import builtin
+from flatcheck.algorithms.nso import wp_step
 from flatcheck.problems.nso_families import matrix_sensing
 from flatcheck.stats import mean_interval
 from flatcheck.verify import Claim, Evidence
@@ -52,6 +53,24 @@ def _curves(impl, ms, w0, hp, steps, seed, every):
     return ms.f(kept), ms.val_loss(kept)
 
 
+def _baselines(ms, w0, sigmas, steps, seed, every):
+    """GD, then WP-GD at each σ of sigmas: (train, validation) curves as `_curves` gives them. The
+    baselines are flatcheck's own WP-GD step (`wp_step`; GD is its σ = 0), not the implementation
+    under check, so all their runs step together as one batch of chains."""
+    groups = len(sigmas) + 1
+    scale = torch.tensor([0.0, *sigmas], dtype=w0.dtype).repeat_interleave(w0.shape[0])[:, None]
+    x = w0.repeat(groups, 1)
+    gen = torch.Generator().manual_seed(seed)
+    kept = [x]
+    for t in range(1, steps + 1):
+        x = wp_step(ms.grad, x, scale * torch.randn(x.shape, generator=gen, dtype=x.dtype), lr=LR)
+        if t % every == 0:
+            kept.append(x)
+    path = torch.stack([*kept, x], 1)
+    train, val = ms.f(path), ms.val_loss(path)
+    return [(a, b) for a, b in zip(train.chunk(groups), val.chunk(groups))]
+
+
 def check(inst: dict, impl, budget) -> Evidence:
     ms = matrix_sensing(SIDE, RANK, N, inst["seed"], n_val=500)
     inits = budget.scaled(4, 6, 16) if impl.batched_step is not None else 2
@@ -60,14 +79,12 @@ def check(inst: dict, impl, budget) -> Evidence:
     steps = budget.scaled(400, 2000, 4000)
     sigmas = SIGMAS[:: budget.scaled(2, 1, 1)]
     every = max(1, steps // 200)
-    runs = {"GD": _curves(builtin("gd"), ms, w0, {"lr": LR}, steps, budget.seed, every)}
-    for name, algo in (("WP-GD", builtin("wp_sgd")), ("NSO", impl)):
-        options = [
-            _curves(
-                algo, ms, w0, {"lr": LR, "sigma": s, **({"k": 1} if name == "NSO" else {})}, steps, budget.seed, every
-            )
-            for s in sigmas
-        ]
+    gd, *wp = _baselines(ms, w0, sigmas, steps, budget.seed, every)
+    runs = {"GD": gd}
+    for name, options in (
+        ("WP-GD", wp),
+        ("NSO", [_curves(impl, ms, w0, {"lr": LR, "sigma": s, "k": 1}, steps, budget.seed, every) for s in sigmas]),
+    ):
         best = min(range(len(sigmas)), key=lambda i: float(options[i][1][:, -1].mean()))
         runs[name] = options[best]
         runs[name + "_sigma"] = sigmas[best]
