@@ -14,6 +14,14 @@ are uncorrelated), so E‖ξ‖² is the difference. Each of the two bounds gets
 instance's error rate; a bound is falsified when the lower end of its interval exceeds it. A
 user's class draws in geometric looks until both bounds are decided or one is falsified
 (`flatcheck.stats.sequential`, the rate held over the looks).
+How tight (7) is, and why its two ×½ mutants survive: δ is the mean of k independent two-point
+deviations, so E‖δ‖² = (1/k)·E‖½(∇f(W+U) + ∇f(W−U)) − ∇F(W)‖², and C²H(P)/k has the slack of
+(28) (`nso.eq28`: 0 on quadratics, ≤ 0.0023 found on softplus, ½ at best on a kinked ∇f with
+Laplace P). ξ is the mean of 2k oracle errors, one per gradient evaluation, each a fresh example
+(the harness's oracle, and a user's closure's): E‖ξ‖² = σ²/(2k) exactly (measured 0.5002 ± 0.0005
+of σ²/k at k = 1, 2, 4 over 2²⁰ draws). So the c_xi mutant σ²/(2k) is an equality in expectation
+— no sample size decides it (the 1.003 of the mutation report is an estimate of 1) — and σ²/k
+is attained only by an oracle whose ±U pair shares one example, which the harness does not draw.
 """
 
 from __future__ import annotations

@@ -12,6 +12,11 @@ Numeric side: for smooth non-polynomial losses (logistic, tanh unit), Monte Carl
 s = 4^{-1} … 4^{-6} with intervals; the decision rule of `flatcheck.stats.remainder_order_mc`: falsified
 when the upper confidence end of the local order between the two smallest resolved levels is
 below 3/2.
+Why the order-2 mutant survives: on every family here f is C^∞ and the two-point (even) average
+cancels the odd terms, so R(s) = O(s²) exactly (`derive`: only s² survives after the Hessian
+term) and the mutant "O(‖Σ‖²)" is true on them. The printed 3/2 is what a merely twice-
+differentiable f can need: f = |x|³ at x = 0 has R(s) = E|U|³ = Θ(s^{3/2}); the families hold no
+such C²-but-not-C³ loss, so the 3/2 is not exercised — a gap of the families, not of the search.
 """
 
 from __future__ import annotations
