@@ -365,8 +365,8 @@ POSITIVE_SIGMA_U = st.sampled_from([0.25, 0.5, 1.0])
 
 @st.composite
 def edge_quadratic_runs(draw, scalars: dict[str, st.SearchStrategy], start: int = 8) -> NSOInstance:
-    """NSO runs on φ(W) = ½CW² in one coordinate with a noisy oracle and W₀ = ±`start` — where the
-    bounds of Lemma B.1 and Theorem 4.3 are attained — built without filters, so the simplest
+    """NSO runs on φ(W) = ½CW² in one coordinate with a noisy oracle and W₀ = ±`start` — where
+    Lemma B.1's bound is attained and Theorem 4.3's approached — built without filters, so the simplest
     example hypothesis tries first (C = 1/8, the smallest) is one of them: a run of a handful of
     examples still starts at the edge. Two offsets differ by construction (σ² > 0), the others
     are free, all in [−4, 4] as in `nso_problems`."""
