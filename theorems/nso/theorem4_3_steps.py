@@ -143,7 +143,8 @@ CLAIM = Claim(
     expected=(
         "falsified",
         "(39) 2D²/(Tη) + 2C²D²η/T ≤ 2CD²/T never holds (the left side is ≥ 4CD²/T by AM–GM), so case 2 of"
-        " the proof gives 4CD²/T, not 2CD²/T.",
+        " the proof gives 4CD²/T, not 2CD²/T; and (37) is half the minimum: min_η 2D²/(Tη) + CηΔ ="
+        " 2√(2CD²Δ/T), so case 1 gives twice (37).",
     ),
     statement=r"\text{each algebraic step of Appendix B.1: (25)–(28), (29)–(33), (35)–(39)}",
     summary="Every algebraic step of Theorem 4.3's proof: variance bounds, descent lemma, the choice of η.",
