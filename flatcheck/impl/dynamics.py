@@ -38,16 +38,17 @@ def run_chains(
     hp: dict[str, Any],
     steps: int,
     seed: int,
-    record: Callable[[int, torch.Tensor], None] | None = None,
+    record: Callable[[int, torch.Tensor], bool | None] | None = None,
 ) -> torch.Tensor:
-    """x(steps) for each row of x0 (B, d); `record(t, x(t))` is called at t = 0 … steps."""
+    """x(steps) for each row of x0 (B, d); `record(t, x(t))` is called at t = 0 … steps, and the run
+    stops early, at x(t), where it returns True (a check whose verdict is already decided)."""
     chains = Chains(impl, problem, x0, hp, step_seed(seed, 0))
-    if record:
-        record(0, x0)
+    if record and record(0, x0):
+        return chains.x
     for t in range(steps):
         x = chains.step(step_seed(seed, t))
-        if record:
-            record(t + 1, x)
+        if record and record(t + 1, x):
+            break
     return chains.x
 
 
@@ -141,6 +142,11 @@ def scaling_exponent(scales: list[float], errors: list[float]) -> float:
     xs, ys = [math.log(s) for s in scales], [math.log(max(e, 1e-300)) for e in errors]
     mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
     return sum((a - mx) * (b - my) for a, b in zip(xs, ys)) / sum((a - mx) ** 2 for a in xs)
+
+
+def local_slopes(scales: list[float], errors: list[float]) -> list[float]:
+    """The slope of log(error) against log(scale) between each pair of neighbouring rungs."""
+    return [scaling_exponent(scales[i : i + 2], errors[i : i + 2]) for i in range(len(scales) - 1)]
 
 
 def as_kind(impl: Implementation, kind: str) -> Implementation:

@@ -15,6 +15,15 @@ several starts; R^max_ρ by projected ascent over the ball (Danskin: the y-gradi
 maximiser), R^asc_ρ directly (∞ at ∇L = 0, where the infimum is only approached), R^avg_ρ exactly (sphere
 moments). Decisions: L(u_ρ) = O(ρ²) — the local order of L(u_ρ) reaches 2 (`fit_order`, or L vanishes);
 S̄(u_ρ) → inf_{U′∩Γ} S — the limit rule of `flatcheck.stats.limits`.
+
+The order 2 of L(u) − inf L = O(ρ²) cannot be exercised by this check, so its mutant (order 3)
+survives: u_ρ is an exact minimiser (ε = 0), and there the loss is far below ρ². For R^max and R^avg
+the minimum over y is at y = 0 (`minimizer`), so L(u_ρ) = 0 exactly; for R^asc the search radius
+|y| = ρ³ gives L(u_ρ) = O(ρ⁶); generically an exact minimiser sits O(ρ²) off Γ along the
+normal pull of ρ²∇S, so L(u_ρ) = O(ρ⁴). The order 2 is tight only for ε > 0: at u = (x*, y) with
+|y| = aρ along the top eigenvector, R^max_ρ(u) = F₀(2aρ² + ρ²) + O(ρ³), so u is (F₀(a² + 2a))ρ²-suboptimal
+and L(u) = F₀a²ρ² — Θ(ρ²), which an order-3 law would refute. Near-minimisers with ε > 0 are not
+constructed here (the corollary's ε-hypothesis would need R_ρ(u) certified from both sides at each u).
 """
 
 from __future__ import annotations

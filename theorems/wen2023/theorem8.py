@@ -11,18 +11,31 @@ r"""wen2023.theorem8 — full-batch SAM tracks the Riemannian gradient flow of �
 
 Instances: the 4-D toy of Figure 1 (L = F₀(x)y₀² + F₁(x)y₁², Γ = {y = 0}, M = 2, eigengap 2(F₀ − F₁) > 0
 near [0, 1]² — checked along the flow, Assumption 7) from rational x_init with x ∈ [0, 1]², y ≠ 0.
-The implementation under test runs SAM for ⌈T₃/(ηρ²)⌉ steps on a ladder η = η₀s, ρ = ρ₀s
-(s = 1, 2^{-1/2}, 2^{-1}, … by profile, `ladder`; η₀ = 1/50 so ηλ₁ ≤ 0.6, ρ₀/η₀ = 10 fixed: both conditions of the
-theorem tighten along the ladder — the "sufficiently small" regime is sampled, not proven).
+The implementation under test runs SAM for ⌈T₃/(ηρ²)⌉ steps on a ladder η = η₀s, ρ = ρ₀s of three
+rungs or more (s = 1, 2^{-1/2}, 2^{-1} in quick and default, `_scales`; `ladder` in thorough;
+η₀ = 1/50 so ηλ₁ ≤ 0.6; ρ₀/η₀ = 10 fixed: η ln(1/ρ) tightens along the
+ladder, ρ/η does not — the theorem asks ρ/η small, and a run with ρ ≪ η needs ⌈T₃/(ηρ²)⌉ ≥ 10⁵
+steps: the "sufficiently small" regime is sampled, not proven).
 Φ is the converged gradient-flow limit (`flatcheck.numeric.flow.phi`), X the RK4 solution of (6)
 (`flatcheck.numeric.riemannian`). Measured: e(s) = max over T_k ∈ {0, T₃/4, …, T₃} of
 ‖Φ(x(⌈T_k/ηρ²⌉)) − X(T_k)‖ and a(s) = max over k ≥ 1 of sin∠(∇L(x), v₁(∇²L(x))).
-Decision rule (O(·) by scaling, with the claimed exponents, never a fraction of them): the
-least-squares exponent of e against the rate (η+ρ)log(1/ηρ) — the log is the theorem's own —
-must reach the claimed 1, and that of a against ρ the claimed 1 — unless the quantity is already
-below the numerical floor (10× the flow integration error + Φ tolerance, resp. 1e-6). Each run is
-deterministic, so the fitted exponent has no sampling interval; on the toy the measured exponents
-sit well above 1 (≈ 1.6 and 1.9 in default).
+Decision rule (O(·) by scaling, with the claimed exponent p, never a fraction of it). Each run is
+deterministic, so an exponent has no sampling interval; what it carries is the ladder's
+pre-asymptotic terms and the law's log. Its interval runs from the slowest local decay (the slope
+between two neighbouring rungs) of e against η+ρ — no credit for the log: e ≤ C(η+ρ)^p implies the
+law, as log(1/ηρ) ≥ 1 on the ladder — to the fastest local decay against the whole rate
+(η+ρ)log(1/ηρ). The law holds when the interval lies at or above p, is violated when it lies below,
+and is undecided otherwise: the pre-asymptotic terms or the log may carry it, which a finite ladder
+cannot tell from a power (over 50 quick seeds the former two-rung point estimate fell short on 8 on
+the built-in SAM, and accepted an exponent of 1.5). The angle's rate ρ has no log; its interval is
+that of its local slopes. A quantity already below its numerical floor (10× the flow integration
+error + Φ tolerance, resp. 1e-6) holds.
+On the toy the tracking error is ≈ 0.3(η+ρ) (slopes ≈ 0.6–1.6 against η+ρ, higher against the rate,
+whose log is loose here), so an exponent 1.5 is undecided or refuted unless e decays like
+(η+ρ)^1.5 between every pair of rungs. The angle is loose on the toy: ∂³L[v₁, v₁] has no component
+across v₁ in the normal space (∂³L/∂y₀²∂y₁ = 0 for L = F₀y₀² + F₁y₁²), so nothing drives ∇L off v₁
+at order ρ and the measured sin∠ is ≈ ρ² (slope ≈ 2): an angle exponent of 1.5 holds on this
+family, and its mutant survives.
 """
 
 from __future__ import annotations
@@ -33,7 +46,7 @@ import torch
 from hypothesis import strategies as st
 
 from flatcheck.errors import NonFiniteError
-from flatcheck.impl.dynamics import ladder, required_exponent, scaling_exponent, track_limit_flow
+from flatcheck.impl.dynamics import ladder, local_slopes, scaling_exponent, track_limit_flow
 from flatcheck.numeric.riemannian import eigen
 from flatcheck.problems import toy_starts, wen_toy
 from flatcheck.verify import Claim, Constant, Evidence, constant
@@ -46,6 +59,14 @@ CONSTANTS = (
 ANGLE_FLOOR = 1e-6
 
 
+def _scales(budget) -> list[float]:
+    # Three rungs a factor 2^{1/2} apart from s = 1 in quick as in default (125 + 354 + 1000 steps):
+    # over 30 starts, quick's former s = √2, 1, 2^{-1/2} accepted an exponent of 1.5 on 3 (its top
+    # rung is the most pre-asymptotic), s = 1, 2^{-1/4}, 2^{-1/2} refuted the printed 1 on 2 (its
+    # local slopes over a ratio 2^{1/4} are the noisiest); s = 1, 2^{-1/2}, 1/2 did neither.
+    return budget.scaled([1.0, 2**-0.5, 0.5], [1.0, 2**-0.5, 0.5], ladder(budget))
+
+
 def rate(eta: float, rho: float) -> float:
     return (eta + rho) * math.log(1 / (eta * rho))
 
@@ -55,7 +76,8 @@ def check(inst: dict, impl, budget) -> Evidence:
     x_init = torch.tensor([float(v) for v in inst["x_init"]], dtype=torch.float64)
     t3 = budget.scaled(0.1, 0.2, 0.3)
     times = [t3 * k / 4 for k in range(5)]
-    hps = [{"lr": ETA0 * s, "rho": RHO0 * s} for s in ladder(budget)]
+    scales = _scales(budget)
+    hps = [{"lr": ETA0 * s, "rho": RHO0 * s} for s in scales]
     try:
         runs = track_limit_flow(impl, prob, x_init, 2, "top_eigenvalue", hps, times, 1, budget.seed)
     except NonFiniteError as e:
@@ -79,25 +101,31 @@ def check(inst: dict, impl, budget) -> Evidence:
         paths[f"Φ(x(t)), η={eta:.3g}, ρ={rho:.3g}"] = {"x": tr.phi[:, 0, 0].tolist(), "y": tr.phi[:, 0, 1].tolist()}
     e_exp = scaling_exponent(rates, errs)
     a_exp = scaling_exponent(rhos, angles)
-    # O(·), its log written into the rate: no hidden log power (the rule theorem11 and corollary15_17 share).
-    e_need = required_exponent(rates, constant(budget, CONSTANTS, "error_exponent"), 0)
+    # The exponent interval of each law: its slowest local decay (between neighbouring rungs) with no
+    # credit for a log, to its fastest with the written log (module docstring).
+    e_lo = min(local_slopes([ETA0 * s + RHO0 * s for s in scales], errs))
+    e_hi = max(local_slopes(rates, errs))
+    a_lo, a_hi = min(local_slopes(rhos, angles)), max(local_slopes(rhos, angles))
+    e_need = constant(budget, CONSTANTS, "error_exponent")
     a_need = constant(budget, CONSTANTS, "angle_exponent")
-    e_ok = errs[-1] <= floor or e_exp >= e_need
-    a_ok = angles[-1] <= ANGLE_FLOOR or a_exp >= a_need
+    e_ok = _decide(errs[-1] <= floor, e_lo, e_hi, e_need)
+    a_ok = _decide(angles[-1] <= ANGLE_FLOOR, a_lo, a_hi, a_need)
     values = {
         "T3": t3,
-        "etas": [ETA0 * s for s in ladder(budget)],
+        "etas": [ETA0 * s for s in scales],
         "rhos": rhos,
         "tracking_error": errs,
         "rate_(eta+rho)log(1/eta rho)": rates,
         "fitted_exponent_error_vs_rate": e_exp,
+        "exponent_interval_error": [e_lo, e_hi],
         "angle_sin_max": angles,
         "fitted_exponent_angle_vs_rho": a_exp,
+        "exponent_interval_angle": [a_lo, a_hi],
         "numerical_floor": floor,
-        # Claimed over fitted exponent, for the quantities above their floor: 1 is tight.
+        # Claimed over fitted exponent (the interval's lower end), above the floor: 1 is tight.
         "tightness": max(
-            [e_need / e_exp] * (errs[-1] > floor and e_exp > 0)
-            + [a_need / a_exp] * (angles[-1] > ANGLE_FLOOR and a_exp > 0),
+            [e_need / e_lo] * (errs[-1] > floor and e_lo > 0)
+            + [a_need / a_lo] * (angles[-1] > ANGLE_FLOOR and a_lo > 0),
             default=0.0,
         ),
         "flow_moved": float(torch.linalg.vector_norm(flow[-1] - flow[0])),
@@ -110,20 +138,34 @@ def check(inst: dict, impl, budget) -> Evidence:
         "ylabel": "x₁",
         "title": "Φ(SAM iterates) against the Riemannian flow of λ₁",
     }
+    # Margin: the lower end of each exponent interval above its claimed value.
     margin = min(
-        e_exp - e_need if not errs[-1] <= floor else 1.0, a_exp - a_need if not angles[-1] <= ANGLE_FLOOR else 1.0
+        1.0 if errs[-1] <= floor else e_lo - e_need,
+        1.0 if angles[-1] <= ANGLE_FLOOR else a_lo - a_need,
     )
-    note = ""
-    if not e_ok:
-        note = f"‖Φ(x) − X‖ does not shrink with (η+ρ)log(1/ηρ): exponent {e_exp:.3g} < {e_need:g} (errors {errs})"
-    elif not a_ok:
-        note = f"angle(∇L, v₁) does not shrink like ρ: exponent {a_exp:.3g} < {a_need:g} (sines {angles})"
-    if note and len(hps) < 3:
-        # One local slope between two nearby rungs (rate ratio ≈ 1.27 in quick) still carries the
-        # pre-asymptotic terms of an O(·) law: over 50 quick seeds the built-in SAM fell short on 8
-        # this way and on none in default. A shortfall is decided on three rungs or more.
-        return Evidence(None, values, margin=margin, note=f"undecided on a {len(hps)}-rung ladder: {note}", plot=plot)
-    return Evidence(e_ok and a_ok, values, margin=margin, note=note, plot=plot)
+    notes = []
+    if e_ok is not True:
+        notes.append(
+            f"‖Φ(x) − X‖: exponent {e_exp:.3g}, interval [{e_lo:.3g}, {e_hi:.3g}], claimed {e_need:g} (errors {errs})"
+        )
+    if a_ok is not True:
+        notes.append(
+            f"angle(∇L, v₁) against ρ: exponent {a_exp:.3g}, interval [{a_lo:.3g}, {a_hi:.3g}], claimed {a_need:g}"
+            f" (sines {angles})"
+        )
+    holds = False if False in (e_ok, a_ok) else (None if None in (e_ok, a_ok) else True)
+    note = "; ".join(notes)
+    if holds is None:
+        note = f"undecided: {note}"
+    return Evidence(holds, values, margin=margin, note=note, plot=plot)
+
+
+def _decide(below_floor: bool, lower: float, upper: float, need: float) -> bool | None:
+    """A decay law with exponent interval [lower, upper]: holds above the claimed exponent, violated
+    below it, otherwise undecided."""
+    if below_floor or lower >= need:
+        return True
+    return False if upper < need else None
 
 
 CLAIM = Claim(
@@ -143,7 +185,7 @@ CLAIM = Claim(
     check=check,
     algorithm="sam",
     describe=lambda inst: {"problem": "wen2023_toy", "x_init": [str(v) for v in inst["x_init"]]},
-    # Each instance is a ladder of SAM runs against the limit flow (about 2 s in default).
+    # Each instance is a ladder of SAM runs against the limit flow (about 0.5 s in default).
     max_examples=(2, 6, 40),
     constants=CONSTANTS,
 )
