@@ -115,6 +115,12 @@ def test_theorem8_tracks_flow_of_top_eigenvalue():
     assert ev.values["flow_moved"] > 0.1  # the limit flow moves: tracking it is not trivial
 
 
+def test_theorem8_falsifies_a_sam_whose_limit_point_does_not_track_the_flow():
+    # Descending to x − ρ∇L/‖∇L‖ leaves ‖Φ(x) − X‖ ≈ 0.36 on every rung: it does not shrink.
+    ev = theorem8.check(TOY_START, _user("broken_sam:WrongSignSAM"), QUICK)
+    assert ev.holds is False and ev.values["fitted_exponent_error_vs_rate"] <= 0, ev.values
+
+
 def test_corollaries15_17_sharpness_tracks_the_flow_and_a_sam_that_never_restores_fails():
     assert corollary15_17.check(TOY_START, builtin("sam"), QUICK).holds is True
     ev = corollary15_17.check(TOY_START, _user("broken_sam:NoRestoreSAM"), QUICK)
@@ -147,3 +153,8 @@ def test_lemma30_chain_tight_on_quadratics_and_halved_constant_falsified():
     ev = lemma30_32.CLAIM.check(inst, None, QUICK)
     assert ev.holds is True and ev.values["x_minus_Phi"] > 0
     assert lemma30_32.make_check(0.25)(inst, None, QUICK).holds is False
+
+
+def test_theorem11_decides_a_users_two_chains_through_the_builtin():
+    ev = theorem11.check(TOY_START, _user("broken_sam:ReferenceSAM", "sam_stochastic"), QUICK)
+    assert ev.holds is True and ev.values["chains"] == 2 and ev.values["reference_chains"] == 1024, ev.values

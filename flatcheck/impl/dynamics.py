@@ -20,7 +20,7 @@ from flatcheck.numeric.flow import phi
 from flatcheck.numeric.riemannian import riemannian_flow
 from flatcheck.problems import Problem
 from flatcheck.stats import z_two_sided
-from flatcheck.stats.exponents import ExponentFit, mean_exponent
+from flatcheck.stats.exponents import ExponentFit, mean_exponent, paired_mean_exponent
 
 RK4_SUBSTEPS = 4  # RK4 steps between recorded flow times (the step-doubling estimate is reported)
 PHI_TOL = 1e-9  # gradient-flow stopping tolerance for Φ of the iterates
@@ -118,11 +118,14 @@ def track_limit_flow(
         runs.append((steps, iterates_at(impl, problem, x_init.expand(chains, -1).clone(), hp, steps, seed)))
     d = x_init.shape[-1]
     pts = torch.cat([x_init[None], *(xs.reshape(-1, d) for _, xs in runs)])
-    found = phi(problem.grad, pts, tol=PHI_TOL, rtol=PHI_TOL, atol=PHI_TOL / 100)
+    # Rows repeat (every chain is at x_init at T = 0): Φ once per distinct row (rows flow on their own).
+    rows, inverse = torch.unique(pts, dim=0, return_inverse=True)
+    found = phi(problem.grad, rows, tol=PHI_TOL, rtol=PHI_TOL, atol=PHI_TOL / 100)
+    point = found.point[inverse]
     flow = riemannian_flow(
-        problem, found.point[:1], m, objective, torch.tensor(times, dtype=x_init.dtype), substeps=RK4_SUBSTEPS
+        problem, point[:1], m, objective, torch.tensor(times, dtype=x_init.dtype), substeps=RK4_SUBSTEPS
     )
-    phis = found.point[1:].split([xs.numel() // d for _, xs in runs])
+    phis = point[1:].split([xs.numel() // d for _, xs in runs])
     return [
         Tracking(
             times=list(times),
@@ -181,7 +184,12 @@ def required_exponent(rates: list[float], claimed: float, log_power: int) -> flo
 
 
 def scaling_decision(
-    rates: list[float], samples: list[torch.Tensor], alpha: float, min_exponent: float, floor: float = 0.0
+    rates: list[float],
+    samples: list[torch.Tensor],
+    alpha: float,
+    min_exponent: float,
+    floor: float = 0.0,
+    control: tuple[list[torch.Tensor], list[torch.Tensor]] | None = None,
 ) -> tuple[bool | None, ExponentFit, list[float], list[float]]:
     """Decide an O(rate^min_exponent) claim from errors measured on a ladder of rates (largest first).
 
@@ -192,10 +200,19 @@ def scaling_decision(
     or the lower bound reaches min_exponent; violated when the upper bound is below it (the interval
     excludes the claimed exponent: Monte Carlo noise falsifies with probability ≤ alpha); otherwise
     undecided — the ladder cannot tell, and a point estimate above the claimed exponent is no
-    evidence for it. Returns (decision, the fit, means, half-widths of the levels' normal intervals
-    at error rate alpha)."""
+    evidence for it. With `control` = (many, paired): runs of a reference implementation, many at
+    each level on their own draws and paired with `samples` on theirs, each level's mean is
+    estimated through the control variate (`paired_mean_exponent`). Returns (decision, the fit,
+    means, half-widths of the levels' normal intervals at error rate alpha)."""
     z = z_two_sided(alpha / 2)
-    means = [float(s.mean()) for s in samples]
-    half = [z * float(s.std()) / math.sqrt(s.numel()) if s.numel() > 1 else 0.0 for s in samples]
-    fit = mean_exponent(rates, samples, alpha)
+    if control is None:
+        means = [float(s.mean()) for s in samples]
+        half = [z * float(s.std()) / math.sqrt(s.numel()) if s.numel() > 1 else 0.0 for s in samples]
+        fit = mean_exponent(rates, samples, alpha)
+    else:
+        many, paired = control
+        diffs = [s - p for s, p in zip(samples, paired)]
+        means = [float(m.mean() + d.mean()) for m, d in zip(many, diffs)]
+        half = [z * math.sqrt(float(m.var()) / m.numel() + float(d.var()) / d.numel()) for m, d in zip(many, diffs)]
+        fit = paired_mean_exponent(rates, many, diffs, alpha)
     return (True if means[-1] <= floor else fit.decide_decay(min_exponent)), fit, means, half

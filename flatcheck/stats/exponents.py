@@ -5,6 +5,7 @@ falsifies on one bound spends alpha of the claim's false-alarm budget and no mor
 - `loglog_exponent`: repeated runs at each level, the slope through the levels' mean log y;
 - `mean_exponent`: the slope of log(mean y), each level's mean with its Monte Carlo error (delta
   method) — a level of one value is a deterministic run and carries no sampling error;
+  `paired_mean_exponent` the same with each mean estimated through a control variate;
 - `line_fit`: one value per x with no replicate, the interval from the fit's own residual scatter
   (ordinary least squares, Student's t with n − 2 degrees of freedom): what the points do not
   share with the line — round-off, an inner solver's error, a pre-asymptotic term the line cannot
@@ -55,11 +56,20 @@ class ExponentFit:
 def _slope_interval(lx: list[float], centres: list[float], variances: list[float], counts: list[int], alpha: float):
     """Least-squares slope of the centres against lx, each centre with its own variance (none
     assumed common across levels); bounds by Student's t with Welch–Satterthwaite degrees of freedom."""
+    return _slope_interval_parts(lx, centres, [[(v, n)] for v, n in zip(variances, counts)], alpha)
+
+
+def _slope_interval_parts(
+    lx: list[float], centres: list[float], parts: list[list[tuple[float, int]]], alpha: float
+) -> ExponentFit:
+    """`_slope_interval` for centres whose variance sums independent parts, parts[j] = [(variance,
+    runs behind it), …]: Welch–Satterthwaite over every part."""
     mx = sum(lx) / len(lx)
     sxx = sum((a - mx) ** 2 for a in lx)
     coef = [(a - mx) / sxx for a in lx]
     slope = sum(c * y for c, y in zip(coef, centres))
-    terms = [c * c * v for c, v in zip(coef, variances)]
+    terms = [c * c * v for c, level in zip(coef, parts) for v, _ in level]
+    counts = [n for level in parts for _, n in level]
     var = sum(terms)
     if var == 0.0 or math.isinf(var):
         half, dof = (0.0 if var == 0.0 else math.inf), math.inf
@@ -90,6 +100,23 @@ def mean_exponent(xs: list[float], samples: list[torch.Tensor], alpha: float) ->
     lx = [math.log(v) for v in xs]
     centres = [math.log(max(m, 1e-300)) for m in means]
     return _slope_interval(lx, centres, variances, [s.numel() for s in s64], alpha)
+
+
+def paired_mean_exponent(
+    xs: list[float], reference: list[torch.Tensor], differences: list[torch.Tensor], alpha: float
+) -> ExponentFit:
+    """`mean_exponent` with a control variate: the mean y at x = xs[j] estimated as the mean of many
+    runs of a reference (`reference[j]`) plus the mean difference, run by run, between the runs under
+    test and the reference on the same draws (`differences[j]`, independent of `reference[j]`). Both
+    parts are unbiased, so their sum is; its variance is s²_ref/n_ref + s²_diff/n_diff, small when
+    few runs under test track the reference closely (a correct implementation: round-off)."""
+    centres, parts = [], []
+    for r, d in zip(reference, differences):
+        r64, d64 = r.double(), d.double()
+        m = float(r64.mean() + d64.mean())
+        centres.append(math.log(max(m, 1e-300)))
+        parts.append([(float(v.var()) / (v.numel() * m * m), v.numel()) for v in (r64, d64)])
+    return _slope_interval_parts([math.log(v) for v in xs], centres, parts, alpha)
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,14 @@ its lower bound reaches the claimed 1 (or e is below the numerical floor at the 
 violated when its upper bound is below 1; otherwise undecided. The chains are many because the
 quick ladder is two rungs √2 apart in s (log-rate ratio 0.24): with 8 chains the interval spanned
 several units and a point estimate decided alone, so a claimed exponent of 1.5 passed.
+A user's class is stepped one optimizer per chain and runs 2 chains, whose interval alone spans
+±10⁵ at α ≈ 1e-6 (Student's t on one degree of freedom): it is decided through a control variate,
+the built-in SAM (`flatcheck.stats.exponents.paired_mean_exponent`): the mean error at each rung is
+the built-in's over its many chains on draws of their own, plus the mean difference between the
+user's chains and 2 built-in chains on the user's draws (the harness draws the examples). Both parts
+are unbiased for the user's mean error; for a correct class the differences are round-off, and the
+interval is the built-in's. A class that departs from (7) leaves differences the 2 chains cannot
+pin down: undecided, or falsified where even that wide interval lies below the claimed exponent.
 """
 
 from __future__ import annotations
@@ -33,6 +41,7 @@ import torch
 from hypothesis import strategies as st
 
 from flatcheck.errors import NonFiniteError
+from flatcheck.impl.builtin import builtin
 from flatcheck.impl.dynamics import chain_count, ladder, required_exponent, scaling_decision, track_limit_flow
 from flatcheck.problems import toy_starts, wen_toy
 from flatcheck.verify import Claim, Constant, Evidence, constant
@@ -57,20 +66,25 @@ def check(inst: dict, impl, budget) -> Evidence:
     scales = ladder(budget)
     hps = [{"lr": ETA0 * s, "rho": RHO0 * s} for s in scales]
     # Per-chain spread ≈ 35% of e: ~1000 chains give the 2-rung quick ladder an interval of ±0.25.
-    chains = chain_count(impl, budget.scaled(1024, 256, 512), 2)
+    many = budget.scaled(1024, 256, 512)
+    chains = chain_count(impl, many, 2)
+
+    def track(runner, n: int, seed: int):
+        scale = constant(budget, CONSTANTS, "time_scale")
+        return track_limit_flow(runner, prob, x_init, 2, "trace", hps, [0.0, t3], n, seed, time_scale=scale)
+
     try:
-        runs = track_limit_flow(
-            impl,
-            prob,
-            x_init,
-            2,
-            "trace",
-            hps,
-            [0.0, t3],
-            chains,
-            budget.seed,
-            time_scale=constant(budget, CONSTANTS, "time_scale"),
-        )
+        runs = track(impl, chains, budget.seed)
+        control = None
+        if impl.batched_step is None:
+            # A user's class runs 2 chains (one optimizer each): alone, the interval spans ±10⁵ at α.
+            # The built-in SAM is its control variate: many chains on their own draws (seed + 1),
+            # and 2 on the user's draws, whose differences from the user's carry its deviation.
+            ref = builtin(impl.algorithm)
+            control = (
+                [tr.distance()[-1] for tr in track(ref, many, budget.seed + 1)],
+                [tr.distance()[-1] for tr in track(ref, chains, budget.seed)],
+            )
     except NonFiniteError as e:
         return Evidence(False, {"levels": hps}, note=f"stochastic SAM diverged: {e}")
     if not runs[0].converged:
@@ -78,7 +92,8 @@ def check(inst: dict, impl, budget) -> Evidence:
     floor = 10 * runs[0].flow_error
     rates = [rate(hp["lr"], hp["rho"]) for hp in hps]
     need = required_exponent(rates, constant(budget, CONSTANTS, "exponent"), LOG_POWER)
-    holds, fit, errs, half = scaling_decision(rates, [tr.distance()[-1] for tr in runs], budget.alpha, need, floor)
+    samples = [tr.distance()[-1] for tr in runs]
+    holds, fit, errs, half = scaling_decision(rates, samples, budget.alpha, need, floor, control)
     expo, interval = fit.exponent, [fit.lower, fit.upper]
     flow = runs[0].flow
     values = {
@@ -86,6 +101,7 @@ def check(inst: dict, impl, budget) -> Evidence:
         "etas": [hp["lr"] for hp in hps],
         "rhos": [hp["rho"] for hp in hps],
         "chains": chains,
+        "reference_chains": many if control else 0,
         "mean_distance_at_T3": errs,
         "interval_halfwidth": half,
         "rate_(eta+rho)log(1/eta rho)": rates,

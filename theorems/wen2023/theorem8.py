@@ -24,18 +24,21 @@ deterministic, so an exponent has no sampling interval; what it carries is the l
 pre-asymptotic terms and the law's log. Its interval runs from the slowest local decay (the slope
 between two neighbouring rungs) of e against η+ρ — no credit for the log: e ≤ C(η+ρ)^p implies the
 law, as log(1/ηρ) ≥ 1 on the ladder — to the fastest local decay against the whole rate
-(η+ρ)log(1/ηρ). The law holds when the interval lies at or above p, is violated when it lies below,
-and is undecided otherwise: the pre-asymptotic terms or the log may carry it, which a finite ladder
-cannot tell from a power (over 50 quick seeds the former two-rung point estimate fell short on 8 on
-the built-in SAM, and accepted an exponent of 1.5). The angle's rate ρ has no log; its interval is
-that of its local slopes. A quantity already below its numerical floor (10× the flow integration
-error + Φ tolerance, resp. 1e-6) holds.
+(η+ρ)log(1/ηρ). The law holds when the interval lies at or above p (the former two-rung point
+estimate accepted an exponent of 1.5). It is violated only where the quantity does not shrink
+along the ladder (least-squares exponent ≤ 0): the local slopes of a deterministic run are no bound on its
+pre-asymptotic terms — around a true exponent 1 they ranged over 0.07–1.8 on 30 starts, and on
+quick seed 7 all of them fell below 1 (0.56–0.97) — so a shortfall that still shrinks is undecided,
+as is an interval that straddles p. The angle's rate ρ has no log; its interval is that of its
+local slopes. A quantity already below its numerical floor (10× the flow integration error + Φ
+tolerance, resp. 1e-6) holds.
 On the toy the tracking error is ≈ 0.3(η+ρ) (slopes ≈ 0.6–1.6 against η+ρ, higher against the rate,
-whose log is loose here), so an exponent 1.5 is undecided or refuted unless e decays like
-(η+ρ)^1.5 between every pair of rungs. The angle is loose on the toy: ∂³L[v₁, v₁] has no component
-across v₁ in the normal space (∂³L/∂y₀²∂y₁ = 0 for L = F₀y₀² + F₁y₁²), so nothing drives ∇L off v₁
-at order ρ and the measured sin∠ is ≈ ρ² (slope ≈ 2): an angle exponent of 1.5 holds on this
-family, and its mutant survives.
+whose log is loose here), so an exponent 1.5 is undecided unless e decays like (η+ρ)^1.5 between
+every pair of rungs; a SAM whose Φ(x) drifts off the flow is refuted (wrong sign, no restore,
+unnormalised, per-tensor norm). The angle is loose on the toy: ∂³L[v₁, v₁] has no component across
+v₁ in the normal space (∂³L/∂y₀²∂y₁ = 0 for L = F₀y₀² + F₁y₁²), so nothing drives ∇L off v₁ at
+order ρ and the measured sin∠ is ≈ ρ² (slope ≈ 2): an angle exponent of 1.5 holds on this family,
+and its mutant survives.
 """
 
 from __future__ import annotations
@@ -108,8 +111,8 @@ def check(inst: dict, impl, budget) -> Evidence:
     a_lo, a_hi = min(local_slopes(rhos, angles)), max(local_slopes(rhos, angles))
     e_need = constant(budget, CONSTANTS, "error_exponent")
     a_need = constant(budget, CONSTANTS, "angle_exponent")
-    e_ok = _decide(errs[-1] <= floor, e_lo, e_hi, e_need)
-    a_ok = _decide(angles[-1] <= ANGLE_FLOOR, a_lo, a_hi, a_need)
+    e_ok = _decide(errs[-1] <= floor, e_lo, e_exp, e_need)
+    a_ok = _decide(angles[-1] <= ANGLE_FLOOR, a_lo, a_exp, a_need)
     values = {
         "T3": t3,
         "etas": [ETA0 * s for s in scales],
@@ -124,8 +127,11 @@ def check(inst: dict, impl, budget) -> Evidence:
         "numerical_floor": floor,
         # Claimed over fitted exponent (the interval's lower end), above the floor: 1 is tight.
         "tightness": max(
-            [e_need / e_lo] * (errs[-1] > floor and e_lo > 0)
-            + [a_need / a_lo] * (angles[-1] > ANGLE_FLOOR and a_lo > 0),
+            [
+                need / lo
+                for need, lo, above in ((e_need, e_lo, errs[-1] > floor), (a_need, a_lo, angles[-1] > ANGLE_FLOOR))
+                if above and lo > 0
+            ],
             default=0.0,
         ),
         "flow_moved": float(torch.linalg.vector_norm(flow[-1] - flow[0])),
@@ -160,12 +166,13 @@ def check(inst: dict, impl, budget) -> Evidence:
     return Evidence(holds, values, margin=margin, note=note, plot=plot)
 
 
-def _decide(below_floor: bool, lower: float, upper: float, need: float) -> bool | None:
-    """A decay law with exponent interval [lower, upper]: holds above the claimed exponent, violated
-    below it, otherwise undecided."""
+def _decide(below_floor: bool, lower: float, fitted: float, need: float) -> bool | None:
+    """A decay law with exponent interval [lower, …] and least-squares exponent `fitted`: holds above
+    the claimed exponent, violated where the quantity does not shrink along the ladder (fitted ≤ 0),
+    otherwise undecided (module docstring)."""
     if below_floor or lower >= need:
         return True
-    return False if upper < need else None
+    return False if fitted <= 0 else None
 
 
 CLAIM = Claim(
