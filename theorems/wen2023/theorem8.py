@@ -37,7 +37,7 @@ whose log is loose here), so an exponent 1.5 is undecided unless e decays like (
 every pair of rungs; a SAM whose Φ(x) drifts off the flow is refuted (wrong sign, no restore,
 unnormalised, per-tensor norm). The angle is loose on the toy: ∂³L[v₁, v₁] has no component across
 v₁ in the normal space (∂³L/∂y₀²∂y₁ = 0 for L = F₀y₀² + F₁y₁²), so nothing drives ∇L off v₁ at
-order ρ: the measured sin∠ falls like ρ² on most starts (local slopes ≈ 1.3–2.5 over 8 starts), an
+order ρ: the measured sin∠ falls like ρ² or faster (local slopes 1.3–7, ≈ 2 on most of 8 starts), an
 angle exponent of 1.5 holds on this family, and its mutant survives (tightness 0.97 in default).
 """
 
