@@ -6,6 +6,7 @@ verdict changed), 1 when one differs (check: a defect; diff: a verdict changed),
 from __future__ import annotations
 
 import argparse
+import gc
 import inspect
 import json
 import os
@@ -119,13 +120,37 @@ class _Progress:
             self.bar.close()
 
 
+def _draw_plots(rec: dict[str, Any]) -> None:
+    """Draw a finished claim's images — its plots (`flatcheck.report.png`) and its statement
+    (`flatcheck.report.latex`) — into flatcheck's cache, where the report finds them; a plot that
+    cannot be drawn is the report's to show as a table, never an error here."""
+    from flatcheck.report.latex import svg_data_uri
+    from flatcheck.report.png import render_png
+
+    if rec.get("statement"):
+        svg_data_uri(rec["statement"])
+    for key in ("counterexample", "evidence"):
+        spec = (rec.get(key) or {}).get("plot")
+        if isinstance(spec, dict):
+            try:
+                render_png(spec)
+            except Exception:
+                pass
+
+
+def _draw_result_plots(res: Any) -> None:
+    """A worker's hook (`runner.Forked(after=…)`): the plots of the result it just decided, drawn there."""
+    _draw_plots(res.to_json())
+
+
 class _PlotAhead:
     """Draws the finished claims' plots on a thread of this process once a core is free — fewer claims
     left than worker processes (`start_after` results in), at once when the claims run on Dask — so
     that after the last claim the report finds them drawn (`render_png` keeps what it drew) and only
     its writing remains; drawn while every worker still ran, they would slow the claims as much. The
     thread starts after the workers are forked: a fork must find no other thread that could hold a
-    lock. A serial run (start_after None) draws nothing ahead: its claims use this process."""
+    lock. A serial run (start_after None) draws nothing ahead: its claims use this process; nor does
+    a run on forked workers with the cache on: they draw each claim's plots into it (`_executor`)."""
 
     def __init__(self, start_after: int | None) -> None:
         self.start_after = start_after
@@ -146,16 +171,8 @@ class _PlotAhead:
             self.pending.clear()
 
     def _draw(self) -> None:
-        from flatcheck.report.plots import render_png
-
         while (rec := self.queue.get()) is not None:
-            for key in ("counterexample", "evidence"):
-                spec = (rec.get(key) or {}).get("plot")
-                if isinstance(spec, dict):
-                    try:
-                        render_png(spec)
-                    except Exception:  # the report shows such a plot as a table; never fail the run here
-                        pass
+            _draw_plots(rec)
 
     def close(self) -> None:
         if self.thread is not None:
@@ -187,14 +204,14 @@ def _run(
     from flatcheck.verify.profiles import budget_for
     from flatcheck.verify.registry import all_claims
     from flatcheck.verify.replay import replay_command
-    from flatcheck.verify.runner import Serial, run_claims
+    from flatcheck.verify.runner import Forked, Serial, run_claims
 
     # Every option is checked before anything is written.
     limit = budget_for(args.profile, time_limit_s=args.time_limit).time_limit_s
     device = _device(args.device)
     summary = summary_path(args.summary)
     jobs = _jobs(args, device, len(claims))
-    executor = _executor(args, jobs)
+    executor = _executor(args, jobs, plots=True)
     out = out_dir(args.out)
     options = run_options(args)
     prov = provenance(
@@ -219,7 +236,10 @@ def _run(
         print(f"resuming: {len(done)} claims already finished, {len(todo)} to run", file=sys.stderr)
     progress = _Progress(len(claims), len(done), args.quiet)
     # Worker processes free up once fewer claims are left than workers (Dask: this process is free).
-    ahead = _PlotAhead(None if isinstance(executor, Serial) else max(1, len(todo) - (jobs or len(todo)) + 1))
+    drawn_by_workers = isinstance(executor, Forked) and executor.after is not None
+    ahead = _PlotAhead(
+        None if isinstance(executor, Serial) or drawn_by_workers else max(1, len(todo) - (jobs or len(todo)) + 1)
+    )
     t0, u0 = time.perf_counter(), usage()
 
     def spent_now() -> dict[str, float]:
@@ -305,15 +325,19 @@ def _jobs(args: argparse.Namespace, device: str, n_claims: int) -> int | None:
     return jobs if can_fork(device) else 1
 
 
-def _executor(args: argparse.Namespace, jobs: int | None) -> Any:
-    """Where the claims run: Dask with --scheduler or --workers, else this machine's processes."""
+def _executor(args: argparse.Namespace, jobs: int | None, plots: bool = False) -> Any:
+    """Where the claims run: Dask with --scheduler or --workers, else this machine's processes. With
+    `plots` and the cache on, forked workers draw each result's plots into the cache as they go."""
     if args.scheduler or args.workers:
         from flatcheck.verify.distributed import Dask
 
         return Dask(args.scheduler, args.workers)
+    from flatcheck.cache import enabled
     from flatcheck.verify.runner import Forked, Serial
 
-    return Forked(jobs) if jobs and jobs > 1 else Serial()
+    if not (jobs and jobs > 1):
+        return Serial()
+    return Forked(jobs, after=_draw_result_plots if plots and enabled() else None)
 
 
 def _device(name: str | None) -> str:
@@ -602,6 +626,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("flatcheck: interrupted; finished results are in results.jsonl", file=sys.stderr)
         return 130
+    finally:
+        if argv is None:
+            # Run as the program (the console script, python -m), the process ends next: its objects
+            # (torch's, sympy's, the catalog's) need no cycle collection on the way out, which cost
+            # ~0.5 s of CPU at exit. Called with arguments (a test, a script), main leaves gc as it was.
+            gc.freeze()
 
 
 if __name__ == "__main__":

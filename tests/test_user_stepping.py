@@ -129,7 +129,7 @@ def test_user_stochastic_sam_matches_the_plain_loop():
 
 def test_plots_drawn_ahead_are_the_reports():
     from flatcheck.cli import _PlotAhead
-    from flatcheck.report.plots import _render_cached, render_png
+    from flatcheck.report.png import _render_cached, render_png
 
     spec = {"type": "scatter", "x": [1.0, 2.0, 4.0], "y": [0.5, 0.25, 0.126], "logx": True, "logy": True}
     ahead = _PlotAhead(2)

@@ -18,6 +18,7 @@ crashes is `error` with its traceback; neither stops the claims after it.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import math
@@ -39,7 +40,7 @@ from hypothesis.errors import Unsatisfiable
 from flatcheck import cache
 from flatcheck.errors import FlatcheckError
 from flatcheck.stats import CATALOG_ALPHA
-from flatcheck.verify import batches, derived, parallel, verdict
+from flatcheck.verify import batches, derived, parallel, schedule, verdict
 from flatcheck.verify.claim import Budget, Claim, Evidence
 from flatcheck.verify.profiles import budget_for
 from flatcheck.verify.result import ClaimResult, blank_result, evidence_json, jsonable, lost_result
@@ -386,22 +387,37 @@ class Serial:
     where = "this process"
 
     def __call__(self, tasks: list[Task]) -> Iterator[tuple[int, Any]]:
-        return ((t, task.run()) for t, task in enumerate(tasks))
+        # As on forked workers (`parallel.map_forked`): the heap built so far (torch, sympy, the
+        # catalog) frozen while the claims run, so that the cycle collector does not walk it again
+        # and again; what was garbage in it is collected after the run.
+        gc.freeze()
+        try:
+            for t, task in enumerate(tasks):
+                yield t, task.run()
+        finally:
+            gc.unfreeze()
 
 
 class Forked:
-    """Runs the tasks on `jobs` forked worker processes (`flatcheck.verify.parallel`)."""
+    """Runs the tasks on `jobs` forked worker processes (`flatcheck.verify.parallel`), the longest
+    first (`flatcheck.verify.schedule`). `after`, when given, is called in the worker with each
+    result once it is decided (the CLI draws its plots there, into the disk cache, on every core
+    instead of after the run on one); it must not raise."""
 
     where = "the worker process"
 
-    def __init__(self, jobs: int):
+    def __init__(self, jobs: int, after: Callable[[ClaimResult], None] | None = None):
         self.jobs = jobs
+        self.after = after
 
     def __call__(self, tasks: list[Task]) -> Iterator[tuple[int, Any]]:
-        # Claims that cap their instances are made of training runs, the slowest: start them first
-        # so that no core idles at the end waiting for one of them.
-        order = sorted(range(len(tasks)), key=lambda t: tasks[t].claim.max_examples is None)
-        return parallel.map_forked(lambda t: tasks[t].run(), order, self.jobs)
+        def run(t: int) -> ClaimResult:
+            res = tasks[t].run()
+            if self.after is not None:
+                self.after(res)
+            return res
+
+        return parallel.map_forked(run, schedule.longest_first(tasks), self.jobs)
 
 
 class Executor(Protocol):
@@ -437,7 +453,9 @@ def run_claims(
     if executor is None:
         jobs = min(jobs, len(tasks))
         executor = Forked(jobs) if jobs > 1 and parallel.can_fork(device) else Serial()
-    return collect(claims, todo, executor(tasks), budget, impl_for, on_result, executor.where)
+    out = collect(claims, todo, executor(tasks), budget, impl_for, on_result, executor.where)
+    schedule.record(budget, {r.id: r.time_s for r in out})
+    return out
 
 
 def collect(
