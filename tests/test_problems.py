@@ -85,3 +85,21 @@ def test_monomial_example_gradients_equal_the_compiled_formula():
     # L = (1/M) Σ_k L_k: the example gradients, each example's row picked, average to ∇L.
     every = [toy.grad_example(x, torch.full((2,), k)) for k in range(toy.n_examples)]
     assert torch.allclose(sum(every) / toy.n_examples, toy.grad(x), atol=1e-13, rtol=1e-13)
+
+
+def test_the_digits_are_sklearns_read_without_importing_sklearn():
+    import subprocess
+    import sys
+
+    from sklearn.datasets import load_digits
+
+    from flatcheck.problems.digits_mlp import N_TRAIN, load_digits_data
+
+    bunch = load_digits()
+    x, y = torch.tensor(bunch.data, dtype=torch.float64) / 16.0, torch.tensor(bunch.target, dtype=torch.long)
+    perm = torch.randperm(x.shape[0], generator=torch.Generator().manual_seed(0))
+    d = load_digits_data()
+    assert torch.equal(d.x_train, x[perm][:N_TRAIN]) and torch.equal(d.y_val, y[perm][N_TRAIN:])
+    code = "import sys; from flatcheck.problems import digits_mlp; digits_mlp.load_digits_data(); print(*sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "sklearn" not in out.stdout.split()
