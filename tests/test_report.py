@@ -158,3 +158,12 @@ def test_report_command_rejects_a_file_that_is_not_results(tmp_path, capsys):
     assert main(["report", str(tmp_path / "r.json")]) == 2
     err = capsys.readouterr().err
     assert "not a flatcheck results document" in err and "Traceback" not in err
+
+
+def test_the_schema_is_a_valid_schema():
+    # validate() does not check the schema on every document (most of its time): it is checked here.
+    import jsonschema
+
+    from flatcheck.report.results import schema
+
+    jsonschema.validators.validator_for(schema()).check_schema(schema())

@@ -156,11 +156,18 @@ def schema() -> dict[str, Any]:
     return json.loads(SCHEMA_PATH.read_text())
 
 
+@lru_cache(maxsize=1)
+def validator() -> Any:
+    """The schema's validator. The schema itself is not checked against its meta-schema on every
+    document (`jsonschema.validate` does: most of its time): it is fixed, and a test checks it."""
+    s = schema()
+    return jsonschema.validators.validator_for(s)(s)
+
+
 def validate(doc: Any, source: str = "the results document") -> None:
     """Raise FlatcheckError with the first schema violation, naming where it is."""
-    try:
-        jsonschema.validate(doc, schema())
-    except jsonschema.ValidationError as e:
+    e = jsonschema.exceptions.best_match(validator().iter_errors(doc))
+    if e is not None:
         where = "/".join(str(p) for p in e.absolute_path) or "top level"
         raise FlatcheckError(f"{source} is not a flatcheck results document: {e.message} (at {where})") from e
 
