@@ -43,6 +43,18 @@ def test_the_longest_recorded_claim_starts_first_and_an_untimed_one_before_it(st
     assert schedule.expected_times(budget_for("default")) == {}
 
 
+def test_a_claim_is_timed_per_implementation(store):
+    class Mine:
+        name = "mine:SAM"
+
+    a, b = _tasks(["a", "b"])
+    theirs = [replace(t, claim=replace(t.claim, algorithm="sam"), impl=Mine()) for t in (a, b)]
+    times = {"toy.a": 9.0, "toy.b": 1.0, schedule.key("toy.a", Mine.name): 1.0, schedule.key("toy.b", Mine.name): 9.0}
+    schedule.record(a.budget, times)
+    assert schedule.longest_first([a, b]) == [0, 1]
+    assert schedule.longest_first(theirs) == [1, 0]
+
+
 def test_without_a_record_claims_that_cap_their_instances_start_first(store):
     tasks = _tasks(["a", "b", "c"], capped=("c",))
     assert schedule.longest_first(tasks) == [2, 0, 1]

@@ -454,7 +454,7 @@ def run_claims(
         jobs = min(jobs, len(tasks))
         executor = Forked(jobs) if jobs > 1 and parallel.can_fork(device) else Serial()
     out = collect(claims, todo, executor(tasks), budget, impl_for, on_result, executor.where)
-    schedule.record(budget, {r.id: r.time_s for r in out})
+    schedule.record(budget, {schedule.key(r.id, r.impl): r.time_s for r in out})
     return out
 
 

@@ -3,8 +3,9 @@
 A run on N workers ends when its last task ends: a long claim started last leaves the other cores
 idle while it runs. Started longest first (longest-processing-time-first), the idle tail is at most
 about one of the short claims. A claim's expected time is what it took the last time it ran under
-the same profile and device — kept beside flatcheck's cache (`flatcheck.cache.root()`), one small
-JSON file per profile and device, updated by every run (`record`). A claim never timed before
+the same profile and device against the same implementation (a user's class steps far slower than
+the built-in one) — kept beside flatcheck's cache (`flatcheck.cache.root()`), one small JSON file
+per profile and device, updated by every run (`record`). A claim never timed before
 starts ahead of those that were (it may be long); a run with no record at all starts the claims
 that cap their instances — training runs, the slowest — first.
 
@@ -17,7 +18,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from flatcheck import cache
 from flatcheck.verify.claim import Budget, Claim
@@ -26,6 +27,12 @@ from flatcheck.verify.claim import Budget, Claim
 class _Task(Protocol):
     claim: Claim
     budget: Budget
+    impl: Any
+
+
+def key(claim_id: str, impl: str | None) -> str:
+    """The record's entry of a claim run against the implementation named `impl` (None: none)."""
+    return claim_id if impl is None else f"{claim_id} [{impl}]"
 
 
 def _path(budget: Budget) -> Path:
@@ -33,7 +40,7 @@ def _path(budget: Budget) -> Path:
 
 
 def expected_times(budget: Budget) -> dict[str, float]:
-    """Claim id -> its last recorded time (seconds) under this budget's profile and device."""
+    """`key` -> the claim's last recorded time (seconds) under this budget's profile and device."""
     if not cache.enabled():
         return {}
     try:
@@ -46,7 +53,7 @@ def expected_times(budget: Budget) -> dict[str, float]:
 
 
 def record(budget: Budget, times: dict[str, float]) -> None:
-    """Keep these claims' times (the others' stay as they were) for the next run's order."""
+    """Keep these claims' times, by `key` (the others' stay as they were), for the next run's order."""
     if not times or not cache.enabled():
         return
     kept = expected_times(budget) | {k: round(v, 3) for k, v in times.items()}
@@ -59,12 +66,13 @@ def longest_first(tasks: Sequence[_Task]) -> list[int]:
         return []
     times = expected_times(tasks[0].budget)
 
-    def key(t: int) -> tuple[bool, bool, float]:
+    def order(t: int) -> tuple[bool, bool, float]:
         task = tasks[t]
-        e = times.get(task.claim.id)
+        impl = getattr(task.impl, "name", None) if task.claim.algorithm else None
+        e = times.get(key(task.claim.id, impl))
         if e is None:
             return (False, task.claim.max_examples is None, 0.0)
         # A batch of a claim split into several is expected to take its share of the claim's time.
         return (True, False, -e / task.budget.batches)
 
-    return sorted(range(len(tasks)), key=key)
+    return sorted(range(len(tasks)), key=order)
