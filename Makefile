@@ -39,8 +39,10 @@ $(STAMP): pyproject.toml | $(VPY)
 verify: $(STAMP)
 	$(VPY) -m flatcheck.cli verify $(ARGS)
 
+# loadgroup: tests go to the workers one at a time as each frees, `slow` ones first (tests/conftest.py),
+# and tests of one xdist_group (two that share one run) to the same worker.
 test: $(STAMP)
-	$(VPY) -m pytest -n auto --durations=15 $(ARGS)
+	$(VPY) -m pytest -n auto --dist loadgroup --durations=15 $(ARGS)
 
 # The committed showcase report, regenerated deliberately (verify writes to the ignored reports/run/).
 showcase: $(STAMP)

@@ -36,3 +36,11 @@ def interrupt_vt_norm(monkeypatch):
 
     monkeypatch.setattr(runner, "run_claim", interrupted)
     return real
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked `slow` run first. `make test` hands tests to its workers one at a time as each
+    frees (xdist's loadgroup), so the long ones start early and the end of the run is many short
+    tests shared by both workers, not one long test running alone while the other worker idles.
+    The sort is stable: every worker collects the same order, which xdist requires."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

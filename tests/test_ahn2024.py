@@ -35,9 +35,9 @@ def _user(module: str, cls: str, algorithm: str) -> Implementation:
 @pytest.mark.parametrize(
     "module, cls, algorithm, name",
     [
-        ("broken_sap", "NoSignSAP", "sap", "sketch_d_factor"),
-        ("broken_sap", "FullBatchOuterSAP", "sap", "sketch_d_factor"),
-        ("broken_sap_variants", "NoProjectionSAP", "sap", "sketch_d_factor"),
+        pytest.param("broken_sap", "NoSignSAP", "sap", "sketch_d_factor", marks=pytest.mark.slow),
+        pytest.param("broken_sap", "FullBatchOuterSAP", "sap", "sketch_d_factor", marks=pytest.mark.slow),
+        pytest.param("broken_sap_variants", "NoProjectionSAP", "sap", "sketch_d_factor", marks=pytest.mark.slow),
         ("broken_rsp", "GaussianRSP", "rsp", "lemma2"),
         ("broken_rsp", "RhoMisplacedRSP", "rsp", "lemma2"),
     ],
@@ -48,6 +48,7 @@ def test_broken_implementations_falsified(module, cls, algorithm, name):
     assert res.counterexample is not None and res.counterexample["holds"] is False
 
 
+@pytest.mark.slow
 def test_reference_user_sap_verified():
     res = _run(_module("lemma4").CLAIM, impl=_user("broken_sap", "ReferenceSAP", "sap"))
     assert res.verdict == "verified", (res.reason, res.counterexample, res.traceback)

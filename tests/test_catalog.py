@@ -20,6 +20,8 @@ from flatcheck.verify.runner import run_claim
 QUICK_CANNOT_REACH: dict[str, str] = {}
 # Several seconds or more each, even in the quick profile (training runs, long dynamics, flows).
 SLOW = {
+    "ahn2024.eq4",
+    "ahn2024.eq5",
     "ahn2024.example1.phi",
     "ahn2024.lemma6",
     "ahn2024.section5",
@@ -27,11 +29,13 @@ SLOW = {
     "dexter2024.figure1_2",
     "nso.sec3_1",
     "nso.table2",
+    "nso.theorem4_3",
     "wen2023.corollary15_17",
     "wen2023.figure1",
     "wen2023.figure1.corrected",
     "wen2023.lemma19",
     "wen2023.theorem11",
+    "wen2023.theorem13",
     "wen2023.theorem8",
     "wen2023.theorem9_10",
 }

@@ -50,6 +50,7 @@ def test_same_seed_same_json(tmp_path):
     assert (tmp_path / "a" / "report.md").read_text().startswith("# flatcheck verification report")
 
 
+@pytest.mark.slow
 def test_unknown_claim_is_one_clear_line():
     out = subprocess.run(
         [sys.executable, "-m", "flatcheck.cli", "verify", "ahn2024.lemma11", "--quiet"], capture_output=True, text=True

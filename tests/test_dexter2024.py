@@ -94,8 +94,8 @@ def test_reference_user_linsgd_verified():
     ("name", "claim", "profile"),
     [
         ("EtaOverNLinSGD", "dexter2024.second_moment", "quick"),
-        ("FixedBatchLinSGD", "dexter2024.second_moment", "default"),
-        ("FixedBatchLinSGD", "dexter2024.theorem1.corrected", "quick"),
+        pytest.param("FixedBatchLinSGD", "dexter2024.second_moment", "default", marks=pytest.mark.slow),
+        pytest.param("FixedBatchLinSGD", "dexter2024.theorem1.corrected", "quick", marks=pytest.mark.slow),
     ],
 )
 def test_broken_linsgd_falsified(name, claim, profile):
@@ -104,6 +104,7 @@ def test_broken_linsgd_falsified(name, claim, profile):
     assert "flatcheck check broken_linsgd:" in res.replay
 
 
+@pytest.mark.slow
 def test_sigma_without_square_root_is_falsified():
     import broken_linsgd
 
@@ -217,6 +218,7 @@ def test_label_smoothing_hessians_are_rank_one_and_sketch_matches():
     assert torch.allclose(est, exact, rtol=0.15, atol=0.15 * float(exact.abs().max()))
 
 
+@pytest.mark.slow
 def test_declared_constants_of_the_verified_claims_are_killed():
     """Every declared constant of the dexter2024 claims verified as printed, moved the strengthening
     way, is falsified in quick: the instance generators and sweeps reach where each is tight."""

@@ -39,6 +39,7 @@ def cluster():
         yield c
 
 
+@pytest.mark.slow
 def test_distributed_run_equals_serial_run(tmp_path, cluster):
     common = [*CLAIMS, "--profile", "quick", "--seed", "11", "--quiet"]
     assert main(["verify", *common, "--out", str(tmp_path / "serial")]) == 0

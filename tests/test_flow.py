@@ -3,6 +3,7 @@ closed form that the conserved quantity x₁² − x₂² gives on Example 1."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from flatcheck.numeric.flow import d2phi, dphi, dphi_fd, manifold_gradient, phi
@@ -29,6 +30,7 @@ def test_phi_matches_closed_form():
     assert float(res.grad_norm.max()) <= 1e-11
 
 
+@pytest.mark.slow
 def test_dphi_matches_closed_form_and_finite_differences():
     x = _points(6)[:3]
     jac, res = dphi(example1().grad, x)
@@ -39,6 +41,7 @@ def test_dphi_matches_closed_form_and_finite_differences():
     assert ok and float((fd - exact[0]).abs().max()) < 1e-6
 
 
+@pytest.mark.slow
 def test_d2phi_matches_closed_form():
     x = _points(6)[:1]
     u = torch.tensor([[0.6, -0.8]], dtype=torch.float64)

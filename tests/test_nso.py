@@ -98,11 +98,13 @@ def _user(cls_name: str) -> Implementation:
     return Implementation(f"broken_nso:{cls_name}", "nso", getattr(broken_nso, cls_name))
 
 
+@pytest.mark.slow
 def test_reference_user_nso_verified():
     res = run("nso.eq28", impl=_user("ReferenceNSO"))
     assert res.verdict == "verified", (res.reason, res.traceback)
 
 
+@pytest.mark.slow
 def test_overscaled_nso_falsified():
     res = run("nso.eq28", FAST_FAIL, impl=_user("OverScaledNSO"))
     assert res.verdict == "falsified", (res.reason, res.traceback)

@@ -6,6 +6,7 @@ import dataclasses
 
 import autograd
 import numpy as np
+import pytest
 import sympy as sp
 import torch
 from hypothesis import given, settings
@@ -59,6 +60,7 @@ def test_proj_out_handles_zero_direction():
     assert torch.equal(proj_out(u, v), torch.tensor([[1.0, 2.0], [0.0, 4.0]], dtype=torch.float64))
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None)
 @given(point_instances(smooth_problems(degrees=(3, 4, 6)), lo=-4, hi=4))
 def test_monomial_derivatives_equal_the_compiled_formula(inst):
