@@ -73,6 +73,7 @@ def test_broken_implementations_falsified(path, claim_id):
     assert f"flatcheck check {path}" in res.replay
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", ["broken_nso:HalfNormalNSO", "broken_nso:FixedNoiseNSO"])
 def test_broken_nso_noise_falsified(path):
     # These show only off quadratics (the two-point step is noise-free on a quadratic): a longer limit.

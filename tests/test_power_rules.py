@@ -52,6 +52,7 @@ def test_lemma30_exact_tie_holds_and_a_stronger_constant_fails_on_it(eig, u, x):
     assert lemma30_32.CLAIM.check(inst, None, stronger).holds is False
 
 
+@pytest.mark.slow
 def test_corollary15_with_rho2_lambda1_instead_of_half_is_falsified():
     sam = builtin("sam")
     assert corollary15_17.check(TOY_START, sam, QUICK).holds is True
@@ -125,6 +126,7 @@ def test_scaling_decision_decides_on_the_exponents_interval_not_its_point_estima
         assert decided is None and fit.upper - fit.lower > 1.0, fit
 
 
+@pytest.mark.slow
 def test_theorem11_requires_the_claimed_exponent():
     ev = theorem11.check(TOY_START, builtin("sam_stochastic"), QUICK)
     assert ev.values["required_exponent"] == 1.0

@@ -160,6 +160,7 @@ def test_noise_law_reaches_the_class(law):
     assert get("nso.alg1_step").check(inst, user("broken_nso:ReferenceNSO", "nso"), budget).out_of_scope
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "path", ["mutants_nso:SameNoiseForAllKNSO", "mutants_nso:GaussianOnlyNSO", "broken_nso:FixedNoiseNSO"]
 )
@@ -175,6 +176,7 @@ def test_rsp_steps_verified(impl):
     assert res.verdict == "verified", (res.reason, res.counterexample, res.traceback)
 
 
+@pytest.mark.slow
 def test_rsp_direction_fixed_across_steps_falsified_by_the_fresh_test():
     res = verdict("ahn2024.rsp_step", user("mutants_rsp:FixedDirectionRSP", "rsp"), time_limit_s=20)
     assert res.verdict == "falsified", (res.reason, res.traceback)
@@ -190,6 +192,7 @@ def test_moments_of_the_other_noise_laws():
         assert monomial_moment((2, 2), law) == 1 and monomial_moment((3, 1), law) == 0
 
 
+@pytest.mark.slow
 def test_sap_sign_fixed_across_steps_falsified():
     """A σ drawn once per optimizer is fair across chains (the first-step tests pass) but not fresh."""
     res = verdict("ahn2024.sap_step", user("mutants_sap:FixedSignSAP", "sap"), time_limit_s=20)

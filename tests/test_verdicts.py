@@ -257,6 +257,7 @@ def test_linsgd_with_the_erratum_set_aside(flatcheck_claims):
 """
 
 
+@pytest.mark.slow
 def test_pytest_items_and_fixture_follow_the_expectations(tmp_path):
     (tmp_path / "test_mine.py").write_text(USER_TESTS)
     here = Path(__file__).parent

@@ -121,12 +121,14 @@ def test_theorem8_falsifies_a_sam_whose_limit_point_does_not_track_the_flow():
     assert ev.holds is False and ev.values["fitted_exponent_error_vs_rate"] <= 0, ev.values
 
 
+@pytest.mark.slow
 def test_corollaries15_17_sharpness_tracks_the_flow_and_a_sam_that_never_restores_fails():
     assert corollary15_17.check(TOY_START, builtin("sam"), QUICK).holds is True
     ev = corollary15_17.check(TOY_START, _user("broken_sam:NoRestoreSAM"), QUICK)
     assert ev.holds is False and "Corollary 15: error exponent" in ev.note
 
 
+@pytest.mark.slow
 def test_theorem11_stochastic_sam_tracks_trace_flow():
     ev = theorem11.check(TOY_START, builtin("sam_stochastic"), QUICK)
     assert ev.holds is True, ev.values
