@@ -34,6 +34,7 @@ def coverage(method, trials: int, products: int, alpha: float, seed: int) -> tup
     return hits / trials, sum(widths) / trials
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", [traces.hutchinson, traces.hutchpp])
 def test_intervals_cover_the_exact_trace_at_the_stated_rate(method):
     trials, alpha = 600, 0.1

@@ -157,6 +157,7 @@ def test_lemma30_chain_tight_on_quadratics_and_halved_constant_falsified():
     assert lemma30_32.make_check(0.25)(inst, None, QUICK).holds is False
 
 
+@pytest.mark.slow
 def test_theorem11_decides_a_users_two_chains_through_the_builtin():
     ev = theorem11.check(TOY_START, _user("broken_sam:ReferenceSAM", "sam_stochastic"), QUICK)
     assert ev.holds is True and ev.values["chains"] == 2 and ev.values["reference_chains"] == 1024, ev.values
