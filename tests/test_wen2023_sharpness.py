@@ -92,7 +92,7 @@ INSTANCES = {
     "eq4_eq5": lambda: PointInstance(example1(), [sp.Rational(1, 2), sp.Integer(1)]),
     "lemma22": lambda: (_setting_one(), [0.6, 0.0, 0.8]),
     "lemma22_corrected": lambda: (_setting_one(), [0.6, 0.0, 0.8]),
-    "corollary5": lambda: "max",
+    "corollary5": lambda: ("max", 0.0),
 }
 
 
