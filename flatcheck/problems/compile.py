@@ -32,6 +32,7 @@ _TORCH_FUNCS = {
     "sinh": torch.sinh,
     "cosh": torch.cosh,
     "atan": torch.atan,
+    "where": torch.where,
 }
 
 _AUTOGRAD_FUNCS = {
@@ -102,7 +103,25 @@ def _compiled(symbols: tuple[sp.Symbol, ...], backend: str, key: str, make: Call
     return found["_lambdifygenerated"]
 
 
+_WHERE = sp.Function("where")
+
+
+def _where(*pieces: tuple[sp.Expr, Any]) -> sp.Expr:
+    """Piecewise as nested torch.where: lambdify prints it as a Python conditional, which a tensor
+    of several values cannot decide (piecewise polynomials: C²-but-not-C³ losses)."""
+    (value, cond), *rest = pieces
+    if cond == sp.true or not rest:
+        return value
+    return _WHERE(cond, value, _where(*rest))
+
+
 def _lambdify_sympy(symbols: tuple[sp.Symbol, ...], expr: Exprs, backend: str) -> Callable:
+    if backend == "torch":
+        expr = (
+            tuple(e.replace(sp.Piecewise, _where) for e in expr)
+            if isinstance(expr, tuple)
+            else expr.replace(sp.Piecewise, _where)
+        )
     target = list(expr) if isinstance(expr, tuple) else expr
     return sp.lambdify(list(symbols), target, modules=_MODULES[backend], cse=backend != "mpmath")
 
