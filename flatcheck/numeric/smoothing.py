@@ -7,6 +7,9 @@ For U ~ N(0, sΣ₀) the claims of the NSO paper (Proposition 2.1, Lemma A.4) sa
 `smoothing_order` decides the order of the remainder R(s) = E[…] − f(W) − c·⟨sΣ₀, ∇²f(W)⟩:
 - f polynomial: R(s) is computed exactly (Gaussian moments, `flatcheck.symbolic.gaussian`) as a
   polynomial in s; its order is its lowest power;
+- f with a closed-form Gaussian expectation (`known["gaussian_mean"]`: the piecewise-cubic losses):
+  R(s) exactly, as a polynomial in √s plus a part that is o(s^k) for every k; its order is the
+  polynomial's lowest power;
 - otherwise: Monte Carlo at s = 4^{-1} … 4^{-L} with common draws U = √s·L Z in antithetic pairs,
   using ½UᵀHU as a control variate (E UᵀHU = ⟨Σ, H⟩ exactly), so the per-draw remainder is
   O(s²) and its relative error does not grow as s shrinks; `flatcheck.stats.remainder_order_mc` decides.
@@ -28,17 +31,33 @@ from flatcheck.stats.remainder_order_mc import mc_order
 from flatcheck.symbolic.gaussian import gaussian_draws, lowest_order, smoothed
 
 S = sp.Symbol("s", positive=True)
+T = sp.Symbol("t", positive=True)  # √s
 
 
 def exact_remainder(
     prob: Problem, w: list[sp.Rational], cov0: sp.Matrix, coefficient: sp.Rational, two_point: bool
 ) -> sp.Expr:
     """R(s) as a polynomial in s, for a polynomial f."""
+    mean = smoothed(prob.expr, prob.symbols, w, S * cov0, two_point)
+    return sp.expand(mean - _expansion(prob, w, cov0, coefficient))
+
+
+def _expansion(prob: Problem, w: list[sp.Rational], cov0: sp.Matrix, coefficient: sp.Rational) -> sp.Expr:
+    """f(W) + coefficient·⟨sΣ₀, ∇²f(W)⟩."""
     at_w = dict(zip(prob.symbols, w))
     hess = prob.hess_expr.subs(at_w)
     inner = sum(cov0[i, j] * hess[i, j] for i in range(prob.d) for j in range(prob.d))
-    mean = smoothed(prob.expr, prob.symbols, w, S * cov0, two_point)
-    return sp.expand(mean - prob.expr.subs(at_w) - coefficient * S * inner)
+    return prob.expr.subs(at_w) + coefficient * S * inner
+
+
+def known_remainder(
+    prob: Problem, w: list[sp.Rational], cov0: sp.Matrix, coefficient: sp.Rational
+) -> tuple[sp.Expr, sp.Expr]:
+    """R(s) from the family's closed form of E f(W + U) (`known["gaussian_mean"]`), as (a polynomial in
+    √s, a part that is o(s^k) for every k); U is symmetric, so the two-point average has the same
+    expectation."""
+    powers, flat = prob.known["gaussian_mean"](w, cov0, S)
+    return sp.expand(powers - _expansion(prob, w, cov0, coefficient)), flat
 
 
 def mc_remainder(
@@ -93,6 +112,17 @@ def smoothing_order(
         ys = [abs(float(rem.subs(S, s))) for s in levels]
         fit = OrderFit(levels, ys, [], order, True, order >= claimed, f"exact: R(s) has lowest power s^{order}")
         values = {"method": "exact Gaussian moments", "remainder": str(rem), "order_in_s": order}
+    elif "gaussian_mean" in prob.known:
+        powers, flat = known_remainder(prob, w, cov0, coefficient)
+        order = lowest_order(powers.subs(S, T**2), T) / 2
+        ys = [abs(float((powers + flat).subs(S, s))) for s in levels]
+        note = f"exact: R(s) = {powers} + o(s^k) for every k, lowest power s^{order:g}"
+        fit = OrderFit(levels, ys, [], order, True, order >= claimed, note)
+        values = {
+            "method": "exact Gaussian expectation (closed form)",
+            "remainder": str(powers + flat),
+            "order_in_s": order,
+        }
     else:
         wt = torch.tensor([float(v) for v in w], dtype=torch.float64)
         ct = torch.tensor([[float(v) for v in row] for row in cov0.tolist()], dtype=torch.float64)

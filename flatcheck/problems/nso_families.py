@@ -67,6 +67,62 @@ def tanh_unit_losses(draw, d: st.SearchStrategy[int] = st.integers(1, 3)) -> Pro
     return tanh_unit_loss(draw(points(n, -4, 4, (1, 2)).filter(any)), draw(rationals(-4, 4, (1, 2))))
 
 
+def cubic_kink_loss(cs: list[sp.Rational], a: list[list[sp.Rational]], b: list[sp.Rational]) -> Problem:
+    """f(W) = Σ_j c_j |a_jᵀW − b_j|³: twice differentiable (f'' = 6c_j|t| along a_j), not C³ on the
+    hyperplanes a_jᵀW = b_j. Written as a Piecewise of cubics, so every derivative is a piecewise
+    polynomial (Abs would differentiate into sign and DiracDelta)."""
+    d = len(a[0])
+    w = sp.symbols(f"x1:{d + 1}", real=True)
+    ts = [sum(ai * x for ai, x in zip(aj, w)) - bj for aj, bj in zip(a, b)]
+    expr = sum(c * sp.Piecewise((t**3, t >= 0), (-(t**3), True)) for c, t in zip(cs, ts))
+    params = {"c": [str(v) for v in cs], "a": [[str(v) for v in aj] for aj in a], "b": [str(v) for v in b]}
+
+    def gaussian_mean(at: list[sp.Rational], cov0: sp.Matrix, s: sp.Symbol) -> tuple[sp.Expr, sp.Expr]:
+        # E f(W + U), U ~ N(0, s·Σ₀), as (a polynomial in √s, a part that is o(s^k) for every k):
+        # a_jᵀ(W+U) − b_j ~ N(±δ_j, σ_j²), σ_j² = s·a_jᵀΣ₀a_j, and for Z ~ N(0, 1), δ ≥ 0, r = δ/σ:
+        # E|δ + σZ|³ = δ³ + 3δσ² − (δ³ + 3δσ²) erfc(r/√2) + 2σ(δ² + 2σ²) φ(r), whose last two
+        # terms vanish for δ = 0 except 4σ³/√(2π), and are exponentially small in 1/s for δ > 0.
+        powers, flat = sp.Integer(0), sp.Integer(0)
+        for c, aj, bj in zip(cs, a, b):
+            delta = abs(sum(ai * x for ai, x in zip(aj, at)) - bj)
+            var = s * (sp.Matrix([aj]) * cov0 * sp.Matrix(aj))[0]
+            sigma = sp.sqrt(var)
+            powers += c * (delta**3 + 3 * delta * var)
+            if var == 0:
+                continue
+            if delta == 0:
+                powers += c * 4 * sigma**3 / sp.sqrt(2 * sp.pi)
+                continue
+            phi = sp.exp(-(delta**2) / (2 * var)) / sp.sqrt(2 * sp.pi)
+            erfc = sp.erfc(delta / (sigma * sp.sqrt(2)))
+            flat += c * (2 * sigma * (delta**2 + 2 * var) * phi - (delta**3 + 3 * delta * var) * erfc)
+        return powers, flat
+
+    return Problem(
+        family="cubic_kink_loss",
+        symbols=w,
+        expr=expr,
+        params=params,
+        is_polynomial=False,
+        known={"gaussian_mean": gaussian_mean},
+    )
+
+
+@st.composite
+def cubic_kink_instances(draw, max_d: int = 3) -> tuple[Problem, list[sp.Rational]]:
+    """A cubic-kink loss and a point W on its first kink's hyperplane a_1ᵀW = b_1: there the smoothing
+    remainder is c_1·E|a_1ᵀU|³ = Θ(‖Σ‖^{3/2}), the order a C² loss can need. A second kink, if
+    drawn, lies anywhere."""
+    n = draw(st.integers(1, max_d))
+    k = draw(st.integers(1, 2))
+    a = [draw(points(n, -2, 2, (1, 2)).filter(any)) for _ in range(k)]
+    cs = [draw(st.sampled_from([sp.Integer(1), sp.Rational(1, 2), sp.Integer(2)])) for _ in range(k)]
+    w = draw(points(n, -4, 4))
+    on_kink = sum(ai * wi for ai, wi in zip(a[0], w))
+    b = [on_kink] + [draw(rationals(-4, 4, (1, 2))) for _ in range(k - 1)]
+    return cubic_kink_loss(cs, a, b), w
+
+
 def smooth_losses(max_d: int = 4) -> st.SearchStrategy[Problem]:
     """Non-polynomial smooth losses (Monte Carlo decides their Gaussian expectations)."""
     return st.one_of(logistic_losses(st.integers(2, max_d)), tanh_unit_losses(st.integers(1, max_d - 1)))
@@ -109,11 +165,21 @@ class SmoothingInstance:
 
 
 @st.composite
-def smoothing_instances(draw, isotropic: bool = False, max_d: int = 4) -> SmoothingInstance:
+def smoothing_instances(draw, isotropic: bool = False, max_d: int = 4, c2_kinks: bool = False) -> SmoothingInstance:
     """Polynomials up to quartic ridges, d ≤ 3 (exact moments decide, in well under a second) and smooth
-    non-polynomial losses (Monte Carlo decides)."""
-    prob = draw(st.one_of(smooth_problems(max_d=min(max_d, 3), degrees=(3, 4)), smooth_losses(max_d)))
-    return SmoothingInstance(prob, draw(points(prob.d, -4, 4)), draw(covariances(prob.d, isotropic)))
+    non-polynomial losses (Monte Carlo decides); with c2_kinks, in three draws of four (and in the
+    simplest) twice-differentiable, not C³, cubic-kink losses at a kink (Monte Carlo decides): the
+    quick profile's four examples hold one almost surely."""
+    smooth = st.one_of(smooth_problems(max_d=min(max_d, 3), degrees=(3, 4)), smooth_losses(max_d))
+    if c2_kinks and draw(st.integers(0, 3)) < 3:
+        prob, w = draw(cubic_kink_instances(min(max_d, 3)))
+    else:
+        prob, w = draw(smooth.flatmap(_with_point))
+    return SmoothingInstance(prob, w, draw(covariances(prob.d, isotropic)))
+
+
+def _with_point(prob: Problem) -> st.SearchStrategy[tuple[Problem, list[sp.Rational]]]:
+    return points(prob.d, -4, 4).map(lambda w: (prob, w))
 
 
 # ---- NSO runs under Assumptions 4.1–4.2 with exactly known constants ------------------------------
