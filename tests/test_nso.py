@@ -146,3 +146,40 @@ def test_declared_constants_of_the_verified_claims_are_killed():
     assert {r["claim"] for r in recs} == set(ids)
     alive = [(r["claim"], r["constant"], r["status"], r["reason"]) for r in recs if r["status"] != "killed"]
     assert not alive, alive
+
+
+def _kink_instance(w: list[sp.Rational]):
+    from flatcheck.problems.nso_families import SmoothingInstance, cubic_kink_loss
+
+    half = sp.Rational(1, 2)
+    prob = cubic_kink_loss([sp.Integer(2), sp.Integer(1)], [[sp.Integer(1), sp.Integer(-2)], [1, 1]], [-half, 0])
+    return SmoothingInstance(prob, w, sp.Matrix([[half, 0], [0, half]]))
+
+
+def test_cubic_kink_remainder_is_order_three_halves_at_the_kink_and_matches_monte_carlo():
+    from flatcheck.numeric.smoothing import S, known_remainder
+    from flatcheck.symbolic.gaussian import lowest_order
+
+    on, off = _kink_instance([sp.Rational(1, 2), sp.Rational(1, 2)]), _kink_instance([sp.Integer(1), sp.Integer(3)])
+    half = sp.Rational(1, 2)
+    powers, flat = known_remainder(on.problem, on.w, on.cov, half)
+    # c_1·E|a_1ᵀU|³ with a_1ᵀΣ₀a_1 = 5/2: 2·4(5s/2)^{3/2}/√(2π); the second kink is off W.
+    assert sp.simplify(powers - 8 * (5 * S / 2) ** sp.Rational(3, 2) / sp.sqrt(2 * sp.pi)) == 0
+    t = sp.Symbol("t", positive=True)
+    assert lowest_order(known_remainder(off.problem, off.w, off.cov, half)[0].subs(S, t**2), t) == float("inf")
+    # Piecewise compiles to torch (torch.where): the closed form of E f(W + U) agrees with Monte Carlo.
+    s, n = 0.25, 1 << 20
+    gen = torch.Generator().manual_seed(0)
+    for inst in (on, off):
+        u = torch.randn(n, 2, generator=gen, dtype=torch.float64) * (s / 2) ** 0.5
+        vals = inst.problem.f(inst.w_tensor() + u)
+        mean, err = float(vals.mean()), 6 * float(vals.std()) / n**0.5
+        powers, flat = inst.problem.known["gaussian_mean"](inst.w, inst.cov, S)
+        assert abs(float((powers + flat).subs(S, s)) - mean) < err
+
+
+def test_prop2_1_order_two_mutant_is_falsified_on_a_kink():
+    res = run("nso.prop2_1", dataclasses.replace(FAST_FAIL, constants={"order": 2.0}))
+    assert res.verdict == "falsified", res.reason
+    assert res.counterexample["instance"]["problem"]["family"] == "cubic_kink_loss"
+    assert run("nso.prop2_1").verdict == "verified"
