@@ -245,8 +245,8 @@ def near_check(
         return Evidence(None, values, note=f"gap: {gap_fit.note}", out_of_scope="ερ² hypothesis not certified")
     note = f"ε ≈ {eps[-1]:.4g} (gap {gap_fit.note}); L(u): {loss_fit.note}"
     verdict = loss_fit.reaches if loss_fit.decided else None
-    plot = {"type": "loglog", "x": rhos, "y": losses, "reference_order": order}
-    plot["fitted_order"] = values["loss_local_order"]
+    plot = {"type": "loglog", "x": rhos, "y": losses, "reference_order": order, "xlabel": "rho"}
+    plot |= {"ylabel": f"L(u) at the near-minimiser ({a:g}·rho off Γ)", "fitted_order": values["loss_local_order"]}
     return Evidence(verdict, values, note=note, plot=plot)
 
 
