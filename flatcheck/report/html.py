@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 from flatcheck.report.latex import svg_data_uri
-from flatcheck.report.png import render_png
+from flatcheck.report.png import plot_rows, render_png
 from flatcheck.report.strength import evidence_caption, faith_kind, faith_text, mutant_tally, strength_text
 from flatcheck.report.summary import html_sections
 from flatcheck.report.text import (
@@ -78,8 +78,6 @@ def plot_html(spec: Any) -> str:
     try:
         return f'<div class="plot"><img alt="plot" src="data:image/png;base64,{render_png(spec)}"></div>'
     except Exception as e:  # a plot must never break the report: show its data instead
-        from flatcheck.report.plots import plot_rows  # matplotlib is imported only to draw
-
         rows = "".join(f"<tr><td><code>{esc(k)}</code></td><td>{esc(v)}</td></tr>" for k, v in plot_rows(spec))
         return f'<div class="label">Plot data (not drawn: {esc(e)})</div><table>{rows}</table>'
 

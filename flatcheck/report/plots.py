@@ -585,12 +585,3 @@ def _render_cached(text: str) -> str:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=DPI)
     return base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-def plot_rows(spec: dict[str, Any]) -> list[tuple[str, str]]:
-    """The plot's data as (key, value) rows: the fallback when it cannot be drawn."""
-    rows = []
-    for k, v in spec.items():
-        text = repr(v)
-        rows.append((str(k), text if len(text) <= 400 else text[:400] + " …"))
-    return rows

@@ -42,3 +42,13 @@ def _draw(text: str) -> tuple[str, Any]:
         return "png", draw(json.loads(text))
     except tuple(_NOT_DRAWN.values()) as e:
         return type(e).__name__, e.args
+
+
+def plot_rows(spec: dict[str, Any]) -> list[tuple[str, str]]:
+    """The plot's data as (key, value) rows: the fallback when it cannot be drawn (here,
+    not in `plots`: a report whose undrawable plots are on disk never imports matplotlib)."""
+    rows = []
+    for k, v in spec.items():
+        text = repr(v)
+        rows.append((str(k), text if len(text) <= 400 else text[:400] + " …"))
+    return rows
