@@ -12,9 +12,16 @@ import pytest
 os.environ.setdefault("FLATCHECK_JOBS", "1")
 
 # flatcheck's disk cache (`flatcheck.cache`) starts empty for each test session: no test may pass
-# only because an earlier run left its symbolic work on disk.
-os.environ["FLATCHECK_CACHE_DIR"] = tempfile.mkdtemp(prefix="flatcheck-test-cache-")
-atexit.register(shutil.rmtree, os.environ["FLATCHECK_CACHE_DIR"], True)
+# only because an earlier run left its symbolic work on disk. The session's xdist workers share it
+# (they inherit the controller's environment, and _SESSION_CACHE names the controller's folder): what
+# one worker derived the other reads, as a second flatcheck process would, instead of deriving it
+# again. The process that made the folder removes it.
+_SESSION_CACHE = "FLATCHECK_TEST_SESSION_CACHE"
+if os.environ.get("PYTEST_XDIST_WORKER") and os.path.isdir(os.environ.get(_SESSION_CACHE, "")):
+    os.environ["FLATCHECK_CACHE_DIR"] = os.environ[_SESSION_CACHE]
+else:
+    os.environ["FLATCHECK_CACHE_DIR"] = os.environ[_SESSION_CACHE] = tempfile.mkdtemp(prefix="flatcheck-test-cache-")
+    atexit.register(shutil.rmtree, os.environ["FLATCHECK_CACHE_DIR"], True)
 os.environ.pop("FLATCHECK_NO_CACHE", None)
 
 # tests/fixtures/ holds the implementations used as `module:Class` targets: deliberately broken
