@@ -105,3 +105,20 @@ def test_the_digits_are_sklearns_read_without_importing_sklearn():
     code = "import sys; from flatcheck.problems import digits_mlp; digits_mlp.load_digits_data(); print(*sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "sklearn" not in out.stdout.split()
+
+
+def test_the_trained_digits_mlp_is_kept_on_disk_and_read_back_the_same(tmp_path, monkeypatch):
+    from flatcheck import cache
+    from flatcheck.problems import digits_mlp as m
+
+    monkeypatch.setenv(cache.DIR_ENV, str(tmp_path))
+    real, built = torch.optim.Adam, []
+    monkeypatch.setattr(torch.optim, "Adam", lambda *a, **k: built.append(1) or real(*a, **k))
+    weights = []
+    for _ in range(2):  # as two processes would: the in-process cache forgotten
+        m._trained.cache_clear()
+        weights.append(m.flat_weights(m._trained(3, 1, 20)))
+    m._trained.cache_clear()
+    assert len(built) == 1  # trained once; the second read the weights from disk
+    assert torch.equal(weights[0], weights[1])
+    assert not torch.equal(weights[1], m.flat_weights(m.make_mlp(3, 1)))  # the trained weights, not the start

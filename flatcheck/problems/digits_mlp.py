@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from flatcheck import cache
 from flatcheck.errors import FlatcheckError
 
 N_TRAIN = 1000  # of the 1797 digits; the rest is the validation split
@@ -78,6 +79,24 @@ def loss_fn(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 @lru_cache(maxsize=8)
 def _trained(hidden: int, seed: int, steps: int) -> torch.nn.Sequential:
+    """The trained model. Training is deterministic (full batch, seeded), so its weights are kept on
+    disk (`flatcheck.cache`), keyed by the arguments, this file, the versions of torch and of
+    scikit-learn (the data) and torch's thread count (the order of a matmul's sums): a warm run
+    neither trains nor imports torch._dynamo, which the first torch.optim.Optimizer built imports
+    (about a second)."""
+    load_digits_data()  # first: without scikit-learn, its clear error rather than a missing version
+    key = (
+        f"hidden={hidden} seed={seed} steps={steps} torch {torch.__version__} threads {torch.get_num_threads()} "
+        f"scikit-learn {cache.version_of('scikit-learn')} {cache.source_hash(Path(__file__))}"
+    )
+    model = make_mlp(hidden, seed)
+    model.load_state_dict(cache.memo("digits_mlp", key, lambda: _train(hidden, seed, steps)))
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return model
+
+
+def _train(hidden: int, seed: int, steps: int) -> dict[str, torch.Tensor]:
     data = load_digits_data()
     model = make_mlp(hidden, seed)
     opt = torch.optim.Adam(model.parameters(), lr=0.02)
@@ -86,9 +105,7 @@ def _trained(hidden: int, seed: int, steps: int) -> torch.nn.Sequential:
         loss = loss_fn(model(data.x_train), data.y_train)
         loss.backward()
         opt.step()
-    for p in model.parameters():
-        p.requires_grad_(False)
-    return model
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
 def digits_mlp(
