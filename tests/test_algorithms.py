@@ -13,6 +13,7 @@ from flatcheck import algorithms as alg
 from flatcheck.impl.harness import example_grads
 from flatcheck.numeric import hvp, proj_out
 from flatcheck.problems import Problem
+from flatcheck.symbolic.moments import monomial_moment
 
 STEPS = 5
 
@@ -226,7 +227,7 @@ def test_ascent_gd_rejects_a_closure_that_called_backward(prob):
         opt.step(closure)
 
 
-@pytest.mark.parametrize("noise", alg.NOISES)
+@pytest.mark.parametrize("noise", alg.LAWS)
 def test_nso_and_wp(prob, noise):
     x = x0(torch.float64)
     a = run_class(lambda p: alg.NSO(p, lr=0.05, sigma=0.1, k=3, noise=noise, generator=gen()), prob, x, STEPS)
@@ -243,12 +244,21 @@ def test_nso_and_wp(prob, noise):
     assert torch.allclose(c, d, atol=1e-12)
 
 
-@pytest.mark.parametrize("noise", alg.NOISES)
+@pytest.mark.parametrize("noise", alg.LAWS)
 def test_noise_is_symmetric_with_standard_deviation_sigma(noise):
     u = alg.symmetric_noise((200_000,), 2, 0.5, noise, gen())
     assert abs(float(u.mean())) < 5 * 0.5 / math.sqrt(4e5)
     assert abs(float(u.std()) - 0.5) < 0.01
     assert abs(float((u**3).mean())) < 0.01
+    # The fourth moment against the exact one of flatcheck.symbolic.moments (its p is the sampler's).
+    fourth = float(monomial_moment((4,), noise)) * 0.5**4
+    assert abs(float((u**4).mean()) - fourth) < 0.05 * fourth
+
+
+def test_sparse_law_mass_at_zero():
+    u = alg.symmetric_noise((100_000,), 1, 1.0, "sparse", gen())
+    assert abs(float((u != 0).double().mean()) - alg.SPARSE_P) < 0.005
+    assert set((u[u != 0].abs() - 8**0.5).abs().lt(1e-12).tolist()) == {True}
 
 
 def test_minibatch_weights_are_unbiased():

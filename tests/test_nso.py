@@ -10,8 +10,9 @@ import pytest
 import sympy as sp
 import torch
 
+from flatcheck.algorithms import SPARSE_P, symmetric_noise
 from flatcheck.impl import Implementation, builtin
-from flatcheck.problems.nso_families import matrix_sensing, rotated
+from flatcheck.problems.nso_families import kinked_loss, matrix_sensing, rotated
 from flatcheck.symbolic import expectation
 from flatcheck.symbolic.gaussian import gaussian_expectation
 from flatcheck.verify.profiles import budget_for
@@ -108,6 +109,28 @@ def test_reference_user_nso_verified():
 def test_overscaled_nso_falsified():
     res = run("nso.eq28", FAST_FAIL, impl=_user("OverScaledNSO"))
     assert res.verdict == "falsified", (res.reason, res.traceback)
+
+
+def test_eq28_half_mutant_killed_on_the_sparse_kink():
+    """(28) at ratio 1 − p = 7/8: the kinked loss at W = 0 under the sparse law. The ×½ mutant is
+    false there and falsified; the printed bound holds (the printed run is the catalog's own)."""
+    half = dataclasses.replace(FAST_FAIL, constants={"c": 0.5})
+    res = run("nso.eq28", half)
+    assert res.verdict == "falsified", res.reason
+    assert res.counterexample["instance"]["noise"] == "sparse"
+
+
+def test_two_point_variance_on_the_kink_is_seven_eighths_of_the_bound():
+    """The exact oracle of the kinked family: C²·Var|U| at W = 0 under the sparse law, 7/8 of C²H(P)
+    — the two-point average of the built-in NSO, read back over 2¹⁶ draws, agrees."""
+    prob = kinked_loss(sp.Integer(2), sp.Integer(2), 1, [[sp.Integer(0)]], SPARSE_P)
+    sigma_u, n = 0.5, 1 << 16
+    gen = torch.Generator().manual_seed(0)
+    u = symmetric_noise((n,), 1, sigma_u, "sparse", gen)
+    two_point = (prob.grad(u) + prob.grad(-u)) / 2
+    dev = two_point - prob.known["grad_F"](torch.zeros(1, dtype=torch.float64), sigma_u)
+    ratio = float((dev**2).mean()) / (prob.known["C"] ** 2 * sigma_u**2)
+    assert abs(ratio - (1 - SPARSE_P)) < 0.03, ratio
 
 
 def test_theorem4_5_lower_bound_fails_for_large_sigma():

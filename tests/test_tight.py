@@ -181,7 +181,8 @@ NO_TIGHT = {
     "(3/2)βη²‖v‖²; equality only at v = 0 on X*, where both sides are 0 for every constant",
     "nso.eq28": "strict for P ≠ δ₀: equality needs ‖½(∇f(W+U) + ∇f(W−U)) − ∇f(W)‖ = C‖U‖ a.s. (both one-sided "
     "differences equal, D(U) = D(−U)) and E D(U) = 0; C-Lipschitz at W ± U, W ± U′ forces "
-    "‖U‖‖U′‖⟨e(U), e(U′)⟩ ≥ |⟨U, U′⟩|, so ‖E D(U)‖² ≥ C²E|⟨U, U′⟩| > 0. On the claim's quadratics the left side is 0",
+    "‖U‖‖U′‖⟨e(U), e(U′)⟩ ≥ |⟨U, U′⟩|, so ‖E D(U)‖² ≥ C²E|⟨U, U′⟩| > 0. On the claim's quadratics the left side is 0; "
+    "its nearest instance, the kinked loss under the sparse law, reaches 1 − p = 7/8",
     "nso.lemma4_4": "δ: strict as nso.eq28. ξ: E‖ξ‖² = σ²/k is attained only by an oracle that uses the same seed z "
     "at W + U and W − U (the proof's g_z, offsets of equal norm); the harness draws a fresh example at each "
     "evaluation, so E‖ξ‖² = σ²/(2k) on every instance the check can run — the tie is out of its reach",

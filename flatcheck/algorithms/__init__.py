@@ -6,8 +6,10 @@ from flatcheck.algorithms.nso import NSO, WPSGD, nso_step, wp_step
 from flatcheck.algorithms.rsp import RSP, rsp_directions, rsp_step
 from flatcheck.algorithms.sam import SAM, sam_step, sam_step_example, unit_rows
 from flatcheck.algorithms.sampling import (
+    LAWS,
     NOISES,
     SAMPLINGS,
+    SPARSE_P,
     example_indices,
     minibatch_weights,
     random_signs,
@@ -18,11 +20,13 @@ from flatcheck.algorithms.sap import SAP, sap_direction, sap_step
 
 __all__ = [
     "GD",
+    "LAWS",
     "NOISES",
     "NSO",
     "RSP",
     "SAM",
     "SAMPLINGS",
+    "SPARSE_P",
     "SAP",
     "SGD",
     "WPSGD",

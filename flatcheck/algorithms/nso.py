@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 import torch
 
 from flatcheck.algorithms.param_vector import add_flat, evaluate_grad, own_generator, params_of, restore, save
-from flatcheck.algorithms.sampling import NOISES, symmetric_noise
+from flatcheck.algorithms.sampling import LAWS, symmetric_noise
 
 
 def nso_step(
@@ -43,8 +43,8 @@ def wp_step(
 
 class _Perturbed(torch.optim.Optimizer):
     def __init__(self, params: Iterable, lr: float, sigma: float, noise: str, k: int, generator):
-        if lr <= 0 or sigma < 0 or k < 1 or noise not in NOISES:
-            raise ValueError(f"need lr > 0, sigma ≥ 0, k ≥ 1, noise in {NOISES} (got {lr}, {sigma}, {k}, {noise!r})")
+        if lr <= 0 or sigma < 0 or k < 1 or noise not in LAWS:
+            raise ValueError(f"need lr > 0, sigma ≥ 0, k ≥ 1, noise in {LAWS} (got {lr}, {sigma}, {k}, {noise!r})")
         super().__init__(params, {"lr": lr, "sigma": sigma, "noise": noise, "k": k})
         self.generator = generator
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import torch
 
+from flatcheck.algorithms import NOISES
 from flatcheck.impl.dynamics import chain_count
 from flatcheck.impl.protocol import Implementation
 from flatcheck.problems import Problem
@@ -131,14 +132,22 @@ def takes_noise(impl: Implementation) -> bool:
 def noise_hyper(law: str, impl: Implementation) -> dict[str, str] | None:
     """The hyper-parameters that ask for law P: {"noise": P} for a class that takes it, {} for
     Gaussian P (every class's default) otherwise; None when P cannot be asked of the class."""
-    if takes_noise(impl):
-        return {"noise": law}
-    return {} if law == "gaussian" else None
+    if unsupported_law(impl, law):
+        return None
+    return {"noise": law} if takes_noise(impl) else {}
+
+
+def unsupported_law(impl: Implementation, law: str) -> str | None:
+    """Why a user's class cannot draw law P: P other than Gaussian is chosen through the `noise`
+    hyper-parameter, which the class must take (`takes_noise`), and only by the NSO paper's names:
+    flatcheck's own laws (`LAWS`) are no name a user's class knows."""
+    if law not in NOISES and not impl.builtin:
+        return f"P = {law} is flatcheck's own law, drawn by its built-in NSO only"
+    if law != "gaussian" and not takes_noise(impl):
+        return f"P = {law} needs a `noise` hyper-parameter; {impl.name} is checked with Gaussian P"
+    return None
 
 
 def unsupported_noise(impl: Implementation, inst: NSOInstance) -> str | None:
-    """Why a user's class cannot run this instance: P other than Gaussian is chosen through the
-    `noise` hyper-parameter, which the class must take (`takes_noise`)."""
-    if inst.noise != "gaussian" and not takes_noise(impl):
-        return f"P = {inst.noise} needs a `noise` hyper-parameter; {impl.name} is checked with Gaussian P"
-    return None
+    """Why a user's class cannot run this instance (`unsupported_law` of its P)."""
+    return unsupported_law(impl, inst.noise)

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import Any
@@ -449,6 +450,63 @@ def run_instances(budget: Any) -> st.SearchStrategy[NSOInstance]:
     """NSO runs: step size η = c/C (c ∈ {1 − 2⁻¹⁰, ½, ⅛}) and T steps (longer in larger profiles)."""
     steps = budget.scaled([4, 16], [4, 16, 64], [4, 16, 64, 256])
     return nso_instances(scalars={"c": st.sampled_from([1 - 2.0**-10, 0.5, 0.125]), "T": st.sampled_from(steps)})
+
+
+# ---- where (28) and Lemma 4.4's C²H(P)/k are nearly attained ---------------------------------------
+#
+# The two-point average ½(∇f(W+U) + ∇f(W−U)) keeps only the even part of U ↦ ∇f(W+U), and (28)'s
+# chain (Cauchy–Schwarz, then the Lipschitz bound) is tight only when that part is all of it and grows
+# at slope C: ∇f = C|x| near W = 0. Its deviation is then C(|U| − E|U|), of variance C²·Var|U|, a
+# ratio 1 − (E|U|)²/E U² to C²H(P): ½ at most under the paper's four laws (Laplace), 1 − p under the
+# sparse law (`flatcheck.algorithms.sampling`). ψ below keeps ∇ψ = |x| on [−s, ∞) and bends back
+# (∇ψ = x + 2s) below −s, so ∇ψ is 1-Lipschitz and ψ ≥ −s² is bounded below (Assumption 4.2).
+
+
+def kinked_loss(c: sp.Rational, s: sp.Rational, d: int, cs: list[list[sp.Rational]], p: float) -> Problem:
+    """φ(W) = C Σ_j ψ(W_j), ψ' = min(|x|, x + 2s): ∇φ C-Lipschitz (exact C), kinked at 0 and −s.
+    ∇F is exact for the sparse law P of mass p off zero (three atoms per coordinate; the caller
+    passes the sampler's p, `flatcheck.algorithms.SPARSE_P`); other laws are not offered."""
+    xs = sp.symbols(f"x1:{d + 1}", real=True)
+    psi = [sp.Piecewise((x**2 / 2, x >= 0), (-(x**2) / 2, x >= -s), ((x + 2 * s) ** 2 / 2 - s**2, True)) for x in xs]
+    phi = c * sum(psi)
+    cs = _centered(cs)
+    cf, sf = float(c), float(s)
+
+    def dpsi(w: torch.Tensor) -> torch.Tensor:
+        return torch.minimum(w.abs(), w + 2 * sf)
+
+    def grad_F(w: torch.Tensor, sigma_u: float) -> torch.Tensor:
+        a = sigma_u / p**0.5
+        return cf * ((1 - p) * dpsi(w) + p / 2 * (dpsi(w + a) + dpsi(w - a)))
+
+    return Problem(
+        family="nso_kinked",
+        symbols=xs,
+        expr=phi,
+        params={"C": str(c), "s": str(s), "p": p, "c": _str(cs)},
+        beta_on_ball=lambda center, radius: cf,
+        is_polynomial=False,
+        known={"C": cf, "sigma2": float(oracle_variance(cs)), "grad_F": grad_F, "noises": ("sparse",)},
+        examples=_examples(xs, phi, cs),
+    )
+
+
+@st.composite
+def kinked_instances(
+    draw,
+    p: float,
+    noiseless: st.SearchStrategy[bool] = st.booleans(),
+    k: st.SearchStrategy[int] = st.sampled_from([1, 2, 4]),
+    sigma_u: st.SearchStrategy[float] = POSITIVE_SIGMA_U,
+) -> NSOInstance:
+    """The kinked loss at W₀ = 0 under the sparse law of mass p off zero: with the bend s at or beyond
+    the law's atom σ_u/√p, (28) holds with ratio 1 − p (and E‖δ‖² of Lemma 4.4 likewise against
+    C²H(P)/k)."""
+    d = draw(st.integers(1, 3))
+    sigma = draw(sigma_u)
+    s = sp.Integer(math.ceil(sigma / p**0.5)) * draw(st.sampled_from([1, 2]))
+    prob = kinked_loss(draw(st.sampled_from(C_VALUES)), s, d, draw(_offsets(d, draw(noiseless))), p)
+    return NSOInstance(prob, [sp.Integer(0)] * d, sigma, draw(k), "sparse")
 
 
 # ---- matrix sensing (NSO paper (4), §2.1.1 and §3.1) ------------------------------------------------

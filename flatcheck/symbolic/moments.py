@@ -5,7 +5,8 @@ For a monomial g^α = Π g_i^{α_i}:
 - g ~ N(0, I):        E g^α = Π (α_i − 1)!!                             if every α_i is even, else 0;
 - g Rademacher:       E g^α = 1                                         if every α_i is even, else 0;
 - unit-variance i.i.d. coordinates (the NSO paper's other laws P, Table 1), odd moments 0:
-  uniform on [−√3, √3]: E g_i^a = 3^{a/2}/(a + 1);  Laplace with scale 1/√2: E g_i^a = a!/2^{a/2}.
+  uniform on [−√3, √3]: E g_i^a = 3^{a/2}/(a + 1);  Laplace with scale 1/√2: E g_i^a = a!/2^{a/2};
+  sparse (0 with probability 1 − p, else ±1/√p; `flatcheck.algorithms.sampling`): E g_i^a = p^{1 − a/2}, a > 0.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ import sympy as sp
 
 from flatcheck import cache
 
-DISTRIBUTIONS = ("sphere", "gaussian", "rademacher", "uniform", "laplace")
+DISTRIBUTIONS = ("sphere", "gaussian", "rademacher", "uniform", "laplace", "sparse")
+# The sparse law's p, exact; `flatcheck.algorithms.sampling` draws with it.
+SPARSE_P = sp.Rational(1, 8)
 
 
 def monomial_moment(alpha: Sequence[int], distribution: str) -> sp.Rational:
@@ -28,6 +31,8 @@ def monomial_moment(alpha: Sequence[int], distribution: str) -> sp.Rational:
         return sp.prod([sp.Integer(3) ** (a // 2) / (a + 1) for a in alpha])
     if distribution == "laplace":
         return sp.prod([sp.factorial(a) / sp.Integer(2) ** (a // 2) for a in alpha])
+    if distribution == "sparse":
+        return sp.prod([SPARSE_P ** (1 - sp.Rational(a, 2)) for a in alpha if a > 0])
     num = sp.Integer(1)
     for a in alpha:
         num *= sp.factorial2(a - 1) if a > 0 else 1

@@ -33,8 +33,8 @@ from __future__ import annotations
 import sympy as sp
 from hypothesis import strategies as st
 
-from flatcheck.algorithms import NOISES
-from flatcheck.impl.nso_readback import noise_hyper
+from flatcheck.algorithms import LAWS
+from flatcheck.impl.nso_readback import noise_hyper, unsupported_law
 from flatcheck.impl.predict import gd_prediction, margins, noise_reach, perturbed_steps
 from flatcheck.problems import PointInstance, example1, log_uniform, point_instances, quadratics, random_polynomials
 from flatcheck.verify import Claim, Constant, Evidence, constant
@@ -59,7 +59,7 @@ def check(inst: PointInstance, impl, budget) -> Evidence:
     law = s.get("noise", "gaussian")
     noise = noise_hyper(law, impl)
     if noise is None:
-        return Evidence(None, out_of_scope=f"P = {law} needs a `noise` hyper-parameter, which {impl.name} lacks")
+        return Evidence(None, out_of_scope=unsupported_law(impl, law))
     hp = {"lr": s["lr"], "sigma": s["sigma"], "k": s["k"], **noise}
     x = inst.x_tensor(device=budget.device)
     scale = step_scale(budget, s["k"])
@@ -97,7 +97,7 @@ CLAIM = Claim(
             "lr": log_uniform(-8, -4),
             "sigma": log_uniform(-4, -1),
             "k": st.sampled_from([1, 2, 4]),
-            "noise": st.sampled_from(NOISES),
+            "noise": st.sampled_from(LAWS),
         },
         lo=-4,
         hi=4,

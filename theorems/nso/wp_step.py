@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from flatcheck.algorithms import NOISES
-from flatcheck.impl.nso_readback import noise_hyper
+from flatcheck.algorithms import LAWS
+from flatcheck.impl.nso_readback import noise_hyper, unsupported_law
 from flatcheck.impl.predict import perturbed_steps
 from flatcheck.problems import PointInstance, example1, log_uniform, point_instances, quadratics, random_polynomials
 from flatcheck.verify import Claim, Constant, Evidence, constant
@@ -31,9 +31,10 @@ CONSTANTS = (Constant("step", 1.0, "1 in W − η g(W + U)", "exact", text="the 
 
 def check(inst: PointInstance, impl, budget) -> Evidence:
     prob, s = inst.problem, inst.scalars
-    noise = noise_hyper(s.get("noise", "gaussian"), impl)
+    law = s.get("noise", "gaussian")
+    noise = noise_hyper(law, impl)
     if noise is None:
-        return Evidence(None, out_of_scope=f"P = {s['noise']} needs a `noise` hyper-parameter, which {impl.name} lacks")
+        return Evidence(None, out_of_scope=unsupported_law(impl, law))
     hp = {"lr": s["lr"], "sigma": s["sigma"], **noise}
     x = inst.x_tensor(device=budget.device)
     failed, margin, values = perturbed_steps(
@@ -63,7 +64,7 @@ CLAIM = Claim(
     faithful="exact",
     instances=lambda budget: point_instances(
         st.one_of(random_polynomials(d=st.integers(2, 3)), st.just(example1()), quadratics(d=st.integers(2, 4))),
-        scalars={"lr": log_uniform(-8, -4), "sigma": log_uniform(-4, -1), "noise": st.sampled_from(NOISES)},
+        scalars={"lr": log_uniform(-8, -4), "sigma": log_uniform(-4, -1), "noise": st.sampled_from(LAWS)},
         lo=-4,
         hi=4,
     ),
