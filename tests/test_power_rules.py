@@ -69,7 +69,7 @@ def test_theorem8_decides_with_the_claimed_exponent():
     lower, upper = ev.values["exponent_interval_error"]
     # From the slowest local slope against η+ρ (no credit for the log) to the fastest against the rate.
     assert 1.0 <= lower < ev.values["fitted_exponent_error_vs_rate"] <= upper, ev.values
-    assert ev.margin == pytest.approx(min(lower, ev.values["exponent_interval_angle"][0]) - 1.0)
+    assert ev.margin == pytest.approx(min(lower, ev.values["angle_order"]) - 1.0)
 
     def verdict(exponent: float) -> bool | None:
         return theorem8.check(TOY_START, sam, dataclasses.replace(QUICK, constants={"error_exponent": exponent})).holds
@@ -79,6 +79,34 @@ def test_theorem8_decides_with_the_claimed_exponent():
     # not bound its pre-asymptotic terms; only an error that does not shrink is rejected.
     assert verdict((lower + upper) / 2) is None
     assert verdict(upper + 0.1) is None
+
+
+def test_theorem8_angle_law_is_decided_by_its_integer_order():
+    """The angle's mutant O(ρ^1.5) is violated on the curved toy, the printed O(ρ) holds there with
+    its order 1 read to within round-off (issue 15: a statement tight somewhere has its mutant killed)."""
+    sam = builtin("sam")
+    ev = theorem8.check(TOY_START, sam, QUICK)
+    assert ev.holds is True and ev.values["angle_order"] == 1, ev.values
+    assert all(abs(o - 1) < 1e-3 for o in ev.values["angle_local_orders"]), ev.values
+    # ρ/η ≤ 1/10 on the angle's ladder: the theorem's regime, not the tracking ladder's ρ/η = 10.
+    assert max(ev.values["angle_rhos"]) <= ev.values["angle_eta"] / 10
+    mutant = theorem8.check(TOY_START, sam, dataclasses.replace(QUICK, constants={"angle_exponent": 1.5}))
+    assert mutant.holds is False and "angle" in mutant.note and "order 1" in mutant.note, mutant.note
+
+
+@pytest.mark.parametrize(
+    "orders, order",
+    [
+        ([1.00002, 1.00001], 1),
+        ([0.8, 1.2], 1),
+        ([0.03, 0.016], 0),
+        ([2.1, 1.9], 2),
+        ([1.3, 1.2], None),
+        ([1.0, 1.5], None),
+    ],
+)
+def test_theorem8_angle_order_is_the_integer_every_local_slope_is_near(orders, order):
+    assert theorem8.integer_order(orders) == order
 
 
 def test_exponent_interval_rejects_a_wrong_exponent_on_simulated_runs():

@@ -19,9 +19,11 @@ import flatcheck_theorems.wen2023.theorem8 as theorem8
 import flatcheck_theorems.wen2023.theorem11 as theorem11
 import flatcheck_theorems.wen2023.theorem21 as theorem21
 from flatcheck.impl import Implementation, builtin
+from flatcheck.impl.dynamics import local_slopes
 from flatcheck.impl.protocol import load_class
 from flatcheck.numeric.riemannian import riemannian_flow
 from flatcheck.problems import manifold_loss, manifold_point, quadratic, wen_toy
+from flatcheck.problems.wen_toy import wen_toy_curved
 from flatcheck.verify.profiles import budget_for
 from flatcheck.verify.reproduction import run_outcome
 
@@ -85,6 +87,36 @@ def test_riemannian_flow_of_the_toy_matches_closed_form():
     )
     assert torch.allclose(flow.path[-1, 0, :2], exact, atol=1e-6)
     assert flow.error < 1e-6
+
+
+def test_curved_toy_has_the_toys_manifold_hessian_and_flow_and_a_third_derivative_across_v1():
+    prob, toy = wen_toy_curved(), wen_toy()
+    x0, x1, y0, y1 = prob.symbols
+    on_gamma = {y0: 0, y1: 0}
+    assert sp.simplify(
+        sp.hessian(prob.expr, prob.symbols).subs(on_gamma) - sp.hessian(toy.expr, toy.symbols).subs(on_gamma)
+    ) == sp.zeros(4)
+    assert sp.simplify(sp.diff(prob.expr, y0, y0, y1).subs(on_gamma) - 4 * toy.known["F"][1]) == 0
+    assert sp.diff(toy.expr, y0, y0, y1).subs(on_gamma) == 0
+    times = torch.tensor([0.0, 0.1], dtype=torch.float64)
+    start = torch.tensor([[0.5, 0.25, 0.0, 0.0]], dtype=torch.float64)
+    flows = [riemannian_flow(p, start, 2, "top_eigenvalue", times).path[-1] for p in (prob, toy)]
+    assert torch.allclose(flows[0], flows[1], atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "path, order",
+    [
+        ("mutants_sam:GuardedSAM", 1),
+        ("mutants_sam:Float32NormSAM", 1),
+        ("pytorch_optimizer:SAM", 1),
+        # Its per-tensor ascent does not shrink the angle with ρ: order 0, the law is violated.
+        ("broken_sam:PerParameterNormSAM", 0),
+    ],
+)
+def test_theorem8_angle_order_of_user_sams(path, order):
+    angle = theorem8.angle_ladder(TOY_START, _user(path), QUICK)
+    assert theorem8.integer_order(local_slopes(angle["rhos"], angle["sin_max"])) == order, angle
 
 
 THEOREM21_INST = {"problem": quadratic([R(3), R(1), R(1, 2)], [R(1), R(-1, 2), R(1)]), "c": 0.5, "rho": 0.25}

@@ -23,6 +23,14 @@ Closed-form facts (exact sympy expressions in `known`): F₀, F₁, the Hessian 
 minimizers on Γ of λ₁ = 2max(F₀, F₁) (x = (0, 0), value 16: F₀ ≥ 8 everywhere with equality only at
 0, where F₁ = 6), of λ_M = λ₂ = 2min(F₀, F₁) (x = (1, 1), value 2: F₁ ≥ 1 with equality only at
 (1, 1), where F₀ = 15) and of Tr ∇²L = 2(F₀ + F₁) (x = (4/5, 1/7), the zero of ∇(F₀ + F₁)).
+
+`wen_toy_curved(c)` bends the toy's y₁-valley: L_c = F₀(x)y₀² + F₁(x)(y₁ + c·y₀²)², a variant (not in the
+paper) on which the angle law of Theorem 8 is tight (module docstring of `wen2023.theorem8`). L_c ≥ 0
+with equality exactly on Γ = {y = 0} (F₁ ≥ 1 > 0 forces y₁ + cy₀² = 0, then F₀ ≥ 8 forces y₀ = 0), so Γ
+is a manifold of global minimisers with L = 0; its Hessian on Γ is the toy's diag(0, 0, 2F₀, 2F₁) (the
+bend is of third order), so Assumptions 1 and 7, the eigengap and the Riemannian flow (6) of λ₁ are the
+toy's. What differs is the third derivative across v₁ = e_{y₀} in the normal space:
+∂³L_c/∂y₀²∂y₁ = 4cF₁ on Γ, 0 for the toy.
 """
 
 from __future__ import annotations
@@ -72,6 +80,27 @@ def wen_toy() -> Problem:
         },
         examples=(sp.expand(2 * F0 * Y0**2), sp.expand(2 * F1 * Y1**2)),
         monomial=True,
+    )
+
+
+def wen_toy_curved(c: sp.Rational = sp.Integer(1)) -> Problem:
+    """L_c(x, y) = F₀(x)y₀² + F₁(x)(y₁ + c·y₀²)² in the variables (x₀, x₁, y₀, y₁) (module docstring)."""
+    c = sp.Rational(c)
+    return Problem(
+        family="wen2023_toy_curved",
+        symbols=(X0, X1, Y0, Y1),
+        # Unexpanded: a user's optimizer steps on torch's evaluation of this formula, and the factored
+        # form takes a third less time per step than the expanded polynomial (flatcheck's own SAM,
+        # on the compiled derivatives, a few milliseconds more per ladder).
+        expr=F0 * Y0**2 + F1 * (Y1 + c * Y0**2) ** 2,
+        params={"c": str(c)},
+        known={
+            "M": 2,
+            "F": (F0, F1),
+            "manifold": "y0 = y1 = 0",
+            "hessian_on_manifold_eigenvalues": (sp.Integer(0), sp.Integer(0), 2 * F0, 2 * F1),
+            "d3L_dy0dy0dy1_on_manifold": 4 * c * F1,
+        },
     )
 
 
