@@ -226,19 +226,21 @@ def check(inst: dict, impl, budget) -> Evidence:
     }
     # Margin: each law's exponent (the error's interval's lower end, the angle's order) above its claim.
     margin = min(1.0 if errs[-1] <= floor else e_lo - e_need, 1.0 if a_floor else a_lo - a_need)
-    notes = []
-    if e_ok is not True:
-        notes.append(
-            f"‖Φ(x) − X‖: exponent {e_exp:.3g}, interval [{e_lo:.3g}, {e_hi:.3g}], claimed {e_need:g} (errors {errs})"
-        )
-    if a_ok is not True:
-        read = f"order {order}" if order is not None else "no integer order"
-        notes.append(
+    read = f"order {order}" if order is not None else "no integer order"
+    laws = [
+        (
+            e_ok,
+            f"‖Φ(x) − X‖: exponent {e_exp:.3g}, interval [{e_lo:.3g}, {e_hi:.3g}], claimed {e_need:g} (errors {errs})",
+        ),
+        (
+            a_ok,
             f"angle(∇L, v₁) against ρ at η = {ETA0:g}: local orders {[round(o, 4) for o in orders]} ({read}), "
-            f"claimed {a_need:g} (sines {angles})"
-        )
+            f"claimed {a_need:g} (sines {angles})",
+        ),
+    ]
     holds = False if False in (e_ok, a_ok) else (None if None in (e_ok, a_ok) else True)
-    note = "; ".join(notes)
+    # A violated law first: it is why the instance fails.
+    note = "; ".join(text for ok, text in sorted(laws, key=lambda law: law[0] is not False) if ok is not True)
     if holds is None:
         note = f"undecided: {note}"
     return Evidence(holds, values, margin=margin, note=note, plot=plot)
