@@ -85,11 +85,12 @@ import torch
 from hypothesis import strategies as st
 
 from flatcheck.errors import NonFiniteError
+from flatcheck.impl import Implementation
 from flatcheck.impl.dynamics import iterates_at, ladder, local_slopes, scaling_exponent, track_limit_flow
 from flatcheck.numeric.riemannian import eigen
 from flatcheck.problems import Problem, toy_starts, wen_toy
 from flatcheck.problems.wen_toy import wen_toy_curved
-from flatcheck.verify import Claim, Constant, Evidence, constant
+from flatcheck.verify import Budget, Claim, Constant, Evidence, constant
 
 ETA0, RHO0 = 0.02, 0.2
 CONSTANTS = (
@@ -97,8 +98,8 @@ CONSTANTS = (
     Constant("angle_exponent", 1.0, "1 in O(ρ)", "larger", "exponent", 0.5, "angle between ∇L and v₁"),
 )
 ANGLE_FLOOR = 1e-6
-# The angle ladder (module docstring): η = ETA0 fixed, ρ/η on each rung; the window's length in steps;
-# how far a local order may sit from the integer it is read as (half the distance between two orders).
+# The angle's window past t₀, in steps (both phases of SAM's 2-cycle), and how far a local order may sit
+# from the integer it is read as (half the distance between two orders): module docstring.
 ANGLE_WINDOW = 2
 ORDER_SLACK = 0.25
 
@@ -120,13 +121,15 @@ def rate(eta: float, rho: float) -> float:
 
 
 def sines(prob: Problem, xs: torch.Tensor) -> torch.Tensor:
-    """sin∠(∇L(x), v₁(∇²L(x))) for each row of xs (n, d), from the part of ∇L off v₁ (no cancellation)."""
+    """sin∠(∇L(x), v₁(∇²L(x))) for each row of xs (n, d), from the part of ∇L off v₁ (no cancellation);
+    0 where ∇L = 0 (on Γ there is no angle to bound)."""
     g, v = prob.grad(xs), eigen(prob.hess(xs)).top
-    off = g - (g * v).sum(-1, keepdim=True) * v
-    return torch.linalg.vector_norm(off, dim=-1) / torch.linalg.vector_norm(g, dim=-1)
+    off = torch.linalg.vector_norm(g - (g * v).sum(-1, keepdim=True) * v, dim=-1)
+    norm = torch.linalg.vector_norm(g, dim=-1)
+    return torch.where(norm > 0, off / norm.clamp(min=torch.finfo(g.dtype).tiny), 0.0)
 
 
-def angle_ladder(inst: dict, impl, budget) -> dict:
+def angle_ladder(inst: dict, impl: Implementation, budget: Budget) -> dict:
     """The angle law's ladder on the curved toy (module docstring): from Γ's point at the instance's
     x, offset by ηρ along v₁, SAM at η = ETA0 and each ρ; the largest sin∠ over the steps
     t₀ … t₀ + ANGLE_WINDOW, the same steps on every rung, t₀ = ⌈log(1/ρ_min)/(ηλ₁)⌉."""
