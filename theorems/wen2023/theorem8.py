@@ -47,7 +47,7 @@ vanishes exactly on the same Γ with the toy's Hessian diag(0, 0, 2F₀, 2F₁) 
 7 and the flow (6) are the toy's — and ∂³L_c/∂y₀²∂y₁ = 4F₁ ≠ 0. In the quasi-stationary state the
 y₁-part of SAM's step averages to 0: ∂L_c/∂y₁ at the ascent point ≈ 2F₁(ρu₁ + cρ²), u₁ the y₁-part
 of ∇L/‖∇L‖, so sin∠ ≈ |u₁| ≈ cρ. The ladder is in the theorem's regime: η = η₀ = 1/50 fixed,
-ρ = η/10, η/20, η/40 (ρ/η ≤ 1/10, η ln(1/ρ) ≤ 0.16; thorough adds η/80). Each run starts at the
+ρ = η/10, η/20, η/40 (ρ/η ≤ 1/10, η ln(1/ρ) ≤ 0.17; thorough adds η/80). Each run starts at the
 instance's point (x₀, x₁, 0, 0) of Γ offset by ηρ along v₁ — a start of Theorem 47: its normal part
 is along v₁, |⟨x − Φ(x), v₁⟩| = ηρ ≥ Ω(ρ²) — and a(ρ) is the largest sin∠(∇L(x(t)), v₁(∇²L(x(t))))
 over t = t₀, t₀ + 1, t₀ + 2 (both phases of SAM's 2-cycle across v₁), the same steps on every rung,
@@ -66,7 +66,7 @@ is ~1e-15) holds. Why η is fixed: where η shrinks with ρ, s changes with η (
 slopes carry η's pre-asymptotic term — on a ladder ρ = η/10 they would be 1 + log₂(s(η)/s(η/2)):
 1.51 at x = 0, 0.97 at x = (½, ½) from η = 0.02 to 0.01, the ambiguity the tracking error has; at
 fixed η the scaled dynamics do not depend on ρ to leading
-order, and a correct SAM's local slopes are 1 ± 2·10⁻⁵ on every start tried (a ≈ 0.24ρ–2.2ρ).
+order, and a correct SAM's local slopes are 1 ± 4·10⁻⁵ on every start tried (a ≈ 0.24ρ–2.2ρ).
 From one η's order to the theorem's exponent: O(ρ) is uniform over the regime, which for each
 small η holds every ρ ∈ [e^{−ε/η}, εη], so a = s(η)ρ with s(η) bounded away from 0 as η → 0
 contradicts O(ρ^p) for every p > 1. The check measures the order at η = 1/50; that s(η) → c is
