@@ -362,6 +362,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from flatcheck.impl import user_implementation
+    from flatcheck.impl.shared import scope as shared_runs
     from flatcheck.verify.expectations import check_plan
     from flatcheck.verify.registry import select
 
@@ -384,7 +385,9 @@ def cmd_check(args: argparse.Namespace) -> int:
             f"no claim exercises a {algorithm!r} implementation"
             + (f" among {', '.join(args.claims)}" if args.claims else "")
         )
-    return _run(args, claims, lambda c: impls[c.algorithm], args.target, set_aside=aside)
+    # Claims that run the same run of the class read it from one another (flatcheck.impl.shared).
+    with shared_runs():
+        return _run(args, claims, lambda c: impls[c.algorithm], args.target, set_aside=aside)
 
 
 def exercised_kinds() -> list[str]:

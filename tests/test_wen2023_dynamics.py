@@ -18,6 +18,7 @@ import flatcheck_theorems.wen2023.lemma57 as lemma57
 import flatcheck_theorems.wen2023.theorem8 as theorem8
 import flatcheck_theorems.wen2023.theorem11 as theorem11
 import flatcheck_theorems.wen2023.theorem21 as theorem21
+from flatcheck import cache
 from flatcheck.impl import Implementation, builtin
 from flatcheck.impl.dynamics import local_slopes
 from flatcheck.impl.protocol import load_class
@@ -193,3 +194,10 @@ def test_lemma30_chain_tight_on_quadratics_and_halved_constant_falsified():
 def test_theorem11_decides_a_users_two_chains_through_the_builtin():
     ev = theorem11.check(TOY_START, _user("broken_sam:ReferenceSAM", "sam_stochastic"), QUICK)
     assert ev.holds is True and ev.values["chains"] == 2 and ev.values["reference_chains"] == 1024, ev.values
+    # The built-in's runs do not depend on the class: a second check (another class) reads them from
+    # disk, and decides exactly as if it had run them.
+    hits = cache.STATS["control:hit"]
+    again = theorem11.check(TOY_START, _user("mutants_sam:GuardedSAM", "sam_stochastic"), QUICK)
+    assert cache.STATS["control:hit"] == hits + 1
+    assert again.holds is True
+    assert again.values["mean_distance_at_T3"] == pytest.approx(ev.values["mean_distance_at_T3"])

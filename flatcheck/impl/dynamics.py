@@ -8,19 +8,25 @@ from it), so a run is a deterministic function of (x0, hp, seed).
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 
 import torch
 
+from flatcheck import cache
 from flatcheck.impl.protocol import Chains, Implementation
+from flatcheck.impl.shared import shared
 from flatcheck.numeric.flow import phi
 from flatcheck.numeric.riemannian import riemannian_flow
 from flatcheck.problems import Problem
 from flatcheck.stats import z_two_sided
 from flatcheck.stats.exponents import ExponentFit, mean_exponent, paired_mean_exponent
+
+T = TypeVar("T")
 
 RK4_SUBSTEPS = 4  # RK4 steps between recorded flow times (the step-doubling estimate is reported)
 PHI_TOL = 1e-9  # gradient-flow stopping tolerance for Φ of the iterates
@@ -73,6 +79,55 @@ def iterates_at(
     return torch.stack([keep[s] for s in steps])
 
 
+def run_key(impl: Implementation, problem: Problem, x0: torch.Tensor, hp: dict[str, Any], seed: int) -> str:
+    """Everything a run of `impl` from the rows of x0 depends on besides its length: how the
+    implementation is built and driven, the problem's expressions, the start (exact floats, dtype,
+    device), the hyper-parameters and the seed."""
+    how = {k: repr(getattr(impl, k)) for k in ("name", "algorithm", "rename", "kwargs", "factory", "driver")}
+    where = {
+        "family": problem.family,
+        "symbols": cache.expr_key(problem.symbols),
+        "f": cache.expr_key(problem.expr),
+        "examples": cache.expr_key(problem.examples),
+    }
+    start = {"x0": x0.tolist(), "dtype": str(x0.dtype), "device": str(x0.device)}
+    return json.dumps({**how, **where, **start, "hp": repr(sorted(hp.items())), "seed": seed}, sort_keys=True)
+
+
+def shared_iterates_at(
+    impl: Implementation, problem: Problem, x0: torch.Tensor, hp: dict[str, Any], steps: list[int], seed: int
+) -> torch.Tensor:
+    """`iterates_at`; a user's run (stepped one optimizer per chain, the slow part of a check) is
+    computed once per `flatcheck check` and read by every claim that runs it again
+    (`flatcheck.impl.shared`: wen2023.theorem11 and Corollary 17, theorem8 and Corollary 15)."""
+    compute = lambda: iterates_at(impl, problem, x0, hp, steps, seed)  # noqa: E731
+    if impl.batched_step is not None:
+        return compute()
+    return shared(f"iterates_at {steps}\n{run_key(impl, problem, x0, hp, seed)}", compute)
+
+
+# The engine code a control run goes through: editing any of it retires the cached runs.
+_ENGINE = tuple(str(Path(__file__).parents[1] / p) for p in ("algorithms", "impl", "numeric", "problems", "errors.py"))
+
+
+def control_runs(key: dict[str, Any], compute: Callable[[], T]) -> T:
+    """Runs of flatcheck's own implementation that a check of a user's class uses as its control
+    variate (wen2023.theorem11, Corollary 17): they do not depend on the class, and are a
+    deterministic function of `key` (the claim, the start, the ladder, the chains, the seeds: all the
+    check passes them) and of the code, so they are kept on disk (`flatcheck.cache`, namespace
+    "control") — a check of a second class, or a second check, reads them. The key adds the source
+    of the engine's numeric code and of `compute`'s module (the claim) and torch's and sympy's versions."""
+    full = "\n".join(
+        [
+            json.dumps(key, sort_keys=True, default=repr),
+            f"torch {torch.__version__}",
+            cache.code_key(*_ENGINE),
+            cache.source_hash(compute),
+        ]
+    )
+    return cache.memo("control", full, compute)
+
+
 @dataclass
 class Tracking:
     """One run of an implementation against the limit flow of wen2023 (6)/(8), at flow times T_k.
@@ -115,7 +170,7 @@ def track_limit_flow(
     for hp in hps:
         scale = time_scale * hp["lr"] * hp["rho"] ** 2
         steps = [math.ceil(t / scale - 1e-9) for t in times]
-        runs.append((steps, iterates_at(impl, problem, x_init.expand(chains, -1).clone(), hp, steps, seed)))
+        runs.append((steps, shared_iterates_at(impl, problem, x_init.expand(chains, -1).clone(), hp, steps, seed)))
     d = x_init.shape[-1]
     pts = torch.cat([x_init[None], *(xs.reshape(-1, d) for _, xs in runs)])
     # Rows repeat (every chain is at x_init at T = 0): Φ once per distinct row (rows flow on their own).

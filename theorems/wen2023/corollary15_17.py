@@ -29,6 +29,8 @@ undecided. A constant off by a factor
 
 from __future__ import annotations
 
+import hashlib
+
 import sympy as sp
 import torch
 from hypothesis import strategies as st
@@ -38,6 +40,7 @@ from flatcheck.impl.builtin import builtin
 from flatcheck.impl.dynamics import (
     as_kind,
     chain_count,
+    control_runs,
     ladder,
     required_exponent,
     scaling_decision,
@@ -135,8 +138,22 @@ def corollary17(impl, x_init: torch.Tensor, budget) -> dict:
     if stoch.batched_step is None:
         # A user's class runs 2 chains: decided through the built-in as a control variate, as in
         # wen2023.theorem11 (many chains on draws of their own, 2 paired with the user's draws).
+        # Neither part depends on the user's class: kept on disk, keyed by all they depend on (the
+        # certificates draw their random starts from `gen`, whose state the key holds).
         ref = builtin("sam_stochastic")
-        (reference, ok_many), (paired, ok_paired) = errors(ref, many, budget.seed + 1), errors(ref, chains, budget.seed)
+        key = {
+            "claim": "wen2023.corollary17",
+            "x_init": x_init.tolist(),
+            "hps": hps,
+            "t3": t3,
+            "half17": constant(budget, CONSTANTS, "half17"),
+            "chains": [many, chains],
+            "seed": budget.seed,
+            "generator": hashlib.sha256(gen.get_state().numpy().tobytes()).hexdigest(),
+        }
+        (reference, ok_many), (paired, ok_paired) = control_runs(
+            key, lambda: (errors(ref, many, budget.seed + 1), errors(ref, chains, budget.seed))
+        )
         control, converged = (reference, paired), converged and ok_many and ok_paired
     rates = [(hp["lr"] + hp["rho"]) * hp["rho"] ** 2 for hp in hps]
     return _decide(rates, errs, budget, converged, control)

@@ -47,7 +47,14 @@ from hypothesis import strategies as st
 
 from flatcheck.errors import NonFiniteError
 from flatcheck.impl.builtin import builtin
-from flatcheck.impl.dynamics import chain_count, ladder, required_exponent, scaling_decision, track_limit_flow
+from flatcheck.impl.dynamics import (
+    chain_count,
+    control_runs,
+    ladder,
+    required_exponent,
+    scaling_decision,
+    track_limit_flow,
+)
 from flatcheck.problems import toy_starts, wen_toy
 from flatcheck.verify import Claim, Constant, Evidence, constant
 
@@ -85,10 +92,24 @@ def check(inst: dict, impl, budget) -> Evidence:
             # A user's class runs 2 chains (one optimizer each): alone, the interval spans ±10⁵ at α.
             # The built-in SAM is its control variate: many chains on their own draws (seed + 1),
             # and 2 on the user's draws, whose differences from the user's carry its deviation.
+            # Neither part depends on the user's class: kept on disk, keyed by all they depend on.
             ref = builtin(impl.algorithm)
-            control = (
-                [tr.distance()[-1] for tr in track(ref, many, budget.seed + 1)],
-                [tr.distance()[-1] for tr in track(ref, chains, budget.seed)],
+            key = {
+                "claim": "wen2023.theorem11",
+                "reference": ref.algorithm,
+                "x_init": x_init.tolist(),
+                "hps": hps,
+                "times": [0.0, t3],
+                "time_scale": constant(budget, CONSTANTS, "time_scale"),
+                "chains": [many, chains],
+                "seed": budget.seed,
+            }
+            control = control_runs(
+                key,
+                lambda: (
+                    [tr.distance()[-1] for tr in track(ref, many, budget.seed + 1)],
+                    [tr.distance()[-1] for tr in track(ref, chains, budget.seed)],
+                ),
             )
     except NonFiniteError as e:
         return Evidence(False, {"levels": hps}, note=f"stochastic SAM diverged: {e}")
