@@ -14,13 +14,14 @@ from broken_sam import ReferenceSAM
 from flatcheck import cache
 from flatcheck.impl import Implementation, builtin, protocol
 from flatcheck.impl.dynamics import control_runs, iterates_at, run_key, shared_iterates_at
-from flatcheck.impl.shared import SCOPE_ENV, scope, shared
+from flatcheck.impl.shared import SCOPE_ENV, scope, shared, shared_all
 from flatcheck.problems import quadratic, wen_toy
 
 R = sp.Rational
 
 X0 = torch.tensor([[0.75, 0.25, -0.125, -0.25]] * 2, dtype=torch.float64)
 HP = {"lr": 0.01, "rho": 0.2}
+HALF = {"lr": 0.005, "rho": 0.1}
 
 
 def _counter():
@@ -72,6 +73,38 @@ def test_a_worker_waits_for_the_run_another_worker_is_computing():
         assert child.exitcode == 0
 
 
+def _hold_in_child(started, release) -> None:
+    def compute():
+        started.set()
+        release.wait(10)
+        return "a"
+
+    shared("a", compute)
+
+
+def test_shared_all_computes_a_free_entry_while_another_worker_holds_one():
+    ctx = multiprocessing.get_context("fork")
+    started, release = ctx.Event(), ctx.Event()
+    order: list[str] = []
+
+    def compute(name: str):
+        def run():
+            order.append(name)
+            release.set()  # only now may the child finish "a"
+            return name
+
+        return run
+
+    with scope():
+        child = ctx.Process(target=_hold_in_child, args=(started, release))
+        child.start()
+        assert started.wait(10)
+        assert shared_all([("a", compute("a")), ("b", compute("b"))]) == ["a", "b"]
+        child.join(10)
+    # "a" was the child's (read, never computed here); "b" was computed while "a" was held.
+    assert order == ["b"] and child.exitcode == 0
+
+
 def _steps(monkeypatch) -> list[int]:
     taken: list[int] = []
     step = protocol.Chains.step
@@ -89,25 +122,27 @@ def test_a_users_run_is_read_by_the_next_claim_bit_for_bit(monkeypatch):
     plain = iterates_at(user, wen_toy(), X0, HP, [0, 4, 8], 3)
     taken = _steps(monkeypatch)
     with scope():
-        first = shared_iterates_at(user, wen_toy(), X0.clone(), HP, [0, 4, 8], 3)
+        (first,) = shared_iterates_at(user, wen_toy(), X0.clone(), [(HP, [0, 4, 8])], 3)
         assert len(taken) == 8
-        # Another claim: its own problem object and start tensor, equal values: read, not stepped.
-        again = shared_iterates_at(user, wen_toy(), X0.clone(), dict(HP), [0, 4, 8], 3)
-        assert len(taken) == 8 and torch.equal(first, again) and torch.equal(first, plain)
+        # Another claim: its own problem object and start tensor, equal values: read, not stepped;
+        # a ladder with one more rung steps that rung only.
+        again, rung = shared_iterates_at(user, wen_toy(), X0.clone(), [(dict(HP), [0, 4, 8]), (HALF, [0, 2])], 3)
+        assert len(taken) == 8 + 2 and torch.equal(first, again) and torch.equal(first, plain)
         # Another seed, another start, other steps or another class: computed.
-        shared_iterates_at(user, wen_toy(), X0, HP, [0, 4, 8], 4)
-        shared_iterates_at(user, wen_toy(), X0 + 2**-20, HP, [0, 4, 8], 3)
-        shared_iterates_at(user, wen_toy(), X0, HP, [0, 4, 9], 3)
+        shared_iterates_at(user, wen_toy(), X0, [(HP, [0, 4, 8])], 4)
+        shared_iterates_at(user, wen_toy(), X0 + 2**-20, [(HP, [0, 4, 8])], 3)
+        shared_iterates_at(user, wen_toy(), X0, [(HP, [0, 4, 9])], 3)
         other = Implementation("x:GuardedSAM", "sam_stochastic", ReferenceSAM)
-        shared_iterates_at(other, wen_toy(), X0, HP, [0, 4, 8], 3)
-        assert len(taken) == 8 + 8 + 8 + 9 + 8
+        shared_iterates_at(other, wen_toy(), X0, [(HP, [0, 4, 8])], 3)
+        assert len(taken) == 10 + 8 + 8 + 9 + 8
+    assert torch.equal(rung, iterates_at(user, wen_toy(), X0, HALF, [0, 2], 3))
 
 
 def test_builtin_runs_are_not_shared(monkeypatch):
     taken = _steps(monkeypatch)
     with scope() as folder:
-        shared_iterates_at(builtin("sam_stochastic"), wen_toy(), X0, HP, [0, 3], 0)
-        shared_iterates_at(builtin("sam_stochastic"), wen_toy(), X0, HP, [0, 3], 0)
+        shared_iterates_at(builtin("sam_stochastic"), wen_toy(), X0, [(HP, [0, 3])], 0)
+        shared_iterates_at(builtin("sam_stochastic"), wen_toy(), X0, [(HP, [0, 3])], 0)
         assert len(taken) == 6 and not any(folder.iterdir())
 
 

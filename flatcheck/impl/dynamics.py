@@ -19,7 +19,7 @@ import torch
 
 from flatcheck import cache
 from flatcheck.impl.protocol import Chains, Implementation
-from flatcheck.impl.shared import shared
+from flatcheck.impl.shared import shared_all
 from flatcheck.numeric.flow import phi
 from flatcheck.numeric.riemannian import riemannian_flow
 from flatcheck.problems import Problem
@@ -95,15 +95,24 @@ def run_key(impl: Implementation, problem: Problem, x0: torch.Tensor, hp: dict[s
 
 
 def shared_iterates_at(
-    impl: Implementation, problem: Problem, x0: torch.Tensor, hp: dict[str, Any], steps: list[int], seed: int
-) -> torch.Tensor:
-    """`iterates_at`; a user's run (stepped one optimizer per chain, the slow part of a check) is
-    computed once per `flatcheck check` and read by every claim that runs it again
-    (`flatcheck.impl.shared`: wen2023.theorem11 and Corollary 17, theorem8 and Corollary 15)."""
-    compute = lambda: iterates_at(impl, problem, x0, hp, steps, seed)  # noqa: E731
+    impl: Implementation,
+    problem: Problem,
+    x0: torch.Tensor,
+    plans: list[tuple[dict[str, Any], list[int]]],
+    seed: int,
+) -> list[torch.Tensor]:
+    """`iterates_at(impl, problem, x0, hp, steps, seed)` for each (hp, steps) in plans. A user's run
+    (stepped one optimizer per chain, the slow part of a check) is computed once per `flatcheck
+    check` and read by every claim that runs it again (`flatcheck.impl.shared`: wen2023.theorem11
+    and Corollary 17, theorem8 and Corollary 15); two claims at the same ladder at once split it."""
+
+    def run(hp: dict[str, Any], steps: list[int]) -> Callable[[], torch.Tensor]:
+        return lambda: iterates_at(impl, problem, x0, hp, steps, seed)
+
     if impl.batched_step is not None:
-        return compute()
-    return shared(f"iterates_at {steps}\n{run_key(impl, problem, x0, hp, seed)}", compute)
+        return [run(hp, steps)() for hp, steps in plans]
+    keys = [f"iterates_at {steps}\n{run_key(impl, problem, x0, hp, seed)}" for hp, steps in plans]
+    return shared_all([(key, run(hp, steps)) for key, (hp, steps) in zip(keys, plans)])
 
 
 # The engine code a control run goes through: editing any of it retires the cached runs.
@@ -166,11 +175,12 @@ def track_limit_flow(
     iterates at ⌈T_k/(cηρ²)⌉ with the Riemannian flow `objective` ("top_eigenvalue": (6), "trace":
     (8)) at T_k (wen2023 Theorems 8, 11). The flow from Φ(x_init) is shared, and every Φ is found
     in one batched gradient flow."""
-    runs = []
+    plans = []
     for hp in hps:
         scale = time_scale * hp["lr"] * hp["rho"] ** 2
-        steps = [math.ceil(t / scale - 1e-9) for t in times]
-        runs.append((steps, shared_iterates_at(impl, problem, x_init.expand(chains, -1).clone(), hp, steps, seed)))
+        plans.append((hp, [math.ceil(t / scale - 1e-9) for t in times]))
+    xs = shared_iterates_at(impl, problem, x_init.expand(chains, -1).clone(), plans, seed)
+    runs = [(steps, x) for (_, steps), x in zip(plans, xs)]
     d = x_init.shape[-1]
     pts = torch.cat([x_init[None], *(xs.reshape(-1, d) for _, xs in runs)])
     # Rows repeat (every chain is at x_init at T = 0): Φ once per distinct row (rows flow on their own).

@@ -24,7 +24,7 @@ import os
 import pickle
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
@@ -66,16 +66,44 @@ def shared(key: str, compute: Callable[[], T]) -> T:
     """compute(), or what it returned for the same key earlier in this scope (in any worker). The
     key must name everything the value depends on; it is stored in the entry and compared on
     reading, so an entry for another key is never returned."""
+    return shared_all([(key, compute)])[0]
+
+
+def shared_all(items: Sequence[tuple[str, Callable[[], T]]]) -> list[T]:
+    """`shared` for several entries, in an order that does not wait: an entry another worker is
+    computing is left for later while this one computes the next free one (two claims needing the
+    same ladder of runs split it between them); once every entry left is held elsewhere, it waits
+    for the first. Returns the values in the order of `items`."""
     if not active():
-        return compute()
+        return [compute() for _, compute in items]
     folder = Path(os.environ[SCOPE_ENV])
+    values: dict[int, T] = {}
+    while len(values) < len(items):
+        pending = [i for i in range(len(items)) if i not in values]
+        progressed = False
+        for i in pending:
+            got = _locked(folder, *items[i], wait=not progressed and i == pending[-1])
+            if got is not _BUSY:
+                values[i], progressed = got, True
+    return [values[i] for i in range(len(items))]
+
+
+_BUSY = object()
+
+
+def _locked(folder: Path, key: str, compute: Callable[[], T], wait: bool) -> T | object:
+    """The entry read, or computed and written, under its exclusive lock; `_BUSY` when another
+    worker holds the lock and `wait` is false."""
     path = folder / hashlib.sha256(key.encode()).hexdigest()
     try:
         lock = open(path.with_suffix(".lock"), "a")
     except OSError:  # the scope's folder is gone or unwritable: compute
         return compute()
     with lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return _BUSY
         try:
             stored_key, value = pickle.loads(path.read_bytes())
             if stored_key == key:
