@@ -164,3 +164,18 @@ def test_run_key_names_the_algorithm_and_the_problem():
     assert run_key(full, wen_toy(), X0, HP, 0) == run_key(full, wen_toy(), X0.clone(), dict(HP), 0)
     other = quadratic([R(1), R(2), R(3), R(4)], [R(1), R(0), R(0), R(0)])
     assert run_key(full, other, X0, HP, 0) != run_key(full, wen_toy(), X0, HP, 0)
+
+
+def test_check_runs_its_claims_in_one_scope(monkeypatch):
+    from flatcheck import cli
+
+    seen: dict = {}
+
+    def run(*args, **kwargs) -> int:
+        seen["folder"] = os.environ.get(SCOPE_ENV)
+        seen["exists"] = seen["folder"] is not None and os.path.isdir(seen["folder"])
+        return 0
+
+    monkeypatch.setattr(cli, "_run", run)
+    assert cli.main(["check", "broken_sam:ReferenceSAM", "--claims", "wen2023.theorem11", "--quiet"]) == 0
+    assert seen["exists"] and SCOPE_ENV not in os.environ and not os.path.exists(seen["folder"])
