@@ -98,6 +98,13 @@ def _rank_one_quadratic():
     return {"problem": quadratic([R(0), R(0), R(3, 2)], [R(1), R(-1, 2), R(1)]), "x": [R(1), R(-2), R(3, 2)]}
 
 
+def _paired_offsets_of_equal_norm():
+    from flatcheck.problems.nso_families import NSOInstance, noisy_quadratic
+
+    # ½W² with offsets ±1, k = 1: δ = 0 (a quadratic) and ξ = c_z on every draw, ‖ξ‖² = 1 = σ²/k.
+    return NSOInstance(noisy_quadratic([R(1)], [R(1)], [[R(1)], [R(-1)]]), [R(3, 2)], 0.5, 1, oracle="paired")
+
+
 def _theorem4_5(**changes: sp.Rational) -> dict:
     # C = D = k = 1, T = 2, σ = 1: Lemma B.2's condition Σηᵢ ≤ √(D²kT/(2σ²C)) = 1 is rational, so
     # S = Σηᵢ can sit on it (T + 1 = dim and G = 1/C sit on the worded conditions' ends).
@@ -152,6 +159,13 @@ TIGHT = (
         mutants=("c_grad",),
     ),
     Tight(
+        "nso.lemma4_4",
+        _paired_offsets_of_equal_norm,
+        "the paired oracle (one example per pair W ± U, the proof's g_z) with offsets of equal norm, k = 1, on a "
+        "quadratic: E‖ξ‖² = σ²/k with ‖ξ‖² = σ² on every draw, and δ = 0. (The δ bound is strict, as nso.eq28.)",
+        mutants=("c_xi",),
+    ),
+    Tight(
         "nso.theorem4_5",
         lambda: {"C": R(1), "D": R(1), "sigma": R(1), "k": R(1), "T": R(1), "c": R(1)},
         "C = D = σ = k = T = 1, η = √(D²kT/(2σ²C)) = 1/√2 (Lemma B.2's largest Σηᵢ): "
@@ -183,9 +197,6 @@ NO_TIGHT = {
     "differences equal, D(U) = D(−U)) and E D(U) = 0; C-Lipschitz at W ± U, W ± U′ forces "
     "‖U‖‖U′‖⟨e(U), e(U′)⟩ ≥ |⟨U, U′⟩|, so ‖E D(U)‖² ≥ C²E|⟨U, U′⟩| > 0. On the claim's quadratics the left side is 0; "
     "its nearest instance, the kinked loss under the sparse law, reaches 1 − p = 7/8",
-    "nso.lemma4_4": "δ: strict as nso.eq28. ξ: E‖ξ‖² = σ²/k is attained only by an oracle that uses the same seed z "
-    "at W + U and W − U (the proof's g_z, offsets of equal norm); the harness draws a fresh example at each "
-    "evaluation, so E‖ξ‖² = σ²/(2k) on every instance the check can run — the tie is out of its reach",
     "nso.lemmaA4": "C₁ is existential: the check decides the order of the remainder by a fit; no printed constant",
     "nso.lemmaB1": "as nso.lemmaB1.corrected (its first term 2C·D² is the corrected 2D² at C = 1)",
     "nso.lemmaB1.corrected": "strict for η < 1/C: the proof's η − Cη²/2 ≥ η/2 is strict when ∇F ≠ 0, and "

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import sympy as sp
 import torch
 from broken_nso import ReferenceNSO
@@ -17,7 +18,7 @@ from broken_sam import ReferenceSAM
 
 from flatcheck.algorithms import example_indices
 from flatcheck.impl import Implementation
-from flatcheck.impl.harness import draw_weights
+from flatcheck.impl.harness import PAIRED, draw_weights
 from flatcheck.impl.protocol import _weighted_loss, parameter_shapes
 from flatcheck.problems import wen_toy
 from flatcheck.problems.nso_families import noisy_quadratic
@@ -78,16 +79,23 @@ def test_weighted_loss_leaves_out_only_exact_zeros():
         assert torch.equal(fast[0], full[0]) and torch.equal(fast[1], full[1]), weights
 
 
-def test_user_nso_with_a_minibatch_oracle_matches_the_plain_loop():
+@pytest.mark.parametrize("paired", [False, True])
+def test_user_nso_with_a_minibatch_oracle_matches_the_plain_loop(paired):
     prob = _nso_problem()
-    hp = {"lr": 0.3, "sigma": 0.5, "k": 2, "batch_size": 1, "sampling": "without_replacement"}
+    hp = {"lr": 0.3, "sigma": 0.5, "k": 2, "batch_size": 1, "sampling": "without_replacement", PAIRED: paired}
     x = torch.tensor([[3.0, -2.0, 0.5, 5.0], [1.0, 1.0, -1.0, 0.25], [0.0, 2.0, 1.5, -3.0]], dtype=torch.float64)
 
     def step(opt, params, _, gen):
+        calls, w = 0, None
+
         def closure():
+            # Paired: a new mini-batch at every second call, the pair W + U_j, W − U_j sharing one.
+            nonlocal calls, w
             opt.zero_grad()
             v = _flat(params)
-            (w,) = draw_weights(prob, 1, hp, gen, v.dtype, v.device)
+            if w is None or not paired or calls % 2 == 0:
+                (w,) = draw_weights(prob, 1, hp, gen, v.dtype, v.device)
+            calls += 1
             loss = sum(wi * f(v) for wi, f in zip(w, prob.example_f))
             loss.backward()
             return loss

@@ -10,7 +10,8 @@ the gradient of whatever loss the closure returns (the full loss, or a fresh min
 
 Hyper-parameters by flatcheck name: lr (η), k (perturbations, NSO only), sigma (σ), noise
 ("gaussian" | "laplace" | "uniform" | "rademacher"; default gaussian); optionally batch_size and
-sampling for a stochastic g (the harness draws a fresh mini-batch at every gradient evaluation).
+sampling for a stochastic g (the harness draws a fresh mini-batch at every gradient evaluation, or
+with paired_batches one per pair W ± U_j, the paper's g_z with a seed per perturbation).
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ def nso_step(
     grad: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, u: torch.Tensor, *, lr: float
 ) -> torch.Tensor:
     """One step of Algorithm 1 per chain: x (B, d), perturbations u (B, k, d); grad is batched over
-    leading dimensions ((..., d) -> (..., d)). Line 4 and line 6: W − η/(2k)·Σ_j (g(W+U_j) + g(W−U_j))."""
+    leading dimensions ((..., d) -> (..., d)). Line 4 and line 6: W − η/(2k)·Σ_j (g(W+U_j) + g(W−U_j)).
+    grad is called once, on (B, 2k, d) = cat([W + U, W − U]): rows j and j + k are the pair ±U_j
+    (the harness's paired oracle shares one mini-batch between them)."""
     k = u.shape[-2]
     xs = x.unsqueeze(-2)
     both = grad(torch.cat([xs + u, xs - u], dim=-2))

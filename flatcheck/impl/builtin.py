@@ -36,7 +36,7 @@ from flatcheck.algorithms import (
     wp_step,
 )
 from flatcheck.algorithms.linear_sgd import LinSGD
-from flatcheck.impl.harness import example_grads, gradient_oracle, loss_hvp
+from flatcheck.impl.harness import PAIRED, example_grads, gradient_oracle, loss_hvp
 from flatcheck.impl.jacobians import linsgd_batched
 from flatcheck.impl.protocol import Implementation
 from flatcheck.impl.spec import REQUIRED, SPECS, AlgorithmSpec, register, spec_of
@@ -106,9 +106,10 @@ def _noise(hp: HP, shape: tuple[int, ...], x: torch.Tensor, gen: torch.Generator
 def _nso_batched(
     problem: Problem, x: torch.Tensor, hp: HP, gen: torch.Generator, antithetic: bool, draw: Any
 ) -> torch.Tensor:
-    # Line 4 already pairs U with −U, so antithetic draws add nothing here.
+    # Line 4 already pairs U with −U, so antithetic draws add nothing here. nso_step evaluates
+    # cat([W + U, W − U]): the layout a paired oracle shares its draws over.
     u = _noise(hp, (x.shape[0], int(hp.get("k", 1))), x, gen)
-    return nso_step(gradient_oracle(problem, hp, gen), x, u, lr=hp["lr"])
+    return nso_step(gradient_oracle(problem, hp, gen, bool(hp.get(PAIRED))), x, u, lr=hp["lr"])
 
 
 def _wp_batched(
@@ -217,8 +218,10 @@ for _spec in (
         _nso_batched,
         hyper={"lr": REQUIRED, "sigma": REQUIRED, "k": 1},
         optional=("noise",),
-        harness=("batch_size", "sampling"),
-        protocol=_CLOSURE + " NSO evaluates it 2k times per step (at W ± U_j).",
+        harness=("batch_size", "sampling", PAIRED),
+        protocol=_CLOSURE + " NSO evaluates it 2k times per step (at W ± U_j). Where a claim asks for the paired "
+        "oracle (paired_batches) the closure draws a new mini-batch at every second call: the paper's one seed per "
+        "pair when it is called at W + U_j and W − U_j in turn; another order only lowers the oracle noise.",
         aliases=("nso", "noisestability"),
         calls=lambda hp: 2 * int(hp["k"]),
         random=True,

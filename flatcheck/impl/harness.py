@@ -5,7 +5,8 @@ The harness owns the data: for algorithms whose spec names data ("example": sam_
 "minibatch": sgd) it draws the example(s) of each step from the check's generator *first*, before
 any draw of the algorithm itself, and hands the draw to the step; `step_examples` replays those
 draws for a check. (NSO and WP-SGD with a batch_size draw a fresh mini-batch at every gradient
-evaluation instead: their oracle g, `gradient_oracle`.)
+evaluation instead: their oracle g, `gradient_oracle`; NSO's with `PAIRED` one per two consecutive
+evaluations, the ±U pair of the proof's g_z.)
 """
 
 from __future__ import annotations
@@ -20,6 +21,12 @@ from flatcheck.errors import FlatcheckError
 from flatcheck.impl.spec import AlgorithmSpec
 from flatcheck.numeric import hvp
 from flatcheck.problems import Problem
+
+# The harness hyper-parameter (True/False) "each mini-batch serves two consecutive gradient
+# evaluations": the NSO paper's oracle g_z with one seed z^{(j)} per perturbation, shared by
+# W + U^{(j)} and W − U^{(j)} (Algorithm 1 line 4, the proof of Lemma 4.4). An algorithm opts in by
+# naming it in its spec's `harness`.
+PAIRED = "paired_batches"
 
 
 def need_examples(problem: Problem, kind: str) -> int:
@@ -80,16 +87,25 @@ def example_grads(problem: Problem, x: torch.Tensor) -> torch.Tensor:
 
 
 def gradient_oracle(
-    problem: Problem, hp: dict[str, Any], gen: torch.Generator
+    problem: Problem, hp: dict[str, Any], gen: torch.Generator, paired: bool = False
 ) -> Callable[[torch.Tensor], torch.Tensor]:
-    """g for NSO / WP-SGD: the exact ∇f, or with hp batch_size a fresh mini-batch gradient at every
-    evaluation (an unbiased estimator, NSO Assumption 4.1). Batched over leading dimensions."""
+    """g for NSO / WP-SGD: the exact ∇f, or with hp batch_size a mini-batch gradient (an unbiased
+    estimator, NSO Assumption 4.1), batched over leading dimensions. The mini-batch is fresh at
+    every evaluation; with `paired` the input (…, 2m, d) holds two halves along its second-to-last
+    axis — `nso_step`'s cat([W + U, W − U]) — and rows j and j + m share one draw."""
     if "batch_size" not in hp:
         return problem.grad
 
     def g(x: torch.Tensor) -> torch.Tensor:
         rows = x.reshape(-1, x.shape[-1])
-        w = draw_weights(problem, rows.shape[0], hp, gen, x.dtype, x.device)
+        if paired:
+            if x.dim() < 2 or x.shape[-2] % 2:
+                raise FlatcheckError(f"a paired oracle needs (…, 2m, d) evaluations, two halves; got {tuple(x.shape)}")
+            half = draw_weights(problem, rows.shape[0] // 2, hp, gen, x.dtype, x.device)
+            half = half.view(*x.shape[:-2], x.shape[-2] // 2, -1)
+            w = torch.cat([half, half], -2).reshape(rows.shape[0], -1)
+        else:
+            w = draw_weights(problem, rows.shape[0], hp, gen, x.dtype, x.device)
         return (w.unsqueeze(-1) * example_grads(problem, rows)).sum(-2).view_as(x)
 
     return g

@@ -33,7 +33,7 @@ import torch
 
 from flatcheck.errors import FlatcheckError, NonFiniteError, ProtocolError
 from flatcheck.impl.drivers import Driver, load_object, resolve_driver, resolve_factory
-from flatcheck.impl.harness import draw_weights, harness_draws
+from flatcheck.impl.harness import PAIRED, draw_weights, harness_draws
 from flatcheck.impl.kinds import infer_algorithm, kinds_for
 from flatcheck.impl.spec import SPECS, AlgorithmSpec, BatchedStep, spec_of
 from flatcheck.problems import Problem
@@ -324,16 +324,26 @@ def _loss_for(
     spec: AlgorithmSpec, problem: Problem, hp: dict[str, Any], draw: Any, gen: torch.Generator
 ) -> Callable[[torch.Tensor], torch.Tensor]:
     """The loss the closure evaluates: the step's example or mini-batch, a fresh mini-batch at every
-    evaluation where a batch_size makes the gradient oracle stochastic, else f."""
+    evaluation where a batch_size makes the gradient oracle stochastic (with PAIRED, where the spec
+    declares it: a fresh one at every second evaluation of the step), else f."""
     if spec.data == "example" and spec.closure != "example_switch":
         return problem.example_f[int(draw)]
     if spec.data == "minibatch":
         return lambda p: _weighted_loss(problem, draw, p)
     if spec.data is None and "batch_size" in spec.harness and "batch_size" in hp:
-        # NSO's unbiased estimator g (Assumption 4.1): a fresh mini-batch per evaluation.
+        # NSO's unbiased estimator g (Assumption 4.1). Paired, a class that evaluates W + U_j, W − U_j
+        # in turn gets the proof's g_z with one seed per pair. In any other order (all W + U_j first,
+        # an extra call at W) draw z still serves m_z ≤ 2 of the 2k evaluations G averages, and on
+        # additive oracle noise (the NSO families) E‖ξ‖² = (σ²/4k²)Σ_z m_z² ≤ σ²/k (Σ_z m_z = 2k):
+        # a correct class is never pushed past (7) by the pairing.
+        every = 2 if PAIRED in spec.harness and hp.get(PAIRED) else 1
+        state: dict[str, Any] = {"calls": 0}
+
         def minibatch(p: torch.Tensor) -> torch.Tensor:
-            (w,) = draw_weights(problem, 1, hp, gen, p.dtype, p.device)
-            return _weighted_loss(problem, w, p)
+            if state["calls"] % every == 0:
+                (state["w"],) = draw_weights(problem, 1, hp, gen, p.dtype, p.device)
+            state["calls"] += 1
+            return _weighted_loss(problem, state["w"], p)
 
         return minibatch
     return problem.f

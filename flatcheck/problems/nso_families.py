@@ -185,6 +185,10 @@ def smoothing_instances(draw, isotropic: bool = False, max_d: int = 4, c2_kinks:
 # on W. With the harness's mini-batches of size 1 drawn without replacement (hp batch_size=1,
 # sampling="without_replacement") the oracle g = ∇f_i is unbiased with E‖g − ∇f‖² = (1/n)Σ‖c_i‖²
 # exactly: that is σ² of Assumption 4.1, attained. C (Assumption 4.2) is sup‖∇²φ‖, attained.
+# The oracle of an instance (`ORACLES`) is "fresh", an example per gradient evaluation, or "paired",
+# one example per pair W ± U_j of Algorithm 1 line 4 (the proof's g_z, one seed z per perturbation;
+# the harness's paired_batches). NSO's ξ_i = (1/2k)Σ_j (c_{z+} + c_{z−}) then has E‖ξ_i‖² = σ²/(2k)
+# (fresh) or σ²/k (paired: Lemma 4.4's (7) attained).
 # `grad_F`, `F_gap` give ∇F and F(W₀) − min F for P with i.i.d. coordinates of standard deviation
 # σ_u (H(P) = dσ_u²): exact for the quadratic φ (F = f + const for every such P), by Gauss–Hermite
 # quadrature (Gaussian P only) for the separable softplus φ.
@@ -347,9 +351,14 @@ def nso_problems(
     return noisy_softplus([sp.Integer(v) for v in a], lam, cs)
 
 
+# The gradient oracles an NSO instance may ask of the harness, the worst case for (7) first.
+ORACLES = ("paired", "fresh")
+
+
 @dataclass
 class NSOInstance:
-    """A problem with known constants, W₀, the perturbation P (noise kind, σ_u) and k."""
+    """A problem with known constants, W₀, the perturbation P (noise kind, σ_u), k and the oracle
+    (`ORACLES`: an example per pair W ± U_j, or per evaluation)."""
 
     problem: Problem
     w0: list[sp.Rational]
@@ -357,6 +366,7 @@ class NSOInstance:
     k: int
     noise: str = "gaussian"
     scalars: dict[str, Any] | None = None
+    oracle: str = "fresh"
     _d2: float | None = field(default=None, init=False, repr=False, compare=False)
 
     def w0_tensor(self) -> torch.Tensor:
@@ -386,13 +396,16 @@ class NSOInstance:
         return self._d2
 
     def hp(self, lr: float, oracle_noise: bool = True) -> dict[str, Any]:
-        """NSO's hyper-parameters by flatcheck name; the oracle is a size-1 mini-batch when σ² > 0
-        (oracle_noise=False: the exact gradient, ξ_i = 0)."""
+        """NSO's hyper-parameters by flatcheck name; the oracle is a size-1 mini-batch when σ² > 0,
+        shared by each pair W ± U_j when `oracle` is "paired" (oracle_noise=False: the exact
+        gradient, ξ_i = 0)."""
         hp: dict[str, Any] = {"lr": lr, "k": self.k, "sigma": self.sigma_u}
         if self.noise != "gaussian":  # the paper's default P; a user's class needs `noise` only for others
             hp["noise"] = self.noise
         if oracle_noise and self.problem.n_examples > 1:
             hp.update(batch_size=1, sampling="without_replacement")
+            if self.oracle == "paired":
+                hp["paired_batches"] = True
         return hp
 
     def describe(self) -> dict[str, Any]:
@@ -402,6 +415,7 @@ class NSOInstance:
             "sigma_u": self.sigma_u,
             "k": self.k,
             "noise": self.noise,
+            "oracle": self.oracle,
             **(self.scalars or {}),
         }
 
@@ -414,25 +428,36 @@ def nso_instances(
     sigma_u: st.SearchStrategy[float] = st.sampled_from([0.0, 0.25, 0.5, 1.0]),
     scalars: dict[str, st.SearchStrategy] | None = None,
     d: st.SearchStrategy[int] = st.integers(1, 4),
+    oracle: st.SearchStrategy[str] = st.just("fresh"),
 ) -> NSOInstance:
+    """`oracle` draws from `ORACLES` (default: the fresh one, as before it was drawn)."""
     prob = draw(nso_problems(d=d, noiseless=noiseless))
     noise = draw(st.sampled_from(prob.known["noises"]))
     sigma_u = draw(sigma_u)
     vals = {name: draw(s) for name, s in (scalars or {}).items()}
     # W₀ ≠ 0: at 0 every quantity of the runs vanishes on the symmetric families.
-    return NSOInstance(prob, draw(points(prob.d, -8, 8, (1, 2)).filter(any)), sigma_u, draw(k), noise, vals)
+    w0 = draw(points(prob.d, -8, 8, (1, 2)).filter(any))
+    return NSOInstance(prob, w0, sigma_u, draw(k), noise, vals, draw(oracle))
 
 
 POSITIVE_SIGMA_U = st.sampled_from([0.25, 0.5, 1.0])
 
 
 @st.composite
-def edge_quadratic_runs(draw, scalars: dict[str, st.SearchStrategy], start: int = 8) -> NSOInstance:
+def edge_quadratic_runs(
+    draw,
+    scalars: dict[str, st.SearchStrategy],
+    start: int = 8,
+    oracle: st.SearchStrategy[str] = st.just("fresh"),
+    sigma_u: st.SearchStrategy[float] = st.sampled_from([0.0, 0.25, 0.5, 1.0]),
+) -> NSOInstance:
     """NSO runs on φ(W) = ½CW² in one coordinate with a noisy oracle and W₀ = ±`start` — where
     Lemma B.1's bound is attained and Theorem 4.3's approached — built without filters, so the simplest
     example hypothesis tries first (C = 1/8, the smallest) is one of them: a run of a handful of
     examples still starts at the edge. Two offsets differ by construction (σ² > 0), the others
-    are free, all in [−4, 4] as in `nso_problems`."""
+    are free, all in [−4, 4] as in `nso_problems`. (`nso_instances` filters its draws, so its
+    simplest example is rejected and the next ones are random: a strategy whose first example must
+    be a given worst case starts with these runs.)"""
     c = draw(st.sampled_from(C_VALUES))
     first = draw(rationals(-4, 4, (1, 2)))
     spread = sp.Rational(draw(st.integers(1, 8)), 2)
@@ -440,10 +465,10 @@ def edge_quadratic_runs(draw, scalars: dict[str, st.SearchStrategy], start: int 
     cs = [[first], [first - spread if first > 0 else first + spread], *([v] for v in others)]
     prob = noisy_quadratic([c], [sp.Integer(1)], cs)
     noise = draw(st.sampled_from(prob.known["noises"]))
-    sigma_u = draw(st.sampled_from([0.0, 0.25, 0.5, 1.0]))
+    sigma_u = draw(sigma_u)
     k = draw(st.sampled_from([1, 2, 4]))
     w0 = [sp.Integer(start if draw(st.booleans()) else -start)]
-    return NSOInstance(prob, w0, sigma_u, k, noise, {name: draw(s) for name, s in scalars.items()})
+    return NSOInstance(prob, w0, sigma_u, k, noise, {name: draw(s) for name, s in scalars.items()}, draw(oracle))
 
 
 def run_instances(budget: Any) -> st.SearchStrategy[NSOInstance]:

@@ -30,13 +30,16 @@ is the larger of the two, each start with half the error rate. From the steered 
 at T is searched ((1 − 2⁻²⁰)/C and the proof's η × 2^{±½}, 2^{±1}, `step_sizes`); from the drawn
 start the proof's η runs at T and 4T (the T-scaling) and the grid only when it fails there. The
 first instance, and one in four after it, is an edge run (`edge_quadratic_runs`: φ = ½CW² in one
-coordinate, a noisy oracle, P of σ_u = 0 so the C²H(P) term adds no slack, T = 64 in default).
-How tight (6) can be here: the bound's noise term is
-√(2CD²σ²/(kT)), attained by SGD whose step noise has variance σ²/k; NSO's 2k gradient evaluations
-per step each draw their own example, so its step noise is about σ²/(2k) and the best ratio is
-near 1/√2 as T grows — measured 0.53 at T = 16, 0.59 at 32, 0.62 at 64, 0.64 at 128 (k = 1,
-best of 13 step sizes). So the ×½ mutant of the declared scale is killed in default (seeds 0–4,
-each on its first edge run) and survives quick (T = 16, 256 runs: the interval straddles ½).
+coordinate, the paired oracle, P of σ_u = 0 first so the C²H(P) term adds no slack, T = 64 in default).
+How tight (6) can be here: the bound's noise term is √(2CD²σ²/(kT)), approached by SGD whose step
+noise has variance σ²/k. NSO's step noise is that with the paired oracle (one example per pair
+W ± U_j, the proof's g_z: `ORACLES`), and about σ²/(2k) with a fresh example per evaluation, whose
+best ratio stays near 1/√2 (0.53 at T = 16, 0.59 at 32, 0.62 at 64, 0.64 at 128; k = 1, best of
+13 step sizes). The paired oracle is the worst case for (6) (more step noise, the same bound): the
+edge runs use it and the drawn instances draw it first. Measured tightness with it (the check's,
+k = 1, default budget): 0.81 at T = 16, 0.85 at 32, 0.89 at 64, 0.93 at 128; in quick (T = 16, 256
+runs) 0.75–0.82 over k ∈ {1, 2, 4}. So the ×½ mutant of the declared scale is killed in quick and
+default, each on its first edge run.
 A user's class is stepped one draw at a time (16 runs per η, each step a Python call): it runs
 from the steered start only, at the proof's η at T — where (6) is tightest among the starts — not
 from the drawn start, at 4T or over the grid.
@@ -51,7 +54,7 @@ from hypothesis import strategies as st
 
 from flatcheck.impl.dynamics import chain_count
 from flatcheck.impl.nso_readback import run_paths, unsupported_noise
-from flatcheck.problems.nso_families import NSOInstance, edge_quadratic_runs, nso_instances
+from flatcheck.problems.nso_families import ORACLES, NSOInstance, edge_quadratic_runs, nso_instances
 from flatcheck.stats import mean_interval
 from flatcheck.verify import Claim, Constant, Evidence, constant
 
@@ -207,14 +210,14 @@ def check_from(
 
 
 def instances(budget) -> st.SearchStrategy[NSOInstance]:
-    """The edge runs first (a quadratic in one coordinate, noisy oracle; `check` then steers W₀),
-    then the families at large (three in four of the later examples). The edge horizon is T = 64
-    from default on (16 in quick): (6)'s ratio there grows with T (best 0.53 at T = 16, 0.59 at 32,
-    0.62 at 64, 0.64 at 128) and the run-to-run spread of the T-average shrinks, so the ×½
-    mutant's excess is decided, not straddled."""
+    """The edge runs first (a quadratic in one coordinate, the paired oracle; `check` then steers
+    W₀), then the families at large (three in four of the later examples), either oracle, the paired
+    one first. The edge horizon is T = 64 from default on (16 in quick): (6)'s ratio there grows
+    with T (0.81 at T = 16, 0.89 at 64, 0.93 at 128) and the run-to-run spread of the T-average
+    shrinks, so the ×½ mutant's excess is decided by a wider margin."""
     horizons = budget.scaled([8, 16], [8, 32], [8, 32, 128])
-    edge = edge_quadratic_runs({"T": st.just(budget.scaled(16, 64, 128))})
-    drawn = nso_instances(scalars={"T": st.sampled_from(horizons)})
+    edge = edge_quadratic_runs({"T": st.just(budget.scaled(16, 64, 128))}, oracle=st.just("paired"))
+    drawn = nso_instances(scalars={"T": st.sampled_from(horizons)}, oracle=st.sampled_from(ORACLES))
     return st.integers(0, 3).flatmap(lambda i: drawn if i else edge)
 
 
