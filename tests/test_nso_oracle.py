@@ -20,7 +20,7 @@ from user_two_phase import Flat
 
 from flatcheck.errors import FlatcheckError
 from flatcheck.impl import Implementation, builtin
-from flatcheck.impl.harness import PAIRED, gradient_oracle
+from flatcheck.impl.harness import PAIRED, example_grads, gradient_oracle
 from flatcheck.impl.nso_readback import step_gradients
 from flatcheck.impl.protocol import _loss_for
 from flatcheck.impl.spec import spec_of
@@ -96,13 +96,25 @@ def test_user_closure_draws_a_new_minibatch_every_second_call_when_paired():
     assert _drawn_examples("wp_sgd", {**hp, PAIRED: True}, 40) == fresh
 
 
-def test_builtin_nso_without_pairing_is_unchanged_by_the_option_being_off():
-    inst = _instance(2, "fresh")
-    hp = inst.hp(0.5)
-    x = inst.w0_tensor().expand(8, -1).clone()
-    a = builtin("nso").step_many(inst.problem, x, hp, 11)
-    b = builtin("nso").step_many(inst.problem, x, {**hp, PAIRED: False}, 11)
-    assert torch.equal(a, b)
+@pytest.mark.parametrize("paired", [False, True])
+def test_builtin_nso_step_replays_from_the_generator(paired):
+    """The batched step draws U (n, k), then the mini-batches: one per evaluation (n·2k, in the order
+    of cat([W + U, W − U])) as before the option existed, or paired one per pair (n·k, shared by
+    rows j and j + k)."""
+    from flatcheck.algorithms import minibatch_weights, symmetric_noise
+
+    inst, n, k, lr = _instance(2, "paired" if paired else "fresh"), 8, 2, 0.5
+    x = inst.w0_tensor().expand(n, -1).clone()
+    got = builtin("nso").step_many(inst.problem, x, inst.hp(lr), 11)
+    gen = torch.Generator().manual_seed(11)
+    u = symmetric_noise((n, k), 2, 0.5, "gaussian", gen, x.dtype, x.device)
+    pts = torch.cat([x.unsqueeze(1) + u, x.unsqueeze(1) - u], 1)  # (n, 2k, d)
+    m = inst.problem.n_examples
+    w = minibatch_weights(n * k if paired else n * 2 * k, m, 1, "without_replacement", gen, x.dtype)
+    w = torch.cat([w.view(n, k, m)] * 2, 1) if paired else w.view(n, 2 * k, m)
+    grads = example_grads(inst.problem, pts.reshape(-1, 2)).view(n, 2 * k, m, 2)
+    want = x - lr / (2 * k) * (w.unsqueeze(-1) * grads).sum((-2, -3))
+    assert torch.allclose(got, want, rtol=1e-13, atol=1e-13)
 
 
 def test_user_nso_matches_the_builtin_paired_oracle_in_law():
