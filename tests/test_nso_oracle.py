@@ -117,6 +117,7 @@ def test_builtin_nso_step_replays_from_the_generator(paired):
     assert torch.allclose(got, want, rtol=1e-13, atol=1e-13)
 
 
+@pytest.mark.slow
 def test_user_nso_matches_the_builtin_paired_oracle_in_law():
     """ReferenceNSO (tests/fixtures/broken_nso.py) evaluates W + U_j, W − U_j in turn: through the
     paired closure it gets σ²/k, as the built-in batched step does."""
@@ -148,6 +149,7 @@ class LoggingNSO(ReferenceNSO):
         return super().step(closure)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "cls, k, uses",
     [
@@ -215,6 +217,7 @@ def test_lemma4_4_c_xi_mutant_is_killed(profile):
     assert status["c_xi"] == "killed", recs
 
 
+@pytest.mark.slow
 def test_lemma4_4_false_alarms_at_the_tie_stay_below_alpha():
     """On a paired instance (7)'s ξ bound is an equality; over many seeds the check falsifies it at
     most at its error rate (here a large α = 0.2, so the rate is measurable), and it falsifies a
