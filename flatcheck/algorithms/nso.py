@@ -6,7 +6,7 @@ baseline (§2, Table 1).
 
 P is symmetric at zero (Theorem 4.3): Gaussian, Laplace, uniform or Rademacher coordinates of
 standard deviation σ (`symmetric_noise`). g is an unbiased gradient estimator: the optimizers use
-the gradient of whatever loss the closure returns (the full loss, or a fresh mini-batch per call).
+the gradient of whatever loss the closure returns (the full loss, or a mini-batch per call or per pair of calls).
 
 Hyper-parameters by flatcheck name: lr (η), k (perturbations, NSO only), sigma (σ), noise
 ("gaussian" | "laplace" | "uniform" | "rademacher"; default gaussian); optionally batch_size and
