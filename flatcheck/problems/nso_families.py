@@ -415,7 +415,9 @@ class NSOInstance:
             "sigma_u": self.sigma_u,
             "k": self.k,
             "noise": self.noise,
-            "oracle": self.oracle,
+            # Named only where paired: a fresh-oracle instance describes itself (and so seeds its
+            # checks, `flatcheck.verify.runner.instance_seed`) as before the oracle was drawn.
+            **({"oracle": self.oracle} if self.oracle != "fresh" else {}),
             **(self.scalars or {}),
         }
 
