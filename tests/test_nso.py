@@ -120,6 +120,21 @@ def test_eq28_half_mutant_killed_on_the_sparse_kink():
     assert res.counterexample["instance"]["noise"] == "sparse"
 
 
+def test_lemma4_4_delta_bound_reached_on_the_kink_and_its_half_refuted():
+    """Lemma 4.4's δ bound on the kinked loss under the sparse law (exact oracle, ξ ≡ 0): the printed
+    C²H(P)/k holds, its ×½ mutant is falsified (E‖δ‖² = 7/8 of the printed bound)."""
+    from flatcheck.problems.nso_families import NSOInstance
+
+    lemma = claim("nso.lemma4_4")
+    prob = kinked_loss(sp.Integer(1), sp.Integer(2), 1, [[sp.Integer(0)]], SPARSE_P)
+    inst = NSOInstance(prob, [sp.Integer(0)], 0.5, 2, "sparse")
+    printed = lemma.check(inst, builtin("nso"), budget_for("quick"))
+    assert printed.holds and 0.8 < printed.values["tightness_delta"] < 0.95, printed.values
+    assert printed.values["E_xi2"] == 0.0
+    half = lemma.check(inst, builtin("nso"), dataclasses.replace(budget_for("quick"), constants={"c_delta": 0.5}))
+    assert half.holds is False and "E‖δ‖²" in half.note
+
+
 def test_two_point_variance_on_the_kink_is_seven_eighths_of_the_bound():
     """The exact oracle of the kinked family: C²·Var|U| at W = 0 under the sparse law, 7/8 of C²H(P)
     — the two-point average of the built-in NSO, read back over 2¹⁶ draws, agrees."""
