@@ -49,13 +49,15 @@ def test_in_a_scope_a_key_is_computed_once_and_the_folder_is_removed():
     assert not folder.exists() and SCOPE_ENV not in os.environ
 
 
-def _compute_in_child(started, release) -> None:
+def _compute_in_child(started, release, key: str = "k", value: str = "from the child") -> None:
+    """In a forked worker: compute the entry `key`, holding its lock until `release` is set."""
+
     def compute():
         started.set()
         release.wait(10)
-        return "from the child"
+        return value
 
-    shared("k", compute)
+    shared(key, compute)
 
 
 def test_a_worker_waits_for_the_run_another_worker_is_computing():
@@ -73,15 +75,6 @@ def test_a_worker_waits_for_the_run_another_worker_is_computing():
         assert child.exitcode == 0
 
 
-def _hold_in_child(started, release) -> None:
-    def compute():
-        started.set()
-        release.wait(10)
-        return "a"
-
-    shared("a", compute)
-
-
 def test_shared_all_computes_a_free_entry_while_another_worker_holds_one():
     ctx = multiprocessing.get_context("fork")
     started, release = ctx.Event(), ctx.Event()
@@ -96,7 +89,7 @@ def test_shared_all_computes_a_free_entry_while_another_worker_holds_one():
         return run
 
     with scope():
-        child = ctx.Process(target=_hold_in_child, args=(started, release))
+        child = ctx.Process(target=_compute_in_child, args=(started, release, "a", "a"))
         child.start()
         assert started.wait(10)
         assert shared_all([("a", compute("a")), ("b", compute("b"))]) == ["a", "b"]
