@@ -5,11 +5,12 @@ baseline (§2, Table 1).
     WP-SGD: W_{i+1} = W_i − η g(W_i + U),  U ~ P
 
 P is symmetric at zero (Theorem 4.3): Gaussian, Laplace, uniform or Rademacher coordinates of
-standard deviation σ (`symmetric_noise`). g is an unbiased gradient estimator: the optimizers use
+standard deviation σ (`symmetric_noise`; the paper's Table 1), or flatcheck's sparse law (0 with
+probability 7/8, else ±σ√8), under which Lemma 4.4's δ bound is nearly attained. g is an unbiased gradient estimator: the optimizers use
 the gradient of whatever loss the closure returns (the full loss, or a mini-batch per call or per pair of calls).
 
 Hyper-parameters by flatcheck name: lr (η), k (perturbations, NSO only), sigma (σ), noise
-("gaussian" | "laplace" | "uniform" | "rademacher"; default gaussian); optionally batch_size and
+("gaussian" | "laplace" | "uniform" | "rademacher" | "sparse"; default gaussian); optionally batch_size and
 sampling for a stochastic g (the harness draws a fresh mini-batch at every gradient evaluation, or
 with paired_batches one per pair W ± U_j, the paper's g_z with a seed per perturbation).
 """
