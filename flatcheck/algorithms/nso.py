@@ -6,8 +6,9 @@ baseline (§2, Table 1).
 
 P is symmetric at zero (Theorem 4.3): Gaussian, Laplace, uniform or Rademacher coordinates of
 standard deviation σ (`symmetric_noise`; the paper's Table 1), or flatcheck's sparse law (0 with
-probability 7/8, else ±σ√8), under which Lemma 4.4's δ bound is nearly attained. g is an unbiased gradient estimator: the optimizers use
-the gradient of whatever loss the closure returns (the full loss, or a mini-batch per call or per pair of calls).
+probability 7/8, else ±σ√8), under which Lemma 4.4's δ bound is nearly attained. g is an unbiased
+gradient estimator: the optimizers use the gradient of whatever loss the closure returns (the full
+loss, or a mini-batch per call or per pair of calls).
 
 Hyper-parameters by flatcheck name: lr (η), k (perturbations, NSO only), sigma (σ), noise
 ("gaussian" | "laplace" | "uniform" | "rademacher" | "sparse"; default gaussian); optionally batch_size and
