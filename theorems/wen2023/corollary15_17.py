@@ -149,6 +149,8 @@ def corollary17(impl, x_init: torch.Tensor, budget) -> dict:
             "half17": constant(budget, CONSTANTS, "half17"),
             "chains": [many, chains],
             "seed": budget.seed,
+            "device": budget.device,
+            "dtype": budget.dtype,
             "generator": hashlib.sha256(gen.get_state().numpy().tobytes()).hexdigest(),
         }
         (reference, ok_many), (paired, ok_paired) = control_runs(

@@ -103,6 +103,8 @@ def check(inst: dict, impl, budget) -> Evidence:
                 "time_scale": constant(budget, CONSTANTS, "time_scale"),
                 "chains": [many, chains],
                 "seed": budget.seed,
+                "device": budget.device,
+                "dtype": budget.dtype,
             }
             control = control_runs(
                 key,
