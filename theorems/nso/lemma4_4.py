@@ -79,7 +79,7 @@ def check(inst: NSOInstance, impl, budget) -> Evidence:
         streams' intervals (exact oracle, noisy oracle); E‖ξ‖² is their difference."""
         e = readback_error(w, lr, rows[:, len(hps) :]) + QUADRATURE_ERROR * (1 + float(w.abs().max()))
         tol = 2 * e * (float(mean[-1]) + bound_delta + bound_xi) ** 0.5 + e * e
-        delta_verdict = one_sided(mean[:1], half[:1], bound_delta + tol)
+        delta_verdict = one_sided(mean, half, bound_delta + tol)  # column 0: the exact stream
         if not noisy:
             return tol, [delta_verdict, True]
         xi = torch.stack([mean[1] - mean[0]]), torch.stack([half[1] + half[0]])
