@@ -86,6 +86,19 @@ def test_wrong_statements_falsified(name, args):
     assert res.verdict == "falsified", res.reason
 
 
+@pytest.mark.parametrize("profile", ["quick", "default"])
+def test_theorem1_halved_T_constant_is_falsified(profile):
+    """Issue 15: T = (c_T/2)·ε⁻³δ⁻⁴ puts T near the first flat step at ε = 0.1, where half the returned
+    iterates precede it: the declared (c_T, C) tells c_T from c_T/2 (the printed law: test_theorem1_returned)."""
+    m = _module("theorem1")
+    (c_t,) = (c.mutated() for c in m.CONSTANTS if c.name == "T_constant")
+    budget = dataclasses.replace(budget_for(profile), constants={"T_constant": c_t})
+    res = run_claim(m.CLAIM, budget, impl=builtin("rsp"), catalog_size=60)
+    assert res.verdict == "falsified", res.reason
+    over = [(p["eps"], p["delta"]) for p in res.counterexample["values"]["points"] if p["lower"] > p["bound"]]
+    assert (0.1, 0.4 if profile == "quick" else 0.35) in over, over
+
+
 def test_lemma5_as_printed_is_falsified_and_the_proofs_form_holds():
     """Finding: Lemma 5's first inequality as printed, ‖x − Φ(x)‖ ≤ √((2/α)√(f(x) − f(Φ(x)))), fails once
     f(x) − f(Φ(x)) > 1 (rescaling f by c shrinks its right-hand side by c^{-1/4}); D.2 proves

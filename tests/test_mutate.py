@@ -140,13 +140,13 @@ def test_declared_constants_of_identities_steps_and_bounds_are_killed():
 
 def test_ahn_theorem1_mutants_are_killed_never_verified():
     """Theorem 1's law, moved once each way that claims more: T = O(ε^{-2}δ^{-4}), O(ε^{-3}δ^{-3}), a
-    probability O(δ²), C/2, c_T/2. On Example 1 the declared constant is tight to within 2 at the corner
-    (0.1, ½), so none survives; those the binomial bounds cannot yet resolve stay undecided."""
+    probability O(δ²), C/2, c_T/2. On Example 1 the declared (c_T, C) is tight to within 2 at ε = 0.1
+    (T near twice the first flat step), so every one is killed."""
     import flatcheck_theorems.ahn2024.theorem1 as theorem1
 
     recs = run_mutants([theorem1.CLAIM], budget_for("quick"), lambda c: builtin(c.algorithm), catalog_size=70)
     status = {r["constant"]: r["status"] for r in recs}
     assert all(r["baseline"] == "verified" for r in recs)
     assert set(status.values()) <= {"killed", "undecided"}, status
-    for name in ("T_eps_exponent", "failure_exponent", "failure_constant"):
+    for name in ("T_eps_exponent", "T_delta_exponent", "failure_exponent", "failure_constant", "T_constant"):
         assert status[name] == "killed", status
