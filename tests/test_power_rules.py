@@ -69,16 +69,17 @@ def test_theorem8_decides_with_the_claimed_exponent():
     lower, upper = ev.values["exponent_interval_error"]
     # From the slowest local slope against η+ρ (no credit for the log) to the fastest against the rate.
     assert 1.0 <= lower < ev.values["fitted_exponent_error_vs_rate"] <= upper, ev.values
-    assert ev.margin == pytest.approx(min(lower, ev.values["angle_order"]) - 1.0)
+    # Both laws' integer orders are 1, the claimed exponents: no slack.
+    assert ev.margin == pytest.approx(0.0)
 
     def verdict(exponent: float) -> bool | None:
         return theorem8.check(TOY_START, sam, dataclasses.replace(QUICK, constants={"error_exponent": exponent})).holds
 
-    # An exponent inside the interval is undecided, never verified: only the log or the
-    # pre-asymptotic terms could carry it. Above it, too: a deterministic ladder's local slopes do
-    # not bound its pre-asymptotic terms; only an error that does not shrink is rejected.
-    assert verdict((lower + upper) / 2) is None
-    assert verdict(upper + 0.1) is None
+    # The full ladder's interval decides nothing: an exponent inside it or above it is refuted by the
+    # order ladder's order 1, never verified by the pre-asymptotic slopes or the log; one below holds.
+    assert verdict((lower + upper) / 2) is False
+    assert verdict(upper + 0.1) is False
+    assert verdict(0.5) is True
 
 
 def test_theorem8_angle_law_is_decided_by_its_integer_order():

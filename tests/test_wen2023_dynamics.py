@@ -3,6 +3,8 @@ Figure 1 — verified on correct implementations, falsified on broken SAMs and w
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import sympy as sp
 import torch
@@ -47,6 +49,9 @@ def _manifold_instance(offset: bool) -> dict:
 
 
 TOY_START = {"x_init": [R(1, 2), R(1, 2), R(1, 4), R(-1, 4)]}
+# How far the order ladder's local slopes sit above 1 at most: (1 − z)^{-2} − 1, the toy's velocity error
+# at z = ηF₀ ≤ 0.075, has local slope ≤ 1.12 (module docstring of wen2023.theorem8).
+ORDER_NEAR_ONE = 0.15
 
 
 def test_lemma57_identity_and_wrong_eigenvector_falsified():
@@ -118,6 +123,38 @@ def test_curved_toy_has_the_toys_manifold_hessian_and_flow_and_a_third_derivativ
 def test_theorem8_angle_order_of_user_sams(path, order):
     angle = theorem8.angle_ladder(TOY_START, _user(path), QUICK)
     assert theorem8.integer_order(local_slopes(angle["rhos"], angle["sin_max"])) == order, angle
+
+
+@pytest.mark.parametrize(
+    "path, order",
+    [
+        ("builtin:sam", 1),
+        ("pytorch_optimizer:SAM", 1),
+        # Its ascent of radius ρ/2 moves x at a quarter of the flow's speed: the error does not shrink.
+        ("mutants_sam:HalfRhoSAM", 0),
+    ],
+)
+def test_theorem8_tracking_error_order_from_gamma(path, order):
+    sam = builtin("sam") if path == "builtin:sam" else _user(path)
+    run = theorem8.order_ladder(TOY_START, sam, QUICK)
+    orders = local_slopes(run["etas"], run["errors"])
+    assert theorem8.integer_order(orders) == order and run["errors"][-1] > run["floor"], run
+    # The same flow time T on every rung, and the theorem's regime ρ/η = 1/10.
+    assert all(
+        n * eta * rho**2 == pytest.approx(run["T"]) for n, eta, rho in zip(run["steps"], run["etas"], run["rhos"])
+    )
+    assert all(rho == pytest.approx(eta / 10) for eta, rho in zip(run["etas"], run["rhos"]))
+
+
+def test_theorem8_tracking_exponent_is_tight_and_its_mutant_violated():
+    """The printed O(((η+ρ)log)^1) holds with the order ladder's order 1 (tightness 1); the mutant
+    exponent 1.5 is violated by it (issue 15: the full ladder alone left it undecided)."""
+    sam = builtin("sam")
+    ev = theorem8.check(TOY_START, sam, QUICK)
+    assert ev.holds is True and ev.values["error_order"] == 1 and ev.values["tightness"] == 1.0, ev.values
+    assert all(abs(o - 1) < ORDER_NEAR_ONE for o in ev.values["order_local_orders"]), ev.values
+    mutant = theorem8.check(TOY_START, sam, dataclasses.replace(QUICK, constants={"error_exponent": 1.5}))
+    assert mutant.holds is False and "‖Φ(x) − X‖" in mutant.note and "(order 1)" in mutant.note, mutant.note
 
 
 THEOREM21_INST = {"problem": quadratic([R(3), R(1), R(1, 2)], [R(1), R(-1, 2), R(1)]), "c": 0.5, "rho": 0.25}
