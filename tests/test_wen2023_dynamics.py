@@ -50,7 +50,7 @@ def _manifold_instance(offset: bool) -> dict:
 
 TOY_START = {"x_init": [R(1, 2), R(1, 2), R(1, 4), R(-1, 4)]}
 # How far the order ladder's local slopes sit above 1 at most: (1 − z)^{-2} − 1, the toy's velocity error
-# at z = ηF₀ ≤ 0.075, has local slope ≤ 1.12 (module docstring of wen2023.theorem8).
+# at z = ηF₀ ≤ 0.075, has local slope ≤ 1.13 (module docstring of wen2023.theorem8).
 ORDER_NEAR_ONE = 0.15
 
 
