@@ -74,7 +74,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
-from matplotlib import ticker  # noqa: E402  (the backend must be chosen before pyplot loads)
+from matplotlib import image, ticker  # noqa: E402  (the backend must be chosen before pyplot loads)
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure, FigureBase, SubFigure  # noqa: E402
 
@@ -527,17 +527,20 @@ def _thin(axis: Any, renderer: Any) -> bool:
     return True
 
 
-def tidy(fig: Figure) -> None:
+def tidy(fig: Figure) -> bool:
     """Lays the figure out and thins colliding tick labels until none collide (dropping labels only
-    frees room, so this settles; three passes are plenty), then fixes the layout."""
+    frees room, so this settles; three passes are plenty), then fixes the layout. Each pass is a full
+    Agg drawing: returns whether the canvas holds the final image (the last pass dropped nothing), so
+    that `render_png` writes it as it is instead of drawing it again."""
     for _ in range(3):
-        fig.draw_without_rendering()
+        fig.canvas.draw()
         renderer = fig.canvas.get_renderer()
         dropped = [_thin(axis, renderer) for ax in fig.axes for axis in (ax.xaxis, ax.yaxis)]
         if not any(dropped):
             break
     # The last pass left the layout final: saving need not compute it again (it is most of the cost).
     fig.set_layout_engine("none")
+    return not any(dropped)
 
 
 # ---- figures -------------------------------------------------------------------------------------
@@ -545,6 +548,11 @@ def tidy(fig: Figure) -> None:
 
 def figure(spec: dict[str, Any]) -> Figure:
     """The plot as a laid-out matplotlib Figure. Raises ValueError/KeyError/TypeError when it cannot be drawn."""
+    return _figure(spec)[0]
+
+
+def _figure(spec: dict[str, Any]) -> tuple[Figure, bool]:
+    """`figure`, and whether its canvas holds its final image (`tidy`)."""
     kind = spec.get("type")
     if kind == "panels":
         panels = [p for p in spec.get("panels") or [] if isinstance(p, dict) and p.get("type") in DRAW]
@@ -568,8 +576,7 @@ def figure(spec: dict[str, Any]) -> Figure:
         fig.set_size_inches(SIZE[0] + extra_w, height)
     else:
         raise ValueError(f"unknown plot type {kind!r}; known: {', '.join(PLOT_TYPES)}")
-    tidy(fig)
-    return fig
+    return fig, tidy(fig)
 
 
 def render_png(spec: dict[str, Any]) -> str:
@@ -581,7 +588,12 @@ def render_png(spec: dict[str, Any]) -> str:
 
 @lru_cache(maxsize=256)
 def _render_cached(text: str) -> str:
-    fig = figure(json.loads(text))
+    fig, rendered = _figure(json.loads(text))
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI)
+    if rendered:
+        # What savefig writes after drawing the figure once more (the same call on the same pixels),
+        # without that second drawing.
+        image.imsave(buf, fig.canvas.buffer_rgba(), format="png", origin="upper", dpi=fig.dpi)
+    else:
+        fig.savefig(buf, format="png", dpi=DPI)
     return base64.b64encode(buf.getvalue()).decode("ascii")
