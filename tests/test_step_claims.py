@@ -161,11 +161,11 @@ def test_noise_law_reaches_the_class(law):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "path", ["mutants_nso:SameNoiseForAllKNSO", "mutants_nso:GaussianOnlyNSO", "broken_nso:FixedNoiseNSO"]
-)
+@pytest.mark.parametrize("path", ["mutants_nso:SameNoiseForAllKNSO", "mutants_nso:GaussianOnlyNSO"])
 def test_nso_noise_mutants_falsified(path):
     # They show only off quadratics (the two-point step is noise-free on a quadratic): a longer limit.
+    # Not broken_nso:FixedNoiseNSO: test_impl.py's test_broken_nso_noise_falsified is the same run,
+    # asserted more fully (the counterexample, the replay) within a shorter limit; twice cost 15 s of CPU.
     res = verdict("nso.alg1_step", user(path, "nso"), time_limit_s=20)
     assert res.verdict == "falsified", (res.reason, res.traceback)
 
