@@ -13,6 +13,10 @@ a loss closure for the step's loss (`AlgorithmSpec.closure`, `AlgorithmSpec.data
 The parameters are split, as in a real model, over several tensors of different shapes (a
 matrix, a vector and a one-element tensor where the dimension allows, `parameter_shapes`), all in
 one parameter group: a per-tensor normalisation or projection differs from the papers' global one.
+A claim that sets the harness key `GROUPED` gets a class built with one param group per tensor
+instead (as a model with decayed and undecayed parameters is): the papers' x is still the whole
+vector, so a normalisation or projection per param group differs too. A factory always receives
+the tensors, its documented contract.
 
 One optimizer object per chain is kept across the steps of a run (`Chains`), so state carried from
 step to step (momentum, a reused direction, a step counter) shows in the run. flatcheck's own
@@ -37,6 +41,9 @@ from flatcheck.impl.harness import PAIRED, draw_weights, harness_draws
 from flatcheck.impl.kinds import infer_algorithm, kinds_for
 from flatcheck.impl.spec import SPECS, AlgorithmSpec, BatchedStep, spec_of
 from flatcheck.problems import Problem
+
+# The harness key a claim sets (truthy) to build a user's class with one param group per tensor.
+GROUPED = "param_groups"
 
 # A --kwargs string naming an object: module.path:attr.path
 _REFERENCE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
@@ -280,7 +287,8 @@ class _Driver:
         sizes = [int(torch.Size(s).numel()) for s in shapes]
         self.params = [torch.nn.Parameter(part.reshape(s).clone()) for part, s in zip(x.split(sizes), shapes)]
         self.shapes = [p.shape for p in self.params]
-        self.opt = impl.make(self.params, hp)
+        grouped = hp.get(GROUPED) and impl.factory is None
+        self.opt = impl.make([{"params": [p]} for p in self.params] if grouped else self.params, hp)
         self.switch = spec.closure == "example_switch"
         self.backward = spec.closure != "no_backward"
 
