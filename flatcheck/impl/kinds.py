@@ -13,15 +13,37 @@ import re
 from flatcheck.errors import FlatcheckError
 from flatcheck.impl.spec import SPECS
 
+# Where a word of a class name starts: after a lower-case letter or digit before a capital, before
+# the last capital of an acronym followed by lower case (SAMOptimizer), at a letter/digit change.
+_WORD_START = re.compile(
+    r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])|(?<=[A-Za-z])(?=[0-9])|(?<=[0-9])(?=[A-Za-z])"
+)
+
+
+def _words(class_name: str) -> tuple[str, set[int]]:
+    """The class name in lower case without separators, and the offsets where its words meet."""
+    name, bounds = "", set()
+    for chunk in re.findall(r"[A-Za-z0-9]+", class_name):
+        bounds.update(len(name) + m.start() for m in _WORD_START.finditer(chunk))
+        bounds.update((len(name), len(name) + len(chunk)))
+        name += chunk.lower()
+    return name, bounds
+
+
+def _spelled(alias: str, name: str, bounds: set[int]) -> bool:
+    """alias occurs in name as a word's beginning or its end (GSAM, SAMOptimizer are SAM; the nso
+    inside TensorSAM is not NSO)."""
+    return any(i in bounds or i + len(alias) in bounds for i in (m.start() for m in re.finditer(f"(?={alias})", name)))
+
 
 def infer_algorithm(class_name: str, known: list[str]) -> str:
-    """The one algorithm whose spelling occurs in the class name; a spelling inside a longer
-    matching one does not count (SGD is not GD, WPSGD is not SGD)."""
-    name = re.sub(r"[^a-z0-9]", "", class_name.lower())
+    """The one algorithm whose spelling begins or ends a word of the class name; a spelling inside a
+    longer matching one does not count (SGD is not GD, WPSGD is not SGD)."""
+    name, bounds = _words(class_name)
     hits: dict[str, str] = {}
     for kind in known:
         spellings = SPECS[kind].aliases if kind in SPECS else (kind.replace("_", ""),)
-        found = [a for a in spellings if a in name]
+        found = [a for a in spellings if _spelled(a, name, bounds)]
         if found:
             hits[kind] = max(found, key=len)
     kept = [k for k, a in hits.items() if not any(a != b and a in b for b in hits.values())]
