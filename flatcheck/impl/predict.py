@@ -370,10 +370,7 @@ def sap_family(
     full_scale = grad_scale(problem, xt)
     gi, ni, kappa_i = at
     if float(gn) > eps0:
-        with mpmath.workdps(DPS):
-            fixed = [a - lr_prime * c for a, c in zip(xm, gx)]
-        tol = _tolerance(xt, lr_prime, full_scale, model.eps)
-        return NormaliserFit(lambda e: (fixed, tol), float(ni), problem.d, model)
+        return plain_step_fit(problem, x, lr_prime, float(ni), model)
     y_err = _y_error(rho, kappa_i, xt)
     kappa = float(torch.linalg.vector_norm(full_scale)) / float(gn)
     gxt = to_tensor(gx).abs()
@@ -392,6 +389,16 @@ def sap_family(
         return value, _tolerance(xt, lr, scale, model.eps) + reductions
 
     return NormaliserFit(family, float(ni), problem.d, model)
+
+
+def plain_step_fit(problem: Problem, x: list, lr: float, norm: float, model: ErrorModel = F64) -> NormaliserFit:
+    """x − η∇f(x) as a family constant in the normaliser's shift (ahn2024 Algorithms 1 and 2 take
+    this step, with η′, where ‖∇f(x)‖ > ε₀), judged to round-off; `norm` only scales the evidence."""
+    xm = mp_point(x)
+    with mpmath.workdps(DPS):
+        fixed = [a - lr * c for a, c in zip(xm, grad_mp(problem)(xm))]
+    tol = _tolerance(to_tensor(xm), lr, grad_scale(problem, to_tensor(xm)), model.eps)
+    return NormaliserFit(lambda e: (fixed, tol), norm, problem.d, model)
 
 
 def ascent_family(problem: Problem, x: list, lr: float, rho: float, model: ErrorModel = F64) -> NormaliserFit | None:

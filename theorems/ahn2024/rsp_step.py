@@ -13,7 +13,9 @@ E⟨δ₁, δ₂⟩ = 0 with δ_t = h_t − E[h_t | x_{t−1}] — g_t drawn afr
 across steps gives δ₂ ≈ δ₁ when η is small). Normal intervals at level α/3 each, in one look of
 all chains (`flatcheck.impl.predict.two_step_tests` says why not in looks); η is drawn small
 (2⁻⁸…2⁻⁴), every test being valid for any η. Where ∇f(x₀) = 0 the projection is undefined: out of
-scope. The implementation is constructed with lr, rho, eps0 = ∞, lr_prime = lr.
+scope. The implementation is constructed with lr, rho, eps0 = ∞, lr_prime = lr. Algorithm 1's
+other branch, x_{t+1} = x_t − η′∇f(x_t) where ‖∇f(x_t)‖ > ε₀, is checked first on consecutive
+steps of one optimizer built with ε₀ = ½‖∇f(x₀)‖ and η′ = 4η (`plain_branch`), to round-off.
 No symbolic part of its own: (2) is an update rule; the exact sphere moments of g its predictions use are
 computed by flatcheck.impl.predict.rsp_moments.
 """
@@ -26,7 +28,15 @@ import sympy as sp
 import torch
 from hypothesis import strategies as st
 
-from flatcheck.impl.predict import ROUNDOFF, rsp_moments, step_moment_tests, two_step_tests
+from flatcheck.impl.predict import (
+    ROUNDOFF,
+    PathJudgement,
+    judge_path,
+    plain_step_fit,
+    rsp_moments,
+    step_moment_tests,
+    two_step_tests,
+)
 from flatcheck.problems import PointInstance, example1, log_uniform, point_instances, quadratics, random_polynomials
 from flatcheck.verify import Claim, Constant, Evidence, constant
 
@@ -36,11 +46,37 @@ CONSTANTS = (
 )
 
 
+# η′/η in the large-gradient check: any value other than 1 tells a class that steps there with η apart.
+LR_PRIME_RATIO = 4.0
+PLAIN_STEPS = 3
+
+
+def plain_branch(inst: PointInstance, impl, seed: int) -> PathJudgement:
+    """Algorithm 1's other branch, deterministic: where ‖∇f(x_t)‖ > ε₀ the step is x − η′∇f(x_t).
+    With ε₀ = ½‖∇f(x₀)‖ and η′ = 4η one optimizer takes PLAIN_STEPS steps, each judged to round-off
+    from the point reached while ‖∇f(x_t)‖ stays clear of ε₀ (the first always is), so ignoring η′,
+    reversing the comparison or perturbing there is falsified."""
+    prob, s = inst.problem, inst.scalars
+    x = inst.x_tensor()
+    eps0 = 0.5 * float(torch.linalg.vector_norm(prob.grad(x)))
+    lr_prime = LR_PRIME_RATIO * s["lr"]
+    hp = {"lr": s["lr"], "rho": s["rho"], "eps0": eps0, "lr_prime": lr_prime}
+
+    def candidates(point: list) -> list | None:
+        norm = float(torch.linalg.vector_norm(prob.grad(torch.tensor(point, dtype=torch.float64))))
+        return [plain_step_fit(prob, point, lr_prime, norm)] if norm > eps0 * (1 + 1e-6) else None
+
+    return judge_path(impl, prob, x.unsqueeze(0), hp, seed, PLAIN_STEPS, candidates, "x − η′∇f(x) (‖∇f‖ > ε₀)")
+
+
 def check(inst: PointInstance, impl, budget) -> Evidence:
     prob, s = inst.problem, inst.scalars
     x = inst.x_tensor(device=budget.device)
     if not bool(prob.grad(x).abs().max() > 0):
         return Evidence(None, out_of_scope="∇f(x) = 0: Proj⊥_{∇f(x)} is undefined")
+    branch = plain_branch(inst, impl, budget.seed)
+    if branch.holds is False:
+        return Evidence(False, branch.values, margin=branch.margin, note=branch.note)
     hp = {"lr": s["lr"], "rho": s["rho"], "eps0": math.inf, "lr_prime": s["lr"]}
     c_rho, c_eta = constant(budget, CONSTANTS, "c_rho"), constant(budget, CONSTANTS, "c_eta")
     mean, variance, conditional = rsp_moments(prob, inst.x, sp.Rational(c_rho * s["rho"]))
