@@ -1,0 +1,105 @@
+"""The red-team measure of `flatcheck check` on optimizers written apart from the other fixtures
+(tests/fixtures/unseen_sam.py, unseen_rsp.py): each correct class — whatever its structure, a guard
+inside the square root, a float32 norm, state that changes after many steps — is verified, and each
+defective one is falsified by the claim that sees its defect (README, "How a step is judged")."""
+
+from __future__ import annotations
+
+import pytest
+from test_step_claims import user, verdict
+
+from flatcheck.impl import BUILTINS, infer_algorithm
+
+CORRECT_SAMS = ["PlainSAM", "FlatVectorSAM", "TinySqrtEpsSAM", "Float32CatNormSAM", "BufferedSAM", "LazyBufferSAM"]
+
+# One defect each, all visible in the first steps of one optimizer on the split parameters of wen2023.sam_step.
+DEFECTIVE_SAMS = [
+    "StaleGradSAM",
+    "LrScaledRhoSAM",
+    "AbsGradSAM",
+    "SquaredGradSAM",
+    "PartialRestoreSAM",
+    "UpdateThenRestoreSAM",
+    "WeightDecayPerturbSAM",
+    "LargeSqrtEpsSAM",
+    "AdaptiveDefaultSAM",
+    "GroupNormSAM",
+    "WarmupRhoSAM",
+    "DoubleBaseStepSAM",
+]
+
+
+@pytest.mark.parametrize("name", CORRECT_SAMS)
+def test_unseen_correct_sams_verified(name):
+    res = verdict("wen2023.sam_step", user(f"unseen_sam:{name}", "sam"))
+    assert res.verdict == "verified", (res.reason, res.counterexample, res.traceback)
+
+
+@pytest.mark.parametrize("name", DEFECTIVE_SAMS)
+def test_unseen_defective_sams_falsified_by_the_step_claim(name):
+    res = verdict("wen2023.sam_step", user(f"unseen_sam:{name}", "sam"), time_limit_s=10)
+    assert res.verdict == "falsified", (res.reason, res.traceback)
+    assert res.counterexample["holds"] is False
+
+
+def test_a_normaliser_per_param_group_shows_only_with_several_groups():
+    """A model's tensors grouped one way or another are still the papers' one vector x: the step claim
+    also builds the class with one param group per tensor, where a per-group norm departs from (3)."""
+    res = verdict("wen2023.sam_step", user("unseen_sam:GroupNormSAM", "sam"), time_limit_s=10)
+    assert res.verdict == "falsified", (res.reason, res.traceback)
+    assert "one param group per tensor" in res.reason
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "name, expected",
+    [("LateSignFlipSAM", "falsified"), ("PeriodicStaleSAM", "falsified"), ("LazyBufferSAM", "verified")],
+)
+def test_defects_after_many_steps_left_to_the_long_runs(name, expected):
+    """A defect keyed to a step count beyond the step claims' 3–6 steps (a sign flipped from step 100,
+    an ascent reused every 50th step) is not seen by them; theorem21's long run is, and a correct
+    class whose state changes after 10 steps passes it."""
+    assert verdict("wen2023.sam_step", user(f"unseen_sam:{name}", "sam")).verdict == "verified"
+    res = verdict("wen2023.theorem21", user(f"unseen_sam:{name}", "sam"))
+    assert res.verdict == expected, (res.reason, res.counterexample, res.traceback)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["LoopRSP", "Float32DirectionRSP"])
+def test_unseen_correct_rsps_verified(name):
+    res = verdict("ahn2024.rsp_step", user(f"unseen_rsp:{name}", "rsp"))
+    assert res.verdict == "verified", (res.reason, res.counterexample, res.traceback)
+
+
+@pytest.mark.parametrize("name", ["IgnoresLrPrimeRSP", "FlippedThresholdRSP"])
+def test_rsp_large_gradient_branch_judged(name):
+    """Algorithm 1's x − η′∇f(x) where ‖∇f‖ > ε₀: a class that steps there with η, or perturbs there,
+    is falsified by its first step (theorem1's rate holds for the first: only the step claim sees it)."""
+    res = verdict("ahn2024.rsp_step", user(f"unseen_rsp:{name}", "rsp"), time_limit_s=10)
+    assert res.verdict == "falsified", (res.reason, res.traceback)
+    assert "η′" in res.reason
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "name",
+    [
+        "PerTensorSphereRSP",
+        "PerTensorProjectionRSP",
+        "PerturbedBaseGradRSP",
+        "GradScaledRadiusRSP",
+        "RedrawEveryThirdRSP",
+    ],
+)
+def test_unseen_defective_rsps_falsified_by_the_moments(name):
+    res = verdict("ahn2024.rsp_step", user(f"unseen_rsp:{name}", "rsp"), time_limit_s=30)
+    assert res.verdict == "falsified", (res.reason, res.traceback)
+
+
+@pytest.mark.parametrize(
+    "name, kind",
+    [("PerTensorSphereRSP", "rsp"), ("TensorSAM", "sam"), ("GSAM", "sam"), ("SAMOptimizer", "sam"), ("MySAMv2", "sam")],
+)
+def test_an_alias_counts_at_a_word_edge_only(name, kind):
+    """The nso inside 'Tensor' is no NSO; a SAM suffix or prefix of a word still names SAM."""
+    assert infer_algorithm(name, list(BUILTINS)) == kind
