@@ -1,14 +1,22 @@
 """The red-team measure of `flatcheck check` on optimizers written apart from the other fixtures
 (tests/fixtures/unseen_sam.py, unseen_rsp.py): each correct class — whatever its structure, a guard
-inside the square root, a float32 norm, state that changes after many steps — is verified, and each
+inside the square root (away from tiny gradients), a float32 norm, state that changes after many
+steps — is verified, and each
 defective one is falsified by the claim that sees its defect (README, "How a step is judged")."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
+import sympy as sp
 from test_step_claims import user, verdict
 
 from flatcheck.impl import BUILTINS, infer_algorithm
+from flatcheck.problems import PointInstance, wen_toy
+from flatcheck.problems.quadratic import quadratic
+from flatcheck.verify.profiles import budget_for
+from flatcheck.verify.registry import get
 
 CORRECT_SAMS = ["PlainSAM", "FlatVectorSAM", "TinySqrtEpsSAM", "Float32CatNormSAM", "BufferedSAM", "LazyBufferSAM"]
 
@@ -50,15 +58,48 @@ def test_a_normaliser_per_param_group_shows_only_with_several_groups():
     assert "one param group per tensor" in res.reason
 
 
+def sam_step_at(problem, x: list, name: str):
+    """wen2023.sam_step at one instance (η = 0.1, ρ = 0.05; deterministic, no search)."""
+    inst = PointInstance(problem, [sp.Rational(v) for v in x], scalars={"lr": 0.1, "rho": 0.05})
+    budget = dataclasses.replace(budget_for("quick"), alpha=1e-6, seed=5)
+    return get("wen2023.sam_step").check(inst, user(f"unseen_sam:{name}", "sam"), budget)
+
+
+def test_a_row_wise_norm_shows_on_the_toys_matrix_tensor():
+    """d = 4 (wen2023's toy) is split as a 2 × 1 matrix, a vector and a scalar: a normaliser per row
+    of a matrix departs from (3) there."""
+    assert sam_step_at(wen_toy(), ["-1", "-1", "0", "-1/4"], "PlainSAM").holds
+    assert sam_step_at(wen_toy(), ["-1", "-1", "0", "-1/4"], "RowNormSAM").holds is False
+
+
+def test_small_gradients_decide_the_guards():
+    """Near a minimum (a quadratic at x = 10⁻⁵·(1, 2, 3), ‖∇L‖ = 4.4e-5; at 10⁻⁷·(1, 2, 3), 4.4e-7):
+    an ascent skipped below ‖g‖ = 1e-3 is plain GD there, and a guard of 1e-12 inside the square root,
+    √(‖g‖² + 1e-12), moves the normaliser by 1.1e-8, beyond the admitted 1e-8 (radius ×0.99974; ×0.40
+    at 4.4e-7): both differ from (3). The usual ‖g‖ + 1e-12 agrees at 4.4e-5 and is undecided at 4.4e-7."""
+    q = quadratic([sp.Integer(2), sp.Integer(1), sp.Rational(1, 2)], [sp.Integer(1), sp.Integer(1), sp.Integer(0)])
+    near = [f"{k}/100000" for k in (1, 2, 3)]
+    assert sam_step_at(q, near, "PlainSAM").holds
+    assert sam_step_at(q, near, "SmallGradSkipSAM").holds is False
+    assert sam_step_at(q, near, "TinySqrtEpsSAM").holds is False
+    assert sam_step_at(q, [f"{k}/10000000" for k in (1, 2, 3)], "PlainSAM").holds is None
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "name, expected",
-    [("LateSignFlipSAM", "falsified"), ("PeriodicStaleSAM", "falsified"), ("LazyBufferSAM", "verified")],
+    [
+        ("LateSignFlipSAM", "falsified"),
+        ("PeriodicStaleSAM", "falsified"),
+        ("SmallGradSkipSAM", "falsified"),
+        ("LazyBufferSAM", "verified"),
+    ],
 )
 def test_defects_after_many_steps_left_to_the_long_runs(name, expected):
     """A defect keyed to a step count beyond the step claims' 3–6 steps (a sign flipped from step 100,
-    an ascent reused every 50th step) is not seen by them; theorem21's long run is, and a correct
-    class whose state changes after 10 steps passes it."""
+    an ascent reused every 50th step) or to gradients smaller than their instances reach (an ascent
+    skipped below ‖g‖ = 1e-3) is not seen by them; theorem21's long run, which ends near the minimum,
+    sees each; a correct class whose state changes after 10 steps passes it."""
     assert verdict("wen2023.sam_step", user(f"unseen_sam:{name}", "sam")).verdict == "verified"
     res = verdict("wen2023.theorem21", user(f"unseen_sam:{name}", "sam"))
     assert res.verdict == expected, (res.reason, res.counterexample, res.traceback)
