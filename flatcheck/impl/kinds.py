@@ -33,7 +33,10 @@ def _words(class_name: str) -> tuple[str, set[int]]:
 def _spelled(alias: str, name: str, bounds: set[int]) -> bool:
     """alias occurs in name as a word's beginning or its end (GSAM, SAMOptimizer are SAM; the nso
     inside TensorSAM is not NSO)."""
-    return any(i in bounds or i + len(alias) in bounds for i in (m.start() for m in re.finditer(f"(?={alias})", name)))
+    return any(
+        i in bounds or i + len(alias) in bounds
+        for i in (m.start() for m in re.finditer(f"(?={re.escape(alias)})", name))
+    )
 
 
 def infer_algorithm(class_name: str, known: list[str]) -> str:
