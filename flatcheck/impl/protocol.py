@@ -291,21 +291,29 @@ class _Driver:
         self.opt = impl.make([{"params": [p]} for p in self.params] if grouped else self.params, hp)
         self.switch = spec.closure == "example_switch"
         self.backward = spec.closure != "no_backward"
+        self.losses = _Losses.of(problem)
 
     def vector(self) -> torch.Tensor:
         return torch.cat([p.reshape(-1) for p in self.params])
 
     def step(self, draw: Any) -> torch.Tensor:
-        impl, spec, vector = self.impl, self.impl.spec, self.vector
-        loss_fn = _loss_for(spec, self.problem, self.hp, draw, self.gen)
-        switch = self.problem.example_f[int(draw)] if self.switch else None
-        backward = self.backward
+        impl, spec, params = self.impl, self.impl.spec, self.params
+        losses = self.losses
+        loss_fn = _loss_for(spec, losses.f, losses.examples, self.problem, self.hp, draw, self.gen)
+        switch = losses.examples[int(draw)] if self.switch else None
+        backward, exact = self.backward, losses.exact
         calls = 0
 
         def closure(example: bool = False) -> torch.Tensor:
             nonlocal calls
             calls += 1
-            loss = switch(vector()) if example and switch is not None else loss_fn(vector())
+            fn = switch if example and switch is not None else loss_fn
+            if exact and backward and _plain(params):
+                with torch.no_grad():
+                    return _backward(params, fn(params))
+            loss = fn(params)
+            if exact:
+                loss = loss[0]
             if backward:
                 loss.backward()
             return loss
@@ -325,19 +333,74 @@ class _Driver:
             )
         # The step's row, a new tensor off the autograd graph (cat copies).
         with torch.no_grad():
-            return vector()
+            return self.vector()
+
+
+# A loss of one chain's parameter tensors, evaluated at the point they hold: the loss (a scalar on
+# autograd's graph), or with `_Losses.exact` its table [L, ∇L] (1 + d,) (linear in L, as the
+# mini-batch sums need).
+Loss = Callable[[list[torch.Tensor]], torch.Tensor]
+
+
+@dataclass
+class _Losses:
+    """f and each f_i as losses of the parameter tensors. On a monomial table (`Problem.monomial`)
+    they are exact: one evaluation of `Problem.value_grad_tables` gives the loss and its sympy
+    gradient, which the closure writes into .grad as loss.backward() would (`_backward`) — a few
+    torch operations instead of autograd's graph through every term of the compiled formula, which
+    is most of the time a user's step takes on a small problem; the same polynomial and gradient,
+    summed in another order (agreeing to round-off). Otherwise autograd differentiates the compiled
+    formula."""
+
+    f: Loss
+    examples: list[Loss]
+    exact: bool
+
+    @staticmethod
+    def of(problem: Problem) -> _Losses:
+        if getattr(problem, "monomial", False):
+            tables = problem.value_grad_tables
+            return _Losses(_of(tables[0]), [_of(t) for t in tables[1:]], True)
+        return _Losses(_of(problem.f), [_of(fi) for fi in problem.example_f], False)
+
+
+def _of(fn: Callable[[torch.Tensor], torch.Tensor]) -> Loss:
+    return lambda params: fn(torch.cat([p.reshape(-1) for p in params]))
+
+
+def _plain(params: list[torch.Tensor]) -> bool:
+    """Whether loss.backward() would only accumulate ∇L into each .grad: grad mode on, every tensor
+    a leaf requiring grad, no hook on any (a class registering hooks, or turning grad off, gets
+    autograd's own backward)."""
+    return torch.is_grad_enabled() and all(
+        p.requires_grad and p.is_leaf and not p._backward_hooks and not getattr(p, "_post_accumulate_grad_hooks", None)
+        for p in params
+    )
+
+
+def _backward(params: list[torch.Tensor], table: torch.Tensor) -> torch.Tensor:
+    """The loss table[0]; its gradient table[1:] accumulated into the tensors' .grad as autograd's
+    backward does (a new tensor where .grad is None, else added in place)."""
+    grads = table[1:].split([p.numel() for p in params])
+    for p, g in zip(params, grads):
+        if p.grad is None:
+            p.grad = g.reshape(p.shape).clone()
+        else:
+            p.grad.add_(g.view(p.grad.shape))
+    return table[0].clone()
 
 
 def _loss_for(
-    spec: AlgorithmSpec, problem: Problem, hp: dict[str, Any], draw: Any, gen: torch.Generator
-) -> Callable[[torch.Tensor], torch.Tensor]:
-    """The loss the closure evaluates: the step's example or mini-batch, a fresh mini-batch at every
-    evaluation where a batch_size makes the gradient oracle stochastic (with PAIRED, where the spec
-    declares it: a fresh one at every second evaluation of the step), else f."""
+    spec: AlgorithmSpec, f: Loss, fs: list[Loss], problem: Problem, hp: dict[str, Any], draw: Any, gen: torch.Generator
+) -> Loss:
+    """The loss the closure evaluates (of f and the examples' f_i, `_losses`): the step's example or
+    mini-batch, a fresh mini-batch at every evaluation where a batch_size makes the gradient oracle
+    stochastic (with PAIRED, where the spec declares it: a fresh one at every second evaluation of
+    the step), else f."""
     if spec.data == "example" and spec.closure != "example_switch":
-        return problem.example_f[int(draw)]
+        return fs[int(draw)]
     if spec.data == "minibatch":
-        return lambda p: _weighted_loss(problem, draw, p)
+        return lambda p: _weighted_loss(fs, draw, p)
     if spec.data is None and "batch_size" in spec.harness and "batch_size" in hp:
         # NSO's unbiased estimator g (Assumption 4.1). Paired, a class that evaluates W + U_j, W − U_j
         # in turn gets the proof's g_z with one seed per pair. In any other order (all W + U_j first,
@@ -347,22 +410,21 @@ def _loss_for(
         every = 2 if PAIRED in spec.harness and hp.get(PAIRED) else 1
         state: dict[str, Any] = {"calls": 0}
 
-        def minibatch(p: torch.Tensor) -> torch.Tensor:
+        def minibatch(p: list[torch.Tensor]) -> torch.Tensor:
             if state["calls"] % every == 0:
-                (state["w"],) = draw_weights(problem, 1, hp, gen, p.dtype, p.device)
+                (state["w"],) = draw_weights(problem, 1, hp, gen, p[0].dtype, p[0].device)
             state["calls"] += 1
-            return _weighted_loss(problem, state["w"], p)
+            return _weighted_loss(fs, state["w"], p)
 
         return minibatch
-    return problem.f
+    return f
 
 
-def _weighted_loss(problem: Problem, w: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
+def _weighted_loss(fs: list[Loss], w: torch.Tensor, p: list[torch.Tensor]) -> torch.Tensor:
     """Σ_i w_i f_i(p), the examples outside the mini-batch (w_i = 0) left out: adding their exact
     zeros changes neither the loss nor its gradient, bit for bit (they are most of the cost of a
     size-1 batch); only an f_i outside the batch that is inf or NaN, whose 0·f_i made the loss NaN,
     no longer does. An empty batch keeps every term: the loss stays on the graph (value and gradient 0)."""
-    fs = problem.example_f
     picked = [i for i, wi in enumerate(w.tolist()) if wi != 0] or range(len(fs))
     return sum(w[i] * fs[i](p) for i in picked)
 

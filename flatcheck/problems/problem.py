@@ -200,6 +200,16 @@ class Problem:
     def example_f(self) -> list[Callable[[torch.Tensor], torch.Tensor]]:
         return [cc.to_torch(self.symbols, e) for e in self.examples]
 
+    @cached_property
+    def value_grad_tables(self) -> list[MonomialMap]:
+        """For a monomial problem: f with its exact gradient, x (..., d) -> (..., 1 + d) = [f, ∇f], as one
+        table, then each example's [f_i, ∇f_i] — a loss and its gradient in one evaluation, for a
+        closure handing a user's optimizer the exact gradient (`flatcheck.impl.protocol`)."""
+        if not self.monomial:
+            raise ValueError(f"{self.family} is not a monomial table")
+        grads = [self.grad_expr, *(_gradient(e, tuple(self.symbols)) for e in self.examples)]
+        return [_monomial_map((e, *g), tuple(self.symbols)) for e, g in zip((self.expr, *self.examples), grads)]
+
     # ---- HIPS autograd (independent cross-check) -------------------------------------------------
     @cached_property
     def f_autograd(self) -> Callable:
