@@ -116,18 +116,18 @@ def test_a_users_run_is_read_by_the_next_claim_bit_for_bit(monkeypatch):
     taken = _steps(monkeypatch)
     with scope():
         (first,) = shared_iterates_at(user, wen_toy(), X0.clone(), [(HP, [0, 4, 8])], 3)
-        assert len(taken) == 8
+        assert len(taken) == 2 * 8  # each of X0's 2 chains run on its own (`Chains` with row)
         # Another claim: its own problem object and start tensor, equal values: read, not stepped;
         # a ladder with one more rung steps that rung only.
         again, rung = shared_iterates_at(user, wen_toy(), X0.clone(), [(dict(HP), [0, 4, 8]), (HALF, [0, 2])], 3)
-        assert len(taken) == 8 + 2 and torch.equal(first, again) and torch.equal(first, plain)
+        assert len(taken) == 2 * (8 + 2) and torch.equal(first, again) and torch.equal(first, plain)
         # Another seed, another start, other steps or another class: computed.
         shared_iterates_at(user, wen_toy(), X0, [(HP, [0, 4, 8])], 4)
         shared_iterates_at(user, wen_toy(), X0 + 2**-20, [(HP, [0, 4, 8])], 3)
         shared_iterates_at(user, wen_toy(), X0, [(HP, [0, 4, 9])], 3)
         other = Implementation("x:GuardedSAM", "sam_stochastic", ReferenceSAM)
         shared_iterates_at(other, wen_toy(), X0, [(HP, [0, 4, 8])], 3)
-        assert len(taken) == 10 + 8 + 8 + 9 + 8
+        assert len(taken) == 2 * (10 + 8 + 8 + 9 + 8)
     assert torch.equal(rung, iterates_at(user, wen_toy(), X0, HALF, [0, 2], 3))
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -18,8 +19,9 @@ from broken_sam import ReferenceSAM
 
 from flatcheck.algorithms import example_indices
 from flatcheck.impl import Implementation
+from flatcheck.impl.dynamics import iterates_at
 from flatcheck.impl.harness import PAIRED, draw_weights
-from flatcheck.impl.protocol import _weighted_loss, parameter_shapes
+from flatcheck.impl.protocol import _Losses, _weighted_loss, parameter_shapes
 from flatcheck.problems import wen_toy
 from flatcheck.problems.nso_families import noisy_quadratic
 
@@ -74,7 +76,7 @@ def test_weighted_loss_leaves_out_only_exact_zeros():
     x = torch.tensor([0.5, -1.25, 2.0, 0.75], dtype=torch.float64)
     for weights in ([0.0, 1.0, 0.0], [0.5, 0.0, 0.5], [0.0, 0.0, 0.0]):
         w = torch.tensor(weights, dtype=torch.float64)
-        fast = _loss_and_grad(lambda p, w=w: _weighted_loss(prob, w, p), x)
+        fast = _loss_and_grad(lambda p, w=w: _weighted_loss(_Losses.of(prob).examples, w, [p]), x)
         full = _loss_and_grad(lambda p, w=w: sum(wi * f(p) for wi, f in zip(w, prob.example_f)), x)
         assert torch.equal(fast[0], full[0]) and torch.equal(fast[1], full[1]), weights
 
@@ -107,12 +109,19 @@ def test_user_nso_with_a_minibatch_oracle_matches_the_plain_loop(paired):
     assert torch.equal(got, want)
 
 
-def test_user_stochastic_sam_matches_the_plain_loop():
-    prob = wen_toy()
+@pytest.mark.parametrize("monomial", [False, True])
+def test_user_stochastic_sam_matches_the_plain_loop(monomial):
+    # On a monomial table the closure's gradient is the table's exact one (`Problem.value_grad_tables`).
+    prob = replace(wen_toy(), monomial=monomial)
     x = torch.tensor([[0.75, 0.25, -0.125, -0.25], [0.5, 0.1, 0.3, -0.2]], dtype=torch.float64)
 
     def step(opt, params, i, _):
         def closure():
+            if monomial:
+                table = prob.value_grad_tables[1 + i](_flat(params).detach())
+                for p, g in zip(params, table[1:].split([p.numel() for p in params])):
+                    p.grad = g.reshape(p.shape).clone()
+                return table[0]
             loss = prob.example_f[i](_flat(params))
             loss.backward()
             return loss
@@ -133,6 +142,42 @@ def test_user_stochastic_sam_matches_the_plain_loop():
     impl = Implementation("broken_sam:ReferenceSAM", "sam_stochastic", ReferenceSAM)
     got = impl.run_many(prob, x, {"lr": 0.01, "rho": 0.2}, 3, 40)
     assert torch.equal(got, want)
+
+
+def test_the_exact_closure_is_autograds_to_round_off_and_leaves_hooks_to_autograd():
+    prob = wen_toy()
+    exact, formula = _Losses.of(prob), _Losses.of(replace(prob, monomial=False))
+    assert exact.exact and not formula.exact
+    impl = Implementation("broken_sam:ReferenceSAM", "sam_stochastic", ReferenceSAM)
+    x = torch.tensor([[0.75, 0.25, -0.125, -0.25], [0.5, 0.1, 0.3, -0.2]], dtype=torch.float64)
+    got = impl.run_many(prob, x, {"lr": 0.01, "rho": 0.2}, 3, 40)
+    want = impl.run_many(replace(prob, monomial=False), x, {"lr": 0.01, "rho": 0.2}, 3, 40)
+    assert torch.allclose(got, want, rtol=1e-13, atol=1e-15) and not torch.equal(got, want)
+    for f, g in zip(exact.examples, formula.examples):
+        (loss, grad), want = _loss_and_grad(lambda p, f=f: f([p])[0], x[1]), _loss_and_grad(lambda p, g=g: g([p]), x[1])
+        assert torch.allclose(loss, want[0], rtol=1e-13) and torch.allclose(grad, want[1], rtol=1e-13, atol=1e-15)
+    # A hook on a parameter: autograd's backward runs it (the table's values on autograd's graph).
+    seen = []
+
+    class Hooked(ReferenceSAM):
+        def __init__(self, params, *args, **kwargs):
+            super().__init__(params, *args, **kwargs)
+            for p in self.param_groups[0]["params"]:
+                p.register_hook(lambda g: seen.append(1) or g)
+
+    hooked = Implementation("x:Hooked", "sam_stochastic", Hooked).run_many(prob, x, {"lr": 0.01, "rho": 0.2}, 3, 40)
+    assert len(seen) == 2 * 40 * 2 * 3 and torch.allclose(hooked, got, rtol=1e-13, atol=1e-15)
+
+
+@pytest.mark.parametrize("kind", ["sam", "sam_stochastic"])
+def test_a_run_split_into_its_chains_is_the_run(kind):
+    # Each chain alone gets the harness draws the full run hands it: the same iterates, bit for bit.
+    impl = Implementation("broken_sam:ReferenceSAM", kind, ReferenceSAM)
+    x = torch.tensor([[0.75, 0.25, -0.125, -0.25], [0.5, 0.1, 0.3, -0.2], [0.2, 0.9, -0.1, 0.05]], dtype=torch.float64)
+    hp = {"lr": 0.01, "rho": 0.2}
+    full = iterates_at(impl, wen_toy(), x, hp, [3, 20], 5)
+    rows = [iterates_at(impl, wen_toy(), x, hp, [3, 20], 5, row=i) for i in range(3)]
+    assert torch.equal(full, torch.cat(rows, 1))
 
 
 def test_plots_drawn_ahead_are_the_reports():

@@ -45,11 +45,13 @@ def run_chains(
     steps: int,
     seed: int,
     record: Callable[[int, torch.Tensor], bool | None] | None = None,
+    row: int | None = None,
 ) -> torch.Tensor:
     """x(steps) for each row of x0 (B, d); `record(t, x(t))` is called at t = 0 … steps, and the run
-    stops early, at x(t), where it returns True (a check whose verdict is already decided)."""
-    chains = Chains(impl, problem, x0, hp, step_seed(seed, 0))
-    if record and record(0, x0):
+    stops early, at x(t), where it returns True (a check whose verdict is already decided). With
+    `row`, chain `row` of the run alone (`Chains`): x (1, d)."""
+    chains = Chains(impl, problem, x0, hp, step_seed(seed, 0), row=row)
+    if record and record(0, chains.x):
         return chains.x
     for t in range(steps):
         x = chains.step(step_seed(seed, t))
@@ -65,9 +67,16 @@ def chain_count(impl: Implementation, batched: int, unbatched: int) -> int:
 
 
 def iterates_at(
-    impl: Implementation, problem: Problem, x0: torch.Tensor, hp: dict[str, Any], steps: list[int], seed: int
+    impl: Implementation,
+    problem: Problem,
+    x0: torch.Tensor,
+    hp: dict[str, Any],
+    steps: list[int],
+    seed: int,
+    row: int | None = None,
 ) -> torch.Tensor:
-    """x(t) at each t in steps (sorted), for every chain of x0 (B, d): (K, B, d)."""
+    """x(t) at each t in steps (sorted), for every chain of x0 (B, d): (K, B, d); with `row`, for
+    that chain of the run alone: (K, 1, d)."""
     keep: dict[int, torch.Tensor] = {}
     marks = set(steps)
 
@@ -75,7 +84,7 @@ def iterates_at(
         if t in marks:
             keep[t] = x.clone()
 
-    run_chains(impl, problem, x0, hp, max(steps), seed, record)
+    run_chains(impl, problem, x0, hp, max(steps), seed, record, row)
     return torch.stack([keep[s] for s in steps])
 
 
@@ -104,15 +113,23 @@ def shared_iterates_at(
     """`iterates_at(impl, problem, x0, hp, steps, seed)` for each (hp, steps) in plans. A user's run
     (stepped one optimizer per chain, the slow part of a check) is computed once per `flatcheck
     check` and read by every claim that runs it again (`flatcheck.impl.shared`: wen2023.theorem11
-    and Corollary 17, theorem8 and Corollary 15); two claims at the same ladder at once split it."""
+    and Corollary 17, theorem8 and Corollary 15); two claims at the same ladder at once split it,
+    chain by chain (each chain of a user's class is its own optimizer: `Chains` with `row`), the
+    longest runs first, so that the rung with the most steps does not fall to one worker."""
 
-    def run(hp: dict[str, Any], steps: list[int]) -> Callable[[], torch.Tensor]:
-        return lambda: iterates_at(impl, problem, x0, hp, steps, seed)
+    def run(hp: dict[str, Any], steps: list[int], row: int | None = None) -> Callable[[], torch.Tensor]:
+        return lambda: iterates_at(impl, problem, x0, hp, steps, seed, row)
 
     if impl.batched_step is not None:
         return [run(hp, steps)() for hp, steps in plans]
-    keys = [f"iterates_at {steps}\n{run_key(impl, problem, x0, hp, seed)}" for hp, steps in plans]
-    return shared_all([(key, run(hp, steps)) for key, (hp, steps) in zip(keys, plans)])
+    parts = [(j, i) for j in range(len(plans)) for i in range(x0.shape[0])]
+    parts.sort(key=lambda part: -max(plans[part[0]][1]))
+    items = [
+        (f"iterates_at {plans[j][1]} row {i}\n{run_key(impl, problem, x0, plans[j][0], seed)}", run(*plans[j], i))
+        for j, i in parts
+    ]
+    done = dict(zip(parts, shared_all(items)))
+    return [torch.cat([done[j, i] for i in range(x0.shape[0])], 1) for j in range(len(plans))]
 
 
 # The engine code a control run goes through: editing any of it retires the cached runs.

@@ -189,7 +189,13 @@ class Chains:
 
     The harness generator is seeded with `seed`; `step(seed=s)` reseeds it for that step (the runs
     of `flatcheck.impl.dynamics` give every step its own seed). A user's optimizer draws from torch's
-    global RNG: it is seeded with `seed` once, continued from step to step, and never leaked."""
+    global RNG: it is seeded with `seed` once, continued from step to step, and never leaked.
+
+    With `row` = i, only chain i of the n is run (x stays (n, d) at the start, the iterates are
+    (1, d)): the harness draws for all n chains as the full run does and hands chain i its own, so
+    chain i's run is the full run's row i for a class that does not draw from torch's global RNG
+    (a class that does gets its own stream, `row_seed`). The chains of a run can then be spread
+    over processes (`flatcheck.impl.dynamics.shared_iterates_at`)."""
 
     def __init__(
         self,
@@ -199,18 +205,25 @@ class Chains:
         hp: dict[str, Any],
         seed: int,
         antithetic: bool = False,
+        row: int | None = None,
     ):
         self.impl, self.problem, self.antithetic = impl, problem, antithetic
         self.hp = impl.spec.complete(hp)
         self.gen = torch.Generator(device=x.device)
         self.gen.manual_seed(seed)
+        self.row, self._all = row, x
+        if row is not None and (impl.batched_step is not None or _oracle_draws(impl.spec, self.hp)):
+            # A batched step, or draws at every gradient evaluation (one generator for the chains in turn).
+            raise FlatcheckError(f"a run of {impl.algorithm!r} cannot be split into its chains")
+        if row is not None:
+            x = x[row : row + 1]
         self.iterates: list[torch.Tensor] = [x]
         self.draws: list[Any] = []
         self._drivers: list[_Driver] = []
         if impl.batched_step is None:
             with _Rng(x.device) as rng:
-                torch.manual_seed(seed)
-                self._drivers = [_Driver(impl, problem, row, self.hp, self.gen) for row in x]
+                torch.manual_seed(seed if row is None else row_seed(seed, row))
+                self._drivers = [_Driver(impl, problem, r, self.hp, self.gen) for r in x]
             self._rng = rng.state
 
     @property
@@ -222,7 +235,12 @@ class Chains:
         if seed is not None:
             self.gen.manual_seed(seed)
         impl, x = self.impl, self.x
-        draw = harness_draws(impl.spec, self.problem, x, self.hp, self.gen)
+        if self.row is None:
+            draw = harness_draws(impl.spec, self.problem, x, self.hp, self.gen)
+        else:
+            # The draws of all n chains (the generator advances as in the full run), this chain's kept.
+            draw = harness_draws(impl.spec, self.problem, self._all, self.hp, self.gen)
+            draw = None if draw is None else draw[self.row : self.row + 1]
         if impl.batched_step is not None:
             out = impl.batched_step(self.problem, x, self.hp, self.gen, self.antithetic, draw)
         else:
@@ -233,6 +251,11 @@ class Chains:
         self.draws.append(draw)
         self.iterates.append(impl.finite(out, self.hp, self.problem, x))
         return out
+
+
+def row_seed(seed: int, row: int) -> int:
+    """The seed of torch's global RNG for chain `row` of a run seeded with `seed`, run on its own."""
+    return (seed * 1_000_033 + 104_729 * (row + 1)) % (2**62)
 
 
 class _Rng:
@@ -401,7 +424,7 @@ def _loss_for(
         return fs[int(draw)]
     if spec.data == "minibatch":
         return lambda p: _weighted_loss(fs, draw, p)
-    if spec.data is None and "batch_size" in spec.harness and "batch_size" in hp:
+    if _oracle_draws(spec, hp):
         # NSO's unbiased estimator g (Assumption 4.1). Paired, a class that evaluates W + U_j, W − U_j
         # in turn gets the proof's g_z with one seed per pair. In any other order (all W + U_j first,
         # an extra call at W) draw z still serves m_z ≤ 2 of the 2k evaluations G averages, and on
@@ -418,6 +441,11 @@ def _loss_for(
 
         return minibatch
     return f
+
+
+def _oracle_draws(spec: AlgorithmSpec, hp: dict[str, Any]) -> bool:
+    """Whether the closure draws a fresh mini-batch at each evaluation (a stochastic gradient oracle)."""
+    return spec.data is None and "batch_size" in spec.harness and "batch_size" in hp
 
 
 def _weighted_loss(fs: list[Loss], w: torch.Tensor, p: list[torch.Tensor]) -> torch.Tensor:
