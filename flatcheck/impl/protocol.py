@@ -41,6 +41,7 @@ from flatcheck.impl.harness import PAIRED, draw_weights, harness_draws
 from flatcheck.impl.kinds import infer_algorithm, kinds_for
 from flatcheck.impl.spec import SPECS, AlgorithmSpec, BatchedStep, spec_of
 from flatcheck.problems import Problem
+from flatcheck.problems.local import MonomialMap
 
 # The harness key a claim sets (truthy) to build a user's class with one param group per tensor.
 GROUPED = "param_groups"
@@ -383,8 +384,18 @@ class _Losses:
     def of(problem: Problem) -> _Losses:
         if getattr(problem, "monomial", False):
             tables = problem.value_grad_tables
-            return _Losses(_of(tables[0]), [_of(t) for t in tables[1:]], True)
+            return _Losses(_of_table(tables[0]), [_of_table(t) for t in tables[1:]], True)
         return _Losses(_of(problem.f), [_of(fi) for fi in problem.example_f], False)
+
+
+def _of_table(table: MonomialMap) -> Loss:
+    """The table on autograd's graph where grad mode is on, else its faster evaluation off the graph."""
+
+    def loss(params: list[torch.Tensor]) -> torch.Tensor:
+        z = torch.cat([p.reshape(-1) for p in params])
+        return table(z) if torch.is_grad_enabled() else table.evaluate(z)
+
+    return loss
 
 
 def _of(fn: Callable[[torch.Tensor], torch.Tensor]) -> Loss:
