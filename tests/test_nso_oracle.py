@@ -22,7 +22,7 @@ from flatcheck.errors import FlatcheckError
 from flatcheck.impl import Implementation, builtin
 from flatcheck.impl.harness import PAIRED, example_grads, gradient_oracle
 from flatcheck.impl.nso_readback import step_gradients
-from flatcheck.impl.protocol import _loss_for
+from flatcheck.impl.protocol import _loss_for, _Losses
 from flatcheck.impl.spec import spec_of
 from flatcheck.problems.nso_families import NSOInstance, noisy_quadratic
 from flatcheck.verify.profiles import budget_for
@@ -77,11 +77,13 @@ def test_paired_batched_oracle_shares_one_draw_per_pair():
 def _drawn_examples(algorithm: str, hp: dict, calls: int) -> list[int]:
     """The example each of `calls` evaluations of one step's closure loss used."""
     prob = _quadratic()
-    loss = _loss_for(spec_of(algorithm), prob, hp, None, torch.Generator().manual_seed(3))
+    tables = _Losses.of(prob)
+    loss = _loss_for(spec_of(algorithm), tables.f, tables.examples, prob, hp, None, torch.Generator().manual_seed(3))
     p = torch.tensor([0.25, -0.5], dtype=torch.float64)
     losses = [float(f(p)) for f in prob.example_f]
     assert len(set(losses)) == len(losses)  # each loss value names its example
-    return [losses.index(float(loss(p))) for _ in range(calls)]
+    # The loss alone, or [L, ∇L] on a monomial table (its first entry the loss).
+    return [losses.index(float(loss([p]).reshape(-1)[0])) for _ in range(calls)]
 
 
 def test_user_closure_draws_a_new_minibatch_every_second_call_when_paired():
