@@ -195,6 +195,7 @@ def _run(
     impl_for: Any,
     impl_name: str | None,
     set_aside: list[dict[str, Any]] | None = None,
+    checked_as: str | None = None,
 ) -> int:
     """Run the claims, write the report, print what differs from the expectations (verify) or the
     defects of the implementation (check, `impl_name` set), and return the exit status."""
@@ -226,6 +227,8 @@ def _run(
         options=options,
     )
     prov["dtype"] = args.dtype
+    if checked_as:
+        prov["checked_as"] = checked_as
     ident = identity(options, limit)
     ids = [c.id for c in claims]
     records, spent = start_stream(out, ident, ids, args.resume)
@@ -378,6 +381,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     )
     kinds = tuple(impls)
     algorithm = kinds[0]
+    # Said first, and kept in the report: a verdict is about the algorithm the class was checked as.
+    checked_as = " and ".join(kinds) + (", named by --algorithm" if args.algorithm else ", inferred from its name")
+    if not args.quiet:
+        hint = "" if args.algorithm else " (--algorithm names another)"
+        print(f"flatcheck: checking {args.target} as {checked_as}{hint}", file=sys.stderr, flush=True)
     # The papers' errata say nothing about the implementation: set aside, their corrected twins run instead.
     claims, aside = check_plan([c for c in select(args.claims, exact=args.exact) if c.algorithm in kinds], kinds)
     if not claims and not aside:
@@ -387,7 +395,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         )
     # Claims that run the same run of the class read it from one another (flatcheck.impl.shared).
     with shared_runs():
-        return _run(args, claims, lambda c: impls[c.algorithm], args.target, set_aside=aside)
+        return _run(args, claims, lambda c: impls[c.algorithm], args.target, set_aside=aside, checked_as=checked_as)
 
 
 def exercised_kinds() -> list[str]:

@@ -77,6 +77,18 @@ def test_check_user_implementation_falsified_exit_1(tmp_path):
     assert code == 1
     doc = json.loads((tmp_path / "results.json").read_text())
     assert doc["claims"][0]["verdict"] == "falsified"
+    # The verdict is about the algorithm the class was checked as: the report says which, and how chosen.
+    assert doc["provenance"]["checked_as"] == "rsp, inferred from its name"
+    assert "NoProjectionRSP (checked as rsp, inferred from its name)" in (tmp_path / "report.md").read_text()
+
+
+def test_check_says_which_algorithm_the_class_is_checked_as(tmp_path, capsys):
+    args = ["check", "broken_sam:ReferenceSAM", "--claims", "wen2023.sam_step", "--profile", "quick"]
+    assert main([*args, "--out", str(tmp_path / "a")]) == 0
+    err = capsys.readouterr().err
+    assert "checking broken_sam:ReferenceSAM as sam and sam_stochastic, inferred from its name (--algorithm" in err
+    assert main([*args, "--algorithm", "sam", "--out", str(tmp_path / "b")]) == 0
+    assert "as sam and sam_stochastic, named by --algorithm" in capsys.readouterr().err
 
 
 def test_check_rejects_non_optimizer(capsys):

@@ -184,6 +184,8 @@ def render_html(doc: dict[str, Any], mutants: dict[str, Any] | None = None) -> s
     )
     if prov.get("implementation"):
         sub += f" · implementation <code>{esc(prov['implementation'])}</code>"
+        if prov.get("checked_as"):
+            sub += f" checked as {esc(prov['checked_as'])}"
     partial = partial_note(prov, len(claims))
     body = [
         "<h1>flatcheck verification report" + (" (partial)" if partial else "") + "</h1>",

@@ -77,6 +77,8 @@ def sections(doc: dict[str, Any]) -> list[tuple[str, str, list[dict[str, Any]]]]
     recs = _by_id(doc)
     if out["mode"] == "check":
         impl = doc["provenance"]["implementation"]
+        if doc["provenance"].get("checked_as"):
+            impl += f" (checked as {doc['provenance']['checked_as']})"
         return [
             (
                 "Defects of the implementation",
