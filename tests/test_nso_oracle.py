@@ -77,8 +77,8 @@ def test_paired_batched_oracle_shares_one_draw_per_pair():
 def _drawn_examples(algorithm: str, hp: dict, calls: int) -> list[int]:
     """The example each of `calls` evaluations of one step's closure loss used."""
     prob = _quadratic()
-    tables = _Losses.of(prob)
-    loss = _loss_for(spec_of(algorithm), tables.f, tables.examples, prob, hp, None, torch.Generator().manual_seed(3))
+    losses = _Losses(prob)
+    loss = _loss_for(spec_of(algorithm), losses, prob, hp, None, torch.Generator().manual_seed(3))
     p = torch.tensor([0.25, -0.5], dtype=torch.float64)
     losses = [float(f(p)) for f in prob.example_f]
     assert len(set(losses)) == len(losses)  # each loss value names its example

@@ -76,7 +76,7 @@ def test_weighted_loss_leaves_out_only_exact_zeros():
     x = torch.tensor([0.5, -1.25, 2.0, 0.75], dtype=torch.float64)
     for weights in ([0.0, 1.0, 0.0], [0.5, 0.0, 0.5], [0.0, 0.0, 0.0]):
         w = torch.tensor(weights, dtype=torch.float64)
-        fast = _loss_and_grad(lambda p, w=w: _weighted_loss(_Losses.of(prob).examples, w, [p]), x)
+        fast = _loss_and_grad(lambda p, w=w: _weighted_loss(_Losses(prob).examples, w, [p]), x)
         full = _loss_and_grad(lambda p, w=w: sum(wi * f(p) for wi, f in zip(w, prob.example_f)), x)
         assert torch.equal(fast[0], full[0]) and torch.equal(fast[1], full[1]), weights
 
@@ -146,7 +146,7 @@ def test_user_stochastic_sam_matches_the_plain_loop(monomial):
 
 def test_the_exact_closure_is_autograds_to_round_off_and_leaves_hooks_to_autograd():
     prob = wen_toy()
-    exact, formula = _Losses.of(prob), _Losses.of(replace(prob, monomial=False))
+    exact, formula = _Losses(prob), _Losses(replace(prob, monomial=False))
     assert exact.exact and not formula.exact
     impl = Implementation("broken_sam:ReferenceSAM", "sam_stochastic", ReferenceSAM)
     x = torch.tensor([[0.75, 0.25, -0.125, -0.25], [0.5, 0.1, 0.3, -0.2]], dtype=torch.float64)

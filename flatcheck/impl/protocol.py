@@ -31,6 +31,7 @@ import inspect
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import torch
@@ -315,7 +316,7 @@ class _Driver:
         self.opt = impl.make([{"params": [p]} for p in self.params] if grouped else self.params, hp)
         self.switch = spec.closure == "example_switch"
         self.backward = spec.closure != "no_backward"
-        self.losses = _Losses.of(problem)
+        self.losses = _Losses(problem)
 
     def vector(self) -> torch.Tensor:
         return torch.cat([p.reshape(-1) for p in self.params])
@@ -323,7 +324,7 @@ class _Driver:
     def step(self, draw: Any) -> torch.Tensor:
         impl, spec, params = self.impl, self.impl.spec, self.params
         losses = self.losses
-        loss_fn = _loss_for(spec, losses.f, losses.examples, self.problem, self.hp, draw, self.gen)
+        loss_fn = _loss_for(spec, losses, self.problem, self.hp, draw, self.gen)
         switch = losses.examples[int(draw)] if self.switch else None
         backward, exact = self.backward, losses.exact
         calls = 0
@@ -366,7 +367,6 @@ class _Driver:
 Loss = Callable[[list[torch.Tensor]], torch.Tensor]
 
 
-@dataclass
 class _Losses:
     """f and each f_i as losses of the parameter tensors. On a monomial table (`Problem.monomial`)
     they are exact: one evaluation of `Problem.value_grad_tables` gives the loss and its sympy
@@ -376,16 +376,18 @@ class _Losses:
     summed in another order (agreeing to round-off). Otherwise autograd differentiates the compiled
     formula."""
 
-    f: Loss
-    examples: list[Loss]
-    exact: bool
+    def __init__(self, problem: Problem) -> None:
+        self.problem = problem
+        self.exact = bool(getattr(problem, "monomial", False))
+        self.f: Loss = _of_table(problem.value_grad_tables[0]) if self.exact else _of(problem.f)
 
-    @staticmethod
-    def of(problem: Problem) -> _Losses:
-        if getattr(problem, "monomial", False):
-            tables = problem.value_grad_tables
-            return _Losses(_of_table(tables[0]), [_of_table(t) for t in tables[1:]], True)
-        return _Losses(_of(problem.f), [_of(fi) for fi in problem.example_f], False)
+    @cached_property
+    def examples(self) -> list[Loss]:
+        # Built when a step first needs one: a problem given without examples (nso.sec3_1's matrix
+        # sensing, whose oracle draws its own noise) has none to build.
+        if self.exact:
+            return [_of_table(t) for t in self.problem.value_grad_tables[1:]]
+        return [_of(fi) for fi in self.problem.example_f]
 
 
 def _of_table(table: MonomialMap) -> Loss:
@@ -425,16 +427,16 @@ def _backward(params: list[torch.Tensor], table: torch.Tensor) -> torch.Tensor:
 
 
 def _loss_for(
-    spec: AlgorithmSpec, f: Loss, fs: list[Loss], problem: Problem, hp: dict[str, Any], draw: Any, gen: torch.Generator
+    spec: AlgorithmSpec, losses: _Losses, problem: Problem, hp: dict[str, Any], draw: Any, gen: torch.Generator
 ) -> Loss:
-    """The loss the closure evaluates (of f and the examples' f_i, `_losses`): the step's example or
+    """The loss the closure evaluates (of f and the examples' f_i, `_Losses`): the step's example or
     mini-batch, a fresh mini-batch at every evaluation where a batch_size makes the gradient oracle
     stochastic (with PAIRED, where the spec declares it: a fresh one at every second evaluation of
     the step), else f."""
     if spec.data == "example" and spec.closure != "example_switch":
-        return fs[int(draw)]
+        return losses.examples[int(draw)]
     if spec.data == "minibatch":
-        return lambda p: _weighted_loss(fs, draw, p)
+        return lambda p: _weighted_loss(losses.examples, draw, p)
     if _oracle_draws(spec, hp):
         # NSO's unbiased estimator g (Assumption 4.1). Paired, a class that evaluates W + U_j, W − U_j
         # in turn gets the proof's g_z with one seed per pair. In any other order (all W + U_j first,
@@ -448,10 +450,10 @@ def _loss_for(
             if state["calls"] % every == 0:
                 (state["w"],) = draw_weights(problem, 1, hp, gen, p[0].dtype, p[0].device)
             state["calls"] += 1
-            return _weighted_loss(fs, state["w"], p)
+            return _weighted_loss(losses.examples, state["w"], p)
 
         return minibatch
-    return f
+    return losses.f
 
 
 def _oracle_draws(spec: AlgorithmSpec, hp: dict[str, Any]) -> bool:
