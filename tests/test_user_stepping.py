@@ -21,7 +21,7 @@ from flatcheck.algorithms import example_indices
 from flatcheck.impl import Implementation
 from flatcheck.impl.dynamics import iterates_at
 from flatcheck.impl.harness import PAIRED, draw_weights
-from flatcheck.impl.protocol import _Losses, _weighted_loss, parameter_shapes
+from flatcheck.impl.protocol import _Losses, _weighted_loss, parameter_shapes, row_seed
 from flatcheck.problems import wen_toy
 from flatcheck.problems.nso_families import noisy_quadratic
 
@@ -49,11 +49,12 @@ def _flat(params: list[torch.nn.Parameter]) -> torch.Tensor:
 
 def _reference_run(make, step, x: torch.Tensor, seed: int, steps: int, draw=None) -> torch.Tensor:
     """One freshly built optimizer per row of x, stepped `steps` times by `step(opt, params, d)`; torch's
-    global RNG seeded once, the harness generator seeded with `seed` and drawn from first each step
+    global RNG seeded once (`row_seed(seed, None)`, apart from the harness's stream), the harness
+    generator seeded with `seed` and drawn from first each step
     (`draw(gen, n)`, else nothing). Returns the iterates (n, steps + 1, d)."""
     gen = torch.Generator().manual_seed(seed)
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+        torch.manual_seed(row_seed(seed, None))
         runs = [(params, make(params)) for params in map(_split, x)]
         path = [x]
         for _ in range(steps):

@@ -224,7 +224,7 @@ class Chains:
         self._drivers: list[_Driver] = []
         if impl.batched_step is None:
             with _Rng(x.device) as rng:
-                torch.manual_seed(seed if row is None else row_seed(seed, row))
+                torch.manual_seed(row_seed(seed, row))
                 self._drivers = [_Driver(impl, problem, r, self.hp, self.gen) for r in x]
             self._rng = rng.state
 
@@ -255,8 +255,14 @@ class Chains:
         return out
 
 
-def row_seed(seed: int, row: int) -> int:
-    """The seed of torch's global RNG for chain `row` of a run seeded with `seed`, run on its own."""
+def row_seed(seed: int, row: int | None) -> int:
+    """The seed of torch's global RNG for chain `row` of a run seeded with `seed`, run on its own, or
+    for the whole run (row None). Never `seed` itself, the harness generator's: a class drawing from
+    the global RNG would replay the stream the harness draws its examples and mini-batches from, its
+    own draws tied to them (SAP's σ = 2i − 1 for two examples, torch.randint(0, 2) after the
+    harness's randint(0, 2, (n,)) — the mean over i and σ then biased)."""
+    if row is None:
+        return (seed * 1_000_033 + 1) % (2**62)
     return (seed * 1_000_033 + 104_729 * (row + 1)) % (2**62)
 
 
