@@ -20,7 +20,10 @@ Four parts, on Setting-1 losses f = (1/n)Σf_i with a per-example split, at a ra
    (1/2n)Σ_{i,σ} x⁺(i, σ) in a simultaneous normal interval at level α/2 (plus round-off and the
    admitted normaliser's effect).
 4. Several steps: a few chains run consecutive steps of one optimizer; each step must be (7) from
-   the point reached, for some i and σ (a stateful variant fails at its second step).
+   the point reached, for some i and σ (a stateful variant fails at its second step); and as many
+   with ε₀ = ½‖∇f(x₀)‖ and η′ = 4η, each x − η′∇f(x) while ‖∇f‖ > ε₀ (a class that takes η or
+   perturbs there fails at its first step; the drawn instances reach that branch with η′ ≠ η only
+   now and then).
 ε₀ is drawn as ∞ or as 2‖∇f(x)‖ (perturbed branch) or ½‖∇f(x)‖ (η′ branch), so the branch is never
 decided by round-off. Where ∇f(x) = 0 or some ∇f_i(x) = 0 (Remark 2's random fallback direction
 then makes the step unpredictable to round-off) the instance is out of scope.
@@ -74,19 +77,24 @@ def check(inst: PointInstance, impl, budget) -> Evidence:
     hp = {"lr": s["lr"], "lr_prime": s["lr"] * s["lr_prime_ratio"], "rho": s["rho"]}
     hp["eps0"] = s["eps0_ratio"] * grad_norm if math.isfinite(s["eps0_ratio"]) else math.inf
     keys = [(i, sign) for i in range(prob.n_examples) for sign in (1, -1)]
-    # What (7) predicts with the declared coefficients of ρ and η (both 1 as printed).
-    predicted = {**hp, "rho": constant(budget, CONSTANTS, "c_rho") * hp["rho"]}
-    predicted["lr"] = constant(budget, CONSTANTS, "c_eta") * hp["lr"]
 
-    @memo
-    def candidates(point: list):
-        gn = float(torch.linalg.vector_norm(prob.grad(torch.tensor(point, dtype=torch.float64))))
-        # A branch that round-off could decide either way: both are candidates.
-        near = abs(gn - hp["eps0"]) <= 1e-9 * gn
-        branches = [{**predicted, "eps0": 0.0}, {**predicted, "eps0": math.inf}] if near else [predicted]
-        fits = [sap_family(prob, point, i, sign, **h, model=model) for h in branches for i, sign in keys]
-        return None if any(f is None for f in fits) else fits
+    def candidates_for(hp: dict):
+        # What (7) predicts with the declared coefficients of ρ and η (both 1 as printed).
+        predicted = {**hp, "rho": constant(budget, CONSTANTS, "c_rho") * hp["rho"]}
+        predicted["lr"] = constant(budget, CONSTANTS, "c_eta") * hp["lr"]
 
+        @memo
+        def candidates(point: list):
+            gn = float(torch.linalg.vector_norm(prob.grad(torch.tensor(point, dtype=torch.float64))))
+            # A branch that round-off could decide either way: both are candidates.
+            near = abs(gn - hp["eps0"]) <= 1e-9 * gn
+            branches = [{**predicted, "eps0": 0.0}, {**predicted, "eps0": math.inf}] if near else [predicted]
+            fits = [sap_family(prob, point, i, sign, **h, model=model) for h in branches for i, sign in keys]
+            return None if any(f is None for f in fits) else fits
+
+        return candidates
+
+    candidates = candidates_for(hp)
     fits = candidates(x.tolist())
     if fits is None:
         return Evidence(None, out_of_scope="∇f(x) = 0 or some ∇f_i(x) = 0 (Remark 2's random direction)")
@@ -151,21 +159,25 @@ def check(inst: PointInstance, impl, budget) -> Evidence:
         return Evidence(False, values, margin=-1.0, note=note)
     if mean_margin < 0:
         return Evidence(False, values, margin=mean_margin, note="the mean step over i, σ differs from the exact mean")
-    # 4. Consecutive steps of one optimizer on a few chains, each from the point it reached.
-    path = judge_path(
-        impl,
-        prob,
-        x.expand(budget.scaled(2, 4, 8), -1).clone(),
-        hp,
-        budget.seed + 1,
-        budget.scaled(2, 3, 4),
-        candidates,
-        "(7)",
-        model,
-    )
-    values["steps"] = path.values
-    if path.holds is not True:
-        return Evidence(path.holds, values, margin=path.margin, note=path.note)
+    # 4. Consecutive steps of one optimizer on a few chains, each from the point it reached; and as
+    # many in the η′ branch (ε₀ = ½‖∇f(x)‖, η′ = 4η), which the drawn instances reach with η′ ≠ η
+    # only now and then: a class that steps there with η, or perturbs there, fails at its first step.
+    plain = {**hp, "eps0": 0.5 * grad_norm, "lr_prime": 4.0 * hp["lr"]}
+    for seed, run_hp, name in ((budget.seed + 1, hp, "(7)"), (budget.seed + 2, plain, "x − η′∇f(x) (‖∇f‖ > ε₀)")):
+        path = judge_path(
+            impl,
+            prob,
+            x.expand(budget.scaled(2, 4, 8), -1).clone(),
+            run_hp,
+            seed,
+            budget.scaled(2, 3, 4),
+            candidates if run_hp is hp else candidates_for(run_hp),
+            name,
+            model,
+        )
+        values["steps" if run_hp is hp else "plain_steps"] = path.values
+        if path.holds is not True:
+            return Evidence(path.holds, values, margin=path.margin, note=path.note)
     return Evidence(True, values, margin=min(worst, mean_margin, path.margin), note=values["agreement"])
 
 
