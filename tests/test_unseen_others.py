@@ -1,0 +1,119 @@
+"""The red-team measure of `flatcheck check` on NSO, WP-SGD and SAP classes written apart from the
+other fixtures (tests/fixtures/unseen_nso.py, unseen_sap.py): each correct class — per-tensor loops,
+a (k, d) noise matrix, W − U before W + U, float32 noise, a guard, float32 dot products, its own
+torch.randint for σ — is verified, and each defective one is falsified by the cheapest claim that
+sees its defect."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import sympy as sp
+from test_step_claims import user, verdict
+
+from flatcheck.problems import PointInstance
+from flatcheck.problems.polynomial import ridge_polynomial
+from flatcheck.verify.profiles import budget_for
+from flatcheck.verify.registry import get
+
+R = sp.Rational
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["LoopNSO", "MatrixNoiseNSO", "NoiseLawLoopNSO", "Float32NoiseNSO"])
+def test_unseen_correct_nsos_verified(name):
+    res = verdict("nso.alg1_step", user(f"unseen_nso:{name}", "nso"))
+    assert res.verdict == "verified", (res.reason, res.counterexample, res.traceback)
+
+
+@pytest.mark.parametrize(
+    "name, claim_id",
+    [
+        # The step's scale (k + 1 pairs over 2k, 2k gradients over 2k − 1): eq28's exact mean sees it.
+        ("ExtraPairNSO", "nso.eq28"),
+        ("Over2kMinus1NSO", "nso.eq28"),
+        # The update applied at W − U_k: the long runs of Theorem 4.3 no longer approach a stationary point.
+        ("NoRestoreNSO", "nso.theorem4_3"),
+    ],
+)
+def test_unseen_nso_scale_and_restore_defects_falsified(name, claim_id):
+    res = verdict(claim_id, user(f"unseen_nso:{name}", "nso"), time_limit_s=10)
+    assert res.verdict == "falsified", (res.reason, res.traceback)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "name",
+    ["SqrtDScaledNSO", "Sqrt2NSO", "UnpairedNSO", "EveryOtherStepNSO", "UniformWidthNSO", "BiasNoiseFreeNSO"],
+)
+def test_unseen_nso_noise_defects_falsified_by_the_step_claim(name):
+    """A changed noise law or scale, a −U that is not the pair's own, noise reused at the next step,
+    no noise on 1-D tensors: only the moments of Algorithm 1's step (mean, variance, E⟨δ₁, δ₂⟩) see them."""
+    res = verdict("nso.alg1_step", user(f"unseen_nso:{name}", "nso"), time_limit_s=10)
+    assert res.verdict == "falsified", (res.reason, res.traceback)
+
+
+def alg1_step_at(name: str) -> bool | None:
+    """nso.alg1_step at one instance: the cubic ½‖W‖² + (W₁ + W₂)³/6 in d = 4, which the harness
+    splits as a 2 × 1 matrix (W₁, W₂), a vector and a scalar, at W = (1/2, −1, 1/4, 1)."""
+    prob = ridge_polynomial([R(1)] * 4, [R(1), R(0), R(0), R(0)], [(3, R(1), [R(1), R(1), R(0), R(0)])])
+    x = [R(1, 2), R(-1), R(1, 4), R(1)]
+    inst = PointInstance(prob, x, scalars={"lr": 2.0**-6, "sigma": 0.25, "k": 1, "noise": "gaussian"})
+    budget = dataclasses.replace(budget_for("quick"), alpha=1e-6, seed=5)
+    return get("nso.alg1_step").check(inst, user(f"unseen_nso:{name}", "nso"), budget).holds
+
+
+def test_noise_shared_by_a_matrixs_rows_shows_only_in_four_dimensions():
+    """randn(p.shape[-1]) broadcast over a matrix gives its rows one perturbation: E∇f(W + U) then
+    differs from ∇F(W) on a cubic whose ridge couples the rows. nso.alg1_step's polynomials reach
+    d = 4, where the harness's tensors include a matrix (below it they are a vector and a scalar)."""
+    assert alg1_step_at("LoopNSO")
+    assert alg1_step_at("RowSharedNoiseNSO") is False
+
+
+@pytest.mark.parametrize("name", ["PerturbedSGDWPSGD", "FlatLawWPSGD"])
+def test_unseen_correct_wp_sgds_verified(name):
+    res = verdict("nso.wp_step", user(f"unseen_nso:{name}", "wp_sgd"))
+    assert res.verdict == "verified", (res.reason, res.counterexample, res.traceback)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "NoRestoreWPSGD",
+        pytest.param("VarianceSigmaWPSGD", marks=pytest.mark.slow),
+        pytest.param("LateClosureWPSGD", marks=pytest.mark.slow),
+    ],
+)
+def test_unseen_defective_wp_sgds_falsified(name):
+    res = verdict("nso.wp_step", user(f"unseen_nso:{name}", "wp_sgd"), time_limit_s=10)
+    assert res.verdict == "falsified", (res.reason, res.traceback)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["LoopSAP", "Float32DotSAP", "GuardedSAP"])
+def test_unseen_correct_saps_verified(name):
+    """LoopSAP draws σ with torch.randint(0, 2) from torch's global RNG: while that RNG was seeded
+    with the harness generator's seed, σ replayed the harness's example draws (σ = 2i − 1 on two
+    examples) and the mean over i and σ was biased — a false alarm on correct code."""
+    res = verdict("ahn2024.sap_step", user(f"unseen_sap:{name}", "sap"))
+    assert res.verdict == "verified", (res.reason, res.counterexample, res.traceback)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "name",
+    [
+        "PerTensorNormSAP",
+        "PerTensorProjectionSAP",
+        "SignPerTensorSAP",
+        "FullGradDirectionSAP",
+        "ProjectExampleGradSAP",
+        "LrInBothBranchesSAP",
+    ],
+)
+def test_unseen_defective_saps_falsified_by_the_step_claim(name):
+    """LrInBothBranchesSAP steps with η where ‖∇f‖ > ε₀: seen by the η′-branch steps every instance runs."""
+    res = verdict("ahn2024.sap_step", user(f"unseen_sap:{name}", "sap"), time_limit_s=10)
+    assert res.verdict == "falsified", (res.reason, res.traceback)
