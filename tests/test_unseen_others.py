@@ -117,3 +117,37 @@ def test_unseen_defective_saps_falsified_by_the_step_claim(name):
     """LrInBothBranchesSAP steps with η where ‖∇f‖ > ε₀: seen by the η′-branch steps every instance runs."""
     res = verdict("ahn2024.sap_step", user(f"unseen_sap:{name}", "sap"), time_limit_s=10)
     assert res.verdict == "falsified", (res.reason, res.traceback)
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("HvpAscentGD", "verified"),
+        ("AutogradAscentGD", "verified"),
+        ("NoJacobianAscentGD", "falsified"),
+        ("DetachedNormAscentGD", "falsified"),
+        ("JacobianSignAscentGD", "falsified"),
+    ],
+)
+def test_unseen_ascent_gds_judged_by_the_step_claim(name, expected):
+    """GD on L^asc: the chain rule through ∇L/‖∇L‖ as one Hessian-vector product, or autograd through a
+    guarded normaliser, is eq. (2)'s gradient; dropping the Jacobian term (SAM's step), holding ‖∇L‖
+    fixed under differentiation or subtracting the term is not."""
+    res = verdict("wen2023.ascent_step", user(f"unseen_ascent:{name}", "ascent_gd"), time_limit_s=10)
+    assert res.verdict == expected, (res.reason, res.counterexample, res.traceback)
+
+
+@pytest.mark.parametrize(
+    "name, claim_id, expected",
+    [
+        ("LoopLinSGD", "dexter2024.figure1_2", "verified"),
+        ("PermutationLinSGD", "dexter2024.figure1_2", "verified"),
+        # 1/|S| instead of 1/B: the Jacobian's mean (I − ηH) is no longer Definition 1's.
+        ("BatchMeanLinSGD", "dexter2024.theorem1.corrected", "falsified"),
+        # B draws with replacement where a subset without replacement is asked: the spread of Ĵ differs.
+        ("WithReplacementLinSGD", "dexter2024.figure1_2", "falsified"),
+    ],
+)
+def test_unseen_linsgds_judged(name, claim_id, expected):
+    res = verdict(claim_id, user(f"unseen_linsgd:{name}", "linsgd"), time_limit_s=10)
+    assert res.verdict == expected, (res.reason, res.counterexample, res.traceback)
