@@ -12,6 +12,7 @@ import pytest
 import sympy as sp
 from test_step_claims import user, verdict
 
+from flatcheck.impl.protocol import parameter_shapes
 from flatcheck.problems import PointInstance
 from flatcheck.problems.polynomial import ridge_polynomial
 from flatcheck.verify.profiles import budget_for
@@ -55,19 +56,20 @@ def test_unseen_nso_noise_defects_falsified_by_the_step_claim(name):
 
 
 def alg1_step_at(name: str) -> bool | None:
-    """nso.alg1_step at one instance: the cubic ½‖W‖² + (W₁ + W₂)³/6 in d = 4, which the harness
-    splits as a 2 × 1 matrix (W₁, W₂), a vector and a scalar, at W = (1/2, −1, 1/4, 1)."""
-    prob = ridge_polynomial([R(1)] * 4, [R(1), R(0), R(0), R(0)], [(3, R(1), [R(1), R(1), R(0), R(0)])])
-    x = [R(1, 2), R(-1), R(1, 4), R(1)]
+    """nso.alg1_step at one instance: the cubic ½‖W‖² + (W₁ + W₂)³/6 in d = 3, which the harness
+    splits as a 2 × 1 matrix (W₁, W₂) and a scalar, at W = (1/2, −1, 1/4)."""
+    prob = ridge_polynomial([R(1)] * 3, [R(1), R(0), R(0)], [(3, R(1), [R(1), R(1), R(0)])])
+    x = [R(1, 2), R(-1), R(1, 4)]
     inst = PointInstance(prob, x, scalars={"lr": 2.0**-6, "sigma": 0.25, "k": 1, "noise": "gaussian"})
     budget = dataclasses.replace(budget_for("quick"), alpha=1e-6, seed=5)
     return get("nso.alg1_step").check(inst, user(f"unseen_nso:{name}", "nso"), budget).holds
 
 
-def test_noise_shared_by_a_matrixs_rows_shows_only_in_four_dimensions():
+def test_noise_shared_by_a_matrixs_rows_shows_from_three_dimensions():
     """randn(p.shape[-1]) broadcast over a matrix gives its rows one perturbation: E∇f(W + U) then
-    differs from ∇F(W) on a cubic whose ridge couples the rows. nso.alg1_step's polynomials reach
-    d = 4, where the harness's tensors include a matrix (below it they are a vector and a scalar)."""
+    differs from ∇F(W) on a cubic whose ridge couples the rows. From d = 3 the harness's tensors
+    include a 2 × 1 matrix (`parameter_shapes`), so nso.alg1_step's polynomials (d = 2, 3) reach it."""
+    assert parameter_shapes(3) == [(2, 1), (1,)]
     assert alg1_step_at("LoopNSO")
     assert alg1_step_at("RowSharedNoiseNSO") is False
 

@@ -296,11 +296,15 @@ class _Rng:
 
 def parameter_shapes(d: int) -> list[tuple[int, ...]]:
     """How a parameter vector of dimension d is split, as in a real model: a 2 × c matrix, a vector
-    and a one-element tensor (d ≥ 4); a vector and a one-element tensor (d = 2, 3); one tensor (d = 1)."""
+    and a one-element tensor (d ≥ 4); a 2 × 1 matrix and a one-element tensor (d = 3), so that a
+    defect in how a class treats a matrix (noise or a norm shared by its rows) shows from d = 3 on;
+    two one-element tensors (d = 2); one tensor (d = 1)."""
     if d == 1:
         return [(1,)]
-    if d <= 3:
-        return [(d - 1,), (1,)]
+    if d == 2:
+        return [(1,), (1,)]
+    if d == 3:
+        return [(2, 1), (1,)]
     cols = (d - 2) // 2
     return [(2, cols), (d - 1 - 2 * cols,), (1,)]
 

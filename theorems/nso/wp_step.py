@@ -63,9 +63,9 @@ CLAIM = Claim(
     summary="WP-SGD's step is one gradient at W + U with fresh U: unbiased for ∇F, one-point variance.",
     faithful="exact",
     instances=lambda budget: point_instances(
-        # d = 4 reaches a 2 × 1 matrix among the harness's tensors (below it: a vector and a scalar), where
-        # noise shared by a matrix's rows shows; the quadratics cannot see the noise's law at all.
-        st.one_of(random_polynomials(d=st.integers(2, 4)), st.just(example1()), quadratics(d=st.integers(2, 4))),
+        # From d = 3 the harness's tensors include a 2 × 1 matrix, where noise shared by a matrix's rows
+        # shows (`parameter_shapes`); the quadratics cannot see the noise's law at all.
+        st.one_of(random_polynomials(d=st.integers(2, 3)), st.just(example1()), quadratics(d=st.integers(2, 4))),
         scalars={"lr": log_uniform(-8, -4), "sigma": log_uniform(-4, -1), "noise": st.sampled_from(LAWS)},
         lo=-4,
         hi=4,
