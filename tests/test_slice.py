@@ -26,11 +26,18 @@ def test_independent_user_rsp_verified(claim_id):
     assert res.verdict == "verified", (res.reason, res.counterexample, res.traceback)
 
 
+# eq5's Monte Carlo test finds GaussianRSP (a Gaussian direction, not one on the sphere) in quick on
+# about half the seeds (seeds 0–7: 4 before, 5 after the user's global RNG was seeded apart from the
+# harness's stream; seed 0 is no longer one of them): the shrink and replay tests use seed 1, where it is.
+SEEDS = {("GaussianRSP", "ahn2024.eq5"): 1}
+
+
 @functools.cache
 def _broken_run(cls_name: str, claim_id: str):
     """One run per (class, claim) in this process: the replay test reads the falsification test's
     run of GaussianRSP on eq5 as its first run and replays it once."""
-    return run_claim(get(claim_id), budget_for("quick", seed=0), impl=_user(cls_name), catalog_size=60)
+    seed = SEEDS.get((cls_name, claim_id), 0)
+    return run_claim(get(claim_id), budget_for("quick", seed=seed), impl=_user(cls_name), catalog_size=60)
 
 
 @pytest.mark.parametrize(
@@ -65,6 +72,7 @@ def test_lemma1_with_wrong_constant_is_falsified():
 @pytest.mark.xdist_group("gaussian-eq5")
 def test_falsification_replays_from_seed():
     a = _broken_run("GaussianRSP", "ahn2024.eq5")
-    b = run_claim(get("ahn2024.eq5"), budget_for("quick", seed=0), impl=_user("GaussianRSP"), catalog_size=60)
+    seed = SEEDS["GaussianRSP", "ahn2024.eq5"]
+    b = run_claim(get("ahn2024.eq5"), budget_for("quick", seed=seed), impl=_user("GaussianRSP"), catalog_size=60)
     assert a.verdict == b.verdict == "falsified"
     assert a.counterexample == b.counterexample
