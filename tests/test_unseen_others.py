@@ -118,7 +118,7 @@ def test_unseen_correct_saps_verified(name):
 def test_unseen_defective_saps_falsified_by_the_step_claim(name):
     """LrInBothBranchesSAP steps with η where ‖∇f‖ > ε₀: seen by the η′-branch steps every instance runs."""
     res = verdict("ahn2024.sap_step", user(f"unseen_sap:{name}", "sap"), time_limit_s=10)
-    assert res.verdict == "falsified", (res.reason, res.traceback)
+    assert res.verdict == "falsified", (res.reason, res.counterexample, res.traceback)
 
 
 @pytest.mark.parametrize(
