@@ -24,6 +24,15 @@ else:
     atexit.register(shutil.rmtree, os.environ["FLATCHECK_CACHE_DIR"], True)
 os.environ.pop("FLATCHECK_NO_CACHE", None)
 
+# One torch thread per xdist worker: `make test` runs one worker per core, and a worker with a thread
+# per core oversubscribes the machine, where OpenMP's waiting threads stall small tensor ops. In the
+# CI run that showed it, dexter2024.figure1_2 reached 0 instances in 10 s (0.9 s alone) and a
+# corollary15_17 test took 93 s (2 s alone); `make test` went from 271 s to 206 s with one thread.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    import torch
+
+    torch.set_num_threads(1)
+
 # tests/fixtures/ holds the implementations used as `module:Class` targets: deliberately broken
 # ones, mutants, user-style and third-party-style classes, toy claims.
 sys.path.insert(0, str(Path(__file__).parent / "fixtures"))

@@ -151,5 +151,5 @@ def test_unseen_ascent_gds_judged_by_the_step_claim(name, expected):
     ],
 )
 def test_unseen_linsgds_judged(name, claim_id, expected):
-    res = verdict(claim_id, user(f"unseen_linsgd:{name}", "linsgd"), time_limit_s=10)
+    res = verdict(claim_id, user(f"unseen_linsgd:{name}", "linsgd"), time_limit_s=60)
     assert res.verdict == expected, (res.reason, res.counterexample, res.traceback)
