@@ -30,43 +30,60 @@ def _on_disk(what: str, expr: sp.Expr, symbols: tuple[sp.Symbol, ...], make: Cal
     return cache.memo("derivatives", key, make)
 
 
-@lru_cache(maxsize=1024)
-def _gradient(expr: sp.Expr, symbols: tuple[sp.Symbol, ...]) -> tuple[sp.Expr, ...]:
-    return _on_disk("gradient", expr, symbols, lambda: tuple(sp.diff(expr, s) for s in symbols))
+def _diff(expr: sp.Expr, s: sp.Symbol, symbols: tuple[sp.Symbol, ...], expanded: bool) -> sp.Expr:
+    """∂expr/∂s. An expanded polynomial (a monomial problem's) is differentiated as a table of
+    exponents (`sp.Poly`): sympy's `diff` walks its hundreds of terms one by one, with assumption
+    queries on each (a degree-6 ridge in d = 6 has 462). The same polynomial either way; a formula
+    that is not expanded keeps its compact form (its compiled code is evaluated as written)."""
+    if expanded:
+        return sp.Poly(expr, *symbols, expand=False).diff(s).as_expr()
+    return sp.diff(expr, s)
 
 
 @lru_cache(maxsize=1024)
-def _hessian(expr: sp.Expr, symbols: tuple[sp.Symbol, ...]) -> tuple[tuple[sp.Expr, ...], ...]:
-    return _on_disk("hessian", expr, symbols, lambda: _hessian_uncached(expr, symbols))
+def _gradient(expr: sp.Expr, symbols: tuple[sp.Symbol, ...], expanded: bool = False) -> tuple[sp.Expr, ...]:
+    return _on_disk(
+        f"gradient (expanded: {expanded})",
+        expr,
+        symbols,
+        lambda: tuple(_diff(expr, s, symbols, expanded) for s in symbols),
+    )
 
 
-def _hessian_uncached(expr: sp.Expr, symbols: tuple[sp.Symbol, ...]) -> tuple[tuple[sp.Expr, ...], ...]:
+@lru_cache(maxsize=1024)
+def _hessian(expr: sp.Expr, symbols: tuple[sp.Symbol, ...], expanded: bool) -> tuple[tuple[sp.Expr, ...], ...]:
+    return _on_disk(
+        f"hessian (expanded: {expanded})", expr, symbols, lambda: _hessian_uncached(expr, symbols, expanded)
+    )
+
+
+def _hessian_uncached(expr: sp.Expr, symbols: tuple[sp.Symbol, ...], expanded: bool) -> tuple[tuple[sp.Expr, ...], ...]:
     """Symmetric: the upper triangle is differentiated and mirrored (half the sympy work)."""
-    grad, diag = _gradient(expr, symbols), _hessian_diagonal(expr, symbols)
+    grad, diag = _gradient(expr, symbols, expanded), _hessian_diagonal(expr, symbols, expanded)
     d = len(symbols)
-    upper = {(i, j): sp.diff(grad[i], symbols[j]) for i in range(d) for j in range(i + 1, d)}
+    upper = {(i, j): _diff(grad[i], symbols[j], symbols, expanded) for i in range(d) for j in range(i + 1, d)}
     upper.update({(i, i): diag[i] for i in range(d)})
     return tuple(tuple(upper[min(i, j), max(i, j)] for j in range(d)) for i in range(d))
 
 
 @lru_cache(maxsize=1024)
-def _hessian_diagonal(expr: sp.Expr, symbols: tuple[sp.Symbol, ...]) -> tuple[sp.Expr, ...]:
+def _hessian_diagonal(expr: sp.Expr, symbols: tuple[sp.Symbol, ...], expanded: bool) -> tuple[sp.Expr, ...]:
     """∂²f/∂x_i²: all tr̄ needs (d derivatives instead of the Hessian's d(d+1)/2)."""
     return _on_disk(
-        "hessian diagonal",
+        f"hessian diagonal (expanded: {expanded})",
         expr,
         symbols,
-        lambda: tuple(sp.diff(g, s) for g, s in zip(_gradient(expr, symbols), symbols)),
+        lambda: tuple(_diff(g, s, symbols, expanded) for g, s in zip(_gradient(expr, symbols, expanded), symbols)),
     )
 
 
 @lru_cache(maxsize=1024)
-def _trace_bar(expr: sp.Expr, symbols: tuple[sp.Symbol, ...], is_polynomial: bool) -> sp.Expr:
+def _trace_bar(expr: sp.Expr, symbols: tuple[sp.Symbol, ...], is_polynomial: bool, expanded: bool) -> sp.Expr:
     def make() -> sp.Expr:
-        tr = sp.Add(*_hessian_diagonal(expr, symbols)) / len(symbols)
+        tr = sp.Add(*_hessian_diagonal(expr, symbols, expanded)) / len(symbols)
         return sp.expand(tr) if is_polynomial else tr
 
-    return _on_disk(f"trace bar (expanded: {is_polynomial})", expr, symbols, make)
+    return _on_disk(f"trace bar (polynomial: {is_polynomial}, expanded: {expanded})", expr, symbols, make)
 
 
 @lru_cache(maxsize=256)
@@ -115,16 +132,16 @@ class Problem:
     # ---- symbolic derivatives -------------------------------------------------------------------
     @cached_property
     def grad_expr(self) -> list[sp.Expr]:
-        return list(_gradient(self.expr, tuple(self.symbols)))
+        return list(_gradient(self.expr, tuple(self.symbols), self.monomial))
 
     @cached_property
     def hess_expr(self) -> sp.Matrix:
-        return sp.Matrix(_hessian(self.expr, tuple(self.symbols)))
+        return sp.Matrix(_hessian(self.expr, tuple(self.symbols), self.monomial))
 
     @cached_property
     def trace_bar_expr(self) -> sp.Expr:
         """tr̄(x) = tr ∇²f(x) / d (ahn2024 §2.2)."""
-        return _trace_bar(self.expr, tuple(self.symbols), self.is_polynomial)
+        return _trace_bar(self.expr, tuple(self.symbols), self.is_polynomial, self.monomial)
 
     def _derived_key(self, what: str, of: Any = None) -> str:
         """The key of a quantity derived from f (or from `of`) by this module's code (what
@@ -170,7 +187,7 @@ class Problem:
     def _trace_bar_grad_fn(self) -> Callable[[torch.Tensor], torch.Tensor]:
         return self._compile_many(
             f"gradient of the trace bar (expanded: {self.is_polynomial})",
-            lambda: [sp.diff(self.trace_bar_expr, s) for s in self.symbols],
+            lambda: [_diff(self.trace_bar_expr, s, self.symbols, self.monomial) for s in self.symbols],
         )
 
     def grad_trace_bar(self, x: torch.Tensor) -> torch.Tensor:
@@ -185,7 +202,7 @@ class Problem:
     def _example_grad_fn(self) -> Callable[[torch.Tensor], torch.Tensor]:
         return self._compile_many(
             "gradients of the examples",
-            lambda: [sp.diff(e, s) for e in self.examples for s in self.symbols],
+            lambda: [_diff(e, s, self.symbols, self.monomial) for e in self.examples for s in self.symbols],
             self.examples,
         )
 
@@ -207,7 +224,7 @@ class Problem:
         closure handing a user's optimizer the exact gradient (`flatcheck.impl.protocol`)."""
         if not self.monomial:
             raise ValueError(f"{self.family} is not a monomial table")
-        grads = [self.grad_expr, *(_gradient(e, tuple(self.symbols)) for e in self.examples)]
+        grads = [self.grad_expr, *(_gradient(e, tuple(self.symbols), True) for e in self.examples)]
         return [_monomial_map((e, *g), tuple(self.symbols)) for e, g in zip((self.expr, *self.examples), grads)]
 
     # ---- HIPS autograd (independent cross-check) -------------------------------------------------
