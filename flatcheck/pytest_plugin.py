@@ -15,6 +15,9 @@ counterexample found once is tried first on the next run.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -44,6 +47,27 @@ def _budget(config: pytest.Config, profile: str | None = None, seed: int | None 
     )
 
 
+@contextmanager
+def _thread_share(config: pytest.Config) -> Iterator[None]:
+    """Under pytest-xdist, torch's threads for the claim: the worker's share of the cores, put back
+    after it. Each worker would start a thread per core; N workers on N cores then oversubscribe the
+    machine, and OpenMP's waiting threads slow small tensor ops many times (flatcheck's own suite
+    saw a claim reach 0 instances in its 10 s limit, 0.9 s alone) — time limits then decide."""
+    workers = getattr(config, "workerinput", {}).get("workercount")
+    if not workers:
+        yield
+        return
+    import torch
+
+    before = torch.get_num_threads()
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    torch.set_num_threads(max(1, min(before, cores // workers)))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 class ClaimItem(pytest.Item):
     def __init__(self, *, claim: Any, **kw: Any):
         super().__init__(**kw)
@@ -56,7 +80,10 @@ class ClaimItem(pytest.Item):
         from flatcheck.verify.runner import run_claim
 
         impl = builtin(self.claim.algorithm) if self.claim.algorithm else None
-        res = run_claim(self.claim, _budget(self.config), impl=impl, catalog_size=len(all_claims()), use_database=True)
+        with _thread_share(self.config):
+            res = run_claim(
+                self.claim, _budget(self.config), impl=impl, catalog_size=len(all_claims()), use_database=True
+            )
         _stream_for_report(self.config, res)
         self.user_properties += [("verdict", res.verdict), ("instances", res.examples)]
         expected = self.claim.expected
@@ -181,7 +208,8 @@ def flatcheck_claims(request: pytest.FixtureRequest):
         n = len(all_claims())
         results = []
         for c in chosen:
-            res = run_claim(c, budget, impl=impls[c.algorithm], catalog_size=n, use_database=True)
+            with _thread_share(request.config):
+                res = run_claim(c, budget, impl=impls[c.algorithm], catalog_size=n, use_database=True)
             if protocol_problem(res.to_json()):
                 name = impls[c.algorithm].name
                 pytest.fail(f"flatcheck: {name} does not follow the protocol ({c.id}): {res.reason}", pytrace=False)

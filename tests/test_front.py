@@ -198,3 +198,23 @@ def test_pytest_flatcheck_writes_the_html_report_from_every_xdist_worker(tmp_pat
     assert [r["id"] for r in doc["claims"]] == ["ahn2024.lemma1", "ahn2024.vt_norm"]
     assert doc["provenance"]["runner"] == "pytest --flatcheck"
     assert "ahn2024.vt_norm" in (tmp_path / "ci-report" / "report.html").read_text()
+
+
+def test_a_claim_under_xdist_runs_on_its_workers_share_of_the_cores():
+    """N workers each with a torch thread per core oversubscribe the machine: a claim item or the
+    fixture runs on cores // N threads (at least 1, never more than before), and the worker's own
+    setting is put back after it; outside xdist nothing changes."""
+    import types
+
+    import torch
+
+    from flatcheck.pytest_plugin import _thread_share
+
+    before = torch.get_num_threads()
+    cores = len(os.sched_getaffinity(0))
+    for workers, want in ((1, min(before, cores)), (cores, 1), (4 * cores, 1)):
+        with _thread_share(types.SimpleNamespace(workerinput={"workercount": workers})):
+            assert torch.get_num_threads() == max(1, want)
+        assert torch.get_num_threads() == before
+    with _thread_share(types.SimpleNamespace()):
+        assert torch.get_num_threads() == before
