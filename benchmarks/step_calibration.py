@@ -44,9 +44,10 @@ STEP_CLAIMS = {
 USERS = {
     "sam": ["broken_sam:ReferenceSAM", "mutants_sam:GuardedSAM", "mutants_sam:Float32NormSAM", "pytorch_optimizer:SAM"],
     "sam_stochastic": ["mutants_sam:GuardedSAM", "pytorch_optimizer:SAM"],
-    "nso": ["mutants_nso:NoiseLawNSO"],
-    "rsp": ["broken_rsp:ReferenceRSP"],
-    "sap": ["broken_sap:ReferenceSAP"],
+    "nso": ["mutants_nso:NoiseLawNSO", "unseen_nso:LoopNSO", "unseen_nso:MatrixNoiseNSO"],
+    "wp_sgd": ["unseen_nso:PerturbedSGDWPSGD", "unseen_nso:FlatLawWPSGD"],
+    "rsp": ["broken_rsp:ReferenceRSP", "unseen_rsp:LoopRSP", "unseen_rsp:Float32DirectionRSP"],
+    "sap": ["broken_sap:ReferenceSAP", "unseen_sap:LoopSAP", "unseen_sap:GuardedSAP", "unseen_sap:Float32DotSAP"],
 }
 
 

@@ -16,7 +16,9 @@ a rational W₀:
   two-point draws are averaged (one draw reused for all k has k times this variance); (iii)
   E⟨δ₁, δ₂⟩ = 0 — U is drawn afresh every step (line 3; noise fixed across steps fails it). Here
   h_t = (W_{t−1} − W_t)/η and δ_t = h_t − ∇F(W_{t−1}), with ∇F an exact polynomial. Normal
-  intervals at level α/3 each. η is drawn small (2⁻⁸…2⁻⁴): every test is valid for any η, and with
+  intervals at level α/3 each, but for (ii) below its target: ‖δ₁‖² is right-skewed, and its lower
+  side is the bound for a mean of non-negative draws with the exact E‖δ₁‖⁴ (`step_moment_tests`).
+  η is drawn small (2⁻⁸…2⁻⁴): every test is valid for any η, and with
   W₁ ≈ W₀ a perturbation reused at step 2 gives δ₂ ≈ δ₁, which (iii) then detects.
 The implementation is constructed with lr, sigma, k, and noise = P when its constructor takes a
 `noise` argument (each instance draws P from the four laws, so an implementation is probed under

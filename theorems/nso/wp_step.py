@@ -6,7 +6,8 @@ r"""nso.wp_step — one step of weight-perturbed SGD, the one-point baseline of 
 
 With g = ∇f and the exact moments of P on polynomials at a rational W₀, from many independent
 chains run two steps and test (`flatcheck.impl.predict.perturbed_step_tests`, normal intervals at
-level α/3 each): (i) E h₁ = E∇f(W₀+U) = ∇F(W₀) — unbiased for the smoothed loss (P symmetric);
+level α/3 each; (ii)'s lower side by the exact E‖δ₁‖⁴, as ‖δ₁‖² is right-skewed):
+(i) E h₁ = E∇f(W₀+U) = ∇F(W₀) — unbiased for the smoothed loss (P symmetric);
 (ii) E‖h₁ − ∇F(W₀)‖² = E‖∇f(W₀+U) − ∇F(W₀)‖² — one point, no averaging (this one-point variance is
 what NSO's two-point, k-averaged step reduces); (iii) E⟨δ₁, δ₂⟩ = 0 — fresh U every iteration.
 As for nso.alg1_step, P is drawn per instance from the paper's four laws and passed as `noise`
