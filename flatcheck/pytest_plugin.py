@@ -15,7 +15,6 @@ counterexample found once is tried first on the next run.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -59,9 +58,10 @@ def _thread_share(config: pytest.Config) -> Iterator[None]:
         return
     import torch
 
+    from flatcheck.verify.parallel import usable_cores
+
     before = torch.get_num_threads()
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    torch.set_num_threads(max(1, min(before, cores // workers)))
+    torch.set_num_threads(max(1, min(before, usable_cores() // workers)))
     try:
         yield
     finally:

@@ -209,9 +209,10 @@ def test_a_claim_under_xdist_runs_on_its_workers_share_of_the_cores():
     import torch
 
     from flatcheck.pytest_plugin import _thread_share
+    from flatcheck.verify.parallel import usable_cores
 
     before = torch.get_num_threads()
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    cores = usable_cores()
     for workers, want in ((1, min(before, cores)), (cores, 1), (4 * cores, 1)):
         with _thread_share(types.SimpleNamespace(workerinput={"workercount": workers})):
             assert torch.get_num_threads() == max(1, want)

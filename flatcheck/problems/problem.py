@@ -41,7 +41,7 @@ def _diff(expr: sp.Expr, s: sp.Symbol, symbols: tuple[sp.Symbol, ...], expanded:
 
 
 @lru_cache(maxsize=1024)
-def _gradient(expr: sp.Expr, symbols: tuple[sp.Symbol, ...], expanded: bool = False) -> tuple[sp.Expr, ...]:
+def _gradient(expr: sp.Expr, symbols: tuple[sp.Symbol, ...], expanded: bool) -> tuple[sp.Expr, ...]:
     return _on_disk(
         f"gradient (expanded: {expanded})",
         expr,

@@ -35,6 +35,11 @@ def default_jobs() -> int:
         if not env.isdigit() or int(env) < 1:
             raise FlatcheckError(f"FLATCHECK_JOBS must be a positive number of processes, got {env!r}")
         return int(env)
+    return usable_cores()
+
+
+def usable_cores() -> int:
+    """The cores this process may run on."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
