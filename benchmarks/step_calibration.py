@@ -42,7 +42,13 @@ STEP_CLAIMS = {
     "nso.wp_step": "wp_sgd",
 }
 USERS = {
-    "sam": ["broken_sam:ReferenceSAM", "mutants_sam:GuardedSAM", "mutants_sam:Float32NormSAM", "pytorch_optimizer:SAM"],
+    "sam": [
+        "broken_sam:ReferenceSAM",
+        "mutants_sam:GuardedSAM",
+        "mutants_sam:Float32NormSAM",
+        "pytorch_optimizer:SAM",
+        "unseen_sam:LazyBufferSAM",
+    ],
     "sam_stochastic": ["mutants_sam:GuardedSAM", "pytorch_optimizer:SAM"],
     "nso": ["mutants_nso:NoiseLawNSO", "unseen_nso:LoopNSO", "unseen_nso:MatrixNoiseNSO"],
     "wp_sgd": ["unseen_nso:PerturbedSGDWPSGD", "unseen_nso:FlatLawWPSGD"],

@@ -263,3 +263,68 @@ def test_a_nan_step_from_a_stationary_point_says_the_update_was_0_over_0():
     with pytest.raises(NonFiniteError) as err:
         nan.path(prob, minimizer * 1.5, hp, 0, steps=1)
     assert "∇f = 0" not in str(err.value)
+
+
+class _CountingWPSGD(torch.optim.Optimizer):
+    """WP-SGD keeping its step count in an attribute and drawing U from a generator seeded with a
+    constant in its constructor (both outside torch's `Optimizer.__getstate__`)."""
+
+    def __init__(self, params, lr, sigma):
+        super().__init__(params, {"lr": lr, "sigma": sigma})
+        self.count = 0
+        self.gen = torch.Generator().manual_seed(0)
+
+    @torch.no_grad()
+    def step(self, closure):
+        ps = [p for g in self.param_groups for p in g["params"]]
+        noise = [torch.randn(p.shape, generator=self.gen, dtype=p.dtype) * self.defaults["sigma"] for p in ps]
+        for p, u in zip(ps, noise):
+            p.add_(u)
+        with torch.enable_grad():
+            loss = closure()
+        for p, u in zip(ps, noise):
+            p.sub_(u).add_(p.grad, alpha=-self.defaults["lr"])
+        self.count += 1
+        return loss
+
+
+def test_chains_late_in_a_run_continue_copies_of_one_warmed_up_optimizer():
+    """With ITERATION = i every chain's optimizer is a copy of one taken i steps on a linear loss:
+    its attributes kept (the count), its parameters set to the chain's row, its generator reseeded
+    per chain (the copies would otherwise draw one U in every chain)."""
+    from flatcheck.impl.protocol import ITERATION, Chains
+
+    impl = Implementation("counting", "wp_sgd", _CountingWPSGD)
+    x = torch.tensor([[0.5, -1.0], [0.5, -1.0], [1.5, 0.25]], dtype=torch.float64)
+    hp = {"lr": 0.01, "sigma": 0.1}
+    late = Chains(impl, example1(), x, {**hp, ITERATION: 7}, seed=3)
+    assert [d.opt.count for d in late._drivers] == [7, 7, 7]
+    assert torch.equal(torch.stack([d.vector() for d in late._drivers]), x)
+    moved = late.step()
+    assert not torch.equal(moved[0], moved[1])  # the same row, independent U
+    fresh = Chains(impl, example1(), x, hp, seed=3)
+    assert [d.opt.count for d in fresh._drivers] == [0, 0, 0]
+    # Each chain's own copy: stepping one leaves the trunk's other copies alone.
+    assert [d.opt.count for d in late._drivers] == [8, 8, 8]
+    assert len({id(d.opt) for d in late._drivers} | {id(d.params[0]) for d in late._drivers}) == 6
+
+
+class _LockedWPSGD(_CountingWPSGD):
+    """The same with a lock among its attributes: it cannot be deep-copied."""
+
+    def __init__(self, params, lr, sigma):
+        import threading
+
+        super().__init__(params, lr, sigma)
+        self.lock = threading.Lock()
+
+
+def test_an_optimizer_that_cannot_be_copied_is_warmed_up_chain_by_chain():
+    from flatcheck.impl.protocol import ITERATION, Chains
+
+    impl = Implementation("locked", "wp_sgd", _LockedWPSGD)
+    x = torch.tensor([[0.5, -1.0], [1.5, 0.25]], dtype=torch.float64)
+    late = Chains(impl, example1(), x, {"lr": 0.01, "sigma": 0.1, ITERATION: 4}, seed=3)
+    assert [d.opt.count for d in late._drivers] == [4, 4]
+    assert torch.equal(torch.stack([d.vector() for d in late._drivers]), x)
+    assert late._drivers[0].opt is not late._drivers[1].opt

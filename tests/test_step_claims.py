@@ -245,4 +245,6 @@ def test_sap_sign_fixed_across_steps_falsified():
     """A σ drawn once per optimizer is fair across chains (the first-step tests pass) but not fresh."""
     res = verdict("ahn2024.sap_step", user("mutants_sap:FixedSignSAP", "sap"), time_limit_s=20)
     assert res.verdict == "falsified", (res.reason, res.traceback)
-    assert "afresh" in res.reason
+    # Fresh objects: σ₂ = σ₁ in every chain; late in a run the chains continue copies of one
+    # optimizer, whose one σ is then not a fair draw given that run.
+    assert "afresh" in res.reason or "given the run's first" in res.reason

@@ -58,9 +58,11 @@ def test_a_normaliser_per_param_group_shows_only_with_several_groups():
     assert "one param group per tensor" in res.reason
 
 
-def sam_step_at(problem, x: list, name: str):
-    """wen2023.sam_step at one instance (η = 0.1, ρ = 0.05; deterministic, no search)."""
-    inst = PointInstance(problem, [sp.Rational(v) for v in x], scalars={"lr": 0.1, "rho": 0.05})
+def sam_step_at(problem, x: list, name: str, iteration: int = 0):
+    """wen2023.sam_step at one instance (η = 0.1, ρ = 0.05; deterministic, no search), the optimizer
+    `iteration` steps into a run."""
+    scalars = {"lr": 0.1, "rho": 0.05, "iteration": iteration}
+    inst = PointInstance(problem, [sp.Rational(v) for v in x], scalars=scalars)
     budget = dataclasses.replace(budget_for("quick"), alpha=1e-6, seed=5)
     return get("wen2023.sam_step").check(inst, user(f"unseen_sam:{name}", "sam"), budget)
 
@@ -85,6 +87,17 @@ def test_small_gradients_decide_the_guards():
     assert sam_step_at(q, [f"{k}/10000000" for k in (1, 2, 3)], "PlainSAM").holds is None
 
 
+def test_a_defect_waiting_for_a_step_count_shows_late_in_a_run():
+    """A sign flipped from the 100th step: the first steps of a fresh optimizer are right, the steps
+    after 500 on a linear loss (`iterations()`) are not; a class whose state changes after 10 steps
+    (LazyBufferSAM) and a plain one are right at every iteration."""
+    at = (wen_toy(), ["-1", "-1", "0", "-1/4"])
+    assert sam_step_at(*at, "LateSignFlipSAM").holds
+    assert sam_step_at(*at, "LateSignFlipSAM", 500).holds is False
+    assert sam_step_at(*at, "LazyBufferSAM", 500).holds
+    assert sam_step_at(*at, "PlainSAM", 500).holds
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "name, expected",
@@ -95,12 +108,15 @@ def test_small_gradients_decide_the_guards():
         ("LazyBufferSAM", "verified"),
     ],
 )
-def test_defects_after_many_steps_left_to_the_long_runs(name, expected):
-    """A defect keyed to a step count beyond the step claims' 3–6 steps (a sign flipped from step 100,
-    an ascent reused every 50th step) or to gradients smaller than their instances reach (an ascent
-    skipped below ‖g‖ = 1e-3) is not seen by them; theorem21's long run, which ends near the minimum,
-    sees each; a correct class whose state changes after 10 steps passes it."""
-    assert verdict("wen2023.sam_step", user(f"unseen_sam:{name}", "sam")).verdict == "verified"
+def test_defects_after_many_steps_shown_by_the_long_runs(name, expected):
+    """A defect keyed to a step count (a sign flipped from step 100, an ascent reused every 50th step)
+    or to gradients smaller than the step claims' instances reach (an ascent skipped below
+    ‖g‖ = 1e-3): theorem21's long run, which ends near the minimum, sees each; a correct class whose
+    state changes after 10 steps passes it. The step claims see the first only where an instance
+    checks the steps after iteration 500 (`test_a_defect_waiting_for_a_step_count_shows_late_in_a_run`),
+    the second nowhere (none of the steps they check, 1–6, 65–70 and 501–506, is a 50th)."""
+    if expected == "verified":
+        assert verdict("wen2023.sam_step", user(f"unseen_sam:{name}", "sam")).verdict == "verified"
     res = verdict("wen2023.theorem21", user(f"unseen_sam:{name}", "sam"))
     assert res.verdict == expected, (res.reason, res.counterexample, res.traceback)
 

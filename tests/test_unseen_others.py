@@ -46,7 +46,7 @@ def test_unseen_nso_scale_and_restore_defects_falsified(name, claim_id):
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "name",
-    ["SqrtDScaledNSO", "Sqrt2NSO", "UnpairedNSO", "EveryOtherStepNSO", "UniformWidthNSO", "BiasNoiseFreeNSO"],
+    ["Sqrt2NSO", "UnpairedNSO", "EveryOtherStepNSO", "UniformWidthNSO", "BiasNoiseFreeNSO"],
 )
 def test_unseen_nso_noise_defects_falsified_by_the_step_claim(name):
     """A changed noise law or scale, a −U that is not the pair's own, noise reused at the next step,
@@ -55,12 +55,14 @@ def test_unseen_nso_noise_defects_falsified_by_the_step_claim(name):
     assert res.verdict == "falsified", (res.reason, res.traceback)
 
 
-def alg1_step_at(name: str) -> bool | None:
+def alg1_step_at(name: str, iteration: int = 0) -> bool | None:
     """nso.alg1_step at one instance: the cubic ½‖W‖² + (W₁ + W₂)³/6 in d = 3, which the harness
-    splits as a 2 × 1 matrix (W₁, W₂) and a scalar, at W = (1/2, −1, 1/4)."""
+    splits as a 2 × 1 matrix (W₁, W₂) and a scalar, at W = (1/2, −1, 1/4), the optimizers
+    `iteration` steps into a run."""
     prob = ridge_polynomial([R(1)] * 3, [R(1), R(0), R(0)], [(3, R(1), [R(1), R(1), R(0)])])
     x = [R(1, 2), R(-1), R(1, 4)]
-    inst = PointInstance(prob, x, scalars={"lr": 2.0**-6, "sigma": 0.25, "k": 1, "noise": "gaussian"})
+    scalars = {"lr": 2.0**-6, "sigma": 0.25, "k": 1, "noise": "gaussian", "iteration": iteration}
+    inst = PointInstance(prob, x, scalars=scalars)
     budget = dataclasses.replace(budget_for("quick"), alpha=1e-6, seed=5)
     return get("nso.alg1_step").check(inst, user(f"unseen_nso:{name}", "nso"), budget).holds
 
@@ -72,6 +74,22 @@ def test_noise_shared_by_a_matrixs_rows_shows_from_three_dimensions():
     assert parameter_shapes(3) == [(2, 1), (1,)]
     assert alg1_step_at("LoopNSO")
     assert alg1_step_at("RowSharedNoiseNSO") is False
+
+
+def test_noise_scaled_by_the_dimension_shows_in_the_moments():
+    """σ/√d: the noise's variance falls threefold in d = 3, and with it the mean's curvature term."""
+    assert alg1_step_at("SqrtDScaledNSO") is False
+
+
+def test_noise_frozen_after_a_warm_up_shows_late_in_a_run():
+    """U reused from step 50 on: a fresh optimizer's steps are right; 64 or 500 steps into a run its
+    chains (copies of one warmed-up optimizer, `Chains`) all take the one frozen U, so the mean
+    step and E⟨δ₁, δ₂⟩ are wrong. A correct class gives the same verdict at every iteration."""
+    assert alg1_step_at("LateFrozenNoiseNSO", 0)
+    assert alg1_step_at("LateFrozenNoiseNSO", 64) is False
+    assert alg1_step_at("LateFrozenNoiseNSO", 500) is False
+    assert alg1_step_at("LoopNSO", 500)
+    assert alg1_step_at("MatrixNoiseNSO", 500)
 
 
 @pytest.mark.parametrize("name", ["PerturbedSGDWPSGD", "FlatLawWPSGD"])

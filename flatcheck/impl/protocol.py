@@ -27,13 +27,16 @@ generator, in both paths (`flatcheck.impl.harness`).
 
 from __future__ import annotations
 
+import copy
 import inspect
+import random
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+import numpy as np
 import torch
 
 from flatcheck.errors import FlatcheckError, NonFiniteError, ProtocolError
@@ -46,6 +49,9 @@ from flatcheck.problems.local import MonomialMap
 
 # The harness key a claim sets (truthy) to build a user's class with one param group per tensor.
 GROUPED = "param_groups"
+
+# The harness key a claim sets (an int i) to check the steps of optimizers i steps into a run (`Chains`).
+ITERATION = "iteration"
 
 # A --kwargs string naming an object: module.path:attr.path
 _REFERENCE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
@@ -191,7 +197,17 @@ class Chains:
 
     The harness generator is seeded with `seed`; `step(seed=s)` reseeds it for that step (the runs
     of `flatcheck.impl.dynamics` give every step its own seed). A user's optimizer draws from torch's
-    global RNG: it is seeded with `seed` once, continued from step to step, and never leaked.
+    global RNG: it is seeded once (`row_seed`), continued from step to step, and never leaked.
+
+    With the harness key `ITERATION` = i > 0 in hp, a user's optimizers start i steps into a run:
+    the papers' steps hold at every iteration, and a defect may wait for a step count (noise frozen
+    after a warm-up, a schedule, state first used at the second step). One optimizer takes i steps
+    on the linear loss ±⟨c, w⟩ (`_warm_up`) and each chain gets a copy of it — its state, counters
+    and buffers — with its parameters set to the chain's row (`_Driver.branch`). flatcheck's batched
+    steps are pure functions of their inputs; for them i changes nothing. A chain's copy holds the
+    trunk's state: right for a class that draws its noise when it steps, as the papers' algorithms
+    do (a class drawing noise for later steps ahead into its state would show one draw in every
+    chain).
 
     With `row` = i, only chain i of the n is run (x stays (n, d) at the start, the iterates are
     (1, d)): the harness draws for all n chains as the full run does and hands chain i its own, so
@@ -222,10 +238,15 @@ class Chains:
         self.iterates: list[torch.Tensor] = [x]
         self.draws: list[Any] = []
         self._drivers: list[_Driver] = []
+        iteration = int(self.hp.get(ITERATION, 0))
         if impl.batched_step is None:
             with _Rng(x.device) as rng:
-                torch.manual_seed(row_seed(seed, row))
-                self._drivers = [_Driver(impl, problem, r, self.hp, self.gen) for r in x]
+                if iteration:
+                    late = (self.hp, self.gen, iteration, seed, row)
+                    self._drivers = _late_drivers(impl, problem, self._all[0], x, *late)
+                else:
+                    torch.manual_seed(row_seed(seed, row))
+                    self._drivers = [_Driver(impl, problem, r, self.hp, self.gen) for r in x]
             self._rng = rng.state
 
     @property
@@ -309,6 +330,91 @@ def parameter_shapes(d: int) -> list[tuple[int, ...]]:
     return [(2, cols), (d - 1 - 2 * cols,), (1,)]
 
 
+def _late_drivers(
+    impl: Implementation,
+    problem: Problem,
+    first_row: torch.Tensor,
+    x: torch.Tensor,
+    hp: dict[str, Any],
+    gen: torch.Generator,
+    iteration: int,
+    seed: int,
+    row: int | None,
+) -> list[_Driver]:
+    """One driver per row of x, `iteration` steps into a run (`Chains`): copies of one warmed-up
+    optimizer, the same whichever chains this process runs (`row`); where the optimizer cannot be
+    copied, each warmed up on its own."""
+    torch.manual_seed(row_seed(seed, -1))
+    trunk = _warm_up(_Driver(impl, problem, first_row, hp, gen), iteration, seed)
+    torch.manual_seed(row_seed(seed, row))
+    first = 0 if row is None else row
+    if trunk.copyable():
+        return [trunk.branch(r, row_seed(seed, first + i)) for i, r in enumerate(x)]
+    return [_warm_up(_Driver(impl, problem, r, hp, gen), iteration, seed).reset(r) for r in x]
+
+
+def _warm_up(driver: _Driver, steps: int, seed: int) -> _Driver:
+    """`driver` after `steps` steps on the linear loss ±⟨c, w⟩, c = (1, −1, 1, …), its sign alternating:
+    every algorithm here steps a fixed −η′c on a linear loss (NSO's ∇f(W ± U) = c, SAM's ascent point
+    has gradient c, RSP's and SAP's projections of c off c vanish), so W returns near where it began
+    while the optimizer draws its noise, counts its steps and fills its buffers as in a run. The
+    harness's own draws for these steps come from a generator of their own: the checked steps get
+    the draws `step_examples` replays."""
+    x = driver.vector()
+    c = torch.ones_like(x)
+    c[1::2] = -1
+    n = driver.problem.n_examples if driver.problem.examples else 0
+    signs = (_Linear(c, n), _Linear(-c, n))
+    gen = torch.Generator(device=x.device)
+    gen.manual_seed(row_seed(seed, -2))
+    rows = x.unsqueeze(0)
+    for t in range(steps):
+        draw = harness_draws(driver.impl.spec, driver.problem, rows, driver.hp, gen)
+        rows = driver.step(None if draw is None else draw[0], signs[t % 2], gen).unsqueeze(0)
+        driver.impl.finite(rows, driver.hp)
+    return driver
+
+
+class _Linear:
+    """The loss ⟨c, w⟩ and every example's the same (`_Losses`' interface, on autograd's graph)."""
+
+    exact = False
+
+    def __init__(self, c: torch.Tensor, n_examples: int) -> None:
+        # + 0·‖w‖²: the gradient c stays a function of w on autograd's graph, so a class that
+        # differentiates it again (GD on L^asc's Hessian-vector product) gets the Hessian 0, not an error.
+        self.f: Loss = _of(lambda z: (z * c).sum() + 0 * (z * z).sum())
+        self.examples = [self.f] * n_examples
+
+
+def _reseed(obj: Any, seed: int) -> None:
+    """Reseed every generator `obj` holds — torch's, Python's random.Random, numpy's — in its
+    attributes, its param groups and its state, a few levels deep, from `seed` scrambled (never
+    the stream torch's global RNG gets from the same seed): the chains are independent runs, and a
+    copied optimizer (`_Driver.branch`) would otherwise draw in every chain what the first draws."""
+    found: list[Any] = []
+
+    def visit(v: Any, depth: int) -> None:
+        if isinstance(v, (torch.Generator, random.Random, np.random.RandomState, np.random.Generator)):
+            found.append(v)
+        elif depth and isinstance(v, dict):
+            for u in v.values():
+                visit(u, depth - 1)
+        elif depth and isinstance(v, (list, tuple)):
+            for u in v:
+                visit(u, depth - 1)
+
+    visit(vars(obj), 3)
+    for i, g in enumerate(found):
+        s = (seed * 6364136223846793005 + 1442695040888963407 + 7919 * i) % (2**62)
+        if isinstance(g, torch.Generator):
+            g.manual_seed(s)
+        elif isinstance(g, np.random.Generator):
+            g.bit_generator.state = type(g.bit_generator)(s).state
+        else:
+            g.seed(s % 2**32 if isinstance(g, np.random.RandomState) else s)
+
+
 class _Driver:
     """One optimizer on one parameter vector, split over several tensors, stepped by its driver.
 
@@ -331,10 +437,44 @@ class _Driver:
     def vector(self) -> torch.Tensor:
         return torch.cat([p.reshape(-1) for p in self.params])
 
-    def step(self, draw: Any) -> torch.Tensor:
+    def branch(self, x: torch.Tensor, seed: int) -> _Driver:
+        """A copy of this driver's optimizer, every attribute and its state deep-copied (torch's
+        `Optimizer.__getstate__` keeps only defaults, state and param groups: a step counter or a
+        cached draw in an attribute would be lost), with its own parameter tensors set to x and the
+        generators it holds reseeded from `seed` (`_reseed`)."""
+        twin = copy.copy(self)
+        twin.params, twin.opt = self._copies()
+        _reseed(twin.opt, seed)
+        return twin.reset(x)
+
+    def _copies(self) -> tuple[list[torch.nn.Parameter], torch.optim.Optimizer]:
+        memo: dict[int, Any] = {}
+        params = copy.deepcopy(self.params, memo)
+        opt = object.__new__(type(self.opt))
+        opt.__dict__.update(copy.deepcopy(self.opt.__dict__, memo))
+        return params, opt
+
+    def copyable(self) -> bool:
+        """Whether `branch` can copy this optimizer (a lock or an open file among its attributes cannot be)."""
+        try:
+            self._copies()
+        except Exception:  # whatever an attribute's __deepcopy__ or __reduce__ raises
+            return False
+        return True
+
+    def reset(self, x: torch.Tensor) -> _Driver:
+        """The parameters set to x, in place (the optimizer keeps its references to them)."""
+        with torch.no_grad():
+            for p, part in zip(self.params, x.split([p.numel() for p in self.params])):
+                p.copy_(part.view_as(p))
+        return self
+
+    def step(
+        self, draw: Any, losses: _Losses | _Linear | None = None, gen: torch.Generator | None = None
+    ) -> torch.Tensor:
         impl, spec, params = self.impl, self.impl.spec, self.params
-        losses = self.losses
-        loss_fn = _loss_for(spec, losses, self.problem, self.hp, draw, self.gen)
+        losses = losses or self.losses
+        loss_fn = _loss_for(spec, losses, self.problem, self.hp, draw, gen or self.gen)
         switch = losses.examples[int(draw)] if self.switch else None
         backward, exact = self.backward, losses.exact
         calls = 0

@@ -22,6 +22,14 @@ def log_uniform(lo_exp: int, hi_exp: int) -> st.SearchStrategy[float]:
     return st.builds(lambda k: 2.0**k, st.integers(lo_exp, hi_exp))
 
 
+def iterations() -> st.SearchStrategy[int]:
+    """The iteration i at which a step claim checks an optimizer's steps (i + 1, i + 2, …): a fresh
+    object (0; its second step is already the one where state made at the first is used) and late
+    in a run (64, 500: a cache, a schedule or a freeze that switches on after a warm-up). A paper's
+    update rule holds at every i; shrinking goes to the earliest i that shows a defect."""
+    return st.sampled_from((0, 64, 500))
+
+
 def unit_vector(d: int) -> st.SearchStrategy[list[float]]:
     """A direction on S^{d−1}, drawn as a normalised integer vector (never zero)."""
     return (

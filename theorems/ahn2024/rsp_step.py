@@ -16,6 +16,9 @@ all chains (`flatcheck.impl.predict.two_step_tests` says why not in looks); η i
 scope. The implementation is constructed with lr, rho, eps0 = ∞, lr_prime = lr. Algorithm 1's
 other branch, x_{t+1} = x_t − η′∇f(x_t) where ‖∇f(x_t)‖ > ε₀, is checked first on consecutive
 steps of one optimizer built with ε₀ = ½‖∇f(x₀)‖ and η′ = 4η (`plain_branch`), to round-off.
+Both are checked with the optimizers i ∈ {0, 64, 500} steps into a run (`iterations()`: one
+optimizer warmed up on a linear loss and copied to every chain; the plain branch fresh and at i):
+(2) holds at every t, and a defect may wait for a step count.
 No symbolic part of its own: (2) is an update rule; the exact sphere moments of g its predictions use are
 computed by flatcheck.impl.predict.rsp_moments.
 """
@@ -37,7 +40,16 @@ from flatcheck.impl.predict import (
     step_moment_tests,
     two_step_tests,
 )
-from flatcheck.problems import PointInstance, example1, log_uniform, point_instances, quadratics, random_polynomials
+from flatcheck.impl.protocol import ITERATION
+from flatcheck.problems import (
+    PointInstance,
+    example1,
+    iterations,
+    log_uniform,
+    point_instances,
+    quadratics,
+    random_polynomials,
+)
 from flatcheck.verify import Claim, Constant, Evidence, constant
 
 CONSTANTS = (
@@ -60,7 +72,7 @@ def plain_branch(inst: PointInstance, impl, seed: int) -> PathJudgement:
     x = inst.x_tensor()
     eps0 = 0.5 * float(torch.linalg.vector_norm(prob.grad(x)))
     lr_prime = LR_PRIME_RATIO * s["lr"]
-    hp = {"lr": s["lr"], "rho": s["rho"], "eps0": eps0, "lr_prime": lr_prime}
+    hp = {"lr": s["lr"], "rho": s["rho"], "eps0": eps0, "lr_prime": lr_prime, ITERATION: s.get("iteration", 0)}
 
     def candidates(point: list) -> list | None:
         norm = float(torch.linalg.vector_norm(prob.grad(torch.tensor(point, dtype=torch.float64))))
@@ -77,7 +89,7 @@ def check(inst: PointInstance, impl, budget) -> Evidence:
     branch = plain_branch(inst, impl, budget.seed)
     if branch.holds is False:
         return Evidence(False, branch.values, margin=branch.margin, note=branch.note)
-    hp = {"lr": s["lr"], "rho": s["rho"], "eps0": math.inf, "lr_prime": s["lr"]}
+    hp = {"lr": s["lr"], "rho": s["rho"], "eps0": math.inf, "lr_prime": s["lr"], ITERATION: s.get("iteration", 0)}
     c_rho, c_eta = constant(budget, CONSTANTS, "c_rho"), constant(budget, CONSTANTS, "c_eta")
     mean, variance, conditional = rsp_moments(prob, inst.x, sp.Rational(c_rho * s["rho"]))
     n = budget.draws(impl)
@@ -112,7 +124,7 @@ CLAIM = Claim(
     faithful="exact",
     instances=lambda budget: point_instances(
         st.one_of(random_polynomials(d=st.integers(2, 3)), st.just(example1()), quadratics(d=st.integers(2, 3))),
-        scalars={"lr": log_uniform(-8, -4), "rho": log_uniform(-4, -1)},
+        scalars={"lr": log_uniform(-8, -4), "rho": log_uniform(-4, -1), "iteration": iterations()},
         lo=-4,
         hi=4,
     ),

@@ -24,6 +24,9 @@ Four parts, on Setting-1 losses f = (1/n)Σf_i with a per-example split, at a ra
    with ε₀ = ½‖∇f(x₀)‖ and η′ = η/4, each x − η′∇f(x) while ‖∇f‖ > ε₀ (a class that takes η or
    perturbs there fails at its first step; the drawn instances reach that branch with η′ ≠ η only
    now and then).
+Parts 1–3 are checked with the optimizers i ∈ {0, 64, 500} steps into a run (`iterations()`: one
+optimizer warmed up on a linear loss and copied to every chain, `flatcheck.impl.protocol.Chains`),
+part 4 both fresh and at i: (7) holds at every t, and a defect may wait for a step count.
 ε₀ is drawn as ∞ or as 2‖∇f(x)‖ (perturbed branch) or ½‖∇f(x)‖ (η′ branch), so the branch is never
 decided by round-off. Where ∇f(x) = 0 or some ∇f_i(x) = 0 (Remark 2's random fallback direction
 then makes the step unpredictable to round-off) the instance is out of scope.
@@ -39,7 +42,8 @@ import torch
 from hypothesis import strategies as st
 
 from flatcheck.impl.predict import error_model, judge_path, margin, memo, sap_family
-from flatcheck.problems import PointInstance, log_uniform, manifold_losses, point_instances, wen_toy
+from flatcheck.impl.protocol import ITERATION
+from flatcheck.problems import PointInstance, iterations, log_uniform, manifold_losses, point_instances, wen_toy
 from flatcheck.stats import mean_interval
 from flatcheck.verify import Claim, Constant, Evidence, constant
 
@@ -75,6 +79,7 @@ def check(inst: PointInstance, impl, budget) -> Evidence:
     x = inst.x_tensor(dtype=model.dtype, device=budget.device)
     grad_norm = float(torch.linalg.vector_norm(prob.grad(x.double())))
     hp = {"lr": s["lr"], "lr_prime": s["lr"] * s["lr_prime_ratio"], "rho": s["rho"]}
+    at = {ITERATION: s.get("iteration", 0)}
     hp["eps0"] = s["eps0_ratio"] * grad_norm if math.isfinite(s["eps0_ratio"]) else math.inf
     keys = [(i, sign) for i in range(prob.n_examples) for sign in (1, -1)]
 
@@ -99,14 +104,14 @@ def check(inst: PointInstance, impl, budget) -> Evidence:
     if fits is None:
         return Evidence(None, out_of_scope="∇f(x) = 0 or some ∇f_i(x) = 0 (Remark 2's random direction)")
     n = budget.draws(impl, cap=budget.scaled(512, 2048, 8192))
-    path = impl.run_many(prob, x.expand(n, -1).clone(), hp, budget.seed, steps=2).cpu().to(torch.float64)
+    path = impl.run_many(prob, x.expand(n, -1).clone(), {**hp, **at}, budget.seed, steps=2).cpu().to(torch.float64)
     got = path[:, 1]
     judged = [f.fit(got) for f in fits]
     m = torch.stack([j.margin for j in judged])  # (candidates, chains)
     best = m.max(0).values
     r = int(best.argmin())
     worst = float(best[r])
-    values = {"hp": hp, "draws": n, "grad_norm": grad_norm, "dtype": str(model.dtype)}
+    values = {"hp": {**hp, **at}, "draws": n, "grad_norm": grad_norm, "dtype": str(model.dtype)}
     if worst < 0:
         k = int(m[:, r].argmax())
         kind, value = fits[k].explain(got[r])
@@ -153,7 +158,10 @@ def check(inst: PointInstance, impl, budget) -> Evidence:
     )
     values.update(sigma_pairs=pairs, sigma_repeated=same, sigma_fresh_p_value=p_fresh)
     if p_sign < budget.alpha / 4:
-        return Evidence(False, values, margin=-1.0, note=f"σ = +1 in {plus} of {count} steps: σ_t is not ±1 fair")
+        note = f"σ = +1 in {plus} of {count} steps: σ_t is not ±1 fair"
+        if at[ITERATION]:
+            note += f" given the run's first {at[ITERATION]} steps (each chain continues a copy of one run)"
+        return Evidence(False, values, margin=-1.0, note=note)
     if p_fresh < budget.alpha / 4:
         note = f"σ₂ = σ₁ in {same} of {pairs} chains: σ_t is not drawn afresh at every step"
         return Evidence(False, values, margin=-1.0, note=note)
@@ -170,7 +178,7 @@ def check(inst: PointInstance, impl, budget) -> Evidence:
             impl,
             prob,
             x.expand(budget.scaled(2, 4, 8), -1).clone(),
-            run_hp,
+            {**run_hp, **at},
             seed,
             budget.scaled(2, 3, 4),
             candidates if run_hp is hp else candidates_for(run_hp),
@@ -200,6 +208,7 @@ CLAIM = Claim(
             "lr_prime_ratio": st.sampled_from([1.0, 0.5, 4.0]),
             "rho": log_uniform(-6, 0),
             "eps0_ratio": st.sampled_from([math.inf, 2.0, 0.5]),
+            "iteration": iterations(),
         },
         lo=-4,
         hi=4,

@@ -20,6 +20,9 @@ a rational W₀:
   side is the bound for a mean of non-negative draws with the exact E‖δ₁‖⁴ (`step_moment_tests`).
   η is drawn small (2⁻⁸…2⁻⁴): every test is valid for any η, and with
   W₁ ≈ W₀ a perturbation reused at step 2 gives δ₂ ≈ δ₁, which (iii) then detects.
+The steps are checked with the optimizers i ∈ {0, 64, 500} steps into a run (`iterations()`: one
+optimizer warmed up on a linear loss and copied to every chain, `flatcheck.impl.protocol.Chains`):
+lines 2–6 hold at every i, and noise frozen or rescaled after a warm-up shows only late.
 The implementation is constructed with lr, sigma, k, and noise = P when its constructor takes a
 `noise` argument (each instance draws P from the four laws, so an implementation is probed under
 every law the paper uses); a class without one is checked with Gaussian P (its default) only.
@@ -38,7 +41,16 @@ from hypothesis import strategies as st
 from flatcheck.algorithms import LAWS
 from flatcheck.impl.nso_readback import noise_hyper, unsupported_law
 from flatcheck.impl.predict import gd_prediction, margins, noise_reach, perturbed_steps
-from flatcheck.problems import PointInstance, example1, log_uniform, point_instances, quadratics, random_polynomials
+from flatcheck.impl.protocol import ITERATION
+from flatcheck.problems import (
+    PointInstance,
+    example1,
+    iterations,
+    log_uniform,
+    point_instances,
+    quadratics,
+    random_polynomials,
+)
 from flatcheck.verify import Claim, Constant, Evidence, constant
 
 CONSTANTS = (
@@ -62,7 +74,7 @@ def check(inst: PointInstance, impl, budget) -> Evidence:
     noise = noise_hyper(law, impl)
     if noise is None:
         return Evidence(None, out_of_scope=unsupported_law(impl, law))
-    hp = {"lr": s["lr"], "sigma": s["sigma"], "k": s["k"], **noise}
+    hp = {"lr": s["lr"], "sigma": s["sigma"], "k": s["k"], ITERATION: s.get("iteration", 0), **noise}
     x = inst.x_tensor(device=budget.device)
     scale = step_scale(budget, s["k"])
     if is_quadratic(inst):
@@ -102,6 +114,7 @@ CLAIM = Claim(
             "sigma": log_uniform(-4, -1),
             "k": st.sampled_from([1, 2, 4]),
             "noise": st.sampled_from(LAWS),
+            "iteration": iterations(),
         },
         lo=-4,
         hi=4,

@@ -12,6 +12,8 @@ level α/3 each; (ii)'s lower side by the exact E‖δ₁‖⁴, as ‖δ₁‖�
 what NSO's two-point, k-averaged step reduces); (iii) E⟨δ₁, δ₂⟩ = 0 — fresh U every iteration.
 As for nso.alg1_step, P is drawn per instance from the paper's four laws and passed as `noise`
 when the class takes it (exact moments of each law); a class without one is checked with Gaussian P.
+The steps are checked with the optimizers i ∈ {0, 64, 500} steps into a run (`iterations()`,
+as for nso.alg1_step): the update holds at every iteration.
 Declared constant: the step's coefficient 1 in W − η·g(W + U); moved, mean and variance scale with it.
 No symbolic part: the weight-perturbed step is an update rule, predicted per draw from the formula itself;
 there is no closed form to derive.
@@ -24,7 +26,16 @@ from hypothesis import strategies as st
 from flatcheck.algorithms import LAWS
 from flatcheck.impl.nso_readback import noise_hyper, unsupported_law
 from flatcheck.impl.predict import perturbed_steps
-from flatcheck.problems import PointInstance, example1, log_uniform, point_instances, quadratics, random_polynomials
+from flatcheck.impl.protocol import ITERATION
+from flatcheck.problems import (
+    PointInstance,
+    example1,
+    iterations,
+    log_uniform,
+    point_instances,
+    quadratics,
+    random_polynomials,
+)
 from flatcheck.verify import Claim, Constant, Evidence, constant
 
 CONSTANTS = (Constant("step", 1.0, "1 in W − η g(W + U)", "exact", text="the step's coefficient"),)
@@ -36,7 +47,7 @@ def check(inst: PointInstance, impl, budget) -> Evidence:
     noise = noise_hyper(law, impl)
     if noise is None:
         return Evidence(None, out_of_scope=unsupported_law(impl, law))
-    hp = {"lr": s["lr"], "sigma": s["sigma"], **noise}
+    hp = {"lr": s["lr"], "sigma": s["sigma"], ITERATION: s.get("iteration", 0), **noise}
     x = inst.x_tensor(device=budget.device)
     failed, margin, values = perturbed_steps(
         impl,
@@ -67,7 +78,12 @@ CLAIM = Claim(
         # From d = 3 the harness's tensors include a 2 × 1 matrix, where noise shared by a matrix's rows
         # shows (`parameter_shapes`); the quadratics cannot see the noise's law at all.
         st.one_of(random_polynomials(d=st.integers(2, 3)), st.just(example1()), quadratics(d=st.integers(2, 4))),
-        scalars={"lr": log_uniform(-8, -4), "sigma": log_uniform(-4, -1), "noise": st.sampled_from(LAWS)},
+        scalars={
+            "lr": log_uniform(-8, -4),
+            "sigma": log_uniform(-4, -1),
+            "noise": st.sampled_from(LAWS),
+            "iteration": iterations(),
+        },
         lo=-4,
         hi=4,
     ),
