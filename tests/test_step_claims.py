@@ -13,7 +13,7 @@ import sympy as sp
 import torch
 
 from flatcheck.impl import Implementation, builtin
-from flatcheck.problems import PointInstance, example1
+from flatcheck.problems import PointInstance, example1, wen_toy
 from flatcheck.verify.profiles import budget_for
 from flatcheck.verify.registry import get
 from flatcheck.verify.runner import run_claim
@@ -248,3 +248,17 @@ def test_sap_sign_fixed_across_steps_falsified():
     # Fresh objects: σ₂ = σ₁ in every chain; late in a run the chains continue copies of one
     # optimizer, whose one σ is then not a fair draw given that run.
     assert "afresh" in res.reason or "given the run's first" in res.reason
+
+
+def test_sap_iterate_landing_where_its_step_is_undefined_is_not_a_defect():
+    """On the toy from (0, 0, −1/8, −1/4) with η = 1/4, ρ = 1 and ε₀ = ½‖∇f‖, η′ = η/4 (sap_step's
+    η′-branch run), one step lands exactly on x₃ = 0, where ∇f_i = 0 and (7) is 0/0: a correct SAP's
+    NaN at the next step is arithmetic, so the steps up to that point are judged (quick, seed 10,
+    stopped the whole check with exit 2 before)."""
+    x = [sp.Rational(v) for v in ("0", "0", "-1/8", "-1/4")]
+    scalars = {"lr": 0.25, "lr_prime_ratio": 0.5, "rho": 1.0, "eps0_ratio": 0.5, "iteration": 500}
+    budget = dataclasses.replace(budget_for("quick"), seed=10)
+    ev = get("ahn2024.sap_step").check(
+        PointInstance(wen_toy(), x, scalars=scalars), user("broken_sap:ReferenceSAP", "sap"), budget
+    )
+    assert ev.holds, ev.note

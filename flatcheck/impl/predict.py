@@ -30,6 +30,7 @@ import sympy as sp
 import torch
 
 from flatcheck import cache
+from flatcheck.errors import NonFiniteError
 from flatcheck.impl.protocol import ITERATION
 from flatcheck.problems import Problem
 from flatcheck.problems.compile import to_mpmath, to_torch
@@ -777,6 +778,25 @@ def safe_steps(candidates: Callable[[list], list[NormaliserFit] | None], x0: lis
     return most
 
 
+def _finite_path(
+    impl, problem: Problem, x0: torch.Tensor, hp: dict[str, Any], seed: int, steps: int, judged: Callable[[list], bool]
+) -> torch.Tensor:
+    """The iterates of `steps` steps (n, steps + 1, d), or of fewer where a step that would not be
+    judged (`judged(point)` false: beyond `reach`, or where the paper's step is undefined) gave NaN
+    or inf: the paper's own iterates diverge there (η = 1/4, ρ = 1 on a quartic), or its step is 0/0
+    (SAP's iterate landing exactly where ∇f_i = 0) — arithmetic, not the algorithm at the instance.
+    A run is replayed exactly by its seed, so the shorter run is the longer one's start."""
+    try:
+        return impl.run_many(problem, x0, hp, seed, steps)
+    except NonFiniteError:
+        if steps == 1:
+            raise
+        prefix = _finite_path(impl, problem, x0, hp, seed, steps - 1, judged)
+        if prefix.shape[1] < steps or not all(judged(row.tolist()) for row in prefix[:, -1].double()):
+            return prefix
+        raise
+
+
 def judge_path(
     impl,
     problem: Problem,
@@ -817,8 +837,13 @@ def _judge_path(
     model: ErrorModel,
 ) -> PathJudgement:
     start = int(hp.get(ITERATION, 0))
-    path = impl.run_many(problem, x0.to(model.dtype), hp, seed, steps).cpu().to(torch.float64)
-    bound = reach(path[0, 0].tolist())
+    bound = reach(x0[0].tolist())
+
+    def judged(point: list) -> bool:
+        return max(abs(v) for v in point) <= bound and bool(candidates(point))
+
+    path = _finite_path(impl, problem, x0.to(model.dtype), hp, seed, steps, judged).cpu().to(torch.float64)
+    steps = path.shape[1] - 1
     worst: tuple[float, str] = (math.inf, "")
     largest = (0.0, "")
     judged_steps = 0
