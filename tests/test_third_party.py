@@ -41,7 +41,8 @@ CLOSE = 1e-6
 
 def sam_impl(label: str):
     target, factory, driver, kwargs, _ = CONFIGS[label]
-    return user_implementation(target, None, kwargs=kwargs, factory=factory, driver=driver)["sam"]
+    # Named: only SAM itself is inferred from its name (`AlgorithmSpec.others`).
+    return user_implementation(target, "sam", kwargs=kwargs, factory=factory, driver=driver)["sam"]
 
 
 @pytest.mark.parametrize("label", CONFIGS)
@@ -125,7 +126,8 @@ def test_a_driver_that_cannot_drive_is_one_protocol_error():
 
 def test_cli_check_with_factory_and_driver(tmp_path, capsys):
     code = main(
-        ["check", "pytorch_optimizer:GSAM", "--factory", "third_party_sam:gsam", "--driver", "outputs_loss"]
+        ["check", "pytorch_optimizer:GSAM", "--algorithm", "sam", "--factory", "third_party_sam:gsam"]
+        + ["--driver", "outputs_loss"]
         + ["--kwargs", '{"alpha": 0.4}', "--claims", "wen2023.sam_step", "--profile", "quick"]
         + ["--out", str(tmp_path), "--quiet", "--time-limit", "5", "--jobs", "1"]
     )

@@ -12,6 +12,7 @@ import pytest
 import sympy as sp
 from test_step_claims import user, verdict
 
+from flatcheck.errors import FlatcheckError
 from flatcheck.impl import BUILTINS, infer_algorithm
 from flatcheck.problems import PointInstance, wen_toy
 from flatcheck.problems.quadratic import quadratic
@@ -155,8 +156,16 @@ def test_unseen_defective_rsps_falsified_by_the_moments(name):
 
 @pytest.mark.parametrize(
     "name, kind",
-    [("PerTensorSphereRSP", "rsp"), ("TensorSAM", "sam"), ("GSAM", "sam"), ("SAMOptimizer", "sam"), ("MySAMv2", "sam")],
+    [("PerTensorSphereRSP", "rsp"), ("TensorSAM", "sam"), ("SAMOptimizer", "sam"), ("MySAMv2", "sam")],
 )
 def test_an_alias_counts_at_a_word_edge_only(name, kind):
     """The nso inside 'Tensor' is no NSO; a SAM suffix or prefix of a word still names SAM."""
     assert infer_algorithm(name, list(BUILTINS)) == kind
+
+
+@pytest.mark.parametrize("name", ["GSAM", "FriendlySAM", "LookSAM", "WSAM", "BSAM", "ASAM"])
+def test_sams_variants_are_not_checked_as_sam_by_their_name(name):
+    """Other published algorithms whose names end in SAM (pytorch-optimizer ships five): SAM's
+    statements are not theirs, so only --algorithm sam checks them against SAM."""
+    with pytest.raises(FlatcheckError, match=f"{name} looks like .*another algorithm than sam.*--algorithm sam"):
+        infer_algorithm(name, list(BUILTINS))

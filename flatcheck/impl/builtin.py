@@ -189,6 +189,18 @@ for _spec in (
         calls=lambda hp: 1,
         driver="sam",
         family=("sam_stochastic",),
+        # SAM's variants with updates of their own (pytorch-optimizer ships the first five): no
+        # claim of the catalog states their steps, so SAM's must not be pinned on them by name.
+        others={
+            "gsam": "GSAM (Zhuang et al., ICLR 2022: surrogate gap guided SAM)",
+            "wsam": "WSAM (Yue et al., KDD 2023: weighted SAM)",
+            "bsam": "bSAM (Möllenhoff & Khan, ICLR 2023: Bayesian SAM)",
+            "friendlysam": "Friendly SAM (Li et al., CVPR 2024)",
+            "looksam": "LookSAM (Liu et al., CVPR 2022: the ascent reused for several steps)",
+            "asam": "ASAM (Kwon et al., ICML 2021: adaptive SAM)",
+            "esam": "ESAM (Du et al., ICLR 2022: efficient SAM)",
+            "ssam": "SSAM (Mi et al., NeurIPS 2022: sparse SAM)",
+        },
     ),
     AlgorithmSpec(
         "sam_stochastic",

@@ -56,6 +56,14 @@ def infer_algorithm(class_name: str, known: list[str]) -> str:
             + (f" (it could be {', '.join(sorted(kept))})" if kept else "")
             + f"; pass --algorithm ({'|'.join(sorted(known))})"
         )
+    other = SPECS[kept[0]].others.get(name) if kept[0] in SPECS else None
+    if other is not None:
+        raise FlatcheckError(
+            f"{class_name} looks like {other}, another algorithm than {kept[0]}: no claim of the catalog "
+            f"states its update, so flatcheck does not check it as {kept[0]} by its name; "
+            f"--algorithm {kept[0]} checks it against {kept[0]}'s statements (where it departs from "
+            f"them, those are its own defects only if it means to be {kept[0]})"
+        )
     return kept[0]
 
 

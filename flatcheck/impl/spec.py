@@ -61,6 +61,8 @@ class AlgorithmSpec:
         checks it.
     aliases: spellings of the algorithm inside a class name (lower case, letters and digits).
     family: the other algorithms the same class serves (a SAM is full-batch and stochastic SAM).
+    others: class names (lower case, letters and digits) of other published algorithms that an
+        alias would match, each with what it is: such a class is never inferred to be this one.
     protocol: one paragraph telling a user how flatcheck constructs and drives an implementation.
     """
 
@@ -79,6 +81,7 @@ class AlgorithmSpec:
     driver: str = "closure"
     random: bool = False
     family: tuple[str, ...] = ()
+    others: Mapping[str, str] = field(default_factory=dict)
 
     def complete(self, hp: Mapping[str, Any]) -> dict[str, Any]:
         """The claim's hyper-parameters with every default filled in (hp's own values first)."""
