@@ -328,3 +328,24 @@ def test_an_optimizer_that_cannot_be_copied_is_warmed_up_chain_by_chain():
     assert [d.opt.count for d in late._drivers] == [4, 4]
     assert torch.equal(torch.stack([d.vector() for d in late._drivers]), x)
     assert late._drivers[0].opt is not late._drivers[1].opt
+
+
+def test_a_class_seeding_its_generator_with_a_constant_still_runs_independent_chains():
+    """_CountingWPSGD seeds its generator with 0 in its constructor: every chain's optimizer would
+    draw the same U (its steps from one row all equal, a correct class falsified); the harness
+    reseeds them per chain. A generator passed in and shared by the chains is left alone."""
+    from flatcheck.impl.protocol import Chains
+
+    x = torch.tensor([[0.5, -1.0]] * 3, dtype=torch.float64)
+    hp = {"lr": 0.01, "sigma": 0.1}
+    moved = Chains(Implementation("counting", "wp_sgd", _CountingWPSGD), example1(), x, hp, seed=3).step()
+    assert not torch.equal(moved[0], moved[1]) and not torch.equal(moved[1], moved[2])
+    shared = torch.Generator().manual_seed(5)
+
+    def factory(params, lr, sigma):
+        opt = _CountingWPSGD(params, lr, sigma)
+        opt.gen = shared
+        return opt
+
+    Chains(Implementation("shared", "wp_sgd", None, factory=factory), example1(), x, hp, seed=3).step()
+    assert shared.initial_seed() == 5

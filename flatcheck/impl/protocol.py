@@ -207,7 +207,9 @@ class Chains:
     steps are pure functions of their inputs; for them i changes nothing. A chain's copy holds the
     trunk's state: right for a class that draws its noise when it steps, as the papers' algorithms
     do (a class drawing noise for later steps ahead into its state would show one draw in every
-    chain).
+    chain). A class that seeds its own generator with a constant (reproducible runs) would draw
+    alike in every chain too: where an optimizer built apart (a probe) holds a generator in the same
+    state as the first chain's, every chain's is reseeded.
 
     With `row` = i, only chain i of the n is run (x stays (n, d) at the start, the iterates are
     (1, d)): the harness draws for all n chains as the full run does and hands chain i its own, so
@@ -248,6 +250,13 @@ class Chains:
                     torch.manual_seed(row_seed(seed, row))
                     self._drivers = [_Driver(impl, problem, r, self.hp, self.gen) for r in x]
             self._rng = rng.state
+            if not iteration:
+                with _Rng(x.device):  # the probe's own draws leave the run's stream alone
+                    probe = _Driver(impl, problem, x[0], self.hp, self.gen)
+                if _seeded_alike(probe.opt, self._drivers[0].opt):
+                    first = 0 if row is None else row
+                    for i, drv in enumerate(self._drivers):
+                        _reseed(drv.opt, row_seed(seed, first + i))
 
     @property
     def x(self) -> torch.Tensor:
@@ -387,15 +396,16 @@ class _Linear:
         self.examples = [self.f] * n_examples
 
 
-def _reseed(obj: Any, seed: int) -> None:
-    """Reseed every generator `obj` holds — torch's, Python's random.Random, numpy's — in its
-    attributes, its param groups and its state, a few levels deep, from `seed` scrambled (never
-    the stream torch's global RNG gets from the same seed): the chains are independent runs, and a
-    copied optimizer (`_Driver.branch`) would otherwise draw in every chain what the first draws."""
+_GENERATORS = (torch.Generator, random.Random, np.random.RandomState, np.random.Generator)
+
+
+def _generators(obj: Any) -> list[Any]:
+    """The generators `obj` holds — torch's, Python's random.Random, numpy's — in its attributes,
+    its param groups and its state, a few levels deep, in a fixed order."""
     found: list[Any] = []
 
     def visit(v: Any, depth: int) -> None:
-        if isinstance(v, (torch.Generator, random.Random, np.random.RandomState, np.random.Generator)):
+        if isinstance(v, _GENERATORS):
             found.append(v)
         elif depth and isinstance(v, dict):
             for u in v.values():
@@ -405,7 +415,32 @@ def _reseed(obj: Any, seed: int) -> None:
                 visit(u, depth - 1)
 
     visit(vars(obj), 3)
-    for i, g in enumerate(found):
+    return found
+
+
+def _state(g: Any) -> bytes:
+    if isinstance(g, torch.Generator):
+        return bytes(g.get_state().numpy())
+    if isinstance(g, np.random.Generator):
+        return repr(g.bit_generator.state).encode()
+    if isinstance(g, np.random.RandomState):
+        return g.get_state()[1].tobytes()
+    return repr(g.getstate()).encode()
+
+
+def _seeded_alike(a: Any, b: Any) -> bool:
+    """Whether two optimizers built apart hold distinct generators in one state (a class seeding its
+    own generator with a constant): their chains would draw alike. A generator both hold (passed in
+    by the caller) is shared, its draws going to the chains in turn."""
+    return any(g is not h and _state(g) == _state(h) for g, h in zip(_generators(a), _generators(b)))
+
+
+def _reseed(obj: Any, seed: int) -> None:
+    """Reseed every generator `obj` holds (`_generators`) from `seed` scrambled (never the stream
+    torch's global RNG gets from the same seed): the chains are independent runs, and a copied
+    optimizer (`_Driver.branch`) or a class seeding its generator with a constant would otherwise
+    draw in every chain what the first draws."""
+    for i, g in enumerate(_generators(obj)):
         s = (seed * 6364136223846793005 + 1442695040888963407 + 7919 * i) % (2**62)
         if isinstance(g, torch.Generator):
             g.manual_seed(s)
