@@ -250,7 +250,7 @@ class Chains:
                     torch.manual_seed(row_seed(seed, row))
                     self._drivers = [_Driver(impl, problem, r, self.hp, self.gen) for r in x]
             self._rng = rng.state
-            if not iteration:
+            if not iteration and self._drivers:
                 with _Rng(x.device):  # the probe's own draws leave the run's stream alone
                     probe = _Driver(impl, problem, x[0], self.hp, self.gen)
                 if _seeded_alike(probe.opt, self._drivers[0].opt):
