@@ -778,20 +778,18 @@ def safe_steps(candidates: Callable[[list], list[NormaliserFit] | None], x0: lis
     return most
 
 
-def _finite_path(
-    impl, problem: Problem, x0: torch.Tensor, hp: dict[str, Any], seed: int, steps: int, judged: Callable[[list], bool]
-) -> torch.Tensor:
-    """The iterates of `steps` steps (n, steps + 1, d), or of fewer where a step that would not be
-    judged (`judged(point)` false: beyond `reach`, or where the paper's step is undefined) gave NaN
-    or inf: the paper's own iterates diverge there (η = 1/4, ρ = 1 on a quartic), or its step is 0/0
-    (SAP's iterate landing exactly where ∇f_i = 0) — arithmetic, not the algorithm at the instance.
-    A run is replayed exactly by its seed, so the shorter run is the longer one's start."""
+def _finite_path(run: Callable[[int], torch.Tensor], steps: int, judged: Callable[[list], bool]) -> torch.Tensor:
+    """The iterates of `run(steps)` (n, steps + 1, d), or of fewer steps where a step that would
+    not be judged (`judged(point)` false: beyond `reach`, or where the paper's step is undefined)
+    gave NaN or inf: the paper's own iterates diverge there (η = 1/4, ρ = 1 on a quartic), or its
+    step is 0/0 (SAP's iterate landing exactly where ∇f_i = 0) — arithmetic, not the algorithm at
+    the instance. A run is replayed exactly by its seed, so the shorter run is the longer one's start."""
     try:
-        return impl.run_many(problem, x0, hp, seed, steps)
+        return run(steps)
     except NonFiniteError:
         if steps == 1:
             raise
-        prefix = _finite_path(impl, problem, x0, hp, seed, steps - 1, judged)
+        prefix = _finite_path(run, steps - 1, judged)
         if prefix.shape[1] < steps or not all(judged(row.tolist()) for row in prefix[:, -1].double()):
             return prefix
         raise
@@ -814,35 +812,31 @@ def judge_path(
     the `ErrorModel`. With hp's `ITERATION` = i > 0 the optimizers are i steps into a run
     (`Chains`); a fresh object's steps are judged first, as they cost little: a defect of the first
     steps (ρ warmed up) and one that waits for a step count both show at every such instance."""
-    late = int(hp.get(ITERATION, 0))
-    if late:
-        fresh = _judge_path(impl, problem, x0, {**hp, ITERATION: 0}, seed, steps, candidates, what, model)
-        if fresh.holds is not True:
-            return fresh
-    judged = _judge_path(impl, problem, x0, hp, seed, steps, candidates, what, model)
-    if late and judged.holds is True:
-        judged.margin = min(judged.margin, fresh.margin)
-    return judged
-
-
-def _judge_path(
-    impl,
-    problem: Problem,
-    x0: torch.Tensor,
-    hp: dict[str, Any],
-    seed: int,
-    steps: int,
-    candidates: Callable[[list], list[NormaliserFit] | None],
-    what: str,
-    model: ErrorModel,
-) -> PathJudgement:
-    start = int(hp.get(ITERATION, 0))
     bound = reach(x0[0].tolist())
 
     def judged(point: list) -> bool:
         return max(abs(v) for v in point) <= bound and bool(candidates(point))
 
-    path = _finite_path(impl, problem, x0.to(model.dtype), hp, seed, steps, judged).cpu().to(torch.float64)
+    def judge(run_hp: dict[str, Any]) -> PathJudgement:
+        path = _finite_path(lambda n: impl.run_many(problem, x0.to(model.dtype), run_hp, seed, n), steps, judged)
+        return _judge_steps(path.cpu().to(torch.float64), run_hp, candidates, what, model, bound)
+
+    if not hp.get(ITERATION, 0):
+        return judge(hp)
+    fresh = judge({**hp, ITERATION: 0})
+    if fresh.holds is not True:
+        return fresh
+    late = judge(hp)
+    if late.holds is True:
+        late.margin = min(late.margin, fresh.margin)
+    return late
+
+
+def _judge_steps(
+    path: torch.Tensor, hp: dict[str, Any], candidates: Callable, what: str, model: ErrorModel, bound: float
+) -> PathJudgement:
+    """`judge_path`'s verdict on one run's iterates path (n, steps + 1, d)."""
+    start = int(hp.get(ITERATION, 0))
     steps = path.shape[1] - 1
     worst: tuple[float, str] = (math.inf, "")
     largest = (0.0, "")

@@ -41,15 +41,8 @@ from flatcheck.impl.predict import (
     two_step_tests,
 )
 from flatcheck.impl.protocol import ITERATION
-from flatcheck.problems import (
-    PointInstance,
-    example1,
-    iterations,
-    log_uniform,
-    point_instances,
-    quadratics,
-    random_polynomials,
-)
+from flatcheck.problems import PointInstance, example1, log_uniform, point_instances, quadratics, random_polynomials
+from flatcheck.problems.points import iterations
 from flatcheck.verify import Claim, Constant, Evidence, constant
 
 CONSTANTS = (

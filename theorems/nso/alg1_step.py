@@ -42,15 +42,8 @@ from flatcheck.algorithms import LAWS
 from flatcheck.impl.nso_readback import noise_hyper, unsupported_law
 from flatcheck.impl.predict import gd_prediction, margins, noise_reach, perturbed_steps
 from flatcheck.impl.protocol import ITERATION
-from flatcheck.problems import (
-    PointInstance,
-    example1,
-    iterations,
-    log_uniform,
-    point_instances,
-    quadratics,
-    random_polynomials,
-)
+from flatcheck.problems import PointInstance, example1, log_uniform, point_instances, quadratics, random_polynomials
+from flatcheck.problems.points import iterations
 from flatcheck.verify import Claim, Constant, Evidence, constant
 
 CONSTANTS = (

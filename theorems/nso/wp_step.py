@@ -27,15 +27,8 @@ from flatcheck.algorithms import LAWS
 from flatcheck.impl.nso_readback import noise_hyper, unsupported_law
 from flatcheck.impl.predict import perturbed_steps
 from flatcheck.impl.protocol import ITERATION
-from flatcheck.problems import (
-    PointInstance,
-    example1,
-    iterations,
-    log_uniform,
-    point_instances,
-    quadratics,
-    random_polynomials,
-)
+from flatcheck.problems import PointInstance, example1, log_uniform, point_instances, quadratics, random_polynomials
+from flatcheck.problems.points import iterations
 from flatcheck.verify import Claim, Constant, Evidence, constant
 
 CONSTANTS = (Constant("step", 1.0, "1 in W − η g(W + U)", "exact", text="the step's coefficient"),)
