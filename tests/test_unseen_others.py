@@ -13,7 +13,7 @@ import sympy as sp
 from test_step_claims import user, verdict
 
 from flatcheck.impl.protocol import parameter_shapes
-from flatcheck.problems import PointInstance
+from flatcheck.problems import PointInstance, example1, wen_toy
 from flatcheck.problems.polynomial import ridge_polynomial
 from flatcheck.verify.profiles import budget_for
 from flatcheck.verify.registry import get
@@ -171,3 +171,30 @@ def test_unseen_ascent_gds_judged_by_the_step_claim(name, expected):
 def test_unseen_linsgds_judged(name, claim_id, expected):
     res = verdict(claim_id, user(f"unseen_linsgd:{name}", "linsgd"), time_limit_s=60)
     assert res.verdict == expected, (res.reason, res.counterexample, res.traceback)
+
+
+def test_rsp_direction_and_sap_sign_frozen_late_in_a_run_are_falsified():
+    """g (RSP) or σ (SAP) cached from the 100th step on: right at a fresh optimizer, wrong 500 steps
+    into a run — the chains continue copies of one warmed-up optimizer, so a frozen direction fails
+    the moments and E⟨δ₁, δ₂⟩ = 0, a frozen sign the fair-sign test given that run."""
+    import math
+
+    budget = dataclasses.replace(budget_for("quick"), alpha=1e-6, seed=5)
+
+    def rsp(name: str, iteration: int) -> bool | None:
+        inst = PointInstance(example1(), [R(1, 2), R(-1)], scalars={"lr": 2.0**-6, "rho": 0.5, "iteration": iteration})
+        return get("ahn2024.rsp_step").check(inst, user(f"unseen_rsp:{name}", "rsp"), budget).holds
+
+    def sap(name: str, iteration: int) -> bool | None:
+        x = [R(1, 2), R(-1), R(3, 4), R(-1, 4)]
+        scalars = {"lr": 2.0**-3, "lr_prime_ratio": 1.0, "rho": 0.25, "eps0_ratio": math.inf, "iteration": iteration}
+        return (
+            get("ahn2024.sap_step")
+            .check(PointInstance(wen_toy(), x, scalars=scalars), user(f"unseen_sap:{name}", "sap"), budget)
+            .holds
+        )
+
+    assert rsp("LateFrozenDirectionRSP", 0) and rsp("LoopRSP", 500)
+    assert rsp("LateFrozenDirectionRSP", 500) is False
+    assert sap("LateFixedSignSAP", 0) and sap("LoopSAP", 500)
+    assert sap("LateFixedSignSAP", 500) is False
