@@ -188,11 +188,8 @@ def test_rsp_direction_and_sap_sign_frozen_late_in_a_run_are_falsified():
     def sap(name: str, iteration: int) -> bool | None:
         x = [R(1, 2), R(-1), R(3, 4), R(-1, 4)]
         scalars = {"lr": 2.0**-3, "lr_prime_ratio": 1.0, "rho": 0.25, "eps0_ratio": math.inf, "iteration": iteration}
-        return (
-            get("ahn2024.sap_step")
-            .check(PointInstance(wen_toy(), x, scalars=scalars), user(f"unseen_sap:{name}", "sap"), budget)
-            .holds
-        )
+        inst = PointInstance(wen_toy(), x, scalars=scalars)
+        return get("ahn2024.sap_step").check(inst, user(f"unseen_sap:{name}", "sap"), budget).holds
 
     assert rsp("LateFrozenDirectionRSP", 0) and rsp("LoopRSP", 500)
     assert rsp("LateFrozenDirectionRSP", 500) is False
