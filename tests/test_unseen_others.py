@@ -70,7 +70,7 @@ def alg1_step_at(name: str, iteration: int = 0) -> bool | None:
 def test_noise_shared_by_a_matrixs_rows_shows_from_three_dimensions():
     """randn(p.shape[-1]) broadcast over a matrix gives its rows one perturbation: E∇f(W + U) then
     differs from ∇F(W) on a cubic whose ridge couples the rows. From d = 3 the harness's tensors
-    include a 2 × 1 matrix (`parameter_shapes`), so nso.alg1_step's polynomials (d = 2, 3) reach it."""
+    include a 2 × 1 matrix (`parameter_shapes`), so nso.alg1_step's random polynomials (d = 3) reach it."""
     assert parameter_shapes(3) == [(2, 1), (1,)]
     assert alg1_step_at("LoopNSO")
     assert alg1_step_at("RowSharedNoiseNSO") is False

@@ -99,9 +99,11 @@ CLAIM = Claim(
     "unbiased for ∇F with variance/k.",
     faithful="exact",
     instances=lambda budget: point_instances(
-        # From d = 3 the harness's tensors include a 2 × 1 matrix, where noise shared by a matrix's rows
-        # shows (`parameter_shapes`); the quadratics cannot see the noise's law at all.
-        st.one_of(random_polynomials(d=st.integers(2, 3)), st.just(example1()), quadratics(d=st.integers(2, 4))),
+        # At d = 3 the harness's tensors are a 2 × 1 matrix and a scalar (`parameter_shapes`), where noise
+        # shared by a matrix's rows shows; Example 1 keeps d = 2. Measured (quick, seeds 0–7): d = 3 alone
+        # finds RowSharedNoiseNSO and SqrtDScaledNSO on 6 of 8 seeds, d ∈ {2, 3} on 2 of 8. The quadratics
+        # cannot see the noise's law at all (its step is exact), but see any change of the step's scale.
+        st.one_of(random_polynomials(d=st.just(3)), st.just(example1()), quadratics(d=st.integers(2, 4))),
         scalars={
             "lr": log_uniform(-8, -4),
             "sigma": log_uniform(-4, -1),
