@@ -349,3 +349,16 @@ def test_a_class_seeding_its_generator_with_a_constant_still_runs_independent_ch
 
     Chains(Implementation("shared", "wp_sgd", None, factory=factory), example1(), x, hp, seed=3).step()
     assert shared.initial_seed() == 5
+
+
+@pytest.mark.parametrize("path", ["unseen_ascent:HvpAscentGD", "unseen_ascent:AutogradAscentGD"])
+def test_a_class_differentiating_twice_warms_up_on_the_linear_loss(path):
+    """GD on L^asc differentiates ∇L again (a Hessian-vector product): on the warm-up's linear loss
+    that is the Hessian 0, not autograd's error about a gradient independent of w."""
+    from flatcheck.impl.protocol import ITERATION
+
+    x = torch.tensor([[0.5, -1.0]], dtype=torch.float64)
+    hp = {"lr": 0.01, "rho": 0.05}
+    impl = user(path, "ascent_gd")
+    late = impl.run_many(example1(), x, {**hp, ITERATION: 3}, 0, 1)
+    assert torch.equal(late, impl.run_many(example1(), x, hp, 0, 1))
