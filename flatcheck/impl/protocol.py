@@ -19,7 +19,9 @@ vector, so a normalisation or projection per param group differs too. A factory 
 the tensors, its documented contract.
 
 One optimizer object per chain is kept across the steps of a run (`Chains`), so state carried from
-step to step (momentum, a reused direction, a step counter) shows in the run. flatcheck's own
+step to step (momentum, a reused direction, a step counter) shows in the run; a claim that sets the
+harness key `ITERATION` = i gets chains that continue deep copies of one object taken i steps first,
+so a defect that waits for a step count shows too. flatcheck's own
 algorithms also have a batched functional step; checks use it to advance many independent draws at
 once. The harness's draws (examples, mini-batches) come first in every step, from the check's
 generator, in both paths (`flatcheck.impl.harness`).
