@@ -89,14 +89,16 @@ def test_small_gradients_decide_the_guards():
 
 
 def test_a_defect_waiting_for_a_step_count_shows_late_in_a_run():
-    """A sign flipped from the 100th step: the first steps of a fresh optimizer are right, the steps
-    after 500 on a linear loss (`iterations()`) are not; a class whose state changes after 10 steps
-    (LazyBufferSAM) and a plain one are right at every iteration."""
+    """A sign flipped from the 100th step, an ascent reused at every 50th: the first steps of a fresh
+    optimizer are right, the steps after 599 on a linear loss (`iterations()`: the 600th is a 50th)
+    are not; a class whose state changes after 10 steps (LazyBufferSAM) and a plain one are right at
+    every iteration."""
     at = (wen_toy(), ["-1", "-1", "0", "-1/4"])
-    assert sam_step_at(*at, "LateSignFlipSAM").holds
-    assert sam_step_at(*at, "LateSignFlipSAM", 500).holds is False
-    assert sam_step_at(*at, "LazyBufferSAM", 500).holds
-    assert sam_step_at(*at, "PlainSAM", 500).holds
+    for name in ("LateSignFlipSAM", "PeriodicStaleSAM"):
+        assert sam_step_at(*at, name).holds
+        assert sam_step_at(*at, name, 599).holds is False
+    for name in ("LazyBufferSAM", "PlainSAM"):
+        assert sam_step_at(*at, name, 63).holds and sam_step_at(*at, name, 599).holds
 
 
 @pytest.mark.slow
@@ -113,9 +115,9 @@ def test_defects_after_many_steps_shown_by_the_long_runs(name, expected):
     """A defect keyed to a step count (a sign flipped from step 100, an ascent reused every 50th step)
     or to gradients smaller than the step claims' instances reach (an ascent skipped below
     ‖g‖ = 1e-3): theorem21's long run, which ends near the minimum, sees each; a correct class whose
-    state changes after 10 steps passes it. The step claims see the first only where an instance
-    checks the steps after iteration 500 (`test_a_defect_waiting_for_a_step_count_shows_late_in_a_run`),
-    the second nowhere (none of the steps they check, 1–6, 65–70 and 501–506, is a 50th)."""
+    state changes after 10 steps passes it. The step claims see the first two only where an instance
+    checks the steps after iteration 599 (`test_a_defect_waiting_for_a_step_count_shows_late_in_a_run`),
+    the third nowhere."""
     if expected == "verified":
         assert verdict("wen2023.sam_step", user(f"unseen_sam:{name}", "sam")).verdict == "verified"
     res = verdict("wen2023.theorem21", user(f"unseen_sam:{name}", "sam"))

@@ -82,14 +82,14 @@ def test_noise_scaled_by_the_dimension_shows_in_the_moments():
 
 
 def test_noise_frozen_after_a_warm_up_shows_late_in_a_run():
-    """U reused from step 50 on: a fresh optimizer's steps are right; 64 or 500 steps into a run its
+    """U reused from step 50 on: a fresh optimizer's steps are right; 63 or 599 steps into a run its
     chains (copies of one warmed-up optimizer, `Chains`) all take the one frozen U, so the mean
     step and E⟨δ₁, δ₂⟩ are wrong. A correct class gives the same verdict at every iteration."""
     assert alg1_step_at("LateFrozenNoiseNSO", 0)
-    assert alg1_step_at("LateFrozenNoiseNSO", 64) is False
-    assert alg1_step_at("LateFrozenNoiseNSO", 500) is False
-    assert alg1_step_at("LoopNSO", 500)
-    assert alg1_step_at("MatrixNoiseNSO", 500)
+    assert alg1_step_at("LateFrozenNoiseNSO", 63) is False
+    assert alg1_step_at("LateFrozenNoiseNSO", 599) is False
+    assert alg1_step_at("LoopNSO", 599)
+    assert alg1_step_at("MatrixNoiseNSO", 599)
 
 
 @pytest.mark.parametrize("name", ["PerturbedSGDWPSGD", "FlatLawWPSGD"])
@@ -174,7 +174,7 @@ def test_unseen_linsgds_judged(name, claim_id, expected):
 
 
 def test_rsp_direction_and_sap_sign_frozen_late_in_a_run_are_falsified():
-    """g (RSP) or σ (SAP) cached from the 100th step on: right at a fresh optimizer, wrong 500 steps
+    """g (RSP) or σ (SAP) cached from the 100th step on: right at a fresh optimizer, wrong 599 steps
     into a run — the chains continue copies of one warmed-up optimizer, so a frozen direction fails
     the moments and E⟨δ₁, δ₂⟩ = 0, a frozen sign the fair-sign test given that run."""
     import math
@@ -191,7 +191,7 @@ def test_rsp_direction_and_sap_sign_frozen_late_in_a_run_are_falsified():
         inst = PointInstance(wen_toy(), x, scalars=scalars)
         return get("ahn2024.sap_step").check(inst, user(f"unseen_sap:{name}", "sap"), budget).holds
 
-    assert rsp("LateFrozenDirectionRSP", 0) and rsp("LoopRSP", 500)
-    assert rsp("LateFrozenDirectionRSP", 500) is False
-    assert sap("LateFixedSignSAP", 0) and sap("LoopSAP", 500)
-    assert sap("LateFixedSignSAP", 500) is False
+    assert rsp("LateFrozenDirectionRSP", 0) and rsp("LoopRSP", 599)
+    assert rsp("LateFrozenDirectionRSP", 599) is False
+    assert sap("LateFixedSignSAP", 0) and sap("LoopSAP", 599)
+    assert sap("LateFixedSignSAP", 599) is False

@@ -16,7 +16,7 @@ all chains (`flatcheck.impl.predict.two_step_tests` says why not in looks); η i
 scope. The implementation is constructed with lr, rho, eps0 = ∞, lr_prime = lr. Algorithm 1's
 other branch, x_{t+1} = x_t − η′∇f(x_t) where ‖∇f(x_t)‖ > ε₀, is checked first on consecutive
 steps of one optimizer built with ε₀ = ½‖∇f(x₀)‖ and η′ = 4η (`plain_branch`), to round-off.
-Both are checked with the optimizers i ∈ {0, 64, 500} steps into a run (`iterations()`: one
+Both are checked with the optimizers i ∈ {0, 63, 599} steps into a run (`iterations()`: one
 optimizer warmed up on a linear loss and copied to every chain; the plain branch fresh and at i):
 (2) holds at every t, and a defect may wait for a step count.
 No symbolic part of its own: (2) is an update rule; the exact sphere moments of g its predictions use are

@@ -24,7 +24,7 @@ Four parts, on Setting-1 losses f = (1/n)Σf_i with a per-example split, at a ra
    with ε₀ = ½‖∇f(x₀)‖ and η′ = η/4, each x − η′∇f(x) while ‖∇f‖ > ε₀ (a class that takes η or
    perturbs there fails at its first step; the drawn instances reach that branch with η′ ≠ η only
    now and then).
-Parts 1–3 are checked with the optimizers i ∈ {0, 64, 500} steps into a run (`iterations()`: one
+Parts 1–3 are checked with the optimizers i ∈ {0, 63, 599} steps into a run (`iterations()`: one
 optimizer warmed up on a linear loss and copied to every chain, `flatcheck.impl.protocol.Chains`),
 part 4 both fresh and at i: (7) holds at every t, and a defect may wait for a step count.
 ε₀ is drawn as ∞ or as 2‖∇f(x)‖ (perturbed branch) or ½‖∇f(x)‖ (η′ branch), so the branch is never

@@ -20,7 +20,7 @@ a rational W₀:
   side is the bound for a mean of non-negative draws with the exact E‖δ₁‖⁴ (`step_moment_tests`).
   η is drawn small (2⁻⁸…2⁻⁴): every test is valid for any η, and with
   W₁ ≈ W₀ a perturbation reused at step 2 gives δ₂ ≈ δ₁, which (iii) then detects.
-The steps are checked with the optimizers i ∈ {0, 64, 500} steps into a run (`iterations()`: one
+The steps are checked with the optimizers i ∈ {0, 63, 599} steps into a run (`iterations()`: one
 optimizer warmed up on a linear loss and copied to every chain, `flatcheck.impl.protocol.Chains`):
 lines 2–6 hold at every i, and noise frozen or rescaled after a warm-up shows only late.
 The implementation is constructed with lr, sigma, k, and noise = P when its constructor takes a

@@ -12,7 +12,7 @@ level α/3 each; (ii)'s lower side by the exact E‖δ₁‖⁴, as ‖δ₁‖�
 what NSO's two-point, k-averaged step reduces); (iii) E⟨δ₁, δ₂⟩ = 0 — fresh U every iteration.
 As for nso.alg1_step, P is drawn per instance from the paper's four laws and passed as `noise`
 when the class takes it (exact moments of each law); a class without one is checked with Gaussian P.
-The steps are checked with the optimizers i ∈ {0, 64, 500} steps into a run (`iterations()`,
+The steps are checked with the optimizers i ∈ {0, 63, 599} steps into a run (`iterations()`,
 as for nso.alg1_step): the update holds at every iteration.
 Declared constant: the step's coefficient 1 in W − η·g(W + U); moved, mean and variance scale with it.
 No symbolic part: the weight-perturbed step is an update rule, predicted per draw from the formula itself;
