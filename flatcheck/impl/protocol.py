@@ -359,9 +359,10 @@ def _late_drivers(
     trunk = _warm_up(_Driver(impl, problem, first_row, hp, gen), iteration, seed)
     torch.manual_seed(row_seed(seed, row))
     first = 0 if row is None else row
-    if trunk.copyable():
+    try:
         return [trunk.branch(r, row_seed(seed, first + i)) for i, r in enumerate(x)]
-    return [_warm_up(_Driver(impl, problem, r, hp, gen), iteration, seed).reset(r) for r in x]
+    except Exception:  # whatever an attribute's __deepcopy__ or __reduce__ raises (a lock, an open file)
+        return [_warm_up(_Driver(impl, problem, r, hp, gen), iteration, seed).reset(r) for r in x]
 
 
 def _warm_up(driver: _Driver, steps: int, seed: int) -> _Driver:
@@ -486,24 +487,12 @@ class _Driver:
         cached draw in an attribute would be lost), with its own parameter tensors set to x and the
         generators it holds reseeded from `seed` (`_reseed`)."""
         twin = copy.copy(self)
-        twin.params, twin.opt = self._copies()
+        memo: dict[int, Any] = {}
+        twin.params = copy.deepcopy(self.params, memo)
+        twin.opt = object.__new__(type(self.opt))
+        twin.opt.__dict__.update(copy.deepcopy(self.opt.__dict__, memo))
         _reseed(twin.opt, seed)
         return twin.reset(x)
-
-    def _copies(self) -> tuple[list[torch.nn.Parameter], torch.optim.Optimizer]:
-        memo: dict[int, Any] = {}
-        params = copy.deepcopy(self.params, memo)
-        opt = object.__new__(type(self.opt))
-        opt.__dict__.update(copy.deepcopy(self.opt.__dict__, memo))
-        return params, opt
-
-    def copyable(self) -> bool:
-        """Whether `branch` can copy this optimizer (a lock or an open file among its attributes cannot be)."""
-        try:
-            self._copies()
-        except Exception:  # whatever an attribute's __deepcopy__ or __reduce__ raises
-            return False
-        return True
 
     def reset(self, x: torch.Tensor) -> _Driver:
         """The parameters set to x, in place (the optimizer keeps its references to them)."""

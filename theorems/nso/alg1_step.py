@@ -42,8 +42,16 @@ from flatcheck.algorithms import LAWS
 from flatcheck.impl.nso_readback import noise_hyper, unsupported_law
 from flatcheck.impl.predict import gd_prediction, margins, noise_reach, perturbed_steps
 from flatcheck.impl.protocol import ITERATION
-from flatcheck.problems import PointInstance, example1, log_uniform, point_instances, quadratics, random_polynomials
-from flatcheck.problems.points import iterations
+from flatcheck.problems import (
+    PointInstance,
+    Problem,
+    example1,
+    iterations,
+    log_uniform,
+    point_instances,
+    quadratics,
+    random_polynomials,
+)
 from flatcheck.verify import Claim, Constant, Evidence, constant
 
 CONSTANTS = (
@@ -57,7 +65,7 @@ def step_scale(budget, k: int) -> float:
     return 2 * constant(budget, CONSTANTS, "half") * k ** (1 - constant(budget, CONSTANTS, "k_exponent"))
 
 
-def nonzero(problem) -> bool:
+def nonzero(problem: Problem) -> bool:
     return problem.expr != 0
 
 
