@@ -16,6 +16,8 @@ from flatcheck.numeric import autograd_grad, hvp, proj_out
 from flatcheck.problems import point_instances, smooth_problems, wen_toy
 from flatcheck.symbolic import expectation, monomial_moment
 
+R = sp.Rational
+
 
 @settings(max_examples=25, deadline=None)
 @given(point_instances(smooth_problems(degrees=(3, 4, 6)), lo=-4, hi=4))
@@ -76,6 +78,35 @@ def test_monomial_derivatives_equal_the_compiled_formula(inst):
         got32 = getattr(monomial, name)(x.float())
         assert got32.dtype == torch.float32
         assert torch.allclose(got32.double(), want, atol=1e-3 * (1 + float(want.abs().max())), rtol=1e-3), name
+
+
+@pytest.mark.slow
+@settings(max_examples=25, deadline=None)
+@given(point_instances(smooth_problems(degrees=(3, 4, 6)), lo=-4, hi=4))
+def test_value_grad_tables_of_a_polynomial_equal_the_compiled_formula(inst):
+    """What a user's closure hands the optimizer on a polynomial problem (`Problem.value_grad_tables`):
+    [f, ∇f] expanded into monomials, equal to the compiled f and its autograd gradient to round-off
+    (the step claims' tolerance bounds it by Σ|c_α||z^α|, `predict.grad_scale`); a wrong exponent or
+    coefficient would be off by O(1)."""
+    prob = inst.problem
+    x = torch.stack([inst.x_tensor(), -inst.x_tensor() / 2]).requires_grad_(True)
+    value = prob.f(x)
+    (grad,) = torch.autograd.grad(value.sum(), x)
+    table = prob.value_grad_tables[0].evaluate(x.detach())
+    want = torch.cat([value.detach()[:, None], grad], 1)
+    assert torch.allclose(table, want, atol=1e-9 * (1 + float(want.abs().max())), rtol=1e-9)
+
+
+def test_value_grad_tables_only_where_every_loss_is_a_polynomial():
+    from flatcheck.problems.nso_families import logistic_loss
+
+    assert logistic_loss([[R(1), R(2)]], [1]).value_grad_tables is None
+    toy = wen_toy()
+    assert dataclasses.replace(toy, is_polynomial=False).value_grad_tables is None
+    # An expression not polynomial in the symbols despite the default flag: autograd's path, not an error.
+    x = sp.symbols("x1:3", real=True)
+    assert dataclasses.replace(toy, symbols=x, expr=sp.exp(x[0]) + x[1], examples=()).value_grad_tables is None
+    assert len(toy.value_grad_tables) == 1 + toy.n_examples
 
 
 def test_monomial_example_gradients_equal_the_compiled_formula():

@@ -74,17 +74,26 @@ def _loss_and_grad(loss_of, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor
 
 def test_weighted_loss_leaves_out_only_exact_zeros():
     prob = _nso_problem()
+    formula = replace(prob, is_polynomial=False)  # autograd through the compiled formulas
     x = torch.tensor([0.5, -1.25, 2.0, 0.75], dtype=torch.float64)
     for weights in ([0.0, 1.0, 0.0], [0.5, 0.0, 0.5], [0.0, 0.0, 0.0]):
         w = torch.tensor(weights, dtype=torch.float64)
-        fast = _loss_and_grad(lambda p, w=w: _weighted_loss(_Losses(prob).examples, w, [p]), x)
-        full = _loss_and_grad(lambda p, w=w: sum(wi * f(p) for wi, f in zip(w, prob.example_f)), x)
+        fast = _loss_and_grad(lambda p, w=w: _weighted_loss(_Losses(formula).examples, w, [p]), x)
+        full = _loss_and_grad(lambda p, w=w: sum(wi * f(p) for wi, f in zip(w, formula.example_f)), x)
         assert torch.equal(fast[0], full[0]) and torch.equal(fast[1], full[1]), weights
+        # The exact tables [f_i, ∇f_i], summed the same way.
+        with torch.no_grad():
+            fast = _weighted_loss(_Losses(prob).examples, w, [x])
+            full = sum(wi * t(x) for wi, t in zip(w, prob.value_grad_tables[1:]))
+        assert torch.equal(fast, full), weights
 
 
+@pytest.mark.parametrize("polynomial", [False, True])
 @pytest.mark.parametrize("paired", [False, True])
-def test_user_nso_with_a_minibatch_oracle_matches_the_plain_loop(paired):
-    prob = _nso_problem()
+def test_user_nso_with_a_minibatch_oracle_matches_the_plain_loop(paired, polynomial):
+    # On a polynomial the closure's gradient is the exact table's (`Problem.value_grad_tables`),
+    # otherwise autograd's through the compiled formula: the plain loop does the same.
+    prob = replace(_nso_problem(), is_polynomial=polynomial)
     hp = {"lr": 0.3, "sigma": 0.5, "k": 2, "batch_size": 1, "sampling": "without_replacement", PAIRED: paired}
     x = torch.tensor([[3.0, -2.0, 0.5, 5.0], [1.0, 1.0, -1.0, 0.25], [0.0, 2.0, 1.5, -3.0]], dtype=torch.float64)
 
@@ -99,6 +108,11 @@ def test_user_nso_with_a_minibatch_oracle_matches_the_plain_loop(paired):
             if w is None or not paired or calls % 2 == 0:
                 (w,) = draw_weights(prob, 1, hp, gen, v.dtype, v.device)
             calls += 1
+            if polynomial:
+                table = sum(wi * t(v.detach()) for wi, t in zip(w, prob.value_grad_tables[1:]))
+                for p, g in zip(params, table[1:].split([p.numel() for p in params])):
+                    p.grad = g.reshape(p.shape).clone()
+                return table[0]
             loss = sum(wi * f(v) for wi, f in zip(w, prob.example_f))
             loss.backward()
             return loss
@@ -110,15 +124,15 @@ def test_user_nso_with_a_minibatch_oracle_matches_the_plain_loop(paired):
     assert torch.equal(got, want)
 
 
-@pytest.mark.parametrize("monomial", [False, True])
-def test_user_stochastic_sam_matches_the_plain_loop(monomial):
-    # On a monomial table the closure's gradient is the table's exact one (`Problem.value_grad_tables`).
-    prob = replace(wen_toy(), monomial=monomial)
+@pytest.mark.parametrize("polynomial", [False, True])
+def test_user_stochastic_sam_matches_the_plain_loop(polynomial):
+    # On a polynomial the closure's gradient is the table's exact one (`Problem.value_grad_tables`).
+    prob = replace(wen_toy(), is_polynomial=polynomial)
     x = torch.tensor([[0.75, 0.25, -0.125, -0.25], [0.5, 0.1, 0.3, -0.2]], dtype=torch.float64)
 
     def step(opt, params, i, _):
         def closure():
-            if monomial:
+            if polynomial:
                 table = prob.value_grad_tables[1 + i](_flat(params).detach())
                 for p, g in zip(params, table[1:].split([p.numel() for p in params])):
                     p.grad = g.reshape(p.shape).clone()
@@ -147,12 +161,12 @@ def test_user_stochastic_sam_matches_the_plain_loop(monomial):
 
 def test_the_exact_closure_is_autograds_to_round_off_and_leaves_hooks_to_autograd():
     prob = wen_toy()
-    exact, formula = _Losses(prob), _Losses(replace(prob, monomial=False))
+    exact, formula = _Losses(prob), _Losses(replace(prob, is_polynomial=False))
     assert exact.exact and not formula.exact
     impl = Implementation("broken_sam:ReferenceSAM", "sam_stochastic", ReferenceSAM)
     x = torch.tensor([[0.75, 0.25, -0.125, -0.25], [0.5, 0.1, 0.3, -0.2]], dtype=torch.float64)
     got = impl.run_many(prob, x, {"lr": 0.01, "rho": 0.2}, 3, 40)
-    want = impl.run_many(replace(prob, monomial=False), x, {"lr": 0.01, "rho": 0.2}, 3, 40)
+    want = impl.run_many(replace(prob, is_polynomial=False), x, {"lr": 0.01, "rho": 0.2}, 3, 40)
     assert torch.allclose(got, want, rtol=1e-13, atol=1e-15) and not torch.equal(got, want)
     for f, g in zip(exact.examples, formula.examples):
         (loss, grad), want = _loss_and_grad(lambda p, f=f: f([p])[0], x[1]), _loss_and_grad(lambda p, g=g: g([p]), x[1])

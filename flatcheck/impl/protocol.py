@@ -550,25 +550,26 @@ Loss = Callable[[list[torch.Tensor]], torch.Tensor]
 
 
 class _Losses:
-    """f and each f_i as losses of the parameter tensors. On a monomial table (`Problem.monomial`)
-    they are exact: one evaluation of `Problem.value_grad_tables` gives the loss and its sympy
-    gradient, which the closure writes into .grad as loss.backward() would (`_backward`) — a few
-    torch operations instead of autograd's graph through every term of the compiled formula, which
-    is most of the time a user's step takes on a small problem; the same polynomial and gradient,
-    summed in another order (agreeing to round-off). Otherwise autograd differentiates the compiled
-    formula."""
+    """f and each f_i as losses of the parameter tensors. On a polynomial problem they are exact: one
+    evaluation of `Problem.value_grad_tables` gives the loss and its sympy gradient, which the closure
+    writes into .grad as loss.backward() would (`_backward`) — a few torch operations instead of
+    autograd's graph through every term of the compiled formula, which is most of the time a user's
+    step takes on a small problem; the same polynomial and gradient, expanded and summed in another
+    order (agreeing to the round-off the step claims' tolerance bounds: Σ|c_α||z^α| of the expanded
+    gradient, `predict.grad_scale`). Otherwise autograd differentiates the compiled formula."""
 
     def __init__(self, problem: Problem) -> None:
         self.problem = problem
-        self.exact = bool(getattr(problem, "monomial", False))
-        self.f: Loss = _of_table(problem.value_grad_tables[0]) if self.exact else _of(problem.f)
+        self.tables = problem.value_grad_tables if isinstance(problem, Problem) else None
+        self.exact = self.tables is not None
+        self.f: Loss = _of_table(self.tables[0]) if self.tables else _of(problem.f)
 
     @cached_property
     def examples(self) -> list[Loss]:
         # Built when a step first needs one: a problem given without examples (nso.sec3_1's matrix
         # sensing, whose oracle draws its own noise) has none to build.
-        if self.exact:
-            return [_of_table(t) for t in self.problem.value_grad_tables[1:]]
+        if self.tables:
+            return [_of_table(t) for t in self.tables[1:]]
         return [_of(fi) for fi in self.problem.example_f]
 
 

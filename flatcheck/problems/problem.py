@@ -95,6 +95,18 @@ def _monomial_map(exprs: tuple[sp.Expr, ...], symbols: tuple[sp.Symbol, ...]) ->
     return MonomialMap.build(rows, len(symbols), len(exprs))
 
 
+@lru_cache(maxsize=256)
+def _value_grad_map(expr: sp.Expr, symbols: tuple[sp.Symbol, ...]) -> MonomialMap:
+    """[e, ∂e/∂s_1, …] as one table, the derivatives taken on sp.Poly's table of exponents (exact)."""
+    poly = sp.Poly(expr, *symbols)
+    columns = [poly, *(poly.diff(s) for s in symbols)]
+    rows: dict[tuple[int, ...], list[float]] = {}
+    for j, q in enumerate(columns):
+        for alpha, c in q.as_dict().items():
+            rows.setdefault(tuple(alpha), [0.0] * len(columns))[j] = float(c)
+    return MonomialMap.build(rows, len(symbols), len(columns))
+
+
 def monomial_map(exprs: list[sp.Expr], symbols: tuple[sp.Symbol, ...]) -> Callable[[torch.Tensor], torch.Tensor]:
     """Polynomials as Σ_β x^β C[β, :], batched: x (..., d) -> (..., len(exprs))."""
     return _monomial_map(tuple(exprs), tuple(symbols))
@@ -218,14 +230,17 @@ class Problem:
         return [cc.to_torch(self.symbols, e) for e in self.examples]
 
     @cached_property
-    def value_grad_tables(self) -> list[MonomialMap]:
-        """For a monomial problem: f with its exact gradient, x (..., d) -> (..., 1 + d) = [f, ∇f], as one
-        table, then each example's [f_i, ∇f_i] — a loss and its gradient in one evaluation, for a
-        closure handing a user's optimizer the exact gradient (`flatcheck.impl.protocol`)."""
-        if not self.monomial:
-            raise ValueError(f"{self.family} is not a monomial table")
-        grads = [self.grad_expr, *(_gradient(e, tuple(self.symbols), True) for e in self.examples)]
-        return [_monomial_map((e, *g), tuple(self.symbols)) for e, g in zip((self.expr, *self.examples), grads)]
+    def value_grad_tables(self) -> list[MonomialMap] | None:
+        """f with its exact gradient, x (..., d) -> (..., 1 + d) = [f, ∇f], as one monomial table, then
+        each example's [f_i, ∇f_i] — a loss and its gradient in one evaluation, for a closure handing a
+        user's optimizer the exact gradient (`flatcheck.impl.protocol`). None where f or an f_i is not
+        a polynomial in the symbols with numeric coefficients."""
+        if not self.is_polynomial:
+            return None
+        try:
+            return [_value_grad_map(e, tuple(self.symbols)) for e in (self.expr, *self.examples)]
+        except (sp.PolynomialError, TypeError):
+            return None
 
     # ---- HIPS autograd (independent cross-check) -------------------------------------------------
     @cached_property
