@@ -92,6 +92,15 @@ def test_noise_frozen_after_a_warm_up_shows_late_in_a_run():
     assert alg1_step_at("MatrixNoiseNSO", 599)
 
 
+def test_noise_drawn_a_step_ahead_is_drawn_apart_in_every_late_chain():
+    """A correct class drawing the next step's U at the end of a step: the late chains are copies of
+    one warmed-up optimizer, and each copy takes the run's last warm-up step itself (its generator
+    reseeded), so the U it holds for the checked step is its own — with the trunk's U in every chain
+    (copies made after the last warm-up step) it was falsified at 63 and 599."""
+    for iteration in (0, 63, 599):
+        assert alg1_step_at("DrawnAheadNSO", iteration), iteration
+
+
 @pytest.mark.parametrize("name", ["PerturbedSGDWPSGD", "FlatLawWPSGD"])
 def test_unseen_correct_wp_sgds_verified(name):
     res = verdict("nso.wp_step", user(f"unseen_nso:{name}", "wp_sgd"))

@@ -206,10 +206,12 @@ class Chains:
     after a warm-up, a schedule, state first used at the second step). One optimizer takes i steps
     on the linear loss ±⟨c, w⟩ (`_warm_up`) and each chain gets a copy of it — its state, counters
     and buffers — with its parameters set to the chain's row (`_Driver.branch`). flatcheck's batched
-    steps are pure functions of their inputs; for them i changes nothing. A chain's copy holds the
-    trunk's state: right for a class that draws its noise when it steps, as the papers' algorithms
-    do (a class drawing noise for later steps ahead into its state would show one draw in every
-    chain). A class that seeds its own generator with a constant (reproducible runs) would draw
+    steps are pure functions of their inputs; for them i changes nothing. For an algorithm that
+    draws randomness in its steps (`AlgorithmSpec.random`) the trunk takes i − 1 of the steps and
+    each copy the last on its own, its generators reseeded: a class that draws its noise when it
+    steps (the papers' algorithms) or one step ahead (at the end of the step before) draws apart in
+    every chain; a class keeping a buffer of noise for several later steps would show one draw in
+    every chain. A class that seeds its own generator with a constant (reproducible runs) would draw
     alike in every chain too: where an optimizer built apart (a probe) holds a generator in the same
     state as the first chain's, every chain's is reseeded.
 
@@ -355,36 +357,45 @@ def _late_drivers(
     """One driver per row of x, `iteration` steps into a run (`Chains`): copies of one warmed-up
     optimizer, the same whichever chains this process runs (`row`); where the optimizer cannot be
     copied, each warmed up on its own."""
+    # An algorithm drawing randomness in its steps: the trunk takes i − 1 steps and each copy the last
+    # on its own, so that a class drawing the next step's noise at the end of a step (into its state)
+    # uses the trunk's draw up there and draws the checked step's from its own generator or stream —
+    # not one draw shared by every chain.
+    own = 1 if impl.spec.random else 0
     torch.manual_seed(row_seed(seed, -1))
-    trunk = _warm_up(_Driver(impl, problem, first_row, hp, gen), iteration, seed)
+    (trunk,) = _warm_up([_Driver(impl, problem, first_row, hp, gen)], iteration - own, seed)
     torch.manual_seed(row_seed(seed, row))
     first = 0 if row is None else row
     try:
-        return [trunk.branch(r, row_seed(seed, first + i)) for i, r in enumerate(x)]
+        copies = [trunk.branch(r, row_seed(seed, first + i)) for i, r in enumerate(x)]
     except Exception:  # whatever an attribute's __deepcopy__ or __reduce__ raises (a lock, an open file)
-        return [_warm_up(_Driver(impl, problem, r, hp, gen), iteration, seed).reset(r) for r in x]
+        return [_warm_up([_Driver(impl, problem, r, hp, gen)], iteration, seed)[0].reset(r) for r in x]
+    return [c.reset(r) for c, r in zip(_warm_up(copies, own, seed, start=iteration - own), x)]
 
 
-def _warm_up(driver: _Driver, steps: int, seed: int) -> _Driver:
-    """`driver` after `steps` steps on the linear loss ±⟨c, w⟩, c = (1, −1, 1, …), its sign alternating:
-    every algorithm here steps a fixed −η′c on a linear loss (NSO's ∇f(W ± U) = c, SAM's ascent point
-    has gradient c, RSP's and SAP's projections of c off c vanish), so W returns near where it began
-    while the optimizer draws its noise, counts its steps and fills its buffers as in a run. The
-    harness's own draws for these steps come from a generator of their own: the checked steps get
-    the draws `step_examples` replays."""
-    x = driver.vector()
-    c = torch.ones_like(x)
+def _warm_up(drivers: list[_Driver], steps: int, seed: int, start: int = 0) -> list[_Driver]:
+    """`drivers` after steps start, …, start + steps − 1 of a warm-up on the linear loss ±⟨c, w⟩,
+    c = (1, −1, 1, …), its sign alternating: every algorithm here steps a fixed −η′c on a linear loss
+    (NSO's ∇f(W ± U) = c, SAM's ascent point has gradient c, RSP's and SAP's projections of c off c
+    vanish), so W returns near where it began while the optimizer draws its noise, counts its steps
+    and fills its buffers as in a run. The harness's own draws for these steps come from a generator
+    of their own: the checked steps get the draws `step_examples` replays."""
+    lead = drivers[0]
+    spec, problem, hp = lead.impl.spec, lead.problem, lead.hp
+    rows = torch.stack([d.vector() for d in drivers])
+    c = torch.ones_like(rows[0])
     c[1::2] = -1
-    n = driver.problem.n_examples if driver.problem.examples else 0
+    n = problem.n_examples if problem.examples else 0
     signs = (_Linear(c, n), _Linear(-c, n))
-    gen = torch.Generator(device=x.device)
-    gen.manual_seed(row_seed(seed, -2))
-    rows = x.unsqueeze(0)
-    for t in range(steps):
-        draw = harness_draws(driver.impl.spec, driver.problem, rows, driver.hp, gen)
-        rows = driver.step(None if draw is None else draw[0], signs[t % 2], gen).unsqueeze(0)
-        driver.impl.finite(rows, driver.hp)
-    return driver
+    gen = torch.Generator(device=rows.device)
+    gen.manual_seed(row_seed(seed, -2 - start))
+    for t in range(start, start + steps):
+        draw = harness_draws(spec, problem, rows, hp, gen)
+        rows = torch.stack(
+            [d.step(None if draw is None else draw[j], signs[t % 2], gen) for j, d in enumerate(drivers)]
+        )
+        lead.impl.finite(rows, hp)
+    return drivers
 
 
 class _Linear:
