@@ -309,6 +309,29 @@ def test_chains_late_in_a_run_continue_copies_of_one_warmed_up_optimizer():
     assert len({id(d.opt) for d in late._drivers} | {id(d.params[0]) for d in late._drivers}) == 6
 
 
+def test_a_trunk_holding_its_next_draws_is_told_apart_and_its_copies_step_once_alone():
+    """Two copies of the warmed-up trunk seeded apart step alike from one point exactly when its next
+    noise is already in its state (DrawnAheadNSO draws it at the end of a step; LateFrozenNoiseNSO
+    froze it at step 50); then every chain takes the last warm-up step itself (the count shows it),
+    and a drawn-ahead class's chains step apart."""
+    from unseen_nso import DrawnAheadNSO, LateFrozenNoiseNSO, LoopNSO
+
+    from flatcheck.impl.protocol import ITERATION, Chains, _drawn_ahead, _Driver, _warm_up
+
+    prob = example1()
+    x = torch.tensor([[0.5, -1.0]] * 3, dtype=torch.float64)
+    hp = {"lr": 0.01, "sigma": 0.1, "k": 1}
+    for cls, ahead in ((DrawnAheadNSO, True), (LateFrozenNoiseNSO, True), (LoopNSO, False)):
+        impl = Implementation(cls.__name__, "nso", cls)
+        (trunk,) = _warm_up([_Driver(impl, prob, x[0], impl.spec.complete(hp), torch.Generator())], 62, seed=1)
+        assert _drawn_ahead(trunk, x[0], seed=1) is ahead, cls.__name__
+        assert trunk.opt.steps == 62  # the probes step copies
+        late = Chains(impl, prob, x, {**hp, ITERATION: 63}, seed=1)
+        assert [d.opt.steps for d in late._drivers] == [63] * 3
+        moved = late.step()
+        assert torch.equal(moved[0], moved[1]) is (cls is LateFrozenNoiseNSO), cls.__name__
+
+
 class _LockedWPSGD(_CountingWPSGD):
     """The same with a lock among its attributes: it cannot be deep-copied."""
 

@@ -206,14 +206,16 @@ class Chains:
     after a warm-up, a schedule, state first used at the second step). One optimizer takes i steps
     on the linear loss ±⟨c, w⟩ (`_warm_up`) and each chain gets a copy of it — its state, counters
     and buffers — with its parameters set to the chain's row (`_Driver.branch`). flatcheck's batched
-    steps are pure functions of their inputs; for them i changes nothing. For an algorithm that
-    draws randomness in its steps (`AlgorithmSpec.random`) the trunk takes i − 1 of the steps and
-    each copy the last on its own, its generators reseeded: a class that draws its noise when it
-    steps (the papers' algorithms) or one step ahead (at the end of the step before) draws apart in
-    every chain; a class keeping a buffer of noise for several later steps would show one draw in
-    every chain. A class that seeds its own generator with a constant (reproducible runs) would draw
-    alike in every chain too: where an optimizer built apart (a probe) holds a generator in the same
-    state as the first chain's, every chain's is reseeded.
+    steps are pure functions of their inputs; for them i changes nothing. The copies' generators are
+    reseeded, so a class that draws its noise when it steps (the papers' algorithms) draws apart in
+    every chain. For an algorithm that draws randomness in its steps (`AlgorithmSpec.random`) whose
+    next draws are already in the trunk's state after i − 1 steps (two copies seeded apart take the
+    same step: drawn at the end of the step before), each copy takes the last warm-up step on its
+    own, so a class drawing one step ahead draws apart in every chain too; a class keeping a buffer
+    of noise for several later steps would show one draw in every chain. A class that seeds its own
+    generator with a constant (reproducible runs) would draw alike in every chain too: where an
+    optimizer built apart (a probe) holds a generator in the same state as the first chain's, every
+    chain's is reseeded.
 
     With `row` = i, only chain i of the n is run (x stays (n, d) at the start, the iterates are
     (1, d)): the harness draws for all n chains as the full run does and hands chain i its own, so
@@ -357,20 +359,45 @@ def _late_drivers(
     """One driver per row of x, `iteration` steps into a run (`Chains`): copies of one warmed-up
     optimizer, the same whichever chains this process runs (`row`); where the optimizer cannot be
     copied, each warmed up on its own."""
-    # An algorithm drawing randomness in its steps: the trunk takes i − 1 steps and each copy the last
-    # on its own, so that a class drawing the next step's noise at the end of a step (into its state)
-    # uses the trunk's draw up there and draws the checked step's from its own generator or stream —
-    # not one draw shared by every chain.
+    # An algorithm drawing randomness in its steps, whose next step's draws are already in the trunk's
+    # state (`_drawn_ahead`): each copy takes the last warm-up step on its own, so that a class drawing
+    # the next step's noise at the end of a step uses the trunk's draw up there and draws the checked
+    # step's from its own generator or stream — not one draw shared by every chain.
     own = 1 if impl.spec.random else 0
     torch.manual_seed(row_seed(seed, -1))
     (trunk,) = _warm_up([_Driver(impl, problem, first_row, hp, gen)], iteration - own, seed)
-    torch.manual_seed(row_seed(seed, row))
     first = 0 if row is None else row
     try:
+        if own and not _drawn_ahead(trunk, first_row, seed):
+            _warm_up([trunk], 1, seed, start=iteration - 1)
+            own = 0
+        torch.manual_seed(row_seed(seed, row))
         copies = [trunk.branch(r, row_seed(seed, first + i)) for i, r in enumerate(x)]
     except Exception:  # whatever an attribute's __deepcopy__ or __reduce__ raises (a lock, an open file)
         return [_warm_up([_Driver(impl, problem, r, hp, gen)], iteration, seed)[0].reset(r) for r in x]
     return [c.reset(r) for c, r in zip(_warm_up(copies, own, seed, start=iteration - own), x)]
+
+
+def _drawn_ahead(trunk: _Driver, x: torch.Tensor, seed: int) -> bool:
+    """Whether the draws of the trunk's next step are already in its state (drawn at the end of the
+    step before, or frozen): two copies, their generators and torch's global RNG seeded apart, take
+    the same step from x on the problem with the same harness draws. Two copies and two steps, where
+    every chain taking its own last warm-up step costs a step a chain. A probe step that fails counts
+    as drawn ahead (the chains' own steps then show the failure); torch's global RNG is left as it was."""
+    probes = [trunk.branch(x, row_seed(seed, -3 - k)) for k in range(2)]
+    spec, problem, hp = trunk.impl.spec, trunk.problem, trunk.hp
+    steps = []
+    with _Rng(x.device):
+        try:
+            for k, probe in enumerate(probes):
+                torch.manual_seed(row_seed(seed, -3 - k))
+                gen = torch.Generator(device=x.device)
+                gen.manual_seed(row_seed(seed, -5))
+                draw = harness_draws(spec, problem, x.unsqueeze(0), hp, gen)
+                steps.append(probe.step(None if draw is None else draw[0], gen=gen))
+        except Exception:  # the user's step raising on the problem: decided by the chains' own steps
+            return True
+    return torch.equal(steps[0], steps[1])
 
 
 def _warm_up(drivers: list[_Driver], steps: int, seed: int, start: int = 0) -> list[_Driver]:
