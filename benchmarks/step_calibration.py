@@ -52,8 +52,19 @@ USERS = {
     "sam_stochastic": ["mutants_sam:GuardedSAM", "pytorch_optimizer:SAM"],
     "nso": ["mutants_nso:NoiseLawNSO", "unseen_nso:LoopNSO", "unseen_nso:MatrixNoiseNSO", "unseen_nso:DrawnAheadNSO"],
     "wp_sgd": ["unseen_nso:PerturbedSGDWPSGD", "unseen_nso:FlatLawWPSGD"],
-    "rsp": ["broken_rsp:ReferenceRSP", "unseen_rsp:LoopRSP", "unseen_rsp:Float32DirectionRSP"],
-    "sap": ["broken_sap:ReferenceSAP", "unseen_sap:LoopSAP", "unseen_sap:GuardedSAP", "unseen_sap:Float32DotSAP"],
+    "rsp": [
+        "broken_rsp:ReferenceRSP",
+        "unseen_rsp:LoopRSP",
+        "unseen_rsp:Float32DirectionRSP",
+        "unseen_rsp:DrawnAheadRSP",
+    ],
+    "sap": [
+        "broken_sap:ReferenceSAP",
+        "unseen_sap:LoopSAP",
+        "unseen_sap:GuardedSAP",
+        "unseen_sap:Float32DotSAP",
+        "unseen_sap:DrawnAheadSAP",
+    ],
 }
 
 

@@ -204,3 +204,5 @@ def test_rsp_direction_and_sap_sign_frozen_late_in_a_run_are_falsified():
     assert rsp("LateFrozenDirectionRSP", 599) is False
     assert sap("LateFixedSignSAP", 0) and sap("LoopSAP", 599)
     assert sap("LateFixedSignSAP", 599) is False
+    # Correct classes drawing g or σ a step ahead, into their state: each chain's copy draws its own.
+    assert rsp("DrawnAheadRSP", 599) and sap("DrawnAheadSAP", 599)

@@ -209,7 +209,7 @@ class Chains:
     steps are pure functions of their inputs; for them i changes nothing. The copies' generators are
     reseeded, so a class that draws its noise when it steps (the papers' algorithms) draws apart in
     every chain. For an algorithm that draws randomness in its steps (`AlgorithmSpec.random`) whose
-    next draws are already in the trunk's state after i − 1 steps (two copies seeded apart take the
+    next draws are already in the trunk's state after i − 1 steps (copies seeded apart all take the
     same step: drawn at the end of the step before), each copy takes the last warm-up step on its
     own, so a class drawing one step ahead draws apart in every chain too; a class keeping a buffer
     of noise for several later steps would show one draw in every chain. A class that seeds its own
@@ -378,13 +378,19 @@ def _late_drivers(
     return [c.reset(r) for c, r in zip(_warm_up(copies, own, seed, start=iteration - own), x)]
 
 
+# Copies of the trunk that `_drawn_ahead` steps: a correct class's own draws all alike by chance
+# (SAP's fair sign σ: 2^{1−PROBES}) only costs each chain a warm-up step.
+PROBES = 4
+
+
 def _drawn_ahead(trunk: _Driver, x: torch.Tensor, seed: int) -> bool:
     """Whether the draws of the trunk's next step are already in its state (drawn at the end of the
-    step before, or frozen): two copies, their generators and torch's global RNG seeded apart, take
-    the same step from x on the problem with the same harness draws. Two copies and two steps, where
-    every chain taking its own last warm-up step costs a step a chain. A probe step that fails counts
-    as drawn ahead (the chains' own steps then show the failure); torch's global RNG is left as it was."""
-    probes = [trunk.branch(x, row_seed(seed, -3 - k)) for k in range(2)]
+    step before, or frozen): `PROBES` copies, their generators and torch's global RNG seeded apart,
+    all take the same step from x on the problem with the same harness draws. A few copies and steps,
+    where every chain taking its own last warm-up step costs a step a chain. A probe step that fails
+    counts as drawn ahead (the chains' own steps then show the failure); torch's global RNG is left
+    as it was."""
+    probes = [trunk.branch(x, row_seed(seed, -3 - k)) for k in range(PROBES)]
     spec, problem, hp = trunk.impl.spec, trunk.problem, trunk.hp
     steps = []
     with _Rng(x.device):
@@ -392,12 +398,12 @@ def _drawn_ahead(trunk: _Driver, x: torch.Tensor, seed: int) -> bool:
             for k, probe in enumerate(probes):
                 torch.manual_seed(row_seed(seed, -3 - k))
                 gen = torch.Generator(device=x.device)
-                gen.manual_seed(row_seed(seed, -5))
+                gen.manual_seed(row_seed(seed, -3 - PROBES))
                 draw = harness_draws(spec, problem, x.unsqueeze(0), hp, gen)
                 steps.append(probe.step(None if draw is None else draw[0], gen=gen))
         except Exception:  # the user's step raising on the problem: decided by the chains' own steps
             return True
-    return torch.equal(steps[0], steps[1])
+    return all(torch.equal(steps[0], step) for step in steps[1:])
 
 
 def _warm_up(drivers: list[_Driver], steps: int, seed: int, start: int = 0) -> list[_Driver]:
