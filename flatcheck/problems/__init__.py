@@ -12,7 +12,7 @@ from flatcheck.problems.manifolds import (
     weighted_squares_instances,
 )
 from flatcheck.problems.points import iterations, log_uniform, points, rationals, unit_vector
-from flatcheck.problems.polynomial import random_polynomials, ridge_polynomial
+from flatcheck.problems.polynomial import nonzero, random_polynomials, ridge_polynomial
 from flatcheck.problems.problem import Problem
 from flatcheck.problems.quadratic import quadratic, quadratics
 from flatcheck.problems.quadratic_manifolds import manifold_loss, manifold_losses, manifold_point, manifold_points
@@ -35,6 +35,7 @@ __all__ = [
     "points",
     "quadratic",
     "quadratics",
+    "nonzero",
     "random_polynomials",
     "point_instances",
     "rationals",

@@ -44,10 +44,10 @@ from flatcheck.impl.predict import gd_prediction, margins, noise_reach, perturbe
 from flatcheck.impl.protocol import ITERATION
 from flatcheck.problems import (
     PointInstance,
-    Problem,
     example1,
     iterations,
     log_uniform,
+    nonzero,
     point_instances,
     quadratics,
     random_polynomials,
@@ -63,10 +63,6 @@ CONSTANTS = (
 def step_scale(budget, k: int) -> float:
     """The factor of the step relative to W − η·(mean two-point gradient): 1 as printed."""
     return 2 * constant(budget, CONSTANTS, "half") * k ** (1 - constant(budget, CONSTANTS, "k_exponent"))
-
-
-def nonzero(problem: Problem) -> bool:
-    return problem.expr != 0
 
 
 def is_quadratic(inst: PointInstance) -> bool:
