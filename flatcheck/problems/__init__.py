@@ -1,7 +1,7 @@
 """Test-function families, each defined once in sympy, with hypothesis strategies for instances."""
 
 from flatcheck.problems.example1 import example1
-from flatcheck.problems.instances import PointInstance, point_instances, smooth_problems
+from flatcheck.problems.instances import PointInstance, point_instances, smooth_problems, step_problems
 from flatcheck.problems.manifolds import (
     ManifoldInstance,
     kernel_quadratic_instances,
@@ -43,6 +43,7 @@ __all__ = [
     "setting_one_instances",
     "ridge_polynomial",
     "smooth_problems",
+    "step_problems",
     "stochastic_instances",
     "toy_starts",
     "toy_point",

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from flatcheck.problems.example1 import example1
 from flatcheck.problems.points import points, unit_vector
-from flatcheck.problems.polynomial import random_polynomials
+from flatcheck.problems.polynomial import nonzero, random_polynomials
 from flatcheck.problems.problem import Problem
 from flatcheck.problems.quadratic import quadratics
 
@@ -43,6 +43,16 @@ def smooth_problems(max_d: int = 6, degrees: tuple[int, ...] = (3, 4)) -> st.Sea
         quadratics(d=st.integers(2, max_d)),
         random_polynomials(d=st.integers(2, max_d), degrees=degrees),
     )
+
+
+def step_problems(
+    polynomial_d: st.SearchStrategy[int], quadratic_d: st.SearchStrategy[int]
+) -> st.SearchStrategy[Problem]:
+    """What a step claim steps an optimizer on: random cubic-and-quartic ridge polynomials drawn first
+    (where a defect of the noise, the direction or a matrix's rows shows), without the zero
+    polynomial (hypothesis's simplest draw, no gradient anywhere: `nonzero`), Example 1, and PSD
+    quadratics (steps exact in closed form)."""
+    return st.one_of(random_polynomials(d=polynomial_d).filter(nonzero), st.just(example1()), quadratics(d=quadratic_d))
 
 
 @st.composite

@@ -41,16 +41,7 @@ from flatcheck.impl.predict import (
     two_step_tests,
 )
 from flatcheck.impl.protocol import ITERATION
-from flatcheck.problems import (
-    PointInstance,
-    example1,
-    log_uniform,
-    nonzero,
-    point_instances,
-    quadratics,
-    random_polynomials,
-)
-from flatcheck.problems.points import iterations
+from flatcheck.problems import PointInstance, iterations, log_uniform, point_instances, step_problems
 from flatcheck.verify import Claim, Constant, Evidence, constant
 
 CONSTANTS = (
@@ -124,11 +115,7 @@ CLAIM = Claim(
     summary="RSP's perturbed steps have the exact mean and variance of (2), g on the sphere and fresh every step.",
     faithful="exact",
     instances=lambda budget: point_instances(
-        st.one_of(
-            random_polynomials(d=st.integers(2, 3)).filter(nonzero),
-            st.just(example1()),
-            quadratics(d=st.integers(2, 3)),
-        ),
+        step_problems(polynomial_d=st.integers(2, 3), quadratic_d=st.integers(2, 3)),
         scalars={"lr": log_uniform(-8, -4), "rho": log_uniform(-4, -1), "iteration": iterations()},
         lo=-4,
         hi=4,

@@ -42,16 +42,7 @@ from flatcheck.algorithms import LAWS
 from flatcheck.impl.nso_readback import noise_hyper, unsupported_law
 from flatcheck.impl.predict import gd_prediction, margins, noise_reach, perturbed_steps
 from flatcheck.impl.protocol import ITERATION
-from flatcheck.problems import (
-    PointInstance,
-    example1,
-    iterations,
-    log_uniform,
-    nonzero,
-    point_instances,
-    quadratics,
-    random_polynomials,
-)
+from flatcheck.problems import PointInstance, iterations, log_uniform, point_instances, step_problems
 from flatcheck.verify import Claim, Constant, Evidence, constant
 
 CONSTANTS = (
@@ -113,9 +104,7 @@ CLAIM = Claim(
         # cannot see the noise's law at all (its step is exact), but see any change of the step's scale.
         # Not the zero polynomial, hypothesis's simplest draw (a quadratic with no gradient: every seed's
         # first instance was one), so the draws the noise can show in are not one fewer.
-        st.one_of(
-            random_polynomials(d=st.just(3)).filter(nonzero), st.just(example1()), quadratics(d=st.integers(2, 4))
-        ),
+        step_problems(polynomial_d=st.just(3), quadratic_d=st.integers(2, 4)),
         scalars={
             "lr": log_uniform(-8, -4),
             "sigma": log_uniform(-4, -1),

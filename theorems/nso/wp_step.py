@@ -27,16 +27,7 @@ from flatcheck.algorithms import LAWS
 from flatcheck.impl.nso_readback import noise_hyper, unsupported_law
 from flatcheck.impl.predict import perturbed_steps
 from flatcheck.impl.protocol import ITERATION
-from flatcheck.problems import (
-    PointInstance,
-    example1,
-    log_uniform,
-    nonzero,
-    point_instances,
-    quadratics,
-    random_polynomials,
-)
-from flatcheck.problems.points import iterations
+from flatcheck.problems import PointInstance, iterations, log_uniform, point_instances, step_problems
 from flatcheck.verify import Claim, Constant, Evidence, constant
 
 CONSTANTS = (Constant("step", 1.0, "1 in W − η g(W + U)", "exact", text="the step's coefficient"),)
@@ -78,11 +69,7 @@ CLAIM = Claim(
     instances=lambda budget: point_instances(
         # From d = 3 the harness's tensors include a 2 × 1 matrix, where noise shared by a matrix's rows
         # shows (`parameter_shapes`); the quadratics cannot see the noise's law at all.
-        st.one_of(
-            random_polynomials(d=st.integers(2, 3)).filter(nonzero),
-            st.just(example1()),
-            quadratics(d=st.integers(2, 4)),
-        ),
+        step_problems(polynomial_d=st.integers(2, 3), quadratic_d=st.integers(2, 4)),
         scalars={
             "lr": log_uniform(-8, -4),
             "sigma": log_uniform(-4, -1),
