@@ -366,12 +366,12 @@ def _late_drivers(
     own = 1 if impl.spec.random else 0
     torch.manual_seed(row_seed(seed, -1))
     (trunk,) = _warm_up([_Driver(impl, problem, first_row, hp, gen)], iteration - own, seed)
+    if own and not _drawn_ahead(trunk, first_row, seed):
+        _warm_up([trunk], 1, seed, start=iteration - 1)
+        own = 0
+    torch.manual_seed(row_seed(seed, row))
     first = 0 if row is None else row
     try:
-        if own and not _drawn_ahead(trunk, first_row, seed):
-            _warm_up([trunk], 1, seed, start=iteration - 1)
-            own = 0
-        torch.manual_seed(row_seed(seed, row))
         copies = [trunk.branch(r, row_seed(seed, first + i)) for i, r in enumerate(x)]
     except Exception:  # whatever an attribute's __deepcopy__ or __reduce__ raises (a lock, an open file)
         return [_warm_up([_Driver(impl, problem, r, hp, gen)], iteration, seed)[0].reset(r) for r in x]
@@ -389,8 +389,11 @@ def _drawn_ahead(trunk: _Driver, x: torch.Tensor, seed: int) -> bool:
     all take the same step from x on the problem with the same harness draws. A few copies and steps,
     where every chain taking its own last warm-up step costs a step a chain. A probe step that fails
     counts as drawn ahead (the chains' own steps then show the failure); torch's global RNG is left
-    as it was."""
-    probes = [trunk.branch(x, row_seed(seed, -3 - k)) for k in range(PROBES)]
+    as it was. A trunk that cannot be copied is not (its chains are warmed up one by one)."""
+    try:
+        probes = [trunk.branch(x, row_seed(seed, -3 - k)) for k in range(PROBES)]
+    except Exception:  # whatever an attribute's __deepcopy__ or __reduce__ raises (`_late_drivers`)
+        return False
     spec, problem, hp = trunk.impl.spec, trunk.problem, trunk.hp
     steps = []
     with _Rng(x.device):
