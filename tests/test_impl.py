@@ -324,8 +324,10 @@ def test_a_trunk_holding_its_next_draws_is_told_apart_and_its_copies_step_once_a
     for cls, ahead in ((DrawnAheadNSO, True), (LateFrozenNoiseNSO, True), (LoopNSO, False)):
         impl = Implementation(cls.__name__, "nso", cls)
         (trunk,) = _warm_up([_Driver(impl, prob, x[0], impl.spec.complete(hp), torch.Generator())], 62, seed=1)
+        rng = torch.get_rng_state()
         assert _drawn_ahead(trunk, x[0], seed=1) is ahead, cls.__name__
         assert trunk.opt.steps == 62  # the probes step copies
+        assert torch.equal(torch.get_rng_state(), rng)  # and leave the run's global stream alone
         late = Chains(impl, prob, x, {**hp, ITERATION: 63}, seed=1)
         assert [d.opt.steps for d in late._drivers] == [63] * 3
         moved = late.step()
