@@ -86,25 +86,25 @@ def _trace_bar(expr: sp.Expr, symbols: tuple[sp.Symbol, ...], is_polynomial: boo
     return _on_disk(f"trace bar (polynomial: {is_polynomial}, expanded: {expanded})", expr, symbols, make)
 
 
+def _table(polys: list[sp.Poly], d: int) -> MonomialMap:
+    """The polynomials as columns of one table: a row per exponent β that any of them has."""
+    rows: dict[tuple[int, ...], list[float]] = {}
+    for j, q in enumerate(polys):
+        for alpha, c in q.as_dict().items():
+            rows.setdefault(tuple(alpha), [0.0] * len(polys))[j] = float(c)
+    return MonomialMap.build(rows, d, len(polys))
+
+
 @lru_cache(maxsize=256)
 def _monomial_map(exprs: tuple[sp.Expr, ...], symbols: tuple[sp.Symbol, ...]) -> MonomialMap:
-    rows: dict[tuple[int, ...], list[float]] = {}
-    for j, e in enumerate(exprs):
-        for alpha, c in sp.Poly(e, *symbols).as_dict().items():
-            rows.setdefault(tuple(alpha), [0.0] * len(exprs))[j] = float(c)
-    return MonomialMap.build(rows, len(symbols), len(exprs))
+    return _table([sp.Poly(e, *symbols) for e in exprs], len(symbols))
 
 
 @lru_cache(maxsize=256)
 def _value_grad_map(expr: sp.Expr, symbols: tuple[sp.Symbol, ...]) -> MonomialMap:
     """[e, ∂e/∂s_1, …] as one table, the derivatives taken on sp.Poly's table of exponents (exact)."""
     poly = sp.Poly(expr, *symbols)
-    columns = [poly, *(poly.diff(s) for s in symbols)]
-    rows: dict[tuple[int, ...], list[float]] = {}
-    for j, q in enumerate(columns):
-        for alpha, c in q.as_dict().items():
-            rows.setdefault(tuple(alpha), [0.0] * len(columns))[j] = float(c)
-    return MonomialMap.build(rows, len(symbols), len(columns))
+    return _table([poly, *(poly.diff(s) for s in symbols)], len(symbols))
 
 
 def monomial_map(exprs: list[sp.Expr], symbols: tuple[sp.Symbol, ...]) -> Callable[[torch.Tensor], torch.Tensor]:
