@@ -50,13 +50,20 @@ USERS = {
         "unseen_sam:LazyBufferSAM",
     ],
     "sam_stochastic": ["mutants_sam:GuardedSAM", "pytorch_optimizer:SAM"],
-    "nso": ["mutants_nso:NoiseLawNSO", "unseen_nso:LoopNSO", "unseen_nso:MatrixNoiseNSO", "unseen_nso:DrawnAheadNSO"],
+    "nso": [
+        "mutants_nso:NoiseLawNSO",
+        "unseen_nso:LoopNSO",
+        "unseen_nso:MatrixNoiseNSO",
+        "unseen_nso:DrawnAheadNSO",
+        "unseen_nso:BufferedNSO",
+    ],
     "wp_sgd": ["unseen_nso:PerturbedSGDWPSGD", "unseen_nso:FlatLawWPSGD"],
     "rsp": [
         "broken_rsp:ReferenceRSP",
         "unseen_rsp:LoopRSP",
         "unseen_rsp:Float32DirectionRSP",
         "unseen_rsp:DrawnAheadRSP",
+        "unseen_rsp:BufferedRSP",
     ],
     "sap": [
         "broken_sap:ReferenceSAP",
@@ -64,6 +71,7 @@ USERS = {
         "unseen_sap:GuardedSAP",
         "unseen_sap:Float32DotSAP",
         "unseen_sap:DrawnAheadSAP",
+        "unseen_sap:BufferedSAP",
     ],
 }
 

@@ -309,29 +309,47 @@ def test_chains_late_in_a_run_continue_copies_of_one_warmed_up_optimizer():
     assert len({id(d.opt) for d in late._drivers} | {id(d.params[0]) for d in late._drivers}) == 6
 
 
-def test_a_trunk_holding_its_next_draws_is_told_apart_and_its_copies_step_once_alone():
-    """Two copies of the warmed-up trunk seeded apart step alike from one point exactly when its next
-    noise is already in its state (DrawnAheadNSO draws it at the end of a step; LateFrozenNoiseNSO
-    froze it at step 50); then every chain takes the last warm-up step itself (the count shows it),
-    and a drawn-ahead class's chains step apart."""
-    from unseen_nso import DrawnAheadNSO, LateFrozenNoiseNSO, LoopNSO
+@pytest.mark.parametrize(
+    "name, iteration, own, apart",
+    [
+        ("LoopNSO", 63, 0, True),  # draws when it steps: the trunk's copies step apart
+        ("DrawnAheadNSO", 63, 1, True),  # the checked step's U drawn in the step before
+        ("BufferedNSO", 63, 8, True),  # drawn in a block of 8 steps' U at step 56
+        ("BufferedNSO", 64, 0, True),  # the block spent: step 64 draws the next
+        ("LateFrozenNoiseNSO", 63, 0, False),  # U frozen at step 50, reused by every step since
+        ("EveryOtherStepNSO", 63, 0, False),  # step 63 reuses step 62's own U
+        ("EveryOtherStepNSO", 64, 0, True),  # step 64 draws
+    ],
+)
+def test_late_chains_take_their_own_steps_back_to_where_the_checked_steps_draws_were_made(
+    name, iteration, own, apart, monkeypatch
+):
+    """Copies of the warmed-up trunk seeded apart show where the checked step's draws come from
+    (`protocol._own_steps`, from the points the closure is evaluated at): a correct class's own
+    step (0), or draws made ahead and unused, a step or a block of steps before — then every chain
+    takes those last warm-up steps itself and steps apart from the others. Draws the copies' own
+    steps had already used (noise reused or frozen) are a defect: the chains share the trunk's."""
+    import unseen_nso
 
-    from flatcheck.impl.protocol import ITERATION, Chains, _drawn_ahead, _Driver, _warm_up
+    from flatcheck.impl import protocol
+    from flatcheck.impl.protocol import ITERATION, Chains
 
-    prob = example1()
+    original, found = protocol._own_steps, []
+
+    def own_steps(*args):
+        found.append(original(*args))
+        return found[-1]
+
+    monkeypatch.setattr(protocol, "_own_steps", own_steps)
+    impl = Implementation(name, "nso", getattr(unseen_nso, name))
     x = torch.tensor([[0.5, -1.0]] * 3, dtype=torch.float64)
-    hp = {"lr": 0.01, "sigma": 0.1, "k": 1}
-    for cls, ahead in ((DrawnAheadNSO, True), (LateFrozenNoiseNSO, True), (LoopNSO, False)):
-        impl = Implementation(cls.__name__, "nso", cls)
-        (trunk,) = _warm_up([_Driver(impl, prob, x[0], impl.spec.complete(hp), torch.Generator())], 62, seed=1)
-        rng = torch.get_rng_state()
-        assert _drawn_ahead(trunk, x[0], seed=1) is ahead, cls.__name__
-        assert trunk.opt.steps == 62  # the probes step copies
-        assert torch.equal(torch.get_rng_state(), rng)  # and leave the run's global stream alone
-        late = Chains(impl, prob, x, {**hp, ITERATION: 63}, seed=1)
-        assert [d.opt.steps for d in late._drivers] == [63] * 3
-        moved = late.step()
-        assert torch.equal(moved[0], moved[1]) is (cls is LateFrozenNoiseNSO), cls.__name__
+    rng = torch.get_rng_state()
+    late = Chains(impl, example1(), x, {"lr": 0.01, "sigma": 0.1, "k": 1, ITERATION: iteration}, seed=1)
+    assert torch.equal(torch.get_rng_state(), rng)  # the probes leave the caller's global stream alone
+    assert found == [own]
+    assert [d.opt.steps for d in late._drivers] == [iteration] * 3
+    moved = late.step()
+    assert (not torch.equal(moved[0], moved[1])) is apart
 
 
 class _LockedWPSGD(_CountingWPSGD):

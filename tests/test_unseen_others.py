@@ -92,13 +92,16 @@ def test_noise_frozen_after_a_warm_up_shows_late_in_a_run():
     assert alg1_step_at("MatrixNoiseNSO", 599)
 
 
-def test_noise_drawn_a_step_ahead_is_drawn_apart_in_every_late_chain():
-    """A correct class drawing the next step's U at the end of a step: the late chains are copies of
-    one warmed-up optimizer, and each copy takes the run's last warm-up step itself (its generator
-    reseeded), so the U it holds for the checked step is its own — with the trunk's U in every chain
-    (copies made after the last warm-up step) it was falsified at 63 and 599."""
+@pytest.mark.parametrize("name", ["DrawnAheadNSO", "BufferedNSO"])
+def test_noise_drawn_ahead_is_drawn_apart_in_every_late_chain(name):
+    """Correct classes drawing U before the step that uses it — the next step's at the end of a step,
+    or a block of 8 steps' at once: the late chains are copies of one warmed-up optimizer taken before
+    the checked step's U was drawn, and each takes the last warm-up steps itself (its generator
+    reseeded), so the U it holds for the checked step is its own. With the trunk's U in every chain
+    (copies made after the last warm-up step) DrawnAheadNSO was falsified at 63 and 599, and
+    BufferedNSO by a whole check's quick profile (seed 1) while only the last step was each chain's."""
     for iteration in (0, 63, 599):
-        assert alg1_step_at("DrawnAheadNSO", iteration), iteration
+        assert alg1_step_at(name, iteration), iteration
 
 
 @pytest.mark.parametrize("name", ["PerturbedSGDWPSGD", "FlatLawWPSGD"])
@@ -204,5 +207,21 @@ def test_rsp_direction_and_sap_sign_frozen_late_in_a_run_are_falsified():
     assert rsp("LateFrozenDirectionRSP", 599) is False
     assert sap("LateFixedSignSAP", 0) and sap("LoopSAP", 599)
     assert sap("LateFixedSignSAP", 599) is False
-    # Correct classes drawing g or σ a step ahead, into their state: each chain's copy draws its own.
-    assert rsp("DrawnAheadRSP", 599) and sap("DrawnAheadSAP", 599)
+
+
+@pytest.mark.parametrize("name", ["DrawnAheadRSP", "BufferedRSP", "DrawnAheadSAP", "BufferedSAP"])
+def test_rsp_directions_and_sap_signs_drawn_ahead_are_each_late_chains_own(name):
+    """Correct classes drawing g (RSP) or σ (SAP) a step ahead, or a block of steps' at once, into
+    their state: each late chain is a copy taken before the checked step's draw was made, and draws
+    its own (`protocol._own_steps`), so the moments and the fair-sign test hold 599 steps into a run."""
+    import math
+
+    budget = dataclasses.replace(budget_for("quick"), alpha=1e-6, seed=5)
+    if name.endswith("RSP"):
+        inst = PointInstance(example1(), [R(1, 2), R(-1)], scalars={"lr": 2.0**-6, "rho": 0.5, "iteration": 599})
+        assert get("ahn2024.rsp_step").check(inst, user(f"unseen_rsp:{name}", "rsp"), budget).holds
+    else:
+        x = [R(1, 2), R(-1), R(3, 4), R(-1, 4)]
+        scalars = {"lr": 2.0**-3, "lr_prime_ratio": 1.0, "rho": 0.25, "eps0_ratio": math.inf, "iteration": 599}
+        inst = PointInstance(wen_toy(), x, scalars=scalars)
+        assert get("ahn2024.sap_step").check(inst, user(f"unseen_sap:{name}", "sap"), budget).holds

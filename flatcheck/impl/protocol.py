@@ -209,10 +209,12 @@ class Chains:
     steps are pure functions of their inputs; for them i changes nothing. The copies' generators are
     reseeded, so a class that draws its noise when it steps (the papers' algorithms) draws apart in
     every chain. For an algorithm that draws randomness in its steps (`AlgorithmSpec.random`) whose
-    next draws are already in the trunk's state after i − 1 steps (copies seeded apart all take the
-    same step: drawn at the end of the step before), each copy takes the last warm-up step on its
-    own, so a class drawing one step ahead draws apart in every chain too; a class keeping a buffer
-    of noise for several later steps would show one draw in every chain. A class that seeds its own
+    checked step's draws are already in the trunk's state (copies seeded apart evaluate the loss at
+    the same points: drawn at the end of the step before, or into a buffer of several steps' draws),
+    the chains are copies taken that many steps short (`LOOKBACK`: 1, 2, 4, …, 64) and take the last
+    warm-up steps on their own (`_own_steps`), so such a class draws apart in every chain too — unless
+    the copies' checked step repeats the draw their step before had made and used (noise reused or
+    frozen: a defect, shown by the chains sharing the trunk's draw). A class that seeds its own
     generator with a constant (reproducible runs) would draw alike in every chain too: where an
     optimizer built apart (a probe) holds a generator in the same state as the first chain's, every
     chain's is reseeded.
@@ -359,54 +361,89 @@ def _late_drivers(
     """One driver per row of x, `iteration` steps into a run (`Chains`): copies of one warmed-up
     optimizer, the same whichever chains this process runs (`row`); where the optimizer cannot be
     copied, each warmed up on its own."""
-    # An algorithm drawing randomness in its steps, whose next step's draws are already in the trunk's
-    # state (`_drawn_ahead`): each copy takes the last warm-up step on its own, so that a class drawing
-    # the next step's noise at the end of a step uses the trunk's draw up there and draws the checked
-    # step's from its own generator or stream — not one draw shared by every chain.
-    own = 1 if impl.spec.random else 0
     torch.manual_seed(row_seed(seed, -1))
-    (trunk,) = _warm_up([_Driver(impl, problem, first_row, hp, gen)], iteration - own, seed)
-    if own and not _drawn_ahead(trunk, first_row, seed):
-        _warm_up([trunk], 1, seed, start=iteration - 1)
-        own = 0
+    trunk = _Driver(impl, problem, first_row, hp, gen)
+    # An algorithm drawing randomness in its steps keeps copies of the trunk taken a few steps short
+    # (`LOOKBACK`): where the checked step's draws were already in the trunk's state, unused
+    # (`_own_steps`), the chains are copies of the one taken before they were drawn and take the
+    # last warm-up steps on their own.
+    marks = sorted((j for j in LOOKBACK if j <= iteration), reverse=True) if impl.spec.random else []
+    snapshots: dict[int, _Driver] = {}
+    done = 0
+    try:
+        for j in marks:
+            _warm_up([trunk], iteration - j - done, seed, start=done)
+            done = iteration - j
+            snapshots[j] = trunk.branch(first_row, row_seed(seed, -3))
+    except Exception:  # whatever an attribute's __deepcopy__ or __reduce__ raises (a lock, an open file)
+        return [_warm_up([_Driver(impl, problem, r, hp, gen)], iteration, seed)[0].reset(r) for r in x]
+    _warm_up([trunk], iteration - done, seed, start=done)
+    own = _own_steps(trunk, snapshots, first_row, seed) if marks else 0
+    base = snapshots[own] if own else trunk
     torch.manual_seed(row_seed(seed, row))
     first = 0 if row is None else row
     try:
-        copies = [trunk.branch(r, row_seed(seed, first + i)) for i, r in enumerate(x)]
-    except Exception:  # whatever an attribute's __deepcopy__ or __reduce__ raises (a lock, an open file)
+        copies = [base.branch(r, row_seed(seed, first + i)) for i, r in enumerate(x)]
+    except Exception:  # as above
         return [_warm_up([_Driver(impl, problem, r, hp, gen)], iteration, seed)[0].reset(r) for r in x]
     return [c.reset(r) for c, r in zip(_warm_up(copies, own, seed, start=iteration - own), x)]
 
 
-# Copies of the trunk that `_drawn_ahead` steps: a correct class's own draws all alike by chance
-# (SAP's fair sign σ: 2^{1−PROBES}) only costs each chain a warm-up step.
-PROBES = 4
+# How many steps short of the chains' start the trunk is copied (`_late_drivers`): a class drawing a
+# step ahead needs 1, one keeping a buffer of B steps' draws at most the first of these ≥ B.
+LOOKBACK = (1, 2, 4, 8, 16, 32, 64)
+# Copies of the trunk that `_own_steps` steps: a correct class's own draws all alike by chance
+# (SAP's fair sign σ: 2^{1−PROBES}) only costs each chain a few warm-up steps.
+PROBES = 8
 
 
-def _drawn_ahead(trunk: _Driver, x: torch.Tensor, seed: int) -> bool:
-    """Whether the draws of the trunk's next step are already in its state (drawn at the end of the
-    step before, or frozen): `PROBES` copies, their generators and torch's global RNG seeded apart,
-    all take the same step from x on the problem with the same harness draws. A few copies and steps,
-    where every chain taking its own last warm-up step costs a step a chain. A probe step that fails
-    counts as drawn ahead (the chains' own steps then show the failure); torch's global RNG is left
-    as it was. A trunk that cannot be copied is not (its chains are warmed up one by one)."""
-    try:
-        probes = [trunk.branch(x, row_seed(seed, -3 - k)) for k in range(PROBES)]
-    except Exception:  # whatever an attribute's __deepcopy__ or __reduce__ raises (`_late_drivers`)
-        return False
-    spec, problem, hp = trunk.impl.spec, trunk.problem, trunk.hp
-    steps = []
+def _own_steps(trunk: _Driver, snapshots: dict[int, _Driver], x: torch.Tensor, seed: int) -> int:
+    """How many of the last warm-up steps each chain takes on its own: 0 where the trunk's copies
+    seeded apart step apart from x (their draws are their own: a class drawing when it steps);
+    else the fewest j (`snapshots`, copies taken j steps short) from which copies taking j steps
+    of their own step apart — a class that drew the checked step's noise ahead (at the end of the
+    step before, into a buffer of several steps' draws) — unless every copy's checked step repeats
+    its step before, which its own draws had made (noise reused across steps: a defect, whose
+    chains then share the trunk's one draw, as do those of noise frozen for good)."""
+    if _apart(_probe(trunk, 0, x, seed)[-1]):
+        return 0
+    for j in sorted(snapshots):
+        steps = _probe(snapshots[j], j, x, seed)
+        if not _apart(steps[-1]):
+            continue
+        reused = _apart(steps[-2]) and all(torch.equal(a, b) for a, b in zip(steps[-1], steps[-2]))
+        return 0 if reused else j
+    return 0
+
+
+def _probe(base: _Driver, steps: int, x: torch.Tensor, seed: int) -> list[list[torch.Tensor]]:
+    """`PROBES` copies of `base`, their generators and torch's global RNG seeded apart, each taking
+    steps + 1 steps on the problem from x, every step with the same harness draws: by step and copy,
+    the points each step evaluated the loss at and the row it stepped to. A step that fails leaves
+    every step alike (the chains, sharing the trunk's state, show the failure in their own steps);
+    torch's global RNG is left as it was."""
+    spec, problem, hp = base.impl.spec, base.problem, base.hp
+    rows: list[list[torch.Tensor]] = [[] for _ in range(steps + 1)]
     with _Rng(x.device):
-        try:
-            for k, probe in enumerate(probes):
-                torch.manual_seed(row_seed(seed, -3 - k))
-                gen = torch.Generator(device=x.device)
-                gen.manual_seed(row_seed(seed, -3 - PROBES))
-                draw = harness_draws(spec, problem, x.unsqueeze(0), hp, gen)
-                steps.append(probe.step(None if draw is None else draw[0], gen=gen))
-        except Exception:  # the user's step raising on the problem: decided by the chains' own steps
-            return True
-    return all(torch.equal(steps[0], step) for step in steps[1:])
+        for k in range(PROBES):
+            try:
+                probe = base.branch(x, row_seed(seed, -4 - k))
+                torch.manual_seed(row_seed(seed, -4 - k))
+                for t in range(steps + 1):
+                    gen = torch.Generator(device=x.device)
+                    gen.manual_seed(row_seed(seed, -4 - PROBES))
+                    draw = harness_draws(spec, problem, x.unsqueeze(0), hp, gen)
+                    probe.points = []
+                    row = probe.reset(x).step(None if draw is None else draw[0], gen=gen)
+                    rows[t].append(torch.cat([*probe.points, row]))
+            except Exception:  # the user's step raising on the problem, or a copy failing
+                return [[x] for _ in range(steps + 1)]
+    return rows
+
+
+def _apart(rows: list[torch.Tensor]) -> bool:
+    """Whether the copies' steps differ (their draws were their own)."""
+    return any(not torch.equal(rows[0], r) for r in rows[1:])
 
 
 def _warm_up(drivers: list[_Driver], steps: int, seed: int, start: int = 0) -> list[_Driver]:
@@ -524,6 +561,9 @@ class _Driver:
         self.switch = spec.closure == "example_switch"
         self.backward = spec.closure != "no_backward"
         self.losses = _Losses(problem)
+        # Where set (`_probe`), every point the closure is evaluated at is appended: a step's draws
+        # show in them even where they do not move its result (NSO's pairs on a quadratic).
+        self.points: list[torch.Tensor] | None = None
 
     def vector(self) -> torch.Tensor:
         return torch.cat([p.reshape(-1) for p in self.params])
@@ -561,6 +601,8 @@ class _Driver:
         def closure(example: bool = False) -> torch.Tensor:
             nonlocal calls
             calls += 1
+            if self.points is not None:
+                self.points.append(torch.cat([p.detach().reshape(-1) for p in params]))
             fn = switch if example and switch is not None else loss_fn
             if exact and backward and _plain(params):
                 with torch.no_grad():
