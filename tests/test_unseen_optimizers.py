@@ -59,10 +59,10 @@ def test_a_normaliser_per_param_group_shows_only_with_several_groups():
     assert "one param group per tensor" in res.reason
 
 
-def sam_step_at(problem, x: list, name: str, iteration: int = 0):
+def sam_step_at(problem, x: list, name: str, iteration: int = 0, layout: str = "tensors"):
     """wen2023.sam_step at one instance (η = 0.1, ρ = 0.05; deterministic, no search), the optimizer
-    `iteration` steps into a run."""
-    scalars = {"lr": 0.1, "rho": 0.05, "iteration": iteration}
+    `iteration` steps into a run, its parameters in `layout`."""
+    scalars = {"lr": 0.1, "rho": 0.05, "iteration": iteration, "layout": layout}
     inst = PointInstance(problem, [sp.Rational(v) for v in x], scalars=scalars)
     budget = dataclasses.replace(budget_for("quick"), alpha=1e-6, seed=5)
     return get("wen2023.sam_step").check(inst, user(f"unseen_sam:{name}", "sam"), budget)
@@ -73,6 +73,16 @@ def test_a_row_wise_norm_shows_on_the_toys_matrix_tensor():
     of a matrix departs from (3) there."""
     assert sam_step_at(wen_toy(), ["-1", "-1", "0", "-1/4"], "PlainSAM").holds
     assert sam_step_at(wen_toy(), ["-1", "-1", "0", "-1/4"], "RowNormSAM").holds is False
+
+
+def test_a_spectral_norm_shows_on_a_wide_matrix():
+    """torch.linalg.norm(g, 2) of a matrix is its spectral norm: the Frobenius norm for a 2 × 1
+    matrix, smaller for the 2 × 2 matrix the toy's parameters make in the layout "wide" (found by a
+    red-team run: 0 defects in quick and default before the layouts)."""
+    x = ["-1", "-1", "0", "-1/4"]
+    assert sam_step_at(wen_toy(), x, "SpectralNormSAM").holds
+    assert sam_step_at(wen_toy(), x, "PlainSAM", layout="wide").holds
+    assert sam_step_at(wen_toy(), x, "SpectralNormSAM", layout="wide").holds is False
 
 
 def test_small_gradients_decide_the_guards():

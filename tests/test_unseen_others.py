@@ -55,13 +55,13 @@ def test_unseen_nso_noise_defects_falsified_by_the_step_claim(name):
     assert res.verdict == "falsified", (res.reason, res.traceback)
 
 
-def alg1_step_at(name: str, iteration: int = 0) -> bool | None:
-    """nso.alg1_step at one instance: the cubic ½‖W‖² + (W₁ + W₂)³/6 in d = 3, which the harness
-    splits as a 2 × 1 matrix (W₁, W₂) and a scalar, at W = (1/2, −1, 1/4), the optimizers
-    `iteration` steps into a run."""
-    prob = ridge_polynomial([R(1)] * 3, [R(1), R(0), R(0)], [(3, R(1), [R(1), R(1), R(0)])])
+def alg1_step_at(name: str, iteration: int = 0, layout: str = "tensors", ridge: tuple = (1, 1, 0)) -> bool | None:
+    """nso.alg1_step at one instance: the cubic ½‖W‖² + ⟨r, W⟩³/6 in d = 3 (r = (1, 1, 0) unless
+    `ridge` says otherwise), which the harness splits as a 2 × 1 matrix (W₁, W₂) and a scalar (the
+    layout "tensors"), at W = (1/2, −1, 1/4), the optimizers `iteration` steps into a run."""
+    prob = ridge_polynomial([R(1)] * 3, [R(1), R(0), R(0)], [(3, R(1), [R(r) for r in ridge])])
     x = [R(1, 2), R(-1), R(1, 4)]
-    scalars = {"lr": 2.0**-6, "sigma": 0.25, "k": 1, "noise": "gaussian", "iteration": iteration}
+    scalars = {"lr": 2.0**-6, "sigma": 0.25, "k": 1, "noise": "gaussian", "iteration": iteration, "layout": layout}
     inst = PointInstance(prob, x, scalars=scalars)
     budget = dataclasses.replace(budget_for("quick"), alpha=1e-6, seed=5)
     return get("nso.alg1_step").check(inst, user(f"unseen_nso:{name}", "nso"), budget).holds
@@ -72,8 +72,38 @@ def test_noise_shared_by_a_matrixs_rows_shows_from_three_dimensions():
     differs from ∇F(W) on a cubic whose ridge couples the rows. From d = 3 the harness's tensors
     include a 2 × 1 matrix (`parameter_shapes`), so nso.alg1_step's random polynomials (d = 3) reach it."""
     assert parameter_shapes(3) == [(2, 1), (1,)]
+    assert parameter_shapes(3, wide=True) == [(1, 3)] and parameter_shapes(5, wide=True) == [(2, 2), (1,)]
     assert alg1_step_at("LoopNSO")
     assert alg1_step_at("RowSharedNoiseNSO") is False
+
+
+@pytest.mark.parametrize("name, layout", [("RowBroadcastNoiseNSO", "wide"), ("GroupSeededNSO", "groups")])
+def test_noise_shared_along_a_row_or_by_param_groups_shows_in_its_layout(name, layout):
+    """One U per matrix row broadcast along it, or param groups drawing from generators seeded alike:
+    exact for the harness's 2 × 1 matrix in one param group, so only the layout that has a row of
+    several columns ("wide": one 1 × 3 row at d = 3) or several groups ("groups") shows them —
+    Var(U₁ + U₃) doubled on the ridge ⟨(1, 0, 1), W⟩³ moves the mean step. Found by a red-team run
+    (0 defects in quick and default before the layouts); a correct class holds in every layout."""
+    for where in ("tensors", layout):
+        assert alg1_step_at("LoopNSO", layout=where, ridge=(1, 0, 1)), where
+    assert alg1_step_at(name, ridge=(1, 0, 1))
+    assert alg1_step_at(name, layout=layout, ridge=(1, 0, 1)) is False
+
+
+@pytest.mark.parametrize("name, layout", [("RowBroadcastDirectionRSP", "wide"), ("PerGroupSphereRSP", "groups")])
+def test_an_rsp_direction_drawn_along_a_row_or_normalised_per_group_shows_in_its_layout(name, layout):
+    """g with one Gaussian per matrix row, or normalised per param group (‖g‖ = √2 with two groups),
+    on Example 1 (d = 2: one 1 × 2 row, or two one-element tensors in a group each): off the sphere,
+    which the moments of RSP's step see; exact in the layout "tensors"."""
+    budget = dataclasses.replace(budget_for("quick"), alpha=1e-6, seed=5)
+
+    def rsp(cls: str, where: str) -> bool | None:
+        scalars = {"lr": 2.0**-6, "rho": 0.5, "layout": where}
+        inst = PointInstance(example1(), [R(1, 2), R(-1)], scalars=scalars)
+        return get("ahn2024.rsp_step").check(inst, user(f"unseen_rsp:{cls}", "rsp"), budget).holds
+
+    assert rsp("LoopRSP", layout) and rsp(name, "tensors")
+    assert rsp(name, layout) is False
 
 
 def test_noise_scaled_by_the_dimension_shows_in_the_moments():

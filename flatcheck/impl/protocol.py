@@ -13,10 +13,12 @@ a loss closure for the step's loss (`AlgorithmSpec.closure`, `AlgorithmSpec.data
 The parameters are split, as in a real model, over several tensors of different shapes (a
 matrix, a vector and a one-element tensor where the dimension allows, `parameter_shapes`), all in
 one parameter group: a per-tensor normalisation or projection differs from the papers' global one.
-A claim that sets the harness key `GROUPED` gets a class built with one param group per tensor
-instead (as a model with decayed and undecayed parameters is): the papers' x is still the whole
-vector, so a normalisation or projection per param group differs too. A factory always receives
-the tensors, its documented contract.
+A claim that sets the harness key `GROUPED`, or `LAYOUT` to "groups", gets a class built with one
+param group per tensor instead (as a model with decayed and undecayed parameters is): the papers'
+x is still the whole vector, so a normalisation, projection or draw per param group differs too;
+`LAYOUT` "wide" gives a matrix of two rows and several columns, where a draw shared along a row
+or a matrix's own norm differs (`flatcheck.problems.layouts` draws the layout per instance). A
+factory always receives the tensors, its documented contract.
 
 One optimizer object per chain is kept across the steps of a run (`Chains`), so state carried from
 step to step (momentum, a reused direction, a step counter) shows in the run; a claim that sets the
@@ -46,7 +48,7 @@ from flatcheck.impl.drivers import Driver, load_object, resolve_driver, resolve_
 from flatcheck.impl.harness import PAIRED, draw_weights, harness_draws
 from flatcheck.impl.kinds import infer_algorithm, kinds_for
 from flatcheck.impl.spec import SPECS, AlgorithmSpec, BatchedStep, spec_of
-from flatcheck.problems import Problem
+from flatcheck.problems import LAYOUTS, Problem
 from flatcheck.problems.local import MonomialMap
 
 # The harness key a claim sets (truthy) to build a user's class with one param group per tensor.
@@ -54,6 +56,20 @@ GROUPED = "param_groups"
 
 # The harness key a claim sets (an int i) to check the steps of optimizers i steps into a run (`Chains`).
 ITERATION = "iteration"
+
+# The harness key a claim sets to one of `LAYOUTS` (`flatcheck.problems.layouts`) to pick how the
+# parameter vector is split over tensors and param groups (`parameter_shapes`, `_Driver`).
+LAYOUT = "layout"
+
+
+def harness_keys(scalars: dict[str, Any]) -> dict[str, Any]:
+    """The harness keys of a step claim's instance: the iteration its optimizers start at and the
+    layout of their parameters (the instance's `iteration` and `layout`, else 0 and "tensors")."""
+    layout = scalars.get("layout", LAYOUTS[0])
+    if layout not in LAYOUTS:
+        raise FlatcheckError(f"unknown parameter layout {layout!r}; one of {', '.join(LAYOUTS)}")
+    return {ITERATION: scalars.get("iteration", 0), LAYOUT: layout}
+
 
 # A --kwargs string naming an object: module.path:attr.path
 _REFERENCE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
@@ -332,11 +348,18 @@ class _Rng:
         self._set(self.caller)
 
 
-def parameter_shapes(d: int) -> list[tuple[int, ...]]:
+def parameter_shapes(d: int, wide: bool = False) -> list[tuple[int, ...]]:
     """How a parameter vector of dimension d is split, as in a real model: a 2 × c matrix, a vector
     and a one-element tensor (d ≥ 4); a 2 × 1 matrix and a one-element tensor (d = 3), so that a
     defect in how a class treats a matrix (noise or a norm shared by its rows) shows from d = 3 on;
-    two one-element tensors (d = 2); one tensor (d = 1)."""
+    two one-element tensors (d = 2); one tensor (d = 1). `wide` (the layout "wide"): a matrix with
+    two rows and as many columns as d allows, a one-element tensor for an odd d (d ≥ 4), where a
+    draw shared along a row or a matrix norm (the spectral norm for the Frobenius) shows; one row
+    of d columns below."""
+    if wide:
+        if d < 4:
+            return [(1, d)]
+        return [(2, d // 2)] + [(1,)] * (d % 2)
     if d == 1:
         return [(1,)]
     if d == 2:
@@ -552,11 +575,12 @@ class _Driver:
     def __init__(self, impl: Implementation, problem: Problem, x: torch.Tensor, hp: dict[str, Any], gen):
         self.impl, self.problem, self.hp, self.gen = impl, problem, hp, gen
         spec = impl.spec
-        shapes = parameter_shapes(x.numel())
+        layout = hp.get(LAYOUT, LAYOUTS[0])
+        shapes = parameter_shapes(x.numel(), wide=layout == "wide")
         sizes = [int(torch.Size(s).numel()) for s in shapes]
         self.params = [torch.nn.Parameter(part.reshape(s).clone()) for part, s in zip(x.split(sizes), shapes)]
         self.shapes = [p.shape for p in self.params]
-        grouped = hp.get(GROUPED) and impl.factory is None
+        grouped = (hp.get(GROUPED) or layout == "groups") and impl.factory is None
         self.opt = impl.make([{"params": [p]} for p in self.params] if grouped else self.params, hp)
         self.switch = spec.closure == "example_switch"
         self.backward = spec.closure != "no_backward"

@@ -11,7 +11,7 @@ from flatcheck.problems.manifolds import (
     stochastic_instances,
     weighted_squares_instances,
 )
-from flatcheck.problems.points import iterations, log_uniform, points, rationals, unit_vector
+from flatcheck.problems.points import LAYOUTS, iterations, layouts, log_uniform, points, rationals, unit_vector
 from flatcheck.problems.polynomial import nonzero, random_polynomials, ridge_polynomial
 from flatcheck.problems.problem import Problem
 from flatcheck.problems.quadratic import quadratic, quadratics
@@ -26,6 +26,8 @@ __all__ = [
     "example1",
     "kernel_quadratic_instances",
     "iterations",
+    "layouts",
+    "LAYOUTS",
     "log_uniform",
     "manifold_instances",
     "manifold_loss",

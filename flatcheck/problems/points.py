@@ -33,6 +33,22 @@ def iterations() -> st.SearchStrategy[int]:
     return st.sampled_from((0, 63, 599))
 
 
+# How a user's optimizer gets a step claim's parameter vector (`flatcheck.impl.protocol.parameter_shapes`):
+# a matrix, a vector and a scalar in one param group; the same tensors with a param group each; a
+# wide matrix, at least 2 × 2 from d = 4 on (a single row below).
+LAYOUTS = ("tensors", "groups", "wide")
+
+
+def layouts() -> st.SearchStrategy[str]:
+    """The tensor layout a step claim hands a user's optimizer its parameters in (`LAYOUTS`): a
+    model's parameters are several tensors, often in several param groups, and its matrices have
+    many columns; a paper's x is the whole vector whatever the layout, so a norm, a projection or
+    a draw made per tensor, per param group, or per matrix row or column differs from the paper's.
+    Each layout shows a defect the others cannot (one tensor has no group to differ by, a 2 × 1
+    matrix no second column); shrinking goes to the first."""
+    return st.sampled_from(LAYOUTS)
+
+
 def unit_vector(d: int) -> st.SearchStrategy[list[float]]:
     """A direction on S^{d−1}, drawn as a normalised integer vector (never zero)."""
     return (

@@ -40,8 +40,8 @@ from flatcheck.impl.predict import (
     step_moment_tests,
     two_step_tests,
 )
-from flatcheck.impl.protocol import ITERATION
-from flatcheck.problems import PointInstance, iterations, log_uniform, point_instances, step_problems
+from flatcheck.impl.protocol import harness_keys
+from flatcheck.problems import PointInstance, iterations, layouts, log_uniform, point_instances, step_problems
 from flatcheck.verify import Claim, Constant, Evidence, constant
 
 CONSTANTS = (
@@ -64,7 +64,7 @@ def plain_branch(inst: PointInstance, impl, seed: int) -> PathJudgement:
     x = inst.x_tensor()
     eps0 = 0.5 * float(torch.linalg.vector_norm(prob.grad(x)))
     lr_prime = LR_PRIME_RATIO * s["lr"]
-    hp = {"lr": s["lr"], "rho": s["rho"], "eps0": eps0, "lr_prime": lr_prime, ITERATION: s.get("iteration", 0)}
+    hp = {"lr": s["lr"], "rho": s["rho"], "eps0": eps0, "lr_prime": lr_prime, **harness_keys(s)}
 
     def candidates(point: list) -> list | None:
         norm = float(torch.linalg.vector_norm(prob.grad(torch.tensor(point, dtype=torch.float64))))
@@ -81,7 +81,7 @@ def check(inst: PointInstance, impl, budget) -> Evidence:
     branch = plain_branch(inst, impl, budget.seed)
     if branch.holds is False:
         return Evidence(False, branch.values, margin=branch.margin, note=branch.note)
-    hp = {"lr": s["lr"], "rho": s["rho"], "eps0": math.inf, "lr_prime": s["lr"], ITERATION: s.get("iteration", 0)}
+    hp = {"lr": s["lr"], "rho": s["rho"], "eps0": math.inf, "lr_prime": s["lr"], **harness_keys(s)}
     c_rho, c_eta = constant(budget, CONSTANTS, "c_rho"), constant(budget, CONSTANTS, "c_eta")
     mean, variance, conditional = rsp_moments(prob, inst.x, sp.Rational(c_rho * s["rho"]))
     n = budget.draws(impl)
@@ -116,7 +116,12 @@ CLAIM = Claim(
     faithful="exact",
     instances=lambda budget: point_instances(
         step_problems(polynomial_d=st.integers(2, 3), quadratic_d=st.integers(2, 3)),
-        scalars={"lr": log_uniform(-8, -4), "rho": log_uniform(-4, -1), "iteration": iterations()},
+        scalars={
+            "lr": log_uniform(-8, -4),
+            "rho": log_uniform(-4, -1),
+            "iteration": iterations(),
+            "layout": layouts(),
+        },
         lo=-4,
         hi=4,
     ),

@@ -42,8 +42,16 @@ import torch
 from hypothesis import strategies as st
 
 from flatcheck.impl.predict import error_model, judge_path, margin, memo, sap_family
-from flatcheck.impl.protocol import ITERATION
-from flatcheck.problems import PointInstance, iterations, log_uniform, manifold_losses, point_instances, wen_toy
+from flatcheck.impl.protocol import ITERATION, harness_keys
+from flatcheck.problems import (
+    PointInstance,
+    iterations,
+    layouts,
+    log_uniform,
+    manifold_losses,
+    point_instances,
+    wen_toy,
+)
 from flatcheck.stats import mean_interval
 from flatcheck.verify import Claim, Constant, Evidence, constant
 
@@ -79,7 +87,7 @@ def check(inst: PointInstance, impl, budget) -> Evidence:
     x = inst.x_tensor(dtype=model.dtype, device=budget.device)
     grad_norm = float(torch.linalg.vector_norm(prob.grad(x.double())))
     hp = {"lr": s["lr"], "lr_prime": s["lr"] * s["lr_prime_ratio"], "rho": s["rho"]}
-    at = {ITERATION: s.get("iteration", 0)}
+    at = harness_keys(s)
     hp["eps0"] = s["eps0_ratio"] * grad_norm if math.isfinite(s["eps0_ratio"]) else math.inf
     keys = [(i, sign) for i in range(prob.n_examples) for sign in (1, -1)]
 
@@ -209,6 +217,7 @@ CLAIM = Claim(
             "rho": log_uniform(-6, 0),
             "eps0_ratio": st.sampled_from([math.inf, 2.0, 0.5]),
             "iteration": iterations(),
+            "layout": layouts(),
         },
         lo=-4,
         hi=4,

@@ -41,8 +41,8 @@ from hypothesis import strategies as st
 from flatcheck.algorithms import LAWS
 from flatcheck.impl.nso_readback import noise_hyper, unsupported_law
 from flatcheck.impl.predict import gd_prediction, margins, noise_reach, perturbed_steps
-from flatcheck.impl.protocol import ITERATION
-from flatcheck.problems import PointInstance, iterations, log_uniform, point_instances, step_problems
+from flatcheck.impl.protocol import harness_keys
+from flatcheck.problems import PointInstance, iterations, layouts, log_uniform, point_instances, step_problems
 from flatcheck.verify import Claim, Constant, Evidence, constant
 
 CONSTANTS = (
@@ -66,7 +66,7 @@ def check(inst: PointInstance, impl, budget) -> Evidence:
     noise = noise_hyper(law, impl)
     if noise is None:
         return Evidence(None, out_of_scope=unsupported_law(impl, law))
-    hp = {"lr": s["lr"], "sigma": s["sigma"], "k": s["k"], ITERATION: s.get("iteration", 0), **noise}
+    hp = {"lr": s["lr"], "sigma": s["sigma"], "k": s["k"], **harness_keys(s), **noise}
     x = inst.x_tensor(device=budget.device)
     scale = step_scale(budget, s["k"])
     if is_quadratic(inst):
@@ -111,6 +111,7 @@ CLAIM = Claim(
             "k": st.sampled_from([1, 2, 4]),
             "noise": st.sampled_from(LAWS),
             "iteration": iterations(),
+            "layout": layouts(),
         },
         lo=-4,
         hi=4,

@@ -26,8 +26,8 @@ from hypothesis import strategies as st
 from flatcheck.algorithms import LAWS
 from flatcheck.impl.nso_readback import noise_hyper, unsupported_law
 from flatcheck.impl.predict import perturbed_steps
-from flatcheck.impl.protocol import ITERATION
-from flatcheck.problems import PointInstance, iterations, log_uniform, point_instances, step_problems
+from flatcheck.impl.protocol import harness_keys
+from flatcheck.problems import PointInstance, iterations, layouts, log_uniform, point_instances, step_problems
 from flatcheck.verify import Claim, Constant, Evidence, constant
 
 CONSTANTS = (Constant("step", 1.0, "1 in W − η g(W + U)", "exact", text="the step's coefficient"),)
@@ -39,7 +39,7 @@ def check(inst: PointInstance, impl, budget) -> Evidence:
     noise = noise_hyper(law, impl)
     if noise is None:
         return Evidence(None, out_of_scope=unsupported_law(impl, law))
-    hp = {"lr": s["lr"], "sigma": s["sigma"], ITERATION: s.get("iteration", 0), **noise}
+    hp = {"lr": s["lr"], "sigma": s["sigma"], **harness_keys(s), **noise}
     x = inst.x_tensor(device=budget.device)
     failed, margin, values = perturbed_steps(
         impl,
@@ -75,6 +75,7 @@ CLAIM = Claim(
             "sigma": log_uniform(-4, -1),
             "noise": st.sampled_from(LAWS),
             "iteration": iterations(),
+            "layout": layouts(),
         },
         lo=-4,
         hi=4,

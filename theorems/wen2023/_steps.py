@@ -10,8 +10,8 @@ import torch
 from hypothesis import strategies as st
 
 from flatcheck.impl.predict import ErrorModel, NormaliserFit, error_model, judge_path, memo, safe_steps
-from flatcheck.impl.protocol import GROUPED, ITERATION
-from flatcheck.problems import PointInstance, iterations, log_uniform, point_instances
+from flatcheck.impl.protocol import GROUPED, harness_keys
+from flatcheck.problems import PointInstance, iterations, layouts, log_uniform, point_instances
 from flatcheck.verify import Budget, Claim, Constant, Evidence, constant
 
 CONSTANTS = (
@@ -52,7 +52,7 @@ def judge_steps(
         return Evidence(None, out_of_scope=undefined)
     rows: torch.Tensor = x.unsqueeze(0) if chains is None else x.expand(budget.scaled(*chains), -1).clone()
     n_steps = safe_steps(candidates, x.tolist(), budget.scaled(*steps))
-    hp = {"lr": lr, "rho": rho, ITERATION: inst.scalars.get("iteration", 0)}
+    hp = {"lr": lr, "rho": rho, **harness_keys(inst.scalars)}
     j = judge_path(impl, inst.problem, rows, hp, budget.seed, n_steps, candidates, formula, model)
     if j.holds and impl.batched_step is None:
         # The papers' x is the whole model, however its tensors are grouped: the same steps with one
@@ -89,7 +89,12 @@ def step_claim(
         faithful="exact",
         instances=lambda budget: point_instances(
             problems(),
-            scalars={"lr": log_uniform(-6, 0), "rho": log_uniform(-8, 0), "iteration": iterations()},
+            scalars={
+                "lr": log_uniform(-6, 0),
+                "rho": log_uniform(-8, 0),
+                "iteration": iterations(),
+                "layout": layouts(),
+            },
             lo=-4,
             hi=4,
         ),
