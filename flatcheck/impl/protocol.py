@@ -427,20 +427,32 @@ def _own_steps(trunk: _Driver, snapshots: dict[int, _Driver], x: torch.Tensor, s
     of their own step apart — a class that drew the checked step's noise ahead (at the end of the
     step before, into a buffer of several steps' draws) — unless every copy's checked step repeats
     its step before, which its own draws had made (noise reused across steps: a defect, whose
-    chains then share the trunk's one draw, as do those of noise frozen for good)."""
+    chains then share the trunk's one draw, as do those of noise frozen for good, or a step that
+    draws nothing at that point: SAP's and RSP's plain step)."""
     if _apart(_probe(trunk, 0, x, seed)[-1]):
         return 0
     for j in sorted(snapshots):
-        steps = _probe(snapshots[j], j, x, seed)
-        if not _apart(steps[-1]):
+        steps = _drawn_from(snapshots[j], j, x, seed)
+        if steps is None:
             continue
         reused = _apart(steps[-2]) and all(torch.equal(a, b) for a, b in zip(steps[-1], steps[-2]))
         return 0 if reused else j
     return 0
 
 
-def _probe(base: _Driver, steps: int, x: torch.Tensor, seed: int) -> list[list[torch.Tensor]]:
-    """`PROBES` copies of `base`, their generators and torch's global RNG seeded apart, each taking
+def _drawn_from(base: _Driver, steps: int, x: torch.Tensor, seed: int) -> list[list[torch.Tensor]] | None:
+    """The copies' steps (`_probe`) where copies of `base` taking `steps` steps of their own step
+    apart at the checked one, else None. Two copies first: where none of their steps differs (no
+    draw of their own touched a step, as in a step without draws) the answer is no at the cost of
+    two runs."""
+    if not any(_apart(rows) for rows in _probe(base, steps, x, seed, copies=2)):
+        return None
+    rows = _probe(base, steps, x, seed)
+    return rows if _apart(rows[-1]) else None
+
+
+def _probe(base: _Driver, steps: int, x: torch.Tensor, seed: int, copies: int = 0) -> list[list[torch.Tensor]]:
+    """`copies` (else `PROBES`) copies of `base`, their generators and torch's global RNG seeded apart, each taking
     steps + 1 steps on the problem from x, every step with the same harness draws: by step and copy,
     the points each step evaluated the loss at and the row it stepped to. A step that fails leaves
     every step alike (the chains, sharing the trunk's state, show the failure in their own steps);
@@ -448,7 +460,7 @@ def _probe(base: _Driver, steps: int, x: torch.Tensor, seed: int) -> list[list[t
     spec, problem, hp = base.impl.spec, base.problem, base.hp
     rows: list[list[torch.Tensor]] = [[] for _ in range(steps + 1)]
     with _Rng(x.device):
-        for k in range(PROBES):
+        for k in range(copies or PROBES):
             try:
                 probe = base.branch(x, row_seed(seed, -4 - k))
                 torch.manual_seed(row_seed(seed, -4 - k))
