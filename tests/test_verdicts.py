@@ -200,6 +200,18 @@ def test_a_protocol_problem_is_one_message_and_exit_2(tmp_path, capsys):
     assert "error:" not in cap.out and "Traceback" not in cap.err
 
 
+def test_noise_seeded_by_the_class_itself_is_a_protocol_problem_not_a_defect(tmp_path, capsys):
+    """StepSeededNSO reseeds its own generator at every step from a fixed number: every run draws the
+    same noise, so the independent runs its noise is judged on cannot be made — one message and
+    exit 2 (the step claims judged every chain's one draw a defect, 'fails the mean, variance,
+    fresh_noise tests', until optimizers built apart were compared first)."""
+    code = main(["check", "unseen_nso:StepSeededNSO", *QUICK, "--claims", "nso.alg1_step", "--out", str(tmp_path)])
+    assert code == 2
+    cap = capsys.readouterr()
+    assert cap.err.count("\n") == 1 and "draws alike in runs seeded apart" in cap.err
+    assert "Traceback" not in cap.err
+
+
 def _write(path: Path, doc: dict) -> Path:
     path.write_text(json.dumps(doc))
     return path

@@ -266,6 +266,8 @@ class Chains:
         self._drivers: list[_Driver] = []
         iteration = int(self.hp.get(ITERATION, 0))
         if impl.batched_step is None:
+            if impl.spec.random:
+                _check_drawn_apart(impl, problem, self._all[0], self.hp, seed)
             with _Rng(x.device) as rng:
                 if iteration:
                     late = (self.hp, self.gen, iteration, seed, row)
@@ -307,6 +309,85 @@ class Chains:
         self.draws.append(draw)
         self.iterates.append(impl.finite(out, self.hp, self.problem, x))
         return out
+
+
+# Implementations seen drawing apart in optimizers built apart (`_check_drawn_apart`), by id: the
+# check runs once per implementation and process.
+_DRAWN_APART: dict[int, Implementation] = {}
+# The steps each of those optimizers takes: SAP's fair sign σ agrees in all `PROBES` of them at all
+# of these steps by chance with probability 2^{−(PROBES−1)·STEPS}.
+APART_STEPS = 3
+
+
+def _check_drawn_apart(impl: Implementation, problem: Problem, x: torch.Tensor, hp: dict[str, Any], seed: int) -> None:
+    """Raise a ProtocolError where an algorithm with noise draws alike in optimizers built apart:
+    `PROBES` of them, built with torch's global RNG seeded apart and the generators they hold
+    reseeded apart, each taking `APART_STEPS` steps from x with the same harness draws, evaluate the
+    loss at the same points — points that change from step to step, so the class does draw, from a
+    seed of its own (a generator it seeds at every step from a fixed number). Every chain would draw
+    alike: runs that must be independent are not, and no verdict on its noise could be told from a
+    defect. Nothing is decided where the points stay put (a step that draws nothing there, SAP's and
+    RSP's plain step, or a defect that never draws: the claims judge it), and a step that fails is
+    left to the chains to show. Generators the optimizers share (passed in by the caller) and torch's
+    global RNG are left as they were."""
+    if id(impl) in _DRAWN_APART:
+        return
+    runs: list[list[torch.Tensor]] = []
+    moving = False
+    shared: dict[int, tuple[Any, Any]] = {}
+    with _Rng(x.device):
+        try:
+            for k in range(PROBES):
+                torch.manual_seed(row_seed(seed, -20 - k))
+                drv = _Driver(impl, problem, x, hp, torch.Generator(device=x.device))
+                for g in _generators(drv.opt):
+                    shared.setdefault(id(g), (g, _saved(g)))
+                _reseed(drv.opt, row_seed(seed, -20 - k))
+                run = []
+                for _ in range(APART_STEPS):
+                    gen = torch.Generator(device=x.device)
+                    gen.manual_seed(row_seed(seed, -30))
+                    draw = harness_draws(impl.spec, problem, x.unsqueeze(0), hp, gen)
+                    drv.points = []
+                    row = drv.reset(x).step(None if draw is None else draw[0], gen=gen)
+                    run.append(torch.cat([*drv.points, row]))
+                moving = moving or any(not torch.equal(run[0], later) for later in run[1:])
+                runs.append(run)
+        except Exception:  # the user's class failing here fails the chains' own steps too
+            return
+        finally:
+            for g, state in shared.values():
+                _restore(g, state)
+    if any(any(not torch.equal(a, b) for a, b in zip(runs[0], run)) for run in runs[1:]):
+        _DRAWN_APART[id(impl)] = impl
+    elif moving:
+        raise ProtocolError(
+            f"{impl.name} draws alike in runs seeded apart: {PROBES} optimizers built with torch's global RNG "
+            f"seeded apart, the generators they hold reseeded apart, took the same {APART_STEPS} steps from one "
+            "start with the same data, their perturbed points changing from step to step — it draws from a "
+            "seed of its own (a generator seeded at every step from a fixed number?), so flatcheck cannot make "
+            "the independent runs its noise is judged on. Draw from torch's global RNG, or from a generator the "
+            "optimizer keeps and seeds once (flatcheck reseeds those per run)"
+        )
+
+
+def _saved(g: Any) -> Any:
+    if isinstance(g, torch.Generator):
+        return g.get_state()
+    if isinstance(g, np.random.Generator):
+        return g.bit_generator.state
+    return g.get_state() if isinstance(g, np.random.RandomState) else g.getstate()
+
+
+def _restore(g: Any, state: Any) -> None:
+    if isinstance(g, torch.Generator):
+        g.set_state(state)
+    elif isinstance(g, np.random.Generator):
+        g.bit_generator.state = state
+    elif isinstance(g, np.random.RandomState):
+        g.set_state(state)
+    else:
+        g.setstate(state)
 
 
 def row_seed(seed: int, row: int | None) -> int:
