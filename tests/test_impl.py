@@ -319,6 +319,7 @@ def test_chains_late_in_a_run_continue_copies_of_one_warmed_up_optimizer():
         ("LateFrozenNoiseNSO", 63, 0, False),  # U frozen at step 50, reused by every step since
         ("EveryOtherStepNSO", 63, 0, False),  # step 63 reuses step 62's own U
         ("EveryOtherStepNSO", 64, 0, True),  # step 64 draws
+        ("AntitheticNSO", 63, 0, False),  # step 63 perturbs by −U of step 62's own U
     ],
 )
 def test_late_chains_take_their_own_steps_back_to_where_the_checked_steps_draws_were_made(
@@ -328,7 +329,7 @@ def test_late_chains_take_their_own_steps_back_to_where_the_checked_steps_draws_
     (`protocol._own_steps`, from the points the closure is evaluated at): a correct class's own
     step (0), or draws made ahead and unused, a step or a block of steps before — then every chain
     takes those last warm-up steps itself and steps apart from the others. Draws the copies' own
-    steps had already used (noise reused or frozen) are a defect: the chains share the trunk's."""
+    steps had already used (noise reused, negated or frozen) are a defect: the chains share the trunk's."""
     import unseen_nso
 
     from flatcheck.impl import protocol

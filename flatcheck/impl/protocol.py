@@ -229,8 +229,10 @@ class Chains:
     the same points: drawn at the end of the step before, or into a buffer of several steps' draws),
     the chains are copies taken that many steps short (`LOOKBACK`: 1, 2, 4, …, 64) and take the last
     warm-up steps on their own (`_own_steps`), so such a class draws apart in every chain too — unless
-    the copies' checked step repeats the draw their step before had made and used (noise reused or
-    frozen: a defect, shown by the chains sharing the trunk's draw). A class that seeds its own
+    the copies' checked step repeats, or negates, the draw their step before had made and used (noise
+    reused or frozen, antithetic steps: a defect, shown by the chains sharing the trunk's draw). A
+    class that draws from a seed of its own, alike in optimizers built apart, is a protocol problem
+    (`_check_drawn_apart`). A class that seeds its own
     generator with a constant (reproducible runs) would draw alike in every chain too: where an
     optimizer built apart (a probe) holds a generator in the same state as the first chain's, every
     chain's is reseeded.
@@ -496,9 +498,11 @@ def _late_drivers(
 # How many steps short of the chains' start the trunk is copied (`_late_drivers`): a class drawing a
 # step ahead needs 1, one keeping a buffer of B steps' draws at most the first of these ≥ B.
 LOOKBACK = (1, 2, 4, 8, 16, 32, 64)
-# Copies of the trunk that `_own_steps` steps: a correct class's own draws all alike by chance
-# (SAP's fair sign σ: 2^{1−PROBES}) only costs each chain a few warm-up steps.
-PROBES = 8
+# Copies of the trunk that `_own_steps` steps. SAP's fair sign σ is one bit: a correct class's own
+# draws all alike by chance (2^{1−PROBES}) only costs each chain a few warm-up steps, but a class
+# drawing σ ahead whose copies' checked σ all equal, or all negate, their σ of the step before
+# (2^{2−PROBES}) would be taken for reused noise and its chains would share one σ.
+PROBES = 16
 
 
 def _own_steps(trunk: _Driver, snapshots: dict[int, _Driver], x: torch.Tensor, seed: int) -> int:
@@ -507,7 +511,7 @@ def _own_steps(trunk: _Driver, snapshots: dict[int, _Driver], x: torch.Tensor, s
     else the fewest j (`snapshots`, copies taken j steps short) from which copies taking j steps
     of their own step apart — a class that drew the checked step's noise ahead (at the end of the
     step before, into a buffer of several steps' draws) — unless every copy's checked step repeats
-    its step before, which its own draws had made (noise reused across steps: a defect, whose
+    or negates its step before, which its own draws had made (noise reused across steps: a defect, whose
     chains then share the trunk's one draw, as do those of noise frozen for good, or a step that
     draws nothing at that point: SAP's and RSP's plain step)."""
     if _apart(_probe(trunk, 0, x, seed)[-1]):
@@ -516,8 +520,7 @@ def _own_steps(trunk: _Driver, snapshots: dict[int, _Driver], x: torch.Tensor, s
         steps = _drawn_from(snapshots[j], j, x, seed)
         if steps is None:
             continue
-        reused = _apart(steps[-2]) and all(torch.equal(a, b) for a, b in zip(steps[-1], steps[-2]))
-        return 0 if reused else j
+        return 0 if _reused(steps[-1], steps[-2], x) else j
     return 0
 
 
@@ -551,10 +554,38 @@ def _probe(base: _Driver, steps: int, x: torch.Tensor, seed: int, copies: int = 
                     draw = harness_draws(spec, problem, x.unsqueeze(0), hp, gen)
                     probe.points = []
                     row = probe.reset(x).step(None if draw is None else draw[0], gen=gen)
-                    rows[t].append(torch.cat([*probe.points, row]))
+                    rows[t].append(torch.stack([*probe.points, row]))
             except Exception:  # the user's step raising on the problem, or a copy failing
-                return [[x] for _ in range(steps + 1)]
+                return [[x.unsqueeze(0)] for _ in range(steps + 1)]
     return rows
+
+
+def _reused(now: list[torch.Tensor], before: list[torch.Tensor], x: torch.Tensor) -> bool:
+    """Whether every copy's checked step perturbs by the draw its step before made and used (`_probe`'s
+    steps by copy: the points the loss was evaluated at, then the row): the step before's own draws
+    differ between copies, and in each copy the checked step's points are the step before's, or
+    their reflection through x (U used again, or −U: antithetic steps), as a set (NSO's pairs
+    W ± U_j reflect onto themselves)."""
+    if not _apart(before):
+        return False
+    for sign in (1.0, -1.0):
+        if all(_same_points(a[:-1], x + sign * (b[:-1] - x)) for a, b in zip(now, before)):
+            return True
+    return False
+
+
+def _same_points(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """Whether two sets of points (rows) are the same to round-off, in any order."""
+    if a.shape != b.shape or not len(a):
+        return False
+    scale = 1e-10 * (1.0 + float(a.abs().max()))
+    left = list(range(len(b)))
+    for row in a:
+        hit = next((j for j in left if float((row - b[j]).abs().max()) <= scale), None)
+        if hit is None:
+            return False
+        left.remove(hit)
+    return True
 
 
 def _apart(rows: list[torch.Tensor]) -> bool:
