@@ -345,14 +345,7 @@ def _check_drawn_apart(impl: Implementation, problem: Problem, x: torch.Tensor, 
                 for g in _generators(drv.opt):
                     shared.setdefault(id(g), (g, _saved(g)))
                 _reseed(drv.opt, row_seed(seed, -20 - k))
-                run = []
-                for _ in range(APART_STEPS):
-                    gen = torch.Generator(device=x.device)
-                    gen.manual_seed(row_seed(seed, -30))
-                    draw = harness_draws(impl.spec, problem, x.unsqueeze(0), hp, gen)
-                    drv.points = []
-                    row = drv.reset(x).step(None if draw is None else draw[0], gen=gen)
-                    run.append(torch.cat([*drv.points, row]))
+                run = drv.steps_from(x, APART_STEPS, row_seed(seed, -30))
                 moving = moving or any(not torch.equal(run[0], later) for later in run[1:])
                 runs.append(run)
                 if k == 1 and not moving:  # a step that draws nothing here: two runs say so
@@ -543,20 +536,14 @@ def _probe(base: _Driver, steps: int, x: torch.Tensor, seed: int, copies: int = 
     the points each step evaluated the loss at and the row it stepped to. A step that fails leaves
     every step alike (the chains, sharing the trunk's state, show the failure in their own steps);
     torch's global RNG is left as it was."""
-    spec, problem, hp = base.impl.spec, base.problem, base.hp
     rows: list[list[torch.Tensor]] = [[] for _ in range(steps + 1)]
     with _Rng(x.device):
         for k in range(copies or PROBES):
             try:
                 probe = base.branch(x, row_seed(seed, -4 - k))
                 torch.manual_seed(row_seed(seed, -4 - k))
-                for t in range(steps + 1):
-                    gen = torch.Generator(device=x.device)
-                    gen.manual_seed(row_seed(seed, -4 - PROBES))
-                    draw = harness_draws(spec, problem, x.unsqueeze(0), hp, gen)
-                    probe.points = []
-                    row = probe.reset(x).step(None if draw is None else draw[0], gen=gen)
-                    rows[t].append(torch.stack([*probe.points, row]))
+                for t, step in enumerate(probe.steps_from(x, steps + 1, row_seed(seed, -4 - PROBES))):
+                    rows[t].append(step)
             except Exception:  # the user's step raising on the problem, or a copy failing
                 return [[x.unsqueeze(0)] for _ in range(steps + 1)]
     return rows
@@ -711,8 +698,7 @@ class _Driver:
         self.switch = spec.closure == "example_switch"
         self.backward = spec.closure != "no_backward"
         self.losses = _Losses(problem)
-        # Where set (`_probe`), every point the closure is evaluated at is appended: a step's draws
-        # show in them even where they do not move its result (NSO's pairs on a quadratic).
+        # Where set (`steps_from`), every point the closure is evaluated at is appended.
         self.points: list[torch.Tensor] | None = None
 
     def vector(self) -> torch.Tensor:
@@ -737,6 +723,21 @@ class _Driver:
             for p, part in zip(self.params, x.split([p.numel() for p in self.params])):
                 p.copy_(part.view_as(p))
         return self
+
+    def steps_from(self, x: torch.Tensor, steps: int, draw_seed: int) -> list[torch.Tensor]:
+        """`steps` steps on the problem, each from x with the harness draws of a generator seeded
+        with `draw_seed` (the same data every step): per step, the points the closure evaluated the
+        loss at and the row it stepped to, stacked — where a step's draws show, even those that do
+        not move its result (NSO's pairs on a quadratic)."""
+        out = []
+        for _ in range(steps):
+            gen = torch.Generator(device=x.device)
+            gen.manual_seed(draw_seed)
+            draw = harness_draws(self.impl.spec, self.problem, x.unsqueeze(0), self.hp, gen)
+            self.points = []
+            row = self.reset(x).step(None if draw is None else draw[0], gen=gen)
+            out.append(torch.stack([*self.points, row]))
+        return out
 
     def step(
         self, draw: Any, losses: _Losses | _Linear | None = None, gen: torch.Generator | None = None
