@@ -7,6 +7,7 @@ sees its defect."""
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import pytest
 import sympy as sp
@@ -95,15 +96,27 @@ def test_an_rsp_direction_drawn_along_a_row_or_normalised_per_group_shows_in_its
     """g with one Gaussian per matrix row, or normalised per param group (‖g‖ = √2 with two groups),
     on Example 1 (d = 2: one 1 × 2 row, or two one-element tensors in a group each): off the sphere,
     which the moments of RSP's step see; exact in the layout "tensors"."""
+    assert rsp_step_at("LoopRSP", layout=layout) and rsp_step_at(name)
+    assert rsp_step_at(name, layout=layout) is False
+
+
+def rsp_step_at(name: str, iteration: int = 0, layout: str = "tensors") -> bool | None:
+    """ahn2024.rsp_step at one instance: Example 1 at x = (1/2, −1), η = 2⁻⁶, ρ = ½, the optimizers
+    `iteration` steps into a run, their parameters in `layout`."""
+    scalars = {"lr": 2.0**-6, "rho": 0.5, "iteration": iteration, "layout": layout}
+    inst = PointInstance(example1(), [R(1, 2), R(-1)], scalars=scalars)
     budget = dataclasses.replace(budget_for("quick"), alpha=1e-6, seed=5)
+    return get("ahn2024.rsp_step").check(inst, user(f"unseen_rsp:{name}", "rsp"), budget).holds
 
-    def rsp(cls: str, where: str) -> bool | None:
-        scalars = {"lr": 2.0**-6, "rho": 0.5, "layout": where}
-        inst = PointInstance(example1(), [R(1, 2), R(-1)], scalars=scalars)
-        return get("ahn2024.rsp_step").check(inst, user(f"unseen_rsp:{cls}", "rsp"), budget).holds
 
-    assert rsp("LoopRSP", layout) and rsp(name, "tensors")
-    assert rsp(name, layout) is False
+def sap_step_at(name: str, iteration: int = 0) -> bool | None:
+    """ahn2024.sap_step at one instance: the wen2023 toy at x = (1/2, −1, 3/4, −1/4), η = η′ = 2⁻³,
+    ρ = ¼, ε₀ = ∞, the optimizers `iteration` steps into a run."""
+    x = [R(1, 2), R(-1), R(3, 4), R(-1, 4)]
+    scalars = {"lr": 2.0**-3, "lr_prime_ratio": 1.0, "rho": 0.25, "eps0_ratio": math.inf, "iteration": iteration}
+    inst = PointInstance(wen_toy(), x, scalars=scalars)
+    budget = dataclasses.replace(budget_for("quick"), alpha=1e-6, seed=5)
+    return get("ahn2024.sap_step").check(inst, user(f"unseen_sap:{name}", "sap"), budget).holds
 
 
 def test_noise_scaled_by_the_dimension_shows_in_the_moments():
@@ -219,24 +232,10 @@ def test_rsp_direction_and_sap_sign_frozen_late_in_a_run_are_falsified():
     """g (RSP) or σ (SAP) cached from the 100th step on: right at a fresh optimizer, wrong 599 steps
     into a run — the chains continue copies of one warmed-up optimizer, so a frozen direction fails
     the moments and E⟨δ₁, δ₂⟩ = 0, a frozen sign the fair-sign test given that run."""
-    import math
-
-    budget = dataclasses.replace(budget_for("quick"), alpha=1e-6, seed=5)
-
-    def rsp(name: str, iteration: int) -> bool | None:
-        inst = PointInstance(example1(), [R(1, 2), R(-1)], scalars={"lr": 2.0**-6, "rho": 0.5, "iteration": iteration})
-        return get("ahn2024.rsp_step").check(inst, user(f"unseen_rsp:{name}", "rsp"), budget).holds
-
-    def sap(name: str, iteration: int) -> bool | None:
-        x = [R(1, 2), R(-1), R(3, 4), R(-1, 4)]
-        scalars = {"lr": 2.0**-3, "lr_prime_ratio": 1.0, "rho": 0.25, "eps0_ratio": math.inf, "iteration": iteration}
-        inst = PointInstance(wen_toy(), x, scalars=scalars)
-        return get("ahn2024.sap_step").check(inst, user(f"unseen_sap:{name}", "sap"), budget).holds
-
-    assert rsp("LateFrozenDirectionRSP", 0) and rsp("LoopRSP", 599)
-    assert rsp("LateFrozenDirectionRSP", 599) is False
-    assert sap("LateFixedSignSAP", 0) and sap("LoopSAP", 599)
-    assert sap("LateFixedSignSAP", 599) is False
+    assert rsp_step_at("LateFrozenDirectionRSP", 0) and rsp_step_at("LoopRSP", 599)
+    assert rsp_step_at("LateFrozenDirectionRSP", 599) is False
+    assert sap_step_at("LateFixedSignSAP", 0) and sap_step_at("LoopSAP", 599)
+    assert sap_step_at("LateFixedSignSAP", 599) is False
 
 
 @pytest.mark.parametrize("name", ["DrawnAheadRSP", "BufferedRSP", "DrawnAheadSAP", "BufferedSAP"])
@@ -244,14 +243,4 @@ def test_rsp_directions_and_sap_signs_drawn_ahead_are_each_late_chains_own(name)
     """Correct classes drawing g (RSP) or σ (SAP) a step ahead, or a block of steps' at once, into
     their state: each late chain is a copy taken before the checked step's draw was made, and draws
     its own (`protocol._own_steps`), so the moments and the fair-sign test hold 599 steps into a run."""
-    import math
-
-    budget = dataclasses.replace(budget_for("quick"), alpha=1e-6, seed=5)
-    if name.endswith("RSP"):
-        inst = PointInstance(example1(), [R(1, 2), R(-1)], scalars={"lr": 2.0**-6, "rho": 0.5, "iteration": 599})
-        assert get("ahn2024.rsp_step").check(inst, user(f"unseen_rsp:{name}", "rsp"), budget).holds
-    else:
-        x = [R(1, 2), R(-1), R(3, 4), R(-1, 4)]
-        scalars = {"lr": 2.0**-3, "lr_prime_ratio": 1.0, "rho": 0.25, "eps0_ratio": math.inf, "iteration": 599}
-        inst = PointInstance(wen_toy(), x, scalars=scalars)
-        assert get("ahn2024.sap_step").check(inst, user(f"unseen_sap:{name}", "sap"), budget).holds
+    assert (rsp_step_at if name.endswith("RSP") else sap_step_at)(name, 599)
