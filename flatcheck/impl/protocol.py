@@ -153,7 +153,14 @@ class Implementation:
         return self.path(problem, x, hp, seed, steps, antithetic).x
 
     def path(
-        self, problem: Problem, x: torch.Tensor, hp: dict[str, Any], seed: int, steps: int, antithetic: bool = False
+        self,
+        problem: Problem,
+        x: torch.Tensor,
+        hp: dict[str, Any],
+        seed: int,
+        steps: int,
+        antithetic: bool = False,
+        points: bool = False,
     ) -> Path:
         """`steps` consecutive steps of one optimizer object per row of x (n, d) — for comparing
         each step with the paper's update from the point the run actually reached:
@@ -165,11 +172,13 @@ class Implementation:
                 # (n, n_examples), or None), so the paper's update from run.x[:, t] with the same
                 # draw is its prediction.
 
-        The first step is the one `step_many(problem, x, hp, seed)` takes, with the same draws."""
-        chains = Chains(self, problem, x, hp, seed, antithetic)
+        The first step is the one `step_many(problem, x, hp, seed)` takes, with the same draws.
+        With `points`, the run also keeps where each step evaluated the loss (`Path.points`): what a
+        step drew shows there even where its result does not (NSO's pairs W ± U on a quadratic)."""
+        chains = Chains(self, problem, x, hp, seed, antithetic, points=points)
         for _ in range(steps):
             chains.step()
-        return Path(torch.stack(chains.iterates, 1), chains.draws)
+        return Path(torch.stack(chains.iterates, 1), chains.draws, chains.points)
 
     def finite(
         self, out: torch.Tensor, hp: dict[str, Any], problem: Problem | None = None, x: torch.Tensor | None = None
@@ -203,10 +212,12 @@ def _stationary_hint(problem: Problem | None, x: torch.Tensor | None) -> str:
 @dataclass
 class Path:
     """A run of `Implementation.path`: x (n, steps + 1, d) the iterates, the starting rows first;
-    draws[t] the harness's draw for step t (None for an algorithm without data)."""
+    draws[t] the harness's draw for step t (None for an algorithm without data); points[t][i], where
+    asked for, the points (m, d) chain i's step t evaluated the loss at, in the order it did."""
 
     x: torch.Tensor
     draws: list[Any]
+    points: list[list[torch.Tensor]] | None = None
 
 
 class Chains:
@@ -252,6 +263,7 @@ class Chains:
         seed: int,
         antithetic: bool = False,
         row: int | None = None,
+        points: bool = False,
     ):
         self.impl, self.problem, self.antithetic = impl, problem, antithetic
         self.hp = impl.spec.complete(hp)
@@ -265,6 +277,9 @@ class Chains:
             x = x[row : row + 1]
         self.iterates: list[torch.Tensor] = [x]
         self.draws: list[Any] = []
+        if points and impl.batched_step is not None:
+            raise FlatcheckError(f"{impl.name} steps batched, without a loss closure: no evaluation points to keep")
+        self.points: list[list[torch.Tensor]] | None = [] if points else None
         self._drivers: list[_Driver] = []
         iteration = int(self.hp.get(ITERATION, 0))
         if impl.batched_step is None:
@@ -305,9 +320,16 @@ class Chains:
             out = impl.batched_step(self.problem, x, self.hp, self.gen, self.antithetic, draw)
         else:
             rows = draw if draw is not None else [None] * x.shape[0]
+            if self.points is not None:
+                for drv in self._drivers:
+                    drv.points = []
             with _Rng(x.device, self._rng) as rng:
                 out = torch.stack([drv.step(d) for drv, d in zip(self._drivers, rows)])
             self._rng = rng.state
+            if self.points is not None:
+                self.points.append([torch.stack(drv.points) for drv in self._drivers])
+                for drv in self._drivers:
+                    drv.points = None
         self.draws.append(draw)
         self.iterates.append(impl.finite(out, self.hp, self.problem, x))
         return out
@@ -698,7 +720,7 @@ class _Driver:
         self.switch = spec.closure == "example_switch"
         self.backward = spec.closure != "no_backward"
         self.losses = _Losses(problem)
-        # Where set (`steps_from`), every point the closure is evaluated at is appended.
+        # Where set (`steps_from`, a run keeping its points), every point the closure is evaluated at is appended.
         self.points: list[torch.Tensor] | None = None
 
     def vector(self) -> torch.Tensor:

@@ -1,0 +1,201 @@
+"""The perturbations U an NSO or WP-SGD implementation draws, read back from where its steps
+evaluate the loss, and exact, distribution-free tests of "U ~ P i.i.d." (NSO paper, Algorithm 1
+line 3; §2 for WP-SGD). Shared by nso.alg1_noise and nso.wp_noise.
+
+A step of Algorithm 1 evaluates g at W ± U_j (j = 1…k) and WP-SGD's at W + U, so the closure's
+evaluation points (`Implementation.path(..., points=True)`) show every U a step drew, even on a
+quadratic, where the step itself is the same whatever U is. Points at W itself (a loss logged
+before perturbing) and repeated points are not draws. The tests use only what P's symmetry and
+independence fix exactly, whatever the law:
+- coordinates: U's coordinates are independent and symmetric, so sign(U_a·U_b) is a fair coin for
+  every pair a < b — an exact two-sided binomial test per pair (noise shared by two tensors, by a
+  matrix's rows or columns, or by param groups makes the coin always heads);
+- fresh: draws j and j + 1 of a step, and the first draws of two consecutive steps, are independent,
+  so sign(U_aU_{a+1})·sign(U′_aU′_{a+1}) is a fair coin, independent over a and over the edges of
+  that tree of draws — one exact binomial test (one draw for all k, noise kept across steps, an
+  antithetic step: always heads). Both are unchanged by U → −U, the sign NSO's pair leaves open;
+- law: the |U_a|/σ of all draws and coordinates are i.i.d. with |Z|'s law under P (Z = U/σ of unit
+  variance, `flatcheck.algorithms.sampling.symmetric_noise`): a Kolmogorov–Smirnov test against its
+  continuous distribution function (Gaussian, Laplace, uniform), |Z| = 1 up to round-off for
+  Rademacher (a wrong σ, σ² for σ, another law).
+Levels α/3 each; the pairs split theirs (Bonferroni).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from flatcheck.algorithms import NOISES
+from flatcheck.impl.nso_readback import noise_hyper
+from flatcheck.verify import Evidence
+
+# Round-off allowed in W + U + (W − U) = 2W and in |Z| = 1 (Rademacher), in units of the points'
+# dtype epsilon times their magnitude: a class may reach W − U as (W + U) − 2U.
+ROUNDOFF = 1024
+
+
+def drawn(points: torch.Tensor, w: torch.Tensor, count: int, pairs: bool) -> torch.Tensor | None:
+    """The `count` perturbations (count, d) a step from w drew, read from the points (m, d) it
+    evaluated the loss at: pairs W ± U (NSO; U oriented as the first of the pair evaluated) or single
+    points W + U (WP-SGD); None where the points are not that. Points at W are left out; repeated
+    points are read as one where, and only where, reading them all gives more than `count` draws (a
+    class evaluating twice; a discrete P draws the same U twice)."""
+    tol = ROUNDOFF * torch.finfo(points.dtype).eps * (1 + float(points.abs().max()) + float(w.abs().max()))
+    rows = [p for p in points if float((p - w).abs().max()) > tol]
+    got = _read(rows, w, pairs, tol)
+    if got is not None and len(got) > count:
+        unique: list[torch.Tensor] = []
+        for p in rows:
+            if all(float((p - q).abs().max()) > tol for q in unique):
+                unique.append(p)
+        got = _read(unique, w, pairs, tol)
+    return torch.stack(got) if got is not None and len(got) == count else None
+
+
+def _read(rows: list[torch.Tensor], w: torch.Tensor, pairs: bool, tol: float) -> list[torch.Tensor] | None:
+    if not pairs:
+        return [p - w for p in rows]
+    us, used = [], [False] * len(rows)
+    for i, p in enumerate(rows):
+        if used[i]:
+            continue
+        mate = next(
+            (j for j in range(i + 1, len(rows)) if not used[j] and float((p + rows[j] - 2 * w).abs().max()) <= tol),
+            None,
+        )
+        if mate is None:
+            return None
+        used[i] = used[mate] = True
+        us.append((p - rows[mate]) / 2)
+    return us
+
+
+def read_draws(path: Any, count: int, pairs: bool) -> tuple[torch.Tensor, str | None]:
+    """Every step's draws (chains, steps, count, d) of a run kept with its points; or an empty
+    tensor and the reason they cannot be read."""
+    chains = []
+    for i in range(path.x.shape[0]):
+        steps = []
+        for t, pts in enumerate(path.points):
+            u = drawn(pts[i].double(), path.x[i, t].double(), count, pairs)
+            if u is None:
+                away = int(((pts[i] - path.x[i, t]).abs().amax(-1) > 0).sum())
+                shape = f"{count} pair(s) W ± U" if pairs else "one point W + U"
+                return torch.empty(0), (
+                    f"step {t + 1} of chain {i} evaluated the loss at {pts[i].shape[0]} point(s), {away} of them "
+                    f"away from W, not at {shape}: the draws cannot be read from them"
+                )
+            steps.append(u)
+        chains.append(torch.stack(steps))
+    return torch.stack(chains), None
+
+
+def _binomial_p(heads: int, n: int) -> float:
+    from scipy.stats import binomtest
+
+    return float(binomtest(heads, n, 0.5).pvalue) if n else 1.0
+
+
+def _coins(signs: torch.Tensor) -> tuple[int, int]:
+    """(heads, tosses) of ±1/0 coins, zeros (a coordinate drawn exactly 0) left out."""
+    return int((signs > 0).sum()), int((signs != 0).sum())
+
+
+def _abs_cdf(law: str) -> Callable[[Any], Any]:
+    """The distribution function of |Z|, Z = U/σ of unit variance under the law (continuous laws),
+    on an array."""
+    import numpy as np
+    from scipy.special import erf
+
+    if law == "gaussian":
+        return lambda z: erf(np.asarray(z) / math.sqrt(2))
+    if law == "laplace":  # Laplace with scale 1/√2: |Z| exponential with rate √2
+        return lambda z: -np.expm1(-math.sqrt(2) * np.asarray(z))
+    if law == "uniform":  # uniform on [−√3, √3]
+        return lambda z: np.clip(np.asarray(z) / math.sqrt(3), 0.0, 1.0)
+    raise ValueError(f"no continuous |Z| for the law {law!r}")
+
+
+def noise_tests(
+    u: torch.Tensor, sigma: float, law: str, alpha: float, reach: float
+) -> list[tuple[str, float, float, dict[str, Any]]]:
+    """The three tests of the module docstring on draws u (chains, steps, count, d) of U = σZ read
+    at points of magnitude up to `reach`; returns (name, p-value, level, values) per test (a test
+    holds where p ≥ level)."""
+    from scipy.stats import kstest
+
+    n, steps, count, d = u.shape
+    z = u / sigma
+    flat = z.reshape(-1, d)
+    out = []
+    pairs = [(a, b) for a in range(d) for b in range(a + 1, d)]
+    counts = {ab: _coins(torch.sign(flat[:, ab[0]] * flat[:, ab[1]])) for ab in pairs}
+    p_worst, worst = min(((_binomial_p(*c), ab) for ab, c in counts.items()), default=(1.0, None))
+    heads, tosses = counts.get(worst, (0, 0))
+    level = alpha / 3 / max(len(pairs), 1)
+    out.append(("coordinates", p_worst, level, {"pair": worst, "same_sign": heads, "draws": tosses}))
+    # The tree of draws that must be independent: j—j+1 within a step, first draws of steps t—t+1.
+    edges = [(z[:, t, j], z[:, t, j + 1]) for t in range(steps) for j in range(count - 1)]
+    edges += [(z[:, t, 0], z[:, t + 1, 0]) for t in range(steps - 1)]
+    coins = torch.cat(
+        [(torch.sign(a[:, :-1] * a[:, 1:]) * torch.sign(b[:, :-1] * b[:, 1:])).reshape(-1) for a, b in edges]
+    )
+    heads, tosses = _coins(coins)
+    out.append(("fresh", _binomial_p(heads, tosses), alpha / 3, {"agreeing": heads, "coins": tosses}))
+    size = flat.abs().reshape(-1)
+    if law == "rademacher":
+        off = float((size - 1).abs().max())
+        # U = ((W + U) − (W − U))/2 is off by round-off of W's size; a class may draw ±σ in float32.
+        tol = ROUNDOFF * torch.finfo(torch.float64).eps * (1 + reach / sigma) + 8 * torch.finfo(torch.float32).eps
+        out.append(("law", 0.0 if off > tol else 1.0, alpha / 3, {"max_abs_Z_minus_1": off}))
+    else:
+        res = kstest(size.tolist(), _abs_cdf(law))
+        out.append(("law", float(res.pvalue), alpha / 3, {"ks_statistic": float(res.statistic), "values": len(size)}))
+    return out
+
+
+def laws(impl: Any, scalars: dict[str, Any]) -> list[str]:
+    """The paper's laws P (Table 1) an instance asks the class for: at a fresh optimizer every law it
+    can be asked for (all four through a `noise` hyper-parameter, else Gaussian:
+    `flatcheck.impl.nso_readback.noise_hyper`); late in a run the instance's own draw of P, as each
+    law would need its own warm-up run. flatcheck's own sparse law is left out: it draws U = 0, no
+    point to read, with probability 7/8."""
+    asked = NOISES if not scalars.get("iteration") else [scalars["noise"]]
+    return [law for law in asked if noise_hyper(law, impl) is not None] or ["gaussian"]
+
+
+# Two steps: the second is where noise kept from the first, or negated, shows.
+STEPS = 2
+
+
+def noise_evidence(
+    inst: Any, impl: Any, budget: Any, hps: list[dict[str, Any]], count: int, pairs: bool, scale: float
+) -> Evidence:
+    """The tests on the draws of `budget.draws` chains from the instance's point, each taking
+    `STEPS` steps, under each of hps (one per law P the class can be asked for; levels split
+    among them); `scale` multiplies σ (a claim's declared constant moved)."""
+    # flatcheck's built-in steps batched, without a closure: its optimizer class is what draws.
+    run = dataclasses.replace(impl, batched_step=None) if impl.batched_step is not None else impl
+    x = inst.x_tensor(device=budget.device)
+    n = budget.draws(run, cap=budget.scaled(64, 256, 1024))
+    values: dict[str, Any] = {"chains": n, "lr": hps[0]["lr"], "sigma": hps[0]["sigma"]}
+    failed, margin = [], math.inf
+    for hp in hps:
+        law = hp.get("noise", "gaussian")
+        path = run.path(inst.problem, x.expand(n, -1).clone(), hp, budget.seed, STEPS, points=True)
+        u, unread = read_draws(path, count, pairs)
+        if unread:
+            return Evidence(None, {**values, "noise": law}, note=unread)
+        tests = noise_tests(
+            u.cpu(), scale * float(hp["sigma"]), law, budget.alpha / len(hps), float(path.x.abs().max())
+        )
+        failed += [f"{name} (P = {law})" for name, p, level, _ in tests if p < level]
+        values[law] = {name: {"p": p, "level": level, **v} for name, p, level, v in tests}
+        margin = min(margin, *(math.log10(max(p, 1e-300) / level) for _, p, level, _ in tests))
+    note = f"the draws of U fail the {', '.join(failed)} test(s)" if failed else ""
+    return Evidence(not failed, values, margin=margin, note=note)
