@@ -40,6 +40,8 @@ STEP_CLAIMS = {
     "ahn2024.rsp_step": "rsp",
     "nso.alg1_step": "nso",
     "nso.wp_step": "wp_sgd",
+    "nso.alg1_noise": "nso",
+    "nso.wp_noise": "wp_sgd",
 }
 USERS = {
     "sam": [

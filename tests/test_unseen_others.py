@@ -11,6 +11,7 @@ import math
 
 import pytest
 import sympy as sp
+import torch
 from test_step_claims import user, verdict
 
 from flatcheck.impl.protocol import parameter_shapes
@@ -145,6 +146,40 @@ def test_noise_drawn_ahead_is_drawn_apart_in_every_late_chain(name):
     BufferedNSO by a whole check's quick profile (seed 1) while only the last step was each chain's."""
     for iteration in (0, 63, 599):
         assert alg1_step_at(name, iteration), iteration
+
+
+def test_a_generator_seeded_from_the_global_seed_draws_apart_in_every_chain():
+    """InitialSeedNSO seeds its generator from torch.initial_seed() when built: with every chain's
+    optimizer built after one torch.manual_seed, all 512 chains drew the same U (falsified by 4 of 7
+    claims of a whole check, 2 red-team classes of RSP and SAP likewise). Each chain is built and
+    stepped on a global RNG stream of its own now."""
+    for iteration in (0, 63):
+        assert alg1_step_at("InitialSeedNSO", iteration), iteration
+    prob = ridge_polynomial([R(1)] * 3, [R(1), R(0), R(0)], [(3, R(1), [R(1), R(1), R(0)])])
+    x = torch.tensor([[0.5, -1.0, 0.25]] * 4, dtype=torch.float64)
+    run = user("unseen_nso:InitialSeedNSO", "nso").path(prob, x, {"lr": 0.01, "sigma": 0.25}, 0, 1, points=True)
+    firsts = [pts[0] for pts in run.points[0]]
+    assert all(not torch.equal(firsts[0], other) for other in firsts[1:])
+
+
+def wp_step_at(name: str, iteration: int) -> bool | None:
+    """nso.wp_step at one instance: the cubic of `alg1_step_at`, Gaussian P, the optimizers
+    `iteration` steps into a run."""
+    prob = ridge_polynomial([R(1)] * 3, [R(1), R(0), R(0)], [(3, R(1), [R(1), R(1), R(0)])])
+    scalars = {"lr": 2.0**-6, "sigma": 0.25, "noise": "gaussian", "iteration": iteration, "layout": "tensors"}
+    inst = PointInstance(prob, [R(1, 2), R(-1), R(1, 4)], scalars=scalars)
+    budget = dataclasses.replace(budget_for("quick"), alpha=1e-6, seed=5)
+    return get("nso.wp_step").check(inst, user(f"unseen_nso:{name}", "wp_sgd"), budget).holds
+
+
+@pytest.mark.slow
+def test_a_bank_of_100_steps_noise_is_each_late_chains_own():
+    """BankedWPSGD draws 100 steps' U at once: at iteration 63 the checked step's U was drawn at the
+    first step, at 599 at the 501st — beyond the 64 steps the late chains looked back before (all
+    chains shared the bank: 'fails the mean, variance tests' at both). The trunk is also copied
+    128, 256, 512 steps short and fresh, tried where a copy's steps move while the copies agree."""
+    for iteration in (63, 599):
+        assert wp_step_at("BankedWPSGD", iteration), iteration
 
 
 @pytest.mark.parametrize("name", ["PerturbedSGDWPSGD", "FlatLawWPSGD"])

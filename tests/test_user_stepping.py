@@ -48,19 +48,24 @@ def _flat(params: list[torch.nn.Parameter]) -> torch.Tensor:
 
 
 def _reference_run(make, step, x: torch.Tensor, seed: int, steps: int, draw=None) -> torch.Tensor:
-    """One freshly built optimizer per row of x, stepped `steps` times by `step(opt, params, d)`; torch's
-    global RNG seeded once (`row_seed(seed, None)`, apart from the harness's stream), the harness
-    generator seeded with `seed` and drawn from first each step
-    (`draw(gen, n)`, else nothing). Returns the iterates (n, steps + 1, d)."""
+    """One freshly built optimizer per row of x, stepped `steps` times by `step(opt, params, d)`; each
+    built and stepped with torch's global RNG on a stream of its own (row i's seeded `row_seed(seed, i)`,
+    apart from the harness's stream), the harness generator seeded with `seed` and drawn from first
+    each step (`draw(gen, n)`, else nothing). Returns the iterates (n, steps + 1, d)."""
     gen = torch.Generator().manual_seed(seed)
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(row_seed(seed, None))
-        runs = [(params, make(params)) for params in map(_split, x)]
+        runs, streams = [], []
+        for i, params in enumerate(map(_split, x)):
+            torch.manual_seed(row_seed(seed, i))
+            runs.append((params, make(params)))
+            streams.append(torch.get_rng_state())
         path = [x]
         for _ in range(steps):
             draws = draw(gen, len(runs)).tolist() if draw else [None] * len(runs)
-            for (params, opt), d in zip(runs, draws):
+            for i, ((params, opt), d) in enumerate(zip(runs, draws)):
+                torch.set_rng_state(streams[i])
                 step(opt, params, d, gen)
+                streams[i] = torch.get_rng_state()
             path.append(torch.stack([_flat(params).detach().clone() for params, _ in runs]))
     return torch.stack(path, 1)
 

@@ -212,6 +212,18 @@ def test_noise_seeded_by_the_class_itself_is_a_protocol_problem_not_a_defect(tmp
     assert "Traceback" not in cap.err
 
 
+def test_steps_alike_in_optimizers_built_apart_without_a_seed_of_their_own_are_a_defect(tmp_path, capsys):
+    """AlternatingSignSAP alternates σ = ±1 by step count and holds a generator it never uses: alike in
+    optimizers built apart, but its generators end apart (as reseeded) and the global seed is
+    untouched, so it seeds nothing itself — exit 2 told its user to fix a seeding it does not do.
+    It is falsified now (sap_step: σ is not a fair sign)."""
+    code = main(
+        ["check", "unseen_sap:AlternatingSignSAP", *QUICK, "--claims", "ahn2024.sap_step", "--out", str(tmp_path)]
+    )
+    assert code == 1
+    assert "draws alike" not in capsys.readouterr().err
+
+
 def _write(path: Path, doc: dict) -> Path:
     path.write_text(json.dumps(doc))
     return path
@@ -309,3 +321,20 @@ def test_fixture_passes_a_correct_sam_whose_claims_include_the_figure1_erratum(f
     # undecided, as the catalog expects: neither fails the user's test.
     results = flatcheck_claims("broken_sam:ReferenceSAM", claims=["wen2023.figure1"])
     assert [(r.id, r.verdict) for r in results] == [("wen2023.figure1.corrected", "inconclusive")]
+
+
+def test_a_check_that_crashed_is_counted_and_said_apart():
+    from flatcheck.report.outcome import status_line
+
+    doc = {
+        "claims": [
+            {"id": "a", "verdict": "error"},
+            {"id": "b", "verdict": "falsified"},
+            {"id": "c", "verdict": "verified"},
+        ],
+        "summary": {"inconclusive": 0},
+        "provenance": {"implementation": "m:C", "wall_time_s": 1.0},
+        "set_aside": [],
+    }
+    line = status_line(doc)
+    assert line.startswith("2 defects of the implementation (1 of them a check that crashed: see its traceback), ")

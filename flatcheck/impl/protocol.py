@@ -225,8 +225,10 @@ class Chains:
     time: flatcheck's batched step, or one optimizer object per row kept across steps.
 
     The harness generator is seeded with `seed`; `step(seed=s)` reseeds it for that step (the runs
-    of `flatcheck.impl.dynamics` give every step its own seed). A user's optimizer draws from torch's
-    global RNG: it is seeded once (`row_seed`), continued from step to step, and never leaked.
+    of `flatcheck.impl.dynamics` give every step its own seed). Each chain's optimizer is built and
+    stepped with torch's global RNG on a stream of its own (`_chain`, seeded `row_seed` of its row),
+    continued from step to step and never leaked: a class that draws from the global RNG, or seeds a
+    generator of its own from it (torch.initial_seed()), draws apart in every chain.
 
     With the harness key `ITERATION` = i > 0 in hp, a user's optimizers start i steps into a run:
     the papers' steps hold at every iteration, and a defect may wait for a step count (noise frozen
@@ -250,8 +252,7 @@ class Chains:
 
     With `row` = i, only chain i of the n is run (x stays (n, d) at the start, the iterates are
     (1, d)): the harness draws for all n chains as the full run does and hands chain i its own, so
-    chain i's run is the full run's row i for a class that does not draw from torch's global RNG
-    (a class that does gets its own stream, `row_seed`). The chains of a run can then be spread
+    chain i's run is the full run's row i. The chains of a run can then be spread
     over processes (`flatcheck.impl.dynamics.shared_iterates_at`)."""
 
     def __init__(
@@ -285,19 +286,18 @@ class Chains:
         if impl.batched_step is None:
             if impl.spec.random:
                 _check_drawn_apart(impl, problem, self._all[0], self.hp, seed)
-            with _Rng(x.device) as rng:
+            first = 0 if row is None else row
+            with _Rng(x.device):
                 if iteration:
                     late = (self.hp, self.gen, iteration, seed, row)
                     self._drivers = _late_drivers(impl, problem, self._all[0], x, *late)
                 else:
-                    torch.manual_seed(row_seed(seed, row))
-                    self._drivers = [_Driver(impl, problem, r, self.hp, self.gen) for r in x]
-            self._rng = rng.state
+                    seeds = [row_seed(seed, first + i) for i in range(len(x))]
+                    self._drivers = [_chain(impl, problem, r, self.hp, self.gen, s) for r, s in zip(x, seeds)]
             if not iteration and self._drivers:
                 with _Rng(x.device):  # the probe's own draws leave the run's stream alone
                     probe = _Driver(impl, problem, x[0], self.hp, self.gen)
                 if _seeded_alike(probe.opt, self._drivers[0].opt):
-                    first = 0 if row is None else row
                     for i, drv in enumerate(self._drivers):
                         _reseed(drv.opt, row_seed(seed, first + i))
 
@@ -323,9 +323,7 @@ class Chains:
             if self.points is not None:
                 for drv in self._drivers:
                     drv.points = []
-            with _Rng(x.device, self._rng) as rng:
-                out = torch.stack([drv.step(d) for drv, d in zip(self._drivers, rows)])
-            self._rng = rng.state
+            out = torch.stack([drv.step(d) for drv, d in zip(self._drivers, rows)])
             if self.points is not None:
                 self.points.append([torch.stack(drv.points) for drv in self._drivers])
                 for drv in self._drivers:
@@ -351,13 +349,16 @@ def _check_drawn_apart(impl: Implementation, problem: Problem, x: torch.Tensor, 
     seed of its own (a generator it seeds at every step from a fixed number). Every chain would draw
     alike: runs that must be independent are not, and no verdict on its noise could be told from a
     defect. Nothing is decided where the points stay put (a step that draws nothing there, SAP's and
-    RSP's plain step, or a defect that never draws: the claims judge it), and a step that fails is
+    RSP's plain step, or a defect that never draws: the claims judge it), nor where the optimizers
+    hold no generator and leave torch's global seed alone (steps that move without any draw, a sign
+    alternating +1, −1: a defect the claims judge), and a step that fails is
     left to the chains to show. Generators the optimizers share (passed in by the caller) and torch's
     global RNG are left as they were."""
     if id(impl) in _DRAWN_APART:
         return
     runs: list[list[torch.Tensor]] = []
-    moving = False
+    moving = seeded = False
+    held: list[tuple[bytes, ...]] = []
     shared: dict[int, tuple[Any, Any]] = {}
     with _Rng(x.device):
         try:
@@ -369,6 +370,10 @@ def _check_drawn_apart(impl: Implementation, problem: Problem, x: torch.Tensor, 
                 _reseed(drv.opt, row_seed(seed, -20 - k))
                 run = drv.steps_from(x, APART_STEPS, row_seed(seed, -30))
                 moving = moving or any(not torch.equal(run[0], later) for later in run[1:])
+                # Its own seeding shows as generators it holds ending alike though reseeded apart, or as
+                # torch's global seed moved.
+                held.append(tuple(_state(g) for g in _generators(drv.opt)))
+                seeded = seeded or torch.initial_seed() != row_seed(seed, -20 - k)
                 runs.append(run)
                 if k == 1 and not moving:  # a step that draws nothing here: two runs say so
                     return
@@ -377,7 +382,8 @@ def _check_drawn_apart(impl: Implementation, problem: Problem, x: torch.Tensor, 
         finally:
             for g, state in shared.values():
                 _restore(g, state)
-    if any(any(not torch.equal(a, b) for a, b in zip(runs[0], run)) for run in runs[1:]):
+    seeded = seeded or (bool(held[0]) and all(h == held[0] for h in held))
+    if not seeded or any(any(not torch.equal(a, b) for a, b in zip(runs[0], run)) for run in runs[1:]):
         _DRAWN_APART[id(impl)] = impl
     elif moving:
         raise ProtocolError(
@@ -490,7 +496,7 @@ def _late_drivers(
     # (`LOOKBACK`): where the checked step's draws were already in the trunk's state, unused
     # (`_own_steps`), the chains are copies of the one taken before they were drawn and take the
     # last warm-up steps on their own.
-    marks = sorted((j for j in LOOKBACK if j <= iteration), reverse=True) if impl.spec.random else []
+    marks = sorted({j for j in LOOKBACK if j < iteration} | {iteration}, reverse=True) if impl.spec.random else []
     snapshots: dict[int, _Driver] = {}
     done = 0
     try:
@@ -499,22 +505,57 @@ def _late_drivers(
             done = iteration - j
             snapshots[j] = trunk.branch(first_row, row_seed(seed, -3))
     except Exception:  # whatever an attribute's __deepcopy__ or __reduce__ raises (a lock, an open file)
-        return [_warm_up([_Driver(impl, problem, r, hp, gen)], iteration, seed)[0].reset(r) for r in x]
+        return _apart_drivers(impl, problem, x, hp, gen, iteration, seed, row)
     _warm_up([trunk], iteration - done, seed, start=done)
     own = _own_steps(trunk, snapshots, first_row, seed) if marks else 0
     base = snapshots[own] if own else trunk
-    torch.manual_seed(row_seed(seed, row))
-    first = 0 if row is None else row
+    seeds = [row_seed(seed, (0 if row is None else row) + i) for i in range(len(x))]
     try:
-        copies = [base.branch(r, row_seed(seed, first + i)) for i, r in enumerate(x)]
+        copies = [base.branch(r, s, stream=True) for r, s in zip(x, seeds)]
     except Exception:  # as above
-        return [_warm_up([_Driver(impl, problem, r, hp, gen)], iteration, seed)[0].reset(r) for r in x]
+        return _apart_drivers(impl, problem, x, hp, gen, iteration, seed, row)
     return [c.reset(r) for c, r in zip(_warm_up(copies, own, seed, start=iteration - own), x)]
 
 
+def _apart_drivers(
+    impl: Implementation,
+    problem: Problem,
+    x: torch.Tensor,
+    hp: dict[str, Any],
+    gen: torch.Generator,
+    iteration: int,
+    seed: int,
+    row: int | None,
+) -> list[_Driver]:
+    """One driver per row of x, each warmed up on its own: where the optimizer cannot be copied."""
+    seeds = [row_seed(seed, (0 if row is None else row) + i) for i in range(len(x))]
+    return [_warm_up([_chain(impl, problem, r, hp, gen, s)], iteration, seed)[0].reset(r) for r, s in zip(x, seeds)]
+
+
+def _chain(impl: Implementation, problem: Problem, x: torch.Tensor, hp: dict[str, Any], gen, seed: int) -> _Driver:
+    """A chain's driver: built, and stepped, with torch's global RNG on a stream of its own seeded
+    with `seed` (`_Driver.rng`), so a class that seeds a generator of its own from the global RNG
+    (torch.initial_seed(), a torch.randint) gets a seed of its own in every chain."""
+    with _Rng(x.device) as rng:
+        torch.manual_seed(seed)
+        drv = _Driver(impl, problem, x, hp, gen)
+    drv.rng = rng.state
+    return drv
+
+
+def _stream(device: torch.device, seed: int) -> tuple:
+    """The state of torch's global RNG seeded with `seed` (a `_Driver.rng`)."""
+    with _Rng(device) as rng:
+        torch.manual_seed(seed)
+    return rng.state
+
+
 # How many steps short of the chains' start the trunk is copied (`_late_drivers`): a class drawing a
-# step ahead needs 1, one keeping a buffer of B steps' draws at most the first of these ≥ B.
-LOOKBACK = (1, 2, 4, 8, 16, 32, 64)
+# step ahead needs 1, one keeping a buffer of B steps' draws at most the first of these ≥ B, or the
+# whole warm-up (a copy of the fresh optimizer, also kept). Past `SHALLOW`, tried only where a copy's
+# steps move while the copies agree: draws made before the copy, not a step that draws nothing.
+LOOKBACK = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
+SHALLOW = 64
 # Copies of the trunk that `_own_steps` steps. SAP's fair sign σ is one bit: a correct class's own
 # draws all alike by chance (2^{1−PROBES}) only costs each chain a few warm-up steps, but a class
 # drawing σ ahead whose copies' checked σ all equal, or all negate, their σ of the step before
@@ -527,18 +568,31 @@ def _own_steps(trunk: _Driver, snapshots: dict[int, _Driver], x: torch.Tensor, s
     seeded apart step apart from x (their draws are their own: a class drawing when it steps);
     else the fewest j (`snapshots`, copies taken j steps short) from which copies taking j steps
     of their own step apart — a class that drew the checked step's noise ahead (at the end of the
-    step before, into a buffer of several steps' draws) — unless every copy's checked step repeats
+    step before, into a buffer of several steps' draws, up to the whole warm-up's) — unless every
+    copy's checked step repeats
     or negates its step before, which its own draws had made (noise reused across steps: a defect, whose
     chains then share the trunk's one draw, as do those of noise frozen for good, or a step that
     draws nothing at that point: SAP's and RSP's plain step)."""
     if _apart(_probe(trunk, 0, x, seed)[-1]):
         return 0
+    moving: bool | None = None
     for j in sorted(snapshots):
+        if j > SHALLOW:
+            moving = _moving(trunk, x, seed) if moving is None else moving
+            if not moving:
+                return 0
         steps = _drawn_from(snapshots[j], j, x, seed)
         if steps is None:
             continue
         return 0 if _reused(steps[-1], steps[-2], x) else j
     return 0
+
+
+def _moving(trunk: _Driver, x: torch.Tensor, seed: int) -> bool:
+    """Whether a copy of the trunk steps differently at two steps from x with the same data: it
+    draws at the checked step, from a store made before it was copied (the copies agree)."""
+    steps = _probe(trunk, 1, x, seed, copies=2)
+    return any(not _same_points(a, b) for a, b in zip(steps[0], steps[1]))
 
 
 def _drawn_from(base: _Driver, steps: int, x: torch.Tensor, seed: int) -> list[list[torch.Tensor]] | None:
@@ -722,21 +776,25 @@ class _Driver:
         self.losses = _Losses(problem)
         # Where set (`steps_from`, a run keeping its points), every point the closure is evaluated at is appended.
         self.points: list[torch.Tensor] | None = None
+        # Where set (a chain's driver, `_chain`), the state of the global RNG stream its steps draw from.
+        self.rng: tuple | None = None
 
     def vector(self) -> torch.Tensor:
         return torch.cat([p.reshape(-1) for p in self.params])
 
-    def branch(self, x: torch.Tensor, seed: int) -> _Driver:
+    def branch(self, x: torch.Tensor, seed: int, stream: bool = False) -> _Driver:
         """A copy of this driver's optimizer, every attribute and its state deep-copied (torch's
         `Optimizer.__getstate__` keeps only defaults, state and param groups: a step counter or a
         cached draw in an attribute would be lost), with its own parameter tensors set to x and the
-        generators it holds reseeded from `seed` (`_reseed`)."""
+        generators it holds reseeded from `seed` (`_reseed`); with `stream`, stepped on a global RNG
+        stream of its own seeded from it too (`_chain`)."""
         twin = copy.copy(self)
         memo: dict[int, Any] = {}
         twin.params = copy.deepcopy(self.params, memo)
         twin.opt = object.__new__(type(self.opt))
         twin.opt.__dict__.update(copy.deepcopy(self.opt.__dict__, memo))
         _reseed(twin.opt, seed)
+        twin.rng = _stream(x.device, seed) if stream else None
         return twin.reset(x)
 
     def reset(self, x: torch.Tensor) -> _Driver:
@@ -788,7 +846,12 @@ class _Driver:
             return loss
 
         try:
-            impl.drive(self.opt, closure)
+            if self.rng is None:
+                impl.drive(self.opt, closure)
+            else:
+                with _Rng(params[0].device, self.rng) as rng:
+                    impl.drive(self.opt, closure)
+                self.rng = rng.state
         except ProtocolError as e:
             raise ProtocolError(f"{impl.name}: {e}. {spec.protocol}") from e
         except (TypeError, AttributeError) as e:

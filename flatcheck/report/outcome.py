@@ -134,8 +134,12 @@ def status_line(doc: dict[str, Any]) -> str:
     wall = float(doc["provenance"].get("wall_time_s") or 0)
     if out["mode"] == "check":
         bad, aside = len(out["defects"]), len(out["set_aside"])
+        # A check that crashed is counted, not passed, but said apart: its traceback tells whether the
+        # class raised or flatcheck did.
+        crashed = sum(r["verdict"] == "error" for r in doc["claims"])
+        errors = f" ({crashed} of them a check that crashed: see its traceback)" if crashed else ""
         return (
-            f"{bad} defect{'s' if bad != 1 else ''} of the implementation, "
+            f"{bad} defect{'s' if bad != 1 else ''} of the implementation{errors}, "
             f"{aside} paper errat{'um' if aside == 1 else 'a'} set aside, "
             f"{out['verified']} of {len(doc['claims'])} claims verified ({s['inconclusive']} inconclusive), "
             f"{wall:.1f} s"
