@@ -488,8 +488,15 @@ def _late_drivers(
     row: int | None,
 ) -> list[_Driver]:
     """One driver per row of x, `iteration` steps into a run (`Chains`): copies of one warmed-up
-    optimizer, the same whichever chains this process runs (`row`); where the optimizer cannot be
-    copied, each warmed up on its own."""
+    optimizer, the same whichever chains this process runs (`row`), each on a global RNG stream of
+    its own (`_chain`); where the optimizer cannot be copied, each warmed up on its own."""
+    seeds = [row_seed(seed, (0 if row is None else row) + i) for i in range(len(x))]
+
+    def apart() -> list[_Driver]:
+        # Where the optimizer cannot be copied (whatever an attribute's __deepcopy__ or __reduce__
+        # raises: a lock, an open file), each chain is warmed up on its own.
+        return [_warm_up([_chain(impl, problem, r, hp, gen, s)], iteration, seed)[0].reset(r) for r, s in zip(x, seeds)]
+
     torch.manual_seed(row_seed(seed, -1))
     trunk = _Driver(impl, problem, first_row, hp, gen)
     # An algorithm drawing randomness in its steps keeps copies of the trunk taken a few steps short
@@ -504,32 +511,16 @@ def _late_drivers(
             _warm_up([trunk], iteration - j - done, seed, start=done)
             done = iteration - j
             snapshots[j] = trunk.branch(first_row, row_seed(seed, -3))
-    except Exception:  # whatever an attribute's __deepcopy__ or __reduce__ raises (a lock, an open file)
-        return _apart_drivers(impl, problem, x, hp, gen, iteration, seed, row)
+    except Exception:
+        return apart()
     _warm_up([trunk], iteration - done, seed, start=done)
     own = _own_steps(trunk, snapshots, first_row, seed) if marks else 0
     base = snapshots[own] if own else trunk
-    seeds = [row_seed(seed, (0 if row is None else row) + i) for i in range(len(x))]
     try:
         copies = [base.branch(r, s, stream=True) for r, s in zip(x, seeds)]
-    except Exception:  # as above
-        return _apart_drivers(impl, problem, x, hp, gen, iteration, seed, row)
+    except Exception:
+        return apart()
     return [c.reset(r) for c, r in zip(_warm_up(copies, own, seed, start=iteration - own), x)]
-
-
-def _apart_drivers(
-    impl: Implementation,
-    problem: Problem,
-    x: torch.Tensor,
-    hp: dict[str, Any],
-    gen: torch.Generator,
-    iteration: int,
-    seed: int,
-    row: int | None,
-) -> list[_Driver]:
-    """One driver per row of x, each warmed up on its own: where the optimizer cannot be copied."""
-    seeds = [row_seed(seed, (0 if row is None else row) + i) for i in range(len(x))]
-    return [_warm_up([_chain(impl, problem, r, hp, gen, s)], iteration, seed)[0].reset(r) for r, s in zip(x, seeds)]
 
 
 def _chain(impl: Implementation, problem: Problem, x: torch.Tensor, hp: dict[str, Any], gen, seed: int) -> _Driver:

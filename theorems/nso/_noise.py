@@ -29,10 +29,16 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
+from hypothesis import strategies as st
 
 from flatcheck.algorithms import NOISES
 from flatcheck.impl.nso_readback import noise_hyper
-from flatcheck.verify import Evidence
+from flatcheck.impl.protocol import harness_keys
+from flatcheck.problems import PointInstance, iterations, layouts, log_uniform, point_instances, quadratics
+from flatcheck.verify import Constant, Evidence, constant
+
+# The declared constant of both claims: σ's coefficient, moved by `flatcheck mutate`.
+SIGMA = Constant("sigma", 1.0, "σ in U ~ P, std σ", "exact", text="the perturbation's scale")
 
 # Round-off allowed in W + U + (W − U) = 2W and in |Z| = 1 (Rademacher), in units of the points'
 # dtype epsilon times their magnitude: a class may reach W − U as (W + U) − 2U.
@@ -169,6 +175,27 @@ def laws(impl: Any, scalars: dict[str, Any]) -> list[str]:
     return [law for law in asked if noise_hyper(law, impl) is not None] or ["gaussian"]
 
 
+def step_scalars(laws: tuple[str, ...], k: bool) -> dict[str, st.SearchStrategy]:
+    """The scalars of an NSO (k: the pairs' count) or WP-SGD step instance: η, σ, P among `laws`,
+    the optimizers' iteration and the parameters' layout (`flatcheck.problems`)."""
+    pairs = {"k": st.sampled_from([1, 2, 4])} if k else {}
+    return {
+        "lr": log_uniform(-8, -4),
+        "sigma": log_uniform(-4, -1),
+        **pairs,
+        "noise": st.sampled_from(laws),
+        "iteration": iterations(),
+        "layout": layouts(),
+    }
+
+
+def noise_instances(k: bool) -> st.SearchStrategy[PointInstance]:
+    """The instances of nso.alg1_noise (k) and nso.wp_noise: the loss does not enter the draws, so
+    quadratics, the cheapest to step; d up to 7 gives the layouts two one-element tensors (even d ≥ 4)
+    and 2 × 2, 2 × 3 matrices (`flatcheck.impl.protocol.parameter_shapes`)."""
+    return point_instances(quadratics(d=st.integers(2, 7)), scalars=step_scalars(NOISES, k), lo=-4, hi=4)
+
+
 # Two steps: the second is where noise kept from the first, or negated, shows.
 STEPS = 2
 
@@ -199,3 +226,16 @@ def noise_evidence(
         margin = min(margin, *(math.log10(max(p, 1e-300) / level) for _, p, level, _ in tests))
     note = f"the draws of U fail the {', '.join(failed)} test(s)" if failed else ""
     return Evidence(not failed, values, margin=margin, note=note)
+
+
+def make_check(pairs: bool) -> Callable[[PointInstance, Any, Any], Evidence]:
+    """The check of nso.alg1_noise (pairs W ± U_j, k of them) or nso.wp_noise (one point W + U)."""
+
+    def check(inst: PointInstance, impl: Any, budget: Any) -> Evidence:
+        s = inst.scalars
+        hp = {"lr": s["lr"], "sigma": s["sigma"], **({"k": s["k"]} if pairs else {}), **harness_keys(s)}
+        hps = [{**hp, **noise_hyper(law, impl)} for law in laws(impl, s)]
+        count = s["k"] if pairs else 1
+        return noise_evidence(inst, impl, budget, hps, count, pairs, scale=constant(budget, (SIGMA,), "sigma"))
+
+    return check

@@ -23,27 +23,12 @@ function; there is no closed form to derive.
 
 from __future__ import annotations
 
-from hypothesis import strategies as st
+from flatcheck.problems import PointInstance
+from flatcheck.verify import Claim
 
-from flatcheck.algorithms import NOISES
-from flatcheck.impl.nso_readback import noise_hyper
-from flatcheck.impl.protocol import harness_keys
-from flatcheck.problems import PointInstance, iterations, layouts, log_uniform, point_instances, quadratics
-from flatcheck.verify import Claim, Constant, Evidence, constant
+from ._noise import SIGMA, make_check, noise_instances
 
-from ._noise import laws, noise_evidence
-
-CONSTANTS = (Constant("sigma", 1.0, "σ in U ~ P, std σ", "exact", text="the perturbation's scale"),)
-
-
-def check(inst: PointInstance, impl, budget) -> Evidence:
-    s = inst.scalars
-    # The loss does not enter the draws: a fresh optimizer is asked for every law P the class can draw.
-    hps = [
-        {"lr": s["lr"], "sigma": s["sigma"], "k": s["k"], **harness_keys(s), **noise_hyper(law, impl)}
-        for law in laws(impl, s)
-    ]
-    return noise_evidence(inst, impl, budget, hps, s["k"], pairs=True, scale=constant(budget, CONSTANTS, "sigma"))
+CONSTANTS = (SIGMA,)
 
 
 CLAIM = Claim(
@@ -56,22 +41,8 @@ CLAIM = Claim(
     summary="NSO's perturbations, read where the loss is evaluated, are i.i.d. draws of P: "
     "independent coordinates, fresh every step, P's law and scale.",
     faithful="exact",
-    instances=lambda budget: point_instances(
-        # The loss does not enter the draws: quadratics are the cheapest to step. d up to 7 gives the
-        # harness's layouts two one-element tensors (even d ≥ 4), a 2 × 2 and 2 × 3 matrix (`parameter_shapes`).
-        quadratics(d=st.integers(2, 7)),
-        scalars={
-            "lr": log_uniform(-8, -4),
-            "sigma": log_uniform(-4, -1),
-            "k": st.sampled_from([1, 2, 4]),
-            "noise": st.sampled_from(NOISES),
-            "iteration": iterations(),
-            "layout": layouts(),
-        },
-        lo=-4,
-        hi=4,
-    ),
-    check=check,
+    instances=lambda budget: noise_instances(k=True),
+    check=make_check(pairs=True),
     constants=CONSTANTS,
     algorithm="nso",
     describe=PointInstance.describe,

@@ -42,8 +42,10 @@ from flatcheck.algorithms import LAWS
 from flatcheck.impl.nso_readback import noise_hyper, unsupported_law
 from flatcheck.impl.predict import gd_prediction, margins, noise_reach, perturbed_steps
 from flatcheck.impl.protocol import harness_keys
-from flatcheck.problems import PointInstance, iterations, layouts, log_uniform, point_instances, step_problems
+from flatcheck.problems import PointInstance, point_instances, step_problems
 from flatcheck.verify import Claim, Constant, Evidence, constant
+
+from ._noise import step_scalars
 
 CONSTANTS = (
     Constant("half", 0.5, "½ in η/(2k)", "exact", text="the step's normalisation of the pair sum"),
@@ -105,14 +107,7 @@ CLAIM = Claim(
         # Not the zero polynomial, hypothesis's simplest draw (a quadratic with no gradient: every seed's
         # first instance was one), so the draws the noise can show in are not one fewer.
         step_problems(polynomial_d=st.just(3), quadratic_d=st.integers(2, 4)),
-        scalars={
-            "lr": log_uniform(-8, -4),
-            "sigma": log_uniform(-4, -1),
-            "k": st.sampled_from([1, 2, 4]),
-            "noise": st.sampled_from(LAWS),
-            "iteration": iterations(),
-            "layout": layouts(),
-        },
+        scalars=step_scalars(LAWS, k=True),
         lo=-4,
         hi=4,
     ),

@@ -18,52 +18,23 @@ distribution function; there is no closed form to derive.
 
 from __future__ import annotations
 
-from hypothesis import strategies as st
+from flatcheck.problems import PointInstance
+from flatcheck.verify import Claim
 
-from flatcheck.algorithms import NOISES
-from flatcheck.impl.nso_readback import noise_hyper
-from flatcheck.impl.protocol import harness_keys
-from flatcheck.problems import PointInstance, iterations, layouts, log_uniform, point_instances, quadratics
-from flatcheck.verify import Claim, Constant, Evidence, constant
-
-from ._noise import laws, noise_evidence
-
-CONSTANTS = (Constant("sigma", 1.0, "σ in U ~ P, std σ", "exact", text="the perturbation's scale"),)
-
-
-def check(inst: PointInstance, impl, budget) -> Evidence:
-    s = inst.scalars
-    # The loss does not enter the draws: a fresh optimizer is asked for every law P the class can draw.
-    hp = {"lr": s["lr"], "sigma": s["sigma"], **harness_keys(s)}
-    hps = [{**hp, **noise_hyper(law, impl)} for law in laws(impl, s)]
-    return noise_evidence(inst, impl, budget, hps, 1, pairs=False, scale=constant(budget, CONSTANTS, "sigma"))
-
+from ._noise import SIGMA, make_check, noise_instances
 
 CLAIM = Claim(
     id="nso.wp_noise",
     paper="nso",
     ref="§2 (WP-SGD, Table 1)",
     kind="expectation",
-    statement=r"W_{i+1}=W_i-\eta\nabla f(W_i+U_i),\ U_i\ \text{i.i.d.}\sim\mathcal N(0,\sigma^2I),"
-    r"\ \text{a fresh draw at every step }i",
+    statement=r"W_{i+1}=W_i-\eta\nabla f(W_i+U_i),\ U_i\ \text{i.i.d.}\sim\mathcal N(0,\sigma^2I)\ \text{(fresh)}",
     summary="WP-SGD's perturbation, read where the loss is evaluated, is a fresh draw of P: "
     "independent coordinates, P's law and scale.",
     faithful="exact",
-    instances=lambda budget: point_instances(
-        # As nso.alg1_noise: the loss does not enter the draw; d up to 7 reaches the layouts' shared shapes.
-        quadratics(d=st.integers(2, 7)),
-        scalars={
-            "lr": log_uniform(-8, -4),
-            "sigma": log_uniform(-4, -1),
-            "noise": st.sampled_from(NOISES),
-            "iteration": iterations(),
-            "layout": layouts(),
-        },
-        lo=-4,
-        hi=4,
-    ),
-    check=check,
-    constants=CONSTANTS,
+    instances=lambda budget: noise_instances(k=False),
+    check=make_check(pairs=False),
+    constants=(SIGMA,),
     algorithm="wp_sgd",
     describe=PointInstance.describe,
 )

@@ -27,8 +27,10 @@ from flatcheck.algorithms import LAWS
 from flatcheck.impl.nso_readback import noise_hyper, unsupported_law
 from flatcheck.impl.predict import perturbed_steps
 from flatcheck.impl.protocol import harness_keys
-from flatcheck.problems import PointInstance, iterations, layouts, log_uniform, point_instances, step_problems
+from flatcheck.problems import PointInstance, point_instances, step_problems
 from flatcheck.verify import Claim, Constant, Evidence, constant
+
+from ._noise import step_scalars
 
 CONSTANTS = (Constant("step", 1.0, "1 in W − η g(W + U)", "exact", text="the step's coefficient"),)
 
@@ -70,13 +72,7 @@ CLAIM = Claim(
         # From d = 3 the harness's tensors include a 2 × 1 matrix, where noise shared by a matrix's rows
         # shows (`parameter_shapes`); the quadratics cannot see the noise's law at all.
         step_problems(polynomial_d=st.integers(2, 3), quadratic_d=st.integers(2, 4)),
-        scalars={
-            "lr": log_uniform(-8, -4),
-            "sigma": log_uniform(-4, -1),
-            "noise": st.sampled_from(LAWS),
-            "iteration": iterations(),
-            "layout": layouts(),
-        },
+        scalars=step_scalars(LAWS, k=False),
         lo=-4,
         hi=4,
     ),
