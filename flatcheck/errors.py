@@ -13,3 +13,13 @@ class ProtocolError(FlatcheckError):
 
 class NonFiniteError(FlatcheckError):
     """A function or an implementation produced NaN or inf."""
+
+
+class Contradiction(Exception):
+    """A step of an implementation, seen by the harness while it prepared an instance, that the claim's
+    update rule rules out (`flatcheck.impl.protocol`'s warm-up): the instance's counterexample, with
+    the values that show it. The runner records it as the instance failing, not as a crash."""
+
+    def __init__(self, note: str, values: dict):
+        super().__init__(note)
+        self.note, self.values = note, values

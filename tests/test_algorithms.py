@@ -290,3 +290,33 @@ def test_sam_trains_a_real_model():
         closure()
         opt.step(closure)
     assert float(closure()) < 0.05 * first
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda groups: alg.NSO(groups, lr=0.1, sigma=0.1),
+        lambda groups: alg.RSP(groups, lr=0.1, rho=0.1, eps0=10.0),
+    ],
+)
+def test_a_paper_algorithm_refuses_param_groups_with_their_own_hyper_parameters(make):
+    """The papers' algorithms take one η, σ, ρ for the whole model: a param group setting its own
+    was read as group 0's (a user's per-group σ silently ignored); now refused, by name. Groups
+    that agree step as one model."""
+    a = torch.nn.Parameter(torch.ones(2, dtype=torch.float64))
+    b = torch.nn.Parameter(torch.ones(1, dtype=torch.float64))
+
+    def stepped(groups) -> torch.Tensor:
+        opt = make(groups)
+
+        def closure():
+            opt.zero_grad()
+            loss = (a**2).sum() + (b**2).sum()
+            loss.backward()
+            return loss
+
+        return opt.step(closure)
+
+    with pytest.raises(ValueError, match="takes one lr for every parameter.*group 1 sets lr=0.5"):
+        stepped([{"params": [a]}, {"params": [b], "lr": 0.5}])
+    assert torch.isfinite(stepped([{"params": [a]}, {"params": [b]}]))

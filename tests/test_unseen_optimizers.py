@@ -12,7 +12,7 @@ import pytest
 import sympy as sp
 from test_step_claims import user, verdict
 
-from flatcheck.errors import FlatcheckError
+from flatcheck.errors import Contradiction, FlatcheckError
 from flatcheck.impl import BUILTINS, infer_algorithm
 from flatcheck.problems import PointInstance, wen_toy
 from flatcheck.problems.quadratic import quadratic
@@ -181,3 +181,14 @@ def test_sams_variants_are_not_checked_as_sam_by_their_name(name):
     statements are not theirs, so only --algorithm sam checks them against SAM."""
     with pytest.raises(FlatcheckError, match=f"{name} looks like .*another algorithm than sam.*--algorithm sam"):
         infer_algorithm(name, list(BUILTINS))
+
+
+def test_an_event_every_250_steps_shows_in_the_warm_up():
+    """LogEvery250SAM's 250th update adds ∇L(w): no checked step (1–6, 64–69, 600–605) reaches it, but
+    the 599 warm-up steps on the linear loss ±⟨c, w⟩ do, where every step of one sign must move alike
+    (a red-team class with period 250 or 333: 0 defects before). PlainSAM's warm-up passes."""
+    x = ["-1", "-1", "0", "-1/4"]
+    assert sam_step_at(wen_toy(), x, "PlainSAM", iteration=599).holds
+    assert sam_step_at(wen_toy(), x, "LogEvery250SAM", iteration=63).holds
+    with pytest.raises(Contradiction, match="step 250 moved by"):
+        sam_step_at(wen_toy(), x, "LogEvery250SAM", iteration=599)

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 
 import torch
 
-from flatcheck.algorithms.param_vector import add_flat, params_of, restore, save
+from flatcheck.algorithms.param_vector import add_flat, params_of, restore, save, setting
 from flatcheck.algorithms.sam import unit_rows
 
 
@@ -77,7 +77,7 @@ class AscentGD(torch.optim.Optimizer):
         if closure is None:
             raise ValueError("AscentGD.step needs a closure that returns the loss (without backward())")
         params = params_of(self)
-        group = self.param_groups[0]
+        group = setting(self)
         loss, g = self._grad(closure)
         n = torch.linalg.vector_norm(g)
         if n == 0:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 
 import torch
 
-from flatcheck.algorithms.param_vector import add_flat, evaluate_grad, params_of
+from flatcheck.algorithms.param_vector import add_flat, evaluate_grad, params_of, setting
 
 
 def gd_step(grad: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, *, lr: float) -> torch.Tensor:
@@ -47,7 +47,7 @@ class GD(torch.optim.Optimizer):
             raise ValueError(f"{type(self).__name__}.step needs a closure that computes the loss and calls backward()")
         params = params_of(self)
         loss, g = evaluate_grad(closure, params)
-        add_flat(params, -self.param_groups[0]["lr"] * g)
+        add_flat(params, -setting(self)["lr"] * g)
         return loss
 
 

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 
 import torch
 
-from flatcheck.algorithms.param_vector import add_flat, evaluate_grad, own_generator, params_of
+from flatcheck.algorithms.param_vector import add_flat, evaluate_grad, own_generator, params_of, setting
 from flatcheck.algorithms.sampling import SAMPLINGS, minibatch_weights
 
 
@@ -60,7 +60,7 @@ class LinSGD(torch.optim.Optimizer):
         if closure is None:
             raise ValueError("LinSGD.step needs a closure(index) that computes Σ_{i∈index} ℓ_i and calls backward()")
         params = params_of(self)
-        group = self.param_groups[0]
+        group = setting(self)
         self.generator = own_generator(self.generator, params[0])
         n, b = group["n_examples"], group["batch_size"]
         mask = minibatch_weights(1, n, b, group["sampling"], self.generator, device=params[0].device)[0] > 0

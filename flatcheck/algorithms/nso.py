@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable
 
 import torch
 
-from flatcheck.algorithms.param_vector import add_flat, evaluate_grad, own_generator, params_of, restore, save
+from flatcheck.algorithms.param_vector import add_flat, evaluate_grad, own_generator, params_of, restore, save, setting
 from flatcheck.algorithms.sampling import LAWS, symmetric_noise
 
 
@@ -54,7 +54,7 @@ class _Perturbed(torch.optim.Optimizer):
         self.generator = generator
 
     def _draws(self, n: int, d: int, ref: torch.Tensor) -> torch.Tensor:
-        group = self.param_groups[0]
+        group = setting(self)
         self.generator = own_generator(self.generator, ref)
         return symmetric_noise((n,), d, group["sigma"], group["noise"], self.generator, ref.dtype, ref.device)
 
@@ -85,7 +85,7 @@ class NSO(_Perturbed):
         if closure is None:
             raise ValueError("NSO.step needs a closure: it evaluates the gradient at W ± U")
         params = params_of(self)
-        group = self.param_groups[0]
+        group = setting(self)
         saved = save(params)
         d = sum(p.numel() for p in params)
         u = self._draws(group["k"], d, params[0])
@@ -121,5 +121,5 @@ class WPSGD(_Perturbed):
         saved = save(params)
         u = self._draws(1, sum(p.numel() for p in params), params[0])[0]
         loss, g = self._grad_at(closure, params, saved, u)
-        add_flat(params, -self.param_groups[0]["lr"] * g)
+        add_flat(params, -setting(self)["lr"] * g)
         return loss

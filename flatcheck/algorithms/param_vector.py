@@ -10,6 +10,21 @@ def params_of(opt: torch.optim.Optimizer) -> list[torch.Tensor]:
     return [p for group in opt.param_groups for p in group["params"]]
 
 
+def setting(opt: torch.optim.Optimizer) -> dict:
+    """The hyper-parameters of the whole model. The papers' algorithms take one η, ρ, σ, … for every
+    parameter: param groups that set one differently are refused, not read as the first group's."""
+    first = opt.param_groups[0]
+    for i, group in enumerate(opt.param_groups[1:], 1):
+        for key in opt.defaults:
+            a, b = first.get(key), group.get(key)
+            if a is not b and bool(a != b):
+                raise ValueError(
+                    f"{type(opt).__name__} takes one {key} for every parameter, as the paper's algorithm does; "
+                    f"param group {i} sets {key}={b!r}, group 0 {key}={a!r}"
+                )
+    return first
+
+
 def flat_grad(params: list[torch.Tensor]) -> torch.Tensor:
     """The gradients as one vector (zeros for a parameter without a gradient)."""
     return torch.cat([(p.grad if p.grad is not None else torch.zeros_like(p)).reshape(-1) for p in params])

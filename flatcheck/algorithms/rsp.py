@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 
 import torch
 
-from flatcheck.algorithms.param_vector import add_flat, evaluate_grad, own_generator, params_of, restore, save
+from flatcheck.algorithms.param_vector import add_flat, evaluate_grad, own_generator, params_of, restore, save, setting
 from flatcheck.numeric import proj_out, unit_sphere
 
 
@@ -77,7 +77,7 @@ class RSP(torch.optim.Optimizer):
         if closure is None:
             raise ValueError("RSP.step needs a closure: it evaluates the gradient at a perturbed point")
         params = params_of(self)
-        group = self.param_groups[0]
+        group = setting(self)
         loss, gx = evaluate_grad(closure, params)
         if torch.linalg.vector_norm(gx) <= group["eps0"]:
             ref = params[0]

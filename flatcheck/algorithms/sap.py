@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable
 
 import torch
 
-from flatcheck.algorithms.param_vector import add_flat, evaluate_grad, own_generator, params_of, restore, save
+from flatcheck.algorithms.param_vector import add_flat, evaluate_grad, own_generator, params_of, restore, save, setting
 from flatcheck.algorithms.sam import unit_rows
 from flatcheck.numeric import proj_out, unit_sphere
 
@@ -88,7 +88,7 @@ class SAP(torch.optim.Optimizer):
         if closure is None:
             raise ValueError("SAP.step needs a closure(example=False) for the full and per-example losses")
         params = params_of(self)
-        group = self.param_groups[0]
+        group = setting(self)
         loss, gx = evaluate_grad(closure, params)
         if torch.linalg.vector_norm(gx) > group["eps0"]:
             add_flat(params, -group["lr_prime"] * gx)

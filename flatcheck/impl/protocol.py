@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from flatcheck.errors import FlatcheckError, NonFiniteError, ProtocolError
+from flatcheck.errors import Contradiction, FlatcheckError, NonFiniteError, ProtocolError
 from flatcheck.impl.drivers import Driver, load_object, resolve_driver, resolve_factory
 from flatcheck.impl.harness import PAIRED, draw_weights, harness_draws
 from flatcheck.impl.kinds import infer_algorithm, kinds_for
@@ -667,11 +667,49 @@ def _warm_up(drivers: list[_Driver], steps: int, seed: int, start: int = 0) -> l
     gen.manual_seed(row_seed(seed, -2 - start))
     for t in range(start, start + steps):
         draw = harness_draws(spec, problem, rows, hp, gen)
-        rows = torch.stack(
-            [d.step(None if draw is None else draw[j], signs[t % 2], gen) for j, d in enumerate(drivers)]
+        before, rows = (
+            rows,
+            torch.stack([d.step(None if draw is None else draw[j], signs[t % 2], gen) for j, d in enumerate(drivers)]),
         )
         lead.impl.finite(rows, hp)
+        if spec.data != "minibatch":  # a Bernoulli mini-batch of |S| examples steps by (|S|/B)·η′c
+            _same_move(drivers, rows - before, t)
     return drivers
+
+
+def _same_move(drivers: list[_Driver], moved: torch.Tensor, t: int) -> None:
+    """Raise a Contradiction where warm-up step t (0-based) of a driver moved otherwise than its first
+    step on the same sign of the linear loss did: the paper's update rule moves every such step by the
+    same −η′(±c) (`_warm_up`), at every iteration. A float32 reduction in a float64 model moves it
+    by up to 2(d + 4)·u₃₂ relative (`flatcheck.impl.predict.ErrorModel`), ×8 here; round-off of the
+    parameters' magnitude besides. A defect waiting for a step count of its own — a closure called
+    every 250 steps without zeroing, a schedule, a cache refreshed on a timer — shows at that step,
+    whatever its period up to the warm-up's length."""
+    eps, u32 = torch.finfo(moved.dtype).eps, torch.finfo(torch.float32).eps / 2
+    for d, step in zip(drivers, moved):
+        first = d.moves.setdefault(t % 2, (t, step))
+        if first[0] == t:
+            continue
+        size = float(first[1].abs().max())
+        tol = 16 * (step.numel() + 4) * u32 * size + 256 * eps * (float(d.vector().abs().max()) + size)
+        off = float((step - first[1]).abs().max())
+        if off > tol:
+            raise Contradiction(
+                f"on the linear loss ⟨±c, w⟩ of the warm-up, where the update rule moves every step of one sign by "
+                f"the same −η′(±c), step {t + 1} moved by {_short(step)}, step {first[0] + 1} by {_short(first[1])} "
+                f"(max difference {off:.3g} > {tol:.2g}): the update differs from step to step (a schedule, a "
+                "counter, an event every so many steps)",
+                {
+                    "warm_up_step": t + 1,
+                    "moved": step.tolist(),
+                    "first_step": first[0] + 1,
+                    "first_moved": first[1].tolist(),
+                },
+            )
+
+
+def _short(v: torch.Tensor) -> str:
+    return "[" + ", ".join(f"{float(a):.6g}" for a in v[:4]) + (", …]" if v.numel() > 4 else "]")
 
 
 class _Linear:
@@ -769,6 +807,8 @@ class _Driver:
         self.points: list[torch.Tensor] | None = None
         # Where set (a chain's driver, `_chain`), the state of the global RNG stream its steps draw from.
         self.rng: tuple | None = None
+        # The first warm-up step on each sign of the linear loss: (step, how it moved) (`_same_move`).
+        self.moves: dict[int, tuple[int, torch.Tensor]] = {}
 
     def vector(self) -> torch.Tensor:
         return torch.cat([p.reshape(-1) for p in self.params])
@@ -786,6 +826,7 @@ class _Driver:
         twin.opt.__dict__.update(copy.deepcopy(self.opt.__dict__, memo))
         _reseed(twin.opt, seed)
         twin.rng = _stream(x.device, seed) if stream else None
+        twin.moves = dict(self.moves)
         return twin.reset(x)
 
     def reset(self, x: torch.Tensor) -> _Driver:

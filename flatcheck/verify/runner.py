@@ -38,7 +38,7 @@ from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis.errors import Unsatisfiable
 
 from flatcheck import cache
-from flatcheck.errors import FlatcheckError
+from flatcheck.errors import Contradiction, FlatcheckError
 from flatcheck.stats import CATALOG_ALPHA
 from flatcheck.verify import batches, derived, parallel, schedule, verdict
 from flatcheck.verify.claim import Budget, Claim, Evidence
@@ -348,6 +348,8 @@ class ClaimRun:
         b = replace(self.per_instance, seed=instance_seed(self.budget.seed, desc))
         try:
             ev = claim.check(inst, self.impl, b)
+        except Contradiction as e:
+            ev = Evidence(False, e.values, note=e.note)
         except FlatcheckError as e:
             raise _Abort(e, desc) from e
         if ev.out_of_scope:
