@@ -58,8 +58,9 @@ USERS = {
         "unseen_nso:MatrixNoiseNSO",
         "unseen_nso:DrawnAheadNSO",
         "unseen_nso:BufferedNSO",
+        "unseen_nso:InitialSeedNSO",
     ],
-    "wp_sgd": ["unseen_nso:PerturbedSGDWPSGD", "unseen_nso:FlatLawWPSGD"],
+    "wp_sgd": ["unseen_nso:PerturbedSGDWPSGD", "unseen_nso:FlatLawWPSGD", "unseen_nso:BankedWPSGD"],
     "rsp": [
         "broken_rsp:ReferenceRSP",
         "unseen_rsp:LoopRSP",

@@ -658,7 +658,7 @@ def _warm_up(drivers: list[_Driver], steps: int, seed: int, start: int = 0) -> l
     of their own: the checked steps get the draws `step_examples` replays."""
     lead = drivers[0]
     spec, problem, hp = lead.impl.spec, lead.problem, lead.hp
-    rows = torch.stack([d.vector() for d in drivers])
+    rows = torch.stack([d.vector() for d in drivers]).detach()
     c = torch.ones_like(rows[0])
     c[1::2] = -1
     n = problem.n_examples if problem.examples else 0
