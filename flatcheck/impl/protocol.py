@@ -691,7 +691,7 @@ def _same_move(drivers: list[_Driver], moved: torch.Tensor, t: int) -> None:
         if first[0] == t:
             continue
         size = float(first[1].abs().max())
-        tol = 16 * (step.numel() + 4) * u32 * size + 256 * eps * (float(d.vector().abs().max()) + size)
+        tol = 16 * (step.numel() + 4) * u32 * size + 256 * eps * (float(d.vector().detach().abs().max()) + size)
         off = float((step - first[1]).abs().max())
         if off > tol:
             raise Contradiction(
