@@ -19,7 +19,7 @@ import torch
 from flatcheck.algorithms.linear_sgd import linsgd_step
 from flatcheck.algorithms.sampling import minibatch_weights
 from flatcheck.errors import NonFiniteError, ProtocolError
-from flatcheck.impl.protocol import Implementation
+from flatcheck.impl.protocol import Implementation, row_seed, seed_global
 from flatcheck.problems.dexter_families import HessianFamily
 
 
@@ -36,8 +36,11 @@ def linsgd_batched(
     return linsgd_step(fam.hs.to(x.device), w, weights, hp["lr"]).reshape(chains, -1)
 
 
-def _user_chain(impl: Implementation, fam: HessianFamily, hp: dict) -> tuple[torch.nn.Parameter, object]:
+def _user_chain(impl: Implementation, fam: HessianFamily, hp: dict, seed: int) -> tuple[torch.nn.Parameter, object]:
+    """One chain: its optimizer built with torch's global RNG seeded `seed`, so that a class seeding a
+    generator of its own from it (torch.initial_seed()) draws apart from the other chains'."""
     p = torch.nn.Parameter(torch.eye(fam.d, dtype=torch.float64))
+    seed_global(seed)
     opt = impl.make([p], hp)
 
     def closure(index: torch.Tensor | None = None) -> torch.Tensor:
@@ -68,8 +71,7 @@ def jacobian_draws(impl: Implementation, fam: HessianFamily, hp: dict, draws: in
         x = torch.eye(fam.d, dtype=torch.float64).reshape(1, -1).expand(draws, -1).contiguous()
         return impl.step_many(fam, x, hp, seed).reshape(draws, fam.d, fam.d)
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        return torch.stack([_user_chain(impl, fam, hp)[1]().clone() for _ in range(draws)])
+        return torch.stack([_user_chain(impl, fam, hp, row_seed(seed, i))[1]().clone() for i in range(draws)])
 
 
 def _advance(
@@ -94,9 +96,12 @@ def log_norm_paths(
     log_scale = torch.zeros(chains, dtype=torch.float64)
     w = torch.eye(fam.d, dtype=torch.float64).expand(chains, -1, -1).contiguous()
     with torch.random.fork_rng(devices=[]):
-        # A user's optimizer draws from torch's global RNG: seed it without leaking the state.
-        torch.manual_seed(seed)
-        runs = [] if impl.batched_step is not None else [_user_chain(impl, fam, hp) for _ in range(chains)]
+        # A user's optimizer draws from torch's global RNG: each chain's seeded apart, the state not leaked.
+        runs = (
+            []
+            if impl.batched_step is not None
+            else [_user_chain(impl, fam, hp, row_seed(seed, i)) for i in range(chains)]
+        )
         for t in range(steps):
             w = _advance(impl, fam, hp, w, runs, seed + t)
             fro = torch.linalg.matrix_norm(w, ord="fro")

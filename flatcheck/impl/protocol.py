@@ -363,7 +363,7 @@ def _check_drawn_apart(impl: Implementation, problem: Problem, x: torch.Tensor, 
     with _Rng(x.device):
         try:
             for k in range(PROBES):
-                torch.manual_seed(row_seed(seed, -20 - k))
+                seed_global(row_seed(seed, -20 - k), x.device)
                 drv = _Driver(impl, problem, x, hp, torch.Generator(device=x.device))
                 for g in _generators(drv.opt):
                     shared.setdefault(id(g), (g, _saved(g)))
@@ -424,6 +424,15 @@ def row_seed(seed: int, row: int | None) -> int:
     if row is None:
         return (seed * 1_000_033 + 1) % (2**62)
     return (seed * 1_000_033 + 104_729 * (row + 1)) % (2**62)
+
+
+def seed_global(seed: int, device: torch.device | str = "cpu") -> None:
+    """torch.manual_seed(seed) for the generators flatcheck runs on: the CPU's, and the device's for
+    CUDA. (torch.manual_seed also queues a seeding of every lazy device module, recording a stack
+    trace each time: 1.3 ms a call, most of a per-chain stream's cost.)"""
+    torch.default_generator.manual_seed(seed)
+    if torch.device(device).type == "cuda":
+        torch.cuda.manual_seed(seed)
 
 
 class _Rng:
@@ -497,7 +506,7 @@ def _late_drivers(
         # raises: a lock, an open file), each chain is warmed up on its own.
         return [_warm_up([_chain(impl, problem, r, hp, gen, s)], iteration, seed)[0].reset(r) for r, s in zip(x, seeds)]
 
-    torch.manual_seed(row_seed(seed, -1))
+    seed_global(row_seed(seed, -1), x.device)
     trunk = _Driver(impl, problem, first_row, hp, gen)
     # An algorithm drawing randomness in its steps keeps copies of the trunk taken a few steps short
     # (`LOOKBACK`): where the checked step's draws were already in the trunk's state, unused
@@ -528,7 +537,7 @@ def _chain(impl: Implementation, problem: Problem, x: torch.Tensor, hp: dict[str
     with `seed` (`_Driver.rng`), so a class that seeds a generator of its own from the global RNG
     (torch.initial_seed(), a torch.randint) gets a seed of its own in every chain."""
     with _Rng(x.device) as rng:
-        torch.manual_seed(seed)
+        seed_global(seed, x.device)
         drv = _Driver(impl, problem, x, hp, gen)
     drv.rng = rng.state
     return drv
@@ -537,7 +546,7 @@ def _chain(impl: Implementation, problem: Problem, x: torch.Tensor, hp: dict[str
 def _stream(device: torch.device, seed: int) -> tuple:
     """The state of torch's global RNG seeded with `seed` (a `_Driver.rng`)."""
     with _Rng(device) as rng:
-        torch.manual_seed(seed)
+        seed_global(seed, device)
     return rng.state
 
 
@@ -608,7 +617,7 @@ def _probe(base: _Driver, steps: int, x: torch.Tensor, seed: int, copies: int = 
         for k in range(copies or PROBES):
             try:
                 probe = base.branch(x, row_seed(seed, -4 - k))
-                torch.manual_seed(row_seed(seed, -4 - k))
+                seed_global(row_seed(seed, -4 - k), x.device)
                 for t, step in enumerate(probe.steps_from(x, steps + 1, row_seed(seed, -4 - PROBES))):
                     rows[t].append(step)
             except Exception:  # the user's step raising on the problem, or a copy failing
