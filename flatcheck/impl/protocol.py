@@ -333,9 +333,11 @@ class Chains:
         return out
 
 
-# Implementations seen drawing apart in optimizers built apart (`_check_drawn_apart`), by id: the
-# check runs once per implementation and process.
-_DRAWN_APART: dict[int, Implementation] = {}
+# Implementations `_check_drawn_apart` has judged, by id (it runs once per implementation and
+# process): with the implementation, True where optimizers built apart drew apart, False where they
+# stepped alike, moving, with no seed of their own — nothing drawn (`_late_drivers` then looks back
+# for no draw).
+_DRAWN_APART: dict[int, tuple[Implementation, bool]] = {}
 # The steps each of those optimizers takes: SAP's fair sign σ agrees in all `PROBES` of them at all
 # of these steps by chance with probability 2^{−(PROBES−1)·STEPS}.
 APART_STEPS = 3
@@ -383,8 +385,9 @@ def _check_drawn_apart(impl: Implementation, problem: Problem, x: torch.Tensor, 
             for g, state in shared.values():
                 _restore(g, state)
     seeded = seeded or (bool(held[0]) and all(h == held[0] for h in held))
-    if not seeded or any(any(not torch.equal(a, b) for a, b in zip(runs[0], run)) for run in runs[1:]):
-        _DRAWN_APART[id(impl)] = impl
+    apart = any(any(not torch.equal(a, b) for a, b in zip(runs[0], run)) for run in runs[1:])
+    if apart or not seeded:
+        _DRAWN_APART[id(impl)] = (impl, apart or not moving)
     elif moving:
         raise ProtocolError(
             f"{impl.name} draws alike in runs seeded apart: {PROBES} optimizers built with torch's global RNG "
@@ -512,7 +515,8 @@ def _late_drivers(
     # (`LOOKBACK`): where the checked step's draws were already in the trunk's state, unused
     # (`_own_steps`), the chains are copies of the one taken before they were drawn and take the
     # last warm-up steps on their own.
-    marks = sorted({j for j in LOOKBACK if j < iteration} | {iteration}, reverse=True) if impl.spec.random else []
+    draws = impl.spec.random and _DRAWN_APART.get(id(impl), (impl, True))[1]
+    marks = sorted({j for j in LOOKBACK if j < iteration} | {iteration}, reverse=True) if draws else []
     snapshots: dict[int, _Driver] = {}
     done = 0
     try:
