@@ -3,10 +3,11 @@ evaluate the loss, and exact, distribution-free tests of "U ~ P i.i.d." (NSO pap
 line 3; §2 for WP-SGD). Shared by nso.alg1_noise and nso.wp_noise.
 
 A step of Algorithm 1 evaluates g at W ± U_j (j = 1…k) and WP-SGD's at W + U, so the closure's
-evaluation points (`Implementation.path(..., points=True)`) show every U a step drew, even on a
-quadratic, where the step itself is the same whatever U is. Points at W itself (a loss logged
-before perturbing) and repeated points are not draws. The tests use only what P's symmetry and
-independence fix exactly, whatever the law:
+evaluation points (`Implementation.path(..., points=True)`, read by `flatcheck.impl.readback`) show
+every U a step drew, even on a quadratic, where the step itself is the same whatever U is. Points at
+W itself or where the step went (a logged loss) and repeated points are not draws. The tests use
+only what P's symmetry and independence fix exactly, whatever the law (the coins:
+`flatcheck.stats.coins`):
 - coordinates: U's coordinates are independent and symmetric, so sign(U_a·U_b) is a fair coin for
   every pair a < b — an exact two-sided binomial test per pair (noise shared by two tensors, by a
   matrix's rows or columns, or by param groups makes the coin always heads);
@@ -34,82 +35,13 @@ from hypothesis import strategies as st
 from flatcheck.algorithms import NOISES
 from flatcheck.impl.nso_readback import noise_hyper
 from flatcheck.impl.protocol import harness_keys
+from flatcheck.impl.readback import ROUNDOFF, read_draws
 from flatcheck.problems import PointInstance, iterations, layouts, log_uniform, point_instances, quadratics
+from flatcheck.stats.coins import coordinates_test, fresh_test
 from flatcheck.verify import Constant, Evidence, constant
 
 # The declared constant of both claims: σ's coefficient, moved by `flatcheck mutate`.
 SIGMA = Constant("sigma", 1.0, "σ in U ~ P, std σ", "exact", text="the perturbation's scale")
-
-# Round-off allowed in W + U + (W − U) = 2W and in |Z| = 1 (Rademacher), in units of the points'
-# dtype epsilon times their magnitude: a class may reach W − U as (W + U) − 2U.
-ROUNDOFF = 1024
-
-
-def drawn(points: torch.Tensor, w: torch.Tensor, count: int, pairs: bool) -> torch.Tensor | None:
-    """The `count` perturbations (count, d) a step from w drew, read from the points (m, d) it
-    evaluated the loss at: pairs W ± U (NSO; U oriented as the first of the pair evaluated) or single
-    points W + U (WP-SGD); None where the points are not that. Points at W are left out; repeated
-    points are read as one where, and only where, reading them all gives more than `count` draws (a
-    class evaluating twice; a discrete P draws the same U twice)."""
-    tol = ROUNDOFF * torch.finfo(points.dtype).eps * (1 + float(points.abs().max()) + float(w.abs().max()))
-    rows = [p for p in points if float((p - w).abs().max()) > tol]
-    got = _read(rows, w, pairs, tol)
-    if got is not None and len(got) > count:
-        unique: list[torch.Tensor] = []
-        for p in rows:
-            if all(float((p - q).abs().max()) > tol for q in unique):
-                unique.append(p)
-        got = _read(unique, w, pairs, tol)
-    return torch.stack(got) if got is not None and len(got) == count else None
-
-
-def _read(rows: list[torch.Tensor], w: torch.Tensor, pairs: bool, tol: float) -> list[torch.Tensor] | None:
-    if not pairs:
-        return [p - w for p in rows]
-    us, used = [], [False] * len(rows)
-    for i, p in enumerate(rows):
-        if used[i]:
-            continue
-        mate = next(
-            (j for j in range(i + 1, len(rows)) if not used[j] and float((p + rows[j] - 2 * w).abs().max()) <= tol),
-            None,
-        )
-        if mate is None:
-            return None
-        used[i] = used[mate] = True
-        us.append((p - rows[mate]) / 2)
-    return us
-
-
-def read_draws(path: Any, count: int, pairs: bool) -> tuple[torch.Tensor, str | None]:
-    """Every step's draws (chains, steps, count, d) of a run kept with its points; or an empty
-    tensor and the reason they cannot be read."""
-    chains = []
-    for i in range(path.x.shape[0]):
-        steps = []
-        for t, pts in enumerate(path.points):
-            u = drawn(pts[i].double(), path.x[i, t].double(), count, pairs)
-            if u is None:
-                away = int(((pts[i] - path.x[i, t]).abs().amax(-1) > 0).sum())
-                shape = f"{count} pair(s) W ± U" if pairs else "one point W + U"
-                return torch.empty(0), (
-                    f"step {t + 1} of chain {i} evaluated the loss at {pts[i].shape[0]} point(s), {away} of them "
-                    f"away from W, not at {shape}: the draws cannot be read from them"
-                )
-            steps.append(u)
-        chains.append(torch.stack(steps))
-    return torch.stack(chains), None
-
-
-def _binomial_p(heads: int, n: int) -> float:
-    from scipy.stats import binomtest
-
-    return float(binomtest(heads, n, 0.5).pvalue) if n else 1.0
-
-
-def _coins(signs: torch.Tensor) -> tuple[int, int]:
-    """(heads, tosses) of ±1/0 coins, zeros (a coordinate drawn exactly 0) left out."""
-    return int((signs > 0).sum()), int((signs != 0).sum())
 
 
 def _abs_cdf(law: str) -> Callable[[Any], Any]:
@@ -135,24 +67,13 @@ def noise_tests(
     holds where p ≥ level)."""
     from scipy.stats import kstest
 
-    n, steps, count, d = u.shape
+    d = u.shape[-1]
     z = u / sigma
     flat = z.reshape(-1, d)
-    out = []
-    pairs = [(a, b) for a in range(d) for b in range(a + 1, d)]
-    counts = {ab: _coins(torch.sign(flat[:, ab[0]] * flat[:, ab[1]])) for ab in pairs}
-    p_worst, worst = min(((_binomial_p(*c), ab) for ab, c in counts.items()), default=(1.0, None))
-    heads, tosses = counts.get(worst, (0, 0))
-    level = alpha / 3 / max(len(pairs), 1)
-    out.append(("coordinates", p_worst, level, {"pair": worst, "same_sign": heads, "draws": tosses}))
-    # The tree of draws that must be independent: j—j+1 within a step, first draws of steps t—t+1.
-    edges = [(z[:, t, j], z[:, t, j + 1]) for t in range(steps) for j in range(count - 1)]
-    edges += [(z[:, t, 0], z[:, t + 1, 0]) for t in range(steps - 1)]
-    coins = torch.cat(
-        [(torch.sign(a[:, :-1] * a[:, 1:]) * torch.sign(b[:, :-1] * b[:, 1:])).reshape(-1) for a, b in edges]
-    )
-    heads, tosses = _coins(coins)
-    out.append(("fresh", _binomial_p(heads, tosses), alpha / 3, {"agreeing": heads, "coins": tosses}))
+    p, level, counts = coordinates_test(flat, alpha / 3)
+    out = [("coordinates", p, level, counts)]
+    p, counts = fresh_test(z)
+    out.append(("fresh", p, alpha / 3, counts))
     size = flat.abs().reshape(-1)
     if law == "rademacher":
         off = float((size - 1).abs().max())

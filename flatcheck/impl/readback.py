@@ -1,0 +1,77 @@
+"""Draws read back from where a step evaluated the loss (`Implementation.path(..., points=True)`).
+
+A step that perturbs its parameters before evaluating the loss shows what it drew in the points the
+closure saw, even where the step it then takes does not (NSO's pairs on a quadratic): NSO evaluates
+at W ± U_j, WP-SGD at W + U, RSP at x + ρg. Points at the step's start itself (a loss logged before
+perturbing) and at its end (a loss logged after the update) are not draws.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+# Round-off allowed in W + U + (W − U) = 2W, in units of the points' dtype epsilon times their
+# magnitude: a class may reach W − U as (W + U) − 2U.
+ROUNDOFF = 1024
+
+
+def drawn(
+    points: torch.Tensor, w: torch.Tensor, count: int, pairs: bool, end: torch.Tensor | None = None
+) -> torch.Tensor | None:
+    """The `count` perturbations (count, d) a step from w drew, read from the points (m, d) it
+    evaluated the loss at: pairs W ± U (NSO; U oriented as the first of the pair evaluated) or single
+    points W + U (WP-SGD); None where the points are not that. Points at W, and at `end` (where the
+    step went: a loss logged after the update), are left out; repeated
+    points are read as one where, and only where, reading them all gives more than `count` draws (a
+    class evaluating twice; a discrete P draws the same U twice)."""
+    tol = ROUNDOFF * torch.finfo(points.dtype).eps * (1 + float(points.abs().max()) + float(w.abs().max()))
+    ends = [w] if end is None else [w, end]
+    rows = [p for p in points if all(float((p - e).abs().max()) > tol for e in ends)]
+    got = _read(rows, w, pairs, tol)
+    if got is not None and len(got) > count:
+        unique: list[torch.Tensor] = []
+        for p in rows:
+            if all(float((p - q).abs().max()) > tol for q in unique):
+                unique.append(p)
+        got = _read(unique, w, pairs, tol)
+    return torch.stack(got) if got is not None and len(got) == count else None
+
+
+def _read(rows: list[torch.Tensor], w: torch.Tensor, pairs: bool, tol: float) -> list[torch.Tensor] | None:
+    if not pairs:
+        return [p - w for p in rows]
+    us, used = [], [False] * len(rows)
+    for i, p in enumerate(rows):
+        if used[i]:
+            continue
+        mate = next(
+            (j for j in range(i + 1, len(rows)) if not used[j] and float((p + rows[j] - 2 * w).abs().max()) <= tol),
+            None,
+        )
+        if mate is None:
+            return None
+        used[i] = used[mate] = True
+        us.append((p - rows[mate]) / 2)
+    return us
+
+
+def read_draws(path: Any, count: int, pairs: bool) -> tuple[torch.Tensor, str | None]:
+    """Every step's draws (chains, steps, count, d) of a run kept with its points; or an empty
+    tensor and the reason they cannot be read."""
+    chains = []
+    for i in range(path.x.shape[0]):
+        steps = []
+        for t, pts in enumerate(path.points):
+            u = drawn(pts[i].double(), path.x[i, t].double(), count, pairs, end=path.x[i, t + 1].double())
+            if u is None:
+                away = int(((pts[i] - path.x[i, t]).abs().amax(-1) > 0).sum())
+                shape = f"{count} pair(s) W ± U" if pairs else "one point W + U"
+                return torch.empty(0), (
+                    f"step {t + 1} of chain {i} evaluated the loss at {pts[i].shape[0]} point(s), {away} of them "
+                    f"away from W, not at {shape}: the draws cannot be read from them"
+                )
+            steps.append(u)
+        chains.append(torch.stack(steps))
+    return torch.stack(chains), None
