@@ -42,6 +42,7 @@ STEP_CLAIMS = {
     "nso.wp_step": "wp_sgd",
     "nso.alg1_noise": "nso",
     "nso.wp_noise": "wp_sgd",
+    "ahn2024.rsp_direction": "rsp",
 }
 USERS = {
     "sam": [
