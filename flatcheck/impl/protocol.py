@@ -351,11 +351,11 @@ def _check_drawn_apart(impl: Implementation, problem: Problem, x: torch.Tensor, 
     seed of its own (a generator it seeds at every step from a fixed number). Every chain would draw
     alike: runs that must be independent are not, and no verdict on its noise could be told from a
     defect. Nothing is decided where the points stay put (a step that draws nothing there, SAP's and
-    RSP's plain step, or a defect that never draws: the claims judge it), nor where the optimizers
-    hold no generator and leave torch's global seed alone (steps that move without any draw, a sign
-    alternating +1, −1: a defect the claims judge), and a step that fails is
-    left to the chains to show. Generators the optimizers share (passed in by the caller) and torch's
-    global RNG are left as they were."""
+    RSP's plain step, or a defect that never draws: the claims judge it), nor where no seed of the
+    class's own shows — the generators it holds end apart, as reseeded, and torch's global seed is
+    untouched: steps that move without any draw (a sign alternating +1, −1), a defect the claims
+    judge — and a step that fails is left to the chains to show. Generators the optimizers share
+    (passed in by the caller) and torch's global RNG are left as they were."""
     if id(impl) in _DRAWN_APART:
         return
     runs: list[list[torch.Tensor]] = []
