@@ -153,6 +153,19 @@ class Evidence:
         )
 
     @staticmethod
+    def tests(results: Sequence[tuple[str, float, float, dict[str, Any]]], subject: str, **values: Any) -> Evidence:
+        """Statistical tests, each (name, p-value, level, its values): the conclusion holds where every
+        p ≥ its level; the margin is the smallest log₁₀(p/level); the note names the failed tests."""
+        failed = [name for name, p, level, _ in results if p < level]
+        by_test = {name: {"p": p, "level": level, **v} for name, p, level, v in results}
+        return Evidence(
+            holds=not failed,
+            values={**values, **by_test},
+            margin=min((math.log10(max(p, 1e-300) / level) for _, p, level, _ in results), default=math.inf),
+            note=f"{subject} fail the {', '.join(failed)} test(s)" if failed else "",
+        )
+
+    @staticmethod
     def tight_bound(lhs: float, rhs: float, tol: float, **values: Any) -> Evidence:
         """`bound`, ranked by tightness: `values["tightness"]` = lhs/rhs (1 tight, above 1 violated),
         then `steer`."""

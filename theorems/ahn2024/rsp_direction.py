@@ -33,9 +33,11 @@ from hypothesis import strategies as st
 
 from flatcheck.impl.protocol import harness_keys
 from flatcheck.impl.readback import ROUNDOFF, read_draws
-from flatcheck.problems import PointInstance, iterations, layouts, log_uniform, point_instances, quadratics
+from flatcheck.problems import PointInstance, point_instances, quadratics
 from flatcheck.stats.coins import coordinates_test, fresh_test
 from flatcheck.verify import Claim, Constant, Evidence, constant
+
+from ._rsp import step_scalars
 
 CONSTANTS = (Constant("radius", 1.0, "1 in g ∼ Unif(S^{d−1})", "exact", text="the direction's norm"),)
 
@@ -83,16 +85,14 @@ def check(inst: PointInstance, impl, budget) -> Evidence:
     g = u[:, :, 0].cpu() / s["rho"]
     round_g = ROUNDOFF * torch.finfo(torch.float64).eps * (1 + float(path.x.abs().max()) / s["rho"])
     tests = direction_tests(g, constant(budget, CONSTANTS, "radius"), budget.alpha, round_g)
-    failed = [name for name, p, level, _ in tests if p < level]
-    values.update({name: {"p": p, "level": level, **v} for name, p, level, v in tests})
-    margin = min(math.log10(max(p, 1e-300) / level) for _, p, level, _ in tests)
-    note = f"the directions g_t fail the {', '.join(failed)} test(s)" if failed else ""
-    return Evidence(not failed, values, margin=margin, note=note)
+    return Evidence.tests(tests, "the directions g_t", **values)
 
 
 CLAIM = Claim(
     id="ahn2024.rsp_direction",
     paper="ahn2024",
+    constants=CONSTANTS,
+    algorithm="rsp",
     ref="update (2) and Algorithm 1, §3",
     kind="expectation",
     statement=r"g_t\sim\mathrm{Unif}(\mathbb S^{d-1}),\ \text{drawn afresh at every iteration }t",
@@ -103,12 +103,10 @@ CLAIM = Claim(
     # 2 × 2 and 2 × 3 matrices and one-element tensors alike in shape (`parameter_shapes`).
     instances=lambda budget: point_instances(
         quadratics(d=st.integers(2, 7)),
-        scalars={"lr": log_uniform(-8, -4), "rho": log_uniform(-4, -1), "iteration": iterations(), "layout": layouts()},
+        scalars=step_scalars(),
         lo=-4,
         hi=4,
     ),
     check=check,
-    algorithm="rsp",
     describe=PointInstance.describe,
-    constants=CONSTANTS,
 )

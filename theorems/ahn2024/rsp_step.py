@@ -41,8 +41,10 @@ from flatcheck.impl.predict import (
     two_step_tests,
 )
 from flatcheck.impl.protocol import harness_keys
-from flatcheck.problems import PointInstance, iterations, layouts, log_uniform, point_instances, step_problems
+from flatcheck.problems import PointInstance, point_instances, step_problems
 from flatcheck.verify import Claim, Constant, Evidence, constant
+
+from ._rsp import step_scalars
 
 CONSTANTS = (
     Constant("c_rho", 1.0, "1 in the ascent radius 1·ρ", "exact", text="the perturbation's radius"),
@@ -116,12 +118,7 @@ CLAIM = Claim(
     faithful="exact",
     instances=lambda budget: point_instances(
         step_problems(polynomial_d=st.integers(2, 3), quadratic_d=st.integers(2, 3)),
-        scalars={
-            "lr": log_uniform(-8, -4),
-            "rho": log_uniform(-4, -1),
-            "iteration": iterations(),
-            "layout": layouts(),
-        },
+        scalars=step_scalars(),
         lo=-4,
         hi=4,
     ),

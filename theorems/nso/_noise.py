@@ -132,21 +132,17 @@ def noise_evidence(
     x = inst.x_tensor(device=budget.device)
     n = budget.draws(run, cap=budget.scaled(64, 256, 1024))
     values: dict[str, Any] = {"chains": n, "lr": hps[0]["lr"], "sigma": hps[0]["sigma"]}
-    failed, margin = [], math.inf
+    tests = []
     for hp in hps:
         law = hp.get("noise", "gaussian")
         path = run.path(inst.problem, x.expand(n, -1).clone(), hp, budget.seed, STEPS, points=True)
         u, unread = read_draws(path, count, pairs)
         if unread:
             return Evidence(None, {**values, "noise": law}, note=unread)
-        tests = noise_tests(
-            u.cpu(), scale * float(hp["sigma"]), law, budget.alpha / len(hps), float(path.x.abs().max())
-        )
-        failed += [f"{name} (P = {law})" for name, p, level, _ in tests if p < level]
-        values[law] = {name: {"p": p, "level": level, **v} for name, p, level, v in tests}
-        margin = min(margin, *(math.log10(max(p, 1e-300) / level) for _, p, level, _ in tests))
-    note = f"the draws of U fail the {', '.join(failed)} test(s)" if failed else ""
-    return Evidence(not failed, values, margin=margin, note=note)
+        reach = float(path.x.abs().max())
+        found = noise_tests(u.cpu(), scale * float(hp["sigma"]), law, budget.alpha / len(hps), reach)
+        tests += [(f"{name} (P = {law})", p, level, v) for name, p, level, v in found]
+    return Evidence.tests(tests, "the draws of U", **values)
 
 
 def make_check(pairs: bool) -> Callable[[PointInstance, Any, Any], Evidence]:
