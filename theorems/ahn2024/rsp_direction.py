@@ -31,9 +31,9 @@ import math
 import torch
 from hypothesis import strategies as st
 
-from flatcheck.impl.protocol import harness_keys
+from flatcheck.impl.protocol import LAYOUT, harness_keys
 from flatcheck.impl.readback import ROUNDOFF, read_draws
-from flatcheck.problems import PointInstance, point_instances, quadratics
+from flatcheck.problems import LAYOUTS, PointInstance, point_instances, quadratics
 from flatcheck.stats.coins import coordinates_test, fresh_test
 from flatcheck.verify import Claim, Constant, Evidence, constant
 
@@ -69,7 +69,6 @@ def direction_tests(
 
 def check(inst: PointInstance, impl, budget) -> Evidence:
     s = inst.scalars
-    hp = {"lr": s["lr"], "rho": s["rho"], "eps0": math.inf, "lr_prime": s["lr"], **harness_keys(s)}
     # flatcheck's built-in steps batched, without a closure: its optimizer class is what draws.
     run = dataclasses.replace(impl, batched_step=None) if impl.batched_step is not None else impl
     x = inst.x_tensor(device=budget.device)
@@ -77,15 +76,22 @@ def check(inst: PointInstance, impl, budget) -> Evidence:
     # 0.05–0.09 (a cube's point normalised, d = 2…7) needs about a thousand — default's, not quick's
     # (CubeDirectionRSP, seeds 0–3: 0 of 4 at quick with 64 chains or 256, 2 of 2 at default).
     n = budget.draws(run, cap=budget.scaled(64, 1024, 4096))
-    path = run.path(inst.problem, x.expand(n, -1).clone(), hp, budget.seed, 2, points=True)
-    u, unread = read_draws(path, 1, pairs=False)
-    values = {**hp, "chains": n}
-    if unread:
-        return Evidence(None, values, note=unread)
-    g = u[:, :, 0].cpu() / s["rho"]
-    round_g = ROUNDOFF * torch.finfo(torch.float64).eps * (1 + float(path.x.abs().max()) / s["rho"])
-    tests = direction_tests(g, constant(budget, CONSTANTS, "radius"), budget.alpha, round_g)
-    return Evidence.tests(tests, "the directions g_t", **values)
+    # The loss does not enter the draw: a fresh optimizer is run in every layout (a direction drawn
+    # per param group shows only in `groups`), a late one in its instance's (each would need its own
+    # warm-up); the levels split among them.
+    shapes = LAYOUTS if not s.get("iteration") else [s["layout"]]
+    tests = []
+    for layout in shapes:
+        hp = {"lr": s["lr"], "rho": s["rho"], "eps0": math.inf, "lr_prime": s["lr"], **harness_keys(s), LAYOUT: layout}
+        path = run.path(inst.problem, x.expand(n, -1).clone(), hp, budget.seed, 2, points=True)
+        u, unread = read_draws(path, 1, pairs=False)
+        if unread:
+            return Evidence(None, {**hp, "chains": n}, note=unread)
+        g = u[:, :, 0].cpu() / s["rho"]
+        round_g = ROUNDOFF * torch.finfo(torch.float64).eps * (1 + float(path.x.abs().max()) / s["rho"])
+        found = direction_tests(g, constant(budget, CONSTANTS, "radius"), budget.alpha / len(shapes), round_g)
+        tests += [(f"{name} ({layout})", p, level, v) for name, p, level, v in found]
+    return Evidence.tests(tests, "the directions g_t", lr=s["lr"], rho=s["rho"], chains=n)
 
 
 CLAIM = Claim(

@@ -34,9 +34,9 @@ from hypothesis import strategies as st
 
 from flatcheck.algorithms import NOISES
 from flatcheck.impl.nso_readback import noise_hyper
-from flatcheck.impl.protocol import harness_keys
+from flatcheck.impl.protocol import LAYOUT, harness_keys
 from flatcheck.impl.readback import ROUNDOFF, read_draws
-from flatcheck.problems import PointInstance, iterations, layouts, log_uniform, point_instances, quadratics
+from flatcheck.problems import LAYOUTS, PointInstance, iterations, layouts, log_uniform, point_instances, quadratics
 from flatcheck.stats.coins import coordinates_test, fresh_test
 from flatcheck.verify import Constant, Evidence, constant
 
@@ -86,14 +86,19 @@ def noise_tests(
     return out
 
 
-def laws(impl: Any, scalars: dict[str, Any]) -> list[str]:
-    """The paper's laws P (Table 1) an instance asks the class for: at a fresh optimizer every law it
-    can be asked for (all four through a `noise` hyper-parameter, else Gaussian:
-    `flatcheck.impl.nso_readback.noise_hyper`); late in a run the instance's own draw of P, as each
-    law would need its own warm-up run. flatcheck's own sparse law is left out: it draws U = 0, no
-    point to read, with probability 7/8."""
-    asked = NOISES if not scalars.get("iteration") else [scalars["noise"]]
-    return [law for law in asked if noise_hyper(law, impl) is not None] or ["gaussian"]
+def asked(impl: Any, scalars: dict[str, Any]) -> list[tuple[str, str]]:
+    """The (law P, layout) runs an instance asks of the class. At a fresh optimizer every law of the
+    paper's (Table 1) it can be asked for — all four through a `noise` hyper-parameter, else Gaussian
+    (`flatcheck.impl.nso_readback.noise_hyper`) — and every parameter layout (noise drawn per param
+    group shows only in `groups`), paired in turn so that each appears; late in a run the instance's
+    own law and layout, as each run would need its own warm-up. flatcheck's own sparse law is left
+    out: it draws U = 0, no point to read, with probability 7/8."""
+    if scalars.get("iteration"):
+        laws, shapes = [scalars["noise"]], [scalars.get("layout", LAYOUTS[0])]
+    else:
+        laws, shapes = list(NOISES), list(LAYOUTS)
+    laws = [law for law in laws if noise_hyper(law, impl) is not None] or ["gaussian"]
+    return [(laws[i % len(laws)], shapes[i % len(shapes)]) for i in range(max(len(laws), len(shapes)))]
 
 
 def step_scalars(laws: tuple[str, ...], k: bool) -> dict[str, st.SearchStrategy]:
@@ -141,7 +146,7 @@ def noise_evidence(
             return Evidence(None, {**values, "noise": law}, note=unread)
         reach = float(path.x.abs().max())
         found = noise_tests(u.cpu(), scale * float(hp["sigma"]), law, budget.alpha / len(hps), reach)
-        tests += [(f"{name} (P = {law})", p, level, v) for name, p, level, v in found]
+        tests += [(f"{name} (P = {law}, {hp[LAYOUT]})", p, level, v) for name, p, level, v in found]
     return Evidence.tests(tests, "the draws of U", **values)
 
 
@@ -151,7 +156,7 @@ def make_check(pairs: bool) -> Callable[[PointInstance, Any, Any], Evidence]:
     def check(inst: PointInstance, impl: Any, budget: Any) -> Evidence:
         s = inst.scalars
         hp = {"lr": s["lr"], "sigma": s["sigma"], **({"k": s["k"]} if pairs else {}), **harness_keys(s)}
-        hps = [{**hp, **noise_hyper(law, impl)} for law in laws(impl, s)]
+        hps = [{**hp, LAYOUT: layout, **noise_hyper(law, impl)} for law, layout in asked(impl, s)]
         count = s["k"] if pairs else 1
         return noise_evidence(inst, impl, budget, hps, count, pairs, scale=constant(budget, (SIGMA,), "sigma"))
 
