@@ -8,9 +8,13 @@ perturbing) and at its end (a loss logged after the update) are not draws.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import torch
+
+from flatcheck.impl.protocol import Implementation
+from flatcheck.problems import Problem
 
 # Round-off allowed in W + U + (W − U) = 2W, in units of the points' dtype epsilon times their
 # magnitude: a class may reach W − U as (W + U) − 2U.
@@ -75,3 +79,24 @@ def read_draws(path: Any, count: int, pairs: bool) -> tuple[torch.Tensor, str | 
             steps.append(u)
         chains.append(torch.stack(steps))
     return torch.stack(chains), None
+
+
+def run_draws(
+    impl: Implementation,
+    problem: Problem,
+    x: torch.Tensor,
+    hp: dict[str, Any],
+    n: int,
+    seed: int,
+    steps: int,
+    count: int,
+    pairs: bool,
+) -> tuple[torch.Tensor, float, str | None]:
+    """n chains from the point x (d,), `steps` steps each, and the draws their steps made (`read_draws`):
+    (draws (n, steps, count, d) on the CPU, the largest coordinate the run reached — the scale of the
+    read-back's round-off —, why they cannot be read, or None). flatcheck's built-in steps batched,
+    without a closure: its optimizer class, which is what draws, is run instead."""
+    run = dataclasses.replace(impl, batched_step=None) if impl.batched_step is not None else impl
+    path = run.path(problem, x.expand(n, -1).clone(), hp, seed, steps, points=True)
+    draws, unread = read_draws(path, count, pairs)
+    return draws.cpu(), float(path.x.abs().max()), unread

@@ -25,14 +25,13 @@ its coordinates' Beta law; there is no closed form to derive.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 
 import torch
 from hypothesis import strategies as st
 
 from flatcheck.impl.protocol import LAYOUT, harness_keys
-from flatcheck.impl.readback import ROUNDOFF, read_draws
+from flatcheck.impl.readback import ROUNDOFF, run_draws
 from flatcheck.problems import LAYOUTS, PointInstance, point_instances, quadratics
 from flatcheck.stats.coins import coordinates_test, fresh_test
 from flatcheck.verify import Claim, Constant, Evidence, constant
@@ -69,13 +68,11 @@ def direction_tests(
 
 def check(inst: PointInstance, impl, budget) -> Evidence:
     s = inst.scalars
-    # flatcheck's built-in steps batched, without a closure: its optimizer class is what draws.
-    run = dataclasses.replace(impl, batched_step=None) if impl.batched_step is not None else impl
     x = inst.x_tensor(device=budget.device)
     # The law test reads one coordinate per draw: a direction off the sphere's law by a KS distance of
     # 0.05–0.09 (a cube's point normalised, d = 2…7) needs about a thousand — default's, not quick's
     # (CubeDirectionRSP, seeds 0–3: 0 of 4 at quick with 64 chains or 256, 2 of 2 at default).
-    n = budget.draws(run, cap=budget.scaled(64, 1024, 4096))
+    n = budget.draws(impl, cap=budget.scaled(64, 1024, 4096))
     # The loss does not enter the draw: a fresh optimizer is run in every layout (a direction drawn
     # per param group shows only in `groups`), a late one in its instance's (each would need its own
     # warm-up); the levels split among them.
@@ -83,12 +80,11 @@ def check(inst: PointInstance, impl, budget) -> Evidence:
     tests = []
     for layout in shapes:
         hp = {"lr": s["lr"], "rho": s["rho"], "eps0": math.inf, "lr_prime": s["lr"], **harness_keys(s), LAYOUT: layout}
-        path = run.path(inst.problem, x.expand(n, -1).clone(), hp, budget.seed, 2, points=True)
-        u, unread = read_draws(path, 1, pairs=False)
+        u, reach, unread = run_draws(impl, inst.problem, x, hp, n, budget.seed, 2, 1, pairs=False)
         if unread:
             return Evidence(None, {**hp, "chains": n}, note=unread)
-        g = u[:, :, 0].cpu() / s["rho"]
-        round_g = ROUNDOFF * torch.finfo(torch.float64).eps * (1 + float(path.x.abs().max()) / s["rho"])
+        g = u[:, :, 0] / s["rho"]
+        round_g = ROUNDOFF * torch.finfo(torch.float64).eps * (1 + reach / s["rho"])
         found = direction_tests(g, constant(budget, CONSTANTS, "radius"), budget.alpha / len(shapes), round_g)
         tests += [(f"{name} ({layout})", p, level, v) for name, p, level, v in found]
     return Evidence.tests(tests, "the directions g_t", lr=s["lr"], rho=s["rho"], chains=n)

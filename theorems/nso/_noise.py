@@ -24,7 +24,6 @@ Levels α/3 each; the pairs split theirs (Bonferroni).
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Callable
 from typing import Any
@@ -35,7 +34,7 @@ from hypothesis import strategies as st
 from flatcheck.algorithms import NOISES
 from flatcheck.impl.nso_readback import noise_hyper
 from flatcheck.impl.protocol import LAYOUT, harness_keys
-from flatcheck.impl.readback import ROUNDOFF, read_draws
+from flatcheck.impl.readback import ROUNDOFF, run_draws
 from flatcheck.problems import LAYOUTS, PointInstance, iterations, layouts, log_uniform, point_instances, quadratics
 from flatcheck.stats.coins import coordinates_test, fresh_test
 from flatcheck.verify import Constant, Evidence, constant
@@ -132,20 +131,16 @@ def noise_evidence(
     """The tests on the draws of `budget.draws` chains from the instance's point, each taking
     `STEPS` steps, under each of hps (one per law P the class can be asked for; levels split
     among them); `scale` multiplies σ (a claim's declared constant moved)."""
-    # flatcheck's built-in steps batched, without a closure: its optimizer class is what draws.
-    run = dataclasses.replace(impl, batched_step=None) if impl.batched_step is not None else impl
     x = inst.x_tensor(device=budget.device)
-    n = budget.draws(run, cap=budget.scaled(64, 256, 1024))
+    n = budget.draws(impl, cap=budget.scaled(64, 256, 1024))
     values: dict[str, Any] = {"chains": n, "lr": hps[0]["lr"], "sigma": hps[0]["sigma"]}
     tests = []
     for hp in hps:
         law = hp.get("noise", "gaussian")
-        path = run.path(inst.problem, x.expand(n, -1).clone(), hp, budget.seed, STEPS, points=True)
-        u, unread = read_draws(path, count, pairs)
+        u, reach, unread = run_draws(impl, inst.problem, x, hp, n, budget.seed, STEPS, count, pairs)
         if unread:
             return Evidence(None, {**values, "noise": law}, note=unread)
-        reach = float(path.x.abs().max())
-        found = noise_tests(u.cpu(), scale * float(hp["sigma"]), law, budget.alpha / len(hps), reach)
+        found = noise_tests(u, scale * float(hp["sigma"]), law, budget.alpha / len(hps), reach)
         tests += [(f"{name} (P = {law}, {hp[LAYOUT]})", p, level, v) for name, p, level, v in found]
     return Evidence.tests(tests, "the draws of U", **values)
 
