@@ -43,6 +43,7 @@ STEP_CLAIMS = {
     "nso.alg1_noise": "nso",
     "nso.wp_noise": "wp_sgd",
     "ahn2024.rsp_direction": "rsp",
+    "dexter2024.def1": "linsgd",
 }
 USERS = {
     "sam": [
@@ -76,6 +77,12 @@ USERS = {
         "unseen_sap:Float32DotSAP",
         "unseen_sap:DrawnAheadSAP",
         "unseen_sap:BufferedSAP",
+    ],
+    "linsgd": [
+        "broken_linsgd:ReferenceLinSGD",
+        "unseen_linsgd:LoopLinSGD",
+        "unseen_linsgd:PermutationLinSGD",
+        "unseen_linsgd:InitialSeedLinSGD",
     ],
 }
 

@@ -14,6 +14,9 @@ a user's class is stepped one chain (one optimizer) at a time.
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
+
 import torch
 
 from flatcheck.algorithms.linear_sgd import linsgd_step
@@ -36,33 +39,68 @@ def linsgd_batched(
     return linsgd_step(fam.hs.to(x.device), w, weights, hp["lr"]).reshape(chains, -1)
 
 
-def _user_chain(impl: Implementation, fam: HessianFamily, hp: dict, seed: int) -> tuple[torch.nn.Parameter, object]:
-    """One chain: its optimizer built with torch's global RNG seeded `seed`, so that a class seeding a
-    generator of its own from it (torch.initial_seed()) draws apart from the other chains'."""
-    p = torch.nn.Parameter(torch.eye(fam.d, dtype=torch.float64))
-    seed_global(seed)
-    opt = impl.make([p], hp)
+# How a user's W (d × d) is handed to its optimizer: one matrix; its columns as tensors of one param
+# group; each column a param group of its own. Definition 1 draws one S per step for all of w: a batch
+# drawn per tensor or per param group shows only where there are several.
+LINEAR_LAYOUTS = ("matrix", "columns", "groups")
 
-    def closure(index: torch.Tensor | None = None) -> torch.Tensor:
-        # The loss closure of flatcheck.impl.drivers: the driver zeroes the gradients.
-        loss = fam.loss(p, index)
+
+class _Chain:
+    """One chain of a user's class: its optimizer, built with torch's global RNG seeded `seed` (so that
+    a class seeding a generator of its own from it, torch.initial_seed(), draws apart from the other
+    chains'), on W = I in a layout of `LINEAR_LAYOUTS`, and the loss closure of its steps. Where
+    `calls` is a list, every closure call appends (the index it was asked for, None for L; W then)."""
+
+    def __init__(self, impl: Implementation, fam: HessianFamily, hp: dict, seed: int, layout: str = "matrix"):
+        if layout not in LINEAR_LAYOUTS:
+            raise ValueError(f"unknown layout {layout!r}; one of {', '.join(LINEAR_LAYOUTS)}")
+        self.impl, self.fam, self.matrix = impl, fam, layout == "matrix"
+        eye = torch.eye(fam.d, dtype=torch.float64)
+        self.params = (
+            [torch.nn.Parameter(eye.clone())]
+            if self.matrix
+            else [torch.nn.Parameter(eye[:, c].clone()) for c in range(fam.d)]
+        )
+        grouped = layout == "groups" and impl.factory is None
+        seed_global(seed)
+        self.opt = impl.make([{"params": [q]} for q in self.params] if grouped else self.params, hp)
+        self.calls: list[tuple[torch.Tensor | None, torch.Tensor]] | None = None
+
+    def w(self) -> torch.Tensor:
+        """W (d, d) as the parameters hold it now."""
+        return self.params[0].detach() if self.matrix else torch.stack([q.detach() for q in self.params], 1)
+
+    def set(self, w: torch.Tensor) -> None:
+        with torch.no_grad():
+            for q, part in zip(self.params, [w] if self.matrix else w.unbind(1)):
+                q.copy_(part)
+
+    def closure(self, index: torch.Tensor | None = None) -> torch.Tensor:
+        # The loss closure of flatcheck.impl.drivers (the driver zeroes the gradients): Σ_{i∈index} ℓ_i
+        # of W, summed over W's tensors (ℓ_i(W) = ½tr(WᵀH_iW) is a sum over W's columns).
+        if index is not None:
+            index = torch.as_tensor(index, dtype=torch.long).reshape(-1)
+        if self.calls is not None:
+            self.calls.append((None if index is None else index.clone(), self.w().clone()))
+        loss = sum(self.fam.loss(q, index) for q in self.params)
         loss.backward()
         return loss
 
-    return p, lambda: _step(impl, opt, closure, p, fam.d)
-
-
-def _step(impl: Implementation, opt, closure, p: torch.nn.Parameter, d: int) -> torch.Tensor:
-    try:
-        impl.drive(opt, closure)
-    except ProtocolError as e:
-        raise ProtocolError(f"{impl.name}: {e}. {impl.spec.protocol}") from e
-    out = p.detach()
-    if out.shape != (d, d):
-        raise ProtocolError(f"{impl.name}.step changed the parameter shape ({d}, {d}) -> {tuple(out.shape)}")
-    if not torch.isfinite(out).all():
-        raise NonFiniteError(f"{impl.name} produced NaN or inf parameters")
-    return out
+    def step(self) -> torch.Tensor:
+        """One step of the class; W after it (d, d)."""
+        impl, d = self.impl, self.fam.d
+        try:
+            impl.drive(self.opt, self.closure)
+        except ProtocolError as e:
+            raise ProtocolError(f"{impl.name}: {e}. {impl.spec.protocol}") from e
+        want = (d, d) if self.matrix else (d,)
+        for q in self.params:
+            if q.shape != want:
+                raise ProtocolError(f"{impl.name}.step changed a parameter's shape {want} -> {tuple(q.shape)}")
+        out = self.w()
+        if not torch.isfinite(out).all():
+            raise NonFiniteError(f"{impl.name} produced NaN or inf parameters")
+        return out
 
 
 def jacobian_draws(impl: Implementation, fam: HessianFamily, hp: dict, draws: int, seed: int) -> torch.Tensor:
@@ -71,19 +109,18 @@ def jacobian_draws(impl: Implementation, fam: HessianFamily, hp: dict, draws: in
         x = torch.eye(fam.d, dtype=torch.float64).reshape(1, -1).expand(draws, -1).contiguous()
         return impl.step_many(fam, x, hp, seed).reshape(draws, fam.d, fam.d)
     with torch.random.fork_rng(devices=[]):
-        return torch.stack([_user_chain(impl, fam, hp, row_seed(seed, i))[1]().clone() for i in range(draws)])
+        return torch.stack([_Chain(impl, fam, hp, row_seed(seed, i)).step().clone() for i in range(draws)])
 
 
 def _advance(
-    impl: Implementation, fam: HessianFamily, hp: dict, w: torch.Tensor, runs: list, seed: int
+    impl: Implementation, fam: HessianFamily, hp: dict, w: torch.Tensor, runs: list[_Chain], seed: int
 ) -> torch.Tensor:
     if impl.batched_step is not None:
         chains = w.shape[0]
         return impl.step_many(fam, w.reshape(chains, -1), hp, seed).reshape(chains, fam.d, fam.d)
-    with torch.no_grad():
-        for (p, _), wi in zip(runs, w):
-            p.copy_(wi)
-    return torch.stack([step().clone() for _, step in runs])
+    for run, wi in zip(runs, w):
+        run.set(wi)
+    return torch.stack([run.step().clone() for run in runs])
 
 
 def log_norm_paths(
@@ -98,9 +135,7 @@ def log_norm_paths(
     with torch.random.fork_rng(devices=[]):
         # A user's optimizer draws from torch's global RNG: each chain's seeded apart, the state not leaked.
         runs = (
-            []
-            if impl.batched_step is not None
-            else [_user_chain(impl, fam, hp, row_seed(seed, i)) for i in range(chains)]
+            [] if impl.batched_step is not None else [_Chain(impl, fam, hp, row_seed(seed, i)) for i in range(chains)]
         )
         for t in range(steps):
             w = _advance(impl, fam, hp, w, runs, seed + t)
@@ -111,3 +146,36 @@ def log_norm_paths(
             log_scale = log_scale + safe.log()
             w = w / safe[:, None, None]
     return torch.stack(log2), torch.stack(logf)
+
+
+@dataclass
+class StepRead:
+    """One step of a user's class from W = I, read back (`batch_reads`): every closure call as (the
+    index asked for, None for L; W then), and W after the step."""
+
+    calls: list[tuple[torch.Tensor | None, torch.Tensor]]
+    after: torch.Tensor
+
+
+def batch_reads(
+    impl: Implementation, fam: HessianFamily, hp: dict, chains: int, steps: int, seed: int, layout: str = "matrix"
+) -> list[list[StepRead]]:
+    """`steps` steps of each of `chains` optimizers (seeded apart, W in `layout`), every step from
+    W = I, each step's closure calls and result kept: by chain, by step. W is put back to I before
+    every step, so any number of steps stays finite and every step's S shows in the same way.
+    flatcheck's built-in steps batched, without a closure: its optimizer class, which is what draws
+    S, is run instead."""
+    run = dataclasses.replace(impl, batched_step=None) if impl.batched_step is not None else impl
+    eye = torch.eye(fam.d, dtype=torch.float64)
+    out = []
+    with torch.random.fork_rng(devices=[]):
+        for i in range(chains):
+            chain = _Chain(run, fam, hp, row_seed(seed, i), layout)
+            reads = []
+            for _ in range(steps):
+                chain.set(eye)
+                chain.calls = []
+                after = chain.step().clone()
+                reads.append(StepRead(chain.calls, after))
+            out.append(reads)
+    return out
