@@ -7,18 +7,18 @@ r"""dexter2024.def1 — linearized SGD as Definition 1 defines it (§2, p. 3), r
 
 What a step of a user's class did is read where it evaluates the loss: it calls `closure(index=S)`
 (`flatcheck.impl.jacobians.batch_reads`), so each step's S is seen, and from W = I its result is Ĵ
-itself. Optimizers seeded apart step, every step from W = I: 8 fresh ones T steps (T by profile) with
-W handed over as one matrix, as the columns of one param group, and as a param group per column; and
-2 for 600 + T steps in the instance's layout (a pool of batches, an epoch loop, a law switched after a
-warm-up). Then:
+itself. Optimizers seeded apart step, every step from W = I: 4 fresh ones T steps (T by profile)
+under each sampling with W handed over as one matrix, as the columns of one param group, and as a
+param group per column; and 2 for 600 + T steps under the instance's sampling and layout (a pool of
+batches, an epoch loop, a law switched after a warm-up). Then:
 - one S: every evaluation of a step with an index (a loss of the whole set logged where the step went
   aside) asks for one and the same set of distinct examples in range — eq. (1) has one S for all of
   w (a batch per param group or per tensor is not);
 - update: the step's result is I − (η/B)Σ_{i∈S}H_i for the S it evaluated, to the round-off of a
   float32 reduction (16(d + |S| + 4)·u₃₂ of its scale) — 1/|S| for 1/B, η off, a param group left out;
-- the law of S, four exact tests at α/4 each over all steps: examples (i ∈ S in Binomial(N, B/n) of
-  the N steps, per example, Bonferroni: an example never drawn, B/n off); pairs (i, j ∈ S together in
-  Binomial(N, q), q = (B/n)² for Bernoulli, B(B−1)/(n(n−1)) for a uniform B-subset, per pair: a
+- the law of S, four exact tests over all steps of each sampling, at α/8 each: examples (i ∈ S in
+  Binomial(N, B/n) of the N steps, per example, Bonferroni: an example never drawn, B/n off); pairs
+  (i, j ∈ S together in Binomial(N, q), q = (B/n)² for Bernoulli, B(B−1)/(n(n−1)) for a uniform B-subset, per pair: a
   fixed-size batch where Bernoulli is asked, examples drawn together); fresh (disjoint pairs of
   consecutive steps share |S_t ∩ S_{t+1}| examples, i.i.d. Binomial(n, (B/n)²) — an exact binomial
   test of the sum — or hypergeometric(n, B, B) — Hoeffding's bound for the sum: a batch kept for
@@ -57,8 +57,7 @@ CHAINS = 8
 
 @dataclass(frozen=True)
 class Def1Instance:
-    """A family, η and B (`LinearSGDInstance`), the sampling asked for and the layout of W in the
-    long runs."""
+    """A family, η and B (`LinearSGDInstance`), and the sampling and layout of W of the long runs."""
 
     sgd: LinearSGDInstance
     sampling: str
@@ -69,8 +68,9 @@ class Def1Instance:
 
 
 def instances() -> st.SearchStrategy[Def1Instance]:
-    """Small families (the loss does not enter S; d ≤ 3 gives the layouts up to three tensors), n ≤ 8."""
-    fams = diagonal_families(max_n=8, max_d=3) | psd_families(max_n=8, max_d=3)
+    """Small families, n ≤ 8: the loss does not enter S; d ∈ {2, 3} gives the layouts two or three
+    tensors (d = 1 would hand every layout one)."""
+    fams = (diagonal_families(max_n=8, max_d=3) | psd_families(max_n=8, max_d=3)).filter(lambda f: f.d >= 2)
     return st.builds(
         Def1Instance,
         sgd_instances(fams),
@@ -204,9 +204,11 @@ def binomial_p_of(k: int, trials: int, p: float) -> float:
     return float(binomtest(k, trials, p).pvalue)
 
 
-# Every instance reads chains of a fresh optimizer in every layout (a batch drawn per tensor or per
-# param group shows only in its own), and LONG_CHAINS runs LATE steps longer in the instance's layout
-# (a pool of batches, an epoch loop or a switch of law that starts after a warm-up).
+# Every instance reads FRESH_CHAINS fresh optimizers under each sampling in each layout (a batch drawn
+# per tensor or per param group shows only in its own layout, a defect of one sampling only under
+# it), and LONG_CHAINS runs LATE steps longer under the instance's sampling and layout (a pool of
+# batches, an epoch loop or a law switched after a warm-up).
+FRESH_CHAINS = 4
 LONG_CHAINS = 2
 LATE = 600
 
@@ -215,27 +217,26 @@ def check(inst: Def1Instance, impl: Any, budget: Any) -> Evidence:
     sgd, fam = inst.sgd, inst.sgd.fam
     steps = budget.scaled(32, 64, 128)
     inclusion, step = constant(budget, CONSTANTS, "inclusion"), constant(budget, CONSTANTS, "step")
-    runs = [(layout, CHAINS, steps) for layout in LINEAR_LAYOUTS] + [(inst.layout, LONG_CHAINS, LATE + steps)]
-    values: dict[str, Any] = {
-        "runs": [f"{c} × {t} steps ({layout})" for layout, c, t in runs],
-        "sampling": inst.sampling,
-    }
-    masks, seen = [], set()
+    runs = [(layout, sampling, FRESH_CHAINS, steps) for sampling in SAMPLINGS for layout in LINEAR_LAYOUTS]
+    runs.append((inst.layout, inst.sampling, LONG_CHAINS, LATE + steps))
+    values: dict[str, Any] = {"runs": [f"{c} × {t} steps ({layout}, {sampling})" for layout, sampling, c, t in runs]}
+    masks: dict[str, list[torch.Tensor]] = {sampling: [] for sampling in SAMPLINGS}
+    seen = set()
     worst = (0.0, 1.0, None)
-    for j, (layout, chains, length) in enumerate(runs):
+    for j, (layout, sampling, chains, length) in enumerate(runs):
         # Each run's chains seeded apart from the others': their batches are more data, not copies.
-        reads = batch_reads(impl, fam, sgd.hp(inst.sampling), chains, length, budget.seed + 7919 * j, layout)
+        reads = batch_reads(impl, fam, sgd.hp(sampling), chains, length, budget.seed + 7919 * j, layout)
         for c, chain in enumerate(reads):
             rows = []
             for t, read in enumerate(chain):
                 mask, wrong = _one_batch(read, fam.n)
-                where = f"step {t + 1} of chain {c} ({layout})"
+                where = f"step {t + 1} of chain {c} ({layout}, {sampling})"
                 if wrong == "unread":
                     note = f"{where} evaluated no mini-batch closure(index=S): S cannot be read"
                     return Evidence(None, values, note=note)
                 if mask is None or wrong:
                     return Evidence(False, {**values, "at": where}, note=f"{where} {wrong}")
-                if inst.sampling == "without_replacement" and int(mask.sum()) != sgd.batch:
+                if sampling == "without_replacement" and int(mask.sum()) != sgd.batch:
                     drew = mask.nonzero().flatten().tolist()
                     note = f"{where} drew |S| = {len(drew)} where a uniform subset of B = {sgd.batch} is asked"
                     return Evidence(False, {**values, "at": where, "S": drew}, note=note)
@@ -243,11 +244,11 @@ def check(inst: Def1Instance, impl: Any, budget: Any) -> Evidence:
                 if off / tol > worst[0] / worst[1]:
                     worst = (off, tol, where)
                 rows.append(mask)
-            key = tuple(tuple(m.nonzero().flatten().tolist()) for m in rows)
+            key = (sampling, tuple(tuple(m.nonzero().flatten().tolist()) for m in rows))
             if key not in seen:  # chains whose batches are all alike are one chain
                 seen.add(key)
-                masks.append(torch.stack(rows))
-    values |= {"update_error": worst[0], "update_tolerance": worst[1], "independent_chains": len(masks)}
+                masks[sampling].append(torch.stack(rows))
+    values |= {"update_error": worst[0], "update_tolerance": worst[1]}
     if worst[0] > worst[1]:
         return Evidence(
             False,
@@ -255,7 +256,11 @@ def check(inst: Def1Instance, impl: Any, budget: Any) -> Evidence:
             note=f"at {worst[2]} the step is not I − (η/B)Σ_{{i∈S}}H_i for the S it evaluated "
             f"(off by {worst[0]:.3g} > {worst[1]:.2g})",
         )
-    tests = law_tests(masks, sgd.batch * inclusion, inst.sampling, budget.alpha)
+    tests = [
+        (f"{name} ({sampling})", p, level, v)
+        for sampling, chains in masks.items()
+        for name, p, level, v in law_tests(chains, sgd.batch * inclusion, sampling, budget.alpha / len(masks))
+    ]
     return Evidence.tests(tests, "the mini-batches S", **values)
 
 
