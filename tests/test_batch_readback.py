@@ -93,7 +93,6 @@ def test_the_builtins_steps_read_back_are_its_batches_and_eq_1(layout):
     [
         "unseen_linsgd:LoopLinSGD",
         "unseen_linsgd:InitialSeedLinSGD",
-        "broken_linsgd:ReferenceLinSGD",
     ],
 )
 def test_correct_linsgds_verified(path):

@@ -77,12 +77,12 @@ class _Chain:
 
     def closure(self, index: torch.Tensor | None = None) -> torch.Tensor:
         # The loss closure of flatcheck.impl.drivers (the driver zeroes the gradients): Σ_{i∈index} ℓ_i
-        # of W, summed over W's tensors (ℓ_i(W) = ½tr(WᵀH_iW) is a sum over W's columns).
+        # of W, its columns stacked where they are tensors of their own.
         if index is not None:
             index = torch.as_tensor(index, dtype=torch.long).reshape(-1)
         if self.calls is not None:
             self.calls.append((None if index is None else index.clone(), self.w().clone()))
-        loss = sum(self.fam.loss(q, index) for q in self.params)
+        loss = self.fam.loss(self.params[0] if self.matrix else torch.stack(self.params, 1), index)
         loss.backward()
         return loss
 

@@ -7,10 +7,10 @@ r"""dexter2024.def1 — linearized SGD as Definition 1 defines it (§2, p. 3), r
 
 What a step of a user's class did is read where it evaluates the loss: it calls `closure(index=S)`
 (`flatcheck.impl.jacobians.batch_reads`), so each step's S is seen, and from W = I its result is Ĵ
-itself. Optimizers seeded apart step, every step from W = I: 4 fresh ones T steps (T by profile)
-under each sampling with W handed over as one matrix, as the columns of one param group, and as a
-param group per column; and 2 for 600 + T steps under the instance's sampling and layout (a pool of
-batches, an epoch loop, a law switched after a warm-up). Then:
+itself. Optimizers seeded apart step, every step from W = I: fresh ones (2 quick, 4 default, 8
+thorough) T steps (32, 64, 128) under each sampling with W handed over as one matrix, as the columns
+of one param group, and as a param group per column; and 1, 2, 4 for 600 + T steps under the
+instance's sampling and layout (a pool of batches, an epoch loop, a law switched after a warm-up). Then:
 - one S: every evaluation of a step with an index (a loss of the whole set logged where the step went
   aside) asks for one and the same set of distinct examples in range — eq. (1) has one S for all of
   w (a batch per param group or per tensor is not);
@@ -204,12 +204,10 @@ def binomial_p_of(k: int, trials: int, p: float) -> float:
     return float(binomtest(k, trials, p).pvalue)
 
 
-# Every instance reads FRESH_CHAINS fresh optimizers under each sampling in each layout (a batch drawn
-# per tensor or per param group shows only in its own layout, a defect of one sampling only under
-# it), and LONG_CHAINS runs LATE steps longer under the instance's sampling and layout (a pool of
-# batches, an epoch loop or a law switched after a warm-up).
-FRESH_CHAINS = 4
-LONG_CHAINS = 2
+# Every instance reads fresh optimizers under each sampling in each layout (a batch drawn per tensor
+# or per param group shows only in its own layout, a defect of one sampling only under it), and runs
+# LATE steps longer under the instance's sampling and layout (a pool of batches, an epoch loop or a
+# law switched after a warm-up); how many of each by profile.
 LATE = 600
 
 
@@ -217,8 +215,9 @@ def check(inst: Def1Instance, impl: Any, budget: Any) -> Evidence:
     sgd, fam = inst.sgd, inst.sgd.fam
     steps = budget.scaled(32, 64, 128)
     inclusion, step = constant(budget, CONSTANTS, "inclusion"), constant(budget, CONSTANTS, "step")
-    runs = [(layout, sampling, FRESH_CHAINS, steps) for sampling in SAMPLINGS for layout in LINEAR_LAYOUTS]
-    runs.append((inst.layout, inst.sampling, LONG_CHAINS, LATE + steps))
+    fresh, long = budget.scaled(2, 4, 8), budget.scaled(1, 2, 4)
+    runs = [(layout, sampling, fresh, steps) for sampling in SAMPLINGS for layout in LINEAR_LAYOUTS]
+    runs.append((inst.layout, inst.sampling, long, LATE + steps))
     values: dict[str, Any] = {"runs": [f"{c} × {t} steps ({layout}, {sampling})" for layout, sampling, c, t in runs]}
     masks: dict[str, list[torch.Tensor]] = {sampling: [] for sampling in SAMPLINGS}
     seen = set()
