@@ -92,9 +92,10 @@ def test_flatcheck_s_own_optimizer_classes_draw_p():
         ("mutants_nso:GaussianOnlyNSO", "law"),  # takes `noise`, always draws Gaussian
         ("unseen_nso:SqrtDScaledNSO", "law"),
         ("mutants_nso:SameNoiseForAllKNSO", "fresh"),
-        ("unseen_nso:LateFrozenNoiseNSO", "fresh"),
+        ("unseen_nso:LateFrozenNoiseNSO", "repeats"),  # its frozen U repeats in the fresh 602-step run
         ("unseen_nso:RowBroadcastNoiseNSO", "coordinates"),
         ("unseen_nso:GroupSeededNSO", "coordinates"),
+        ("unseen_nso:BankNSO", "repeats"),  # a bank of 300 draws cycled: U_301 = U_1 in a fresh run
     ],
 )
 def test_wrong_noise_falsified_by_the_test_that_sees_it(path, test):
@@ -127,6 +128,7 @@ def test_steps_without_the_points_to_read_are_undecided_not_falsified(path, clai
         ("unseen_rsp:PerTensorSphereRSP", "falsified"),  # a unit vector per tensor: ‖g‖ ≠ 1
         ("unseen_rsp:RowBroadcastDirectionRSP", "falsified"),  # one draw per matrix row: coordinates alike
         ("unseen_rsp:LateFrozenDirectionRSP", "falsified"),  # g kept from the 100th step on: not fresh
+        ("unseen_rsp:BankRSP", "falsified"),  # a bank of 256 directions cycled: repeats in a fresh run
         ("broken_rsp:GaussianRSP", "falsified"),  # g ~ N(0, I/d), not on the sphere
         # A step defect, not the direction's: rsp_step judges it.
         ("broken_rsp:NoProjectionRSP", "verified"),

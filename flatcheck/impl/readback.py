@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from flatcheck.impl.protocol import Implementation
+from flatcheck.impl.protocol import ITERATION, Implementation
 from flatcheck.problems import Problem
 
 # Round-off allowed in W + U + (W − U) = 2W, in units of the points' dtype epsilon times their
@@ -100,3 +100,37 @@ def run_draws(
     path = run.path(problem, x.expand(n, -1).clone(), hp, seed, steps, points=True)
     draws, unread = read_draws(path, count, pairs)
     return draws.cpu(), float(path.x.abs().max()), unread
+
+
+def repeated(draws: torch.Tensor, tol: float) -> tuple[int, int] | None:
+    """The first pair (a, b), a < b, of draws (m, d) equal up to their sign to within `tol` in every
+    coordinate, else None. A law with a density draws no two alike (probability 0): a bank of draws
+    cycled, or a draw kept and used again many steps later, does."""
+    flat = draws.reshape(len(draws), -1).double()
+    for sign in (1.0, -1.0):
+        hits = torch.triu(torch.cdist(flat, sign * flat, p=float("inf")) <= tol, diagonal=1).nonzero()
+        if len(hits):
+            return int(hits[0, 0]), int(hits[0, 1])
+    return None
+
+
+def run_repeats(
+    impl: Implementation,
+    problem: Problem,
+    x: torch.Tensor,
+    hp: dict[str, Any],
+    seed: int,
+    steps: int,
+    count: int,
+    pairs: bool,
+) -> tuple[dict[str, Any], str | None]:
+    """One fresh optimizer (hp's iteration set to 0) taking `steps` steps from x (d,), its draws read
+    (`run_draws`) and searched for two alike up to sign (`repeated`): ({"steps": steps, "repeated":
+    the two draws' (step, j) or None}, why they cannot be read, or None)."""
+    u, reach, unread = run_draws(impl, problem, x, {**hp, ITERATION: 0}, 1, seed, steps, count, pairs)
+    if unread:
+        return {"steps": steps}, unread
+    tol = 4 * ROUNDOFF * torch.finfo(torch.float64).eps * (1 + reach)
+    hit = repeated(u[0].reshape(steps * count, -1), tol)
+    pair = None if hit is None else [divmod(i, count) for i in hit]
+    return {"steps": steps, "repeated": pair, "tolerance": tol}, None

@@ -15,7 +15,10 @@ the sphere is symmetric under each coordinate's sign: a direction shared by a ma
 columns); consecutive steps' directions independent (a direction kept or negated); and g_a² of one
 coordinate per draw (coordinate i mod d for chain i) distributed as Beta(½, (d − 1)/2), the law of a
 coordinate squared of a uniform unit vector (Kolmogorov–Smirnov: a Gaussian or cube direction
-normalised, a direction not uniform). A class whose steps evaluate the loss at more than one point
+normalised, a direction not uniform). A fresh optimizer's first 602 steps are read as well, and no
+direction may equal another or its negative to round-off (probability 0 on the sphere: a bank of
+directions cycled, one kept and used again many steps later). A class whose steps
+evaluate the loss at more than one point
 besides x_t is undecided here (ahn2024.rsp_step still judges its steps). flatcheck's built-in is
 checked through its optimizer class.
 Declared constant: the sphere's radius 1 in g_t ∼ Unif(S^{d−1}); moved, the norm test fails.
@@ -31,7 +34,7 @@ import torch
 from hypothesis import strategies as st
 
 from flatcheck.impl.protocol import LAYOUT, harness_keys
-from flatcheck.impl.readback import ROUNDOFF, run_draws
+from flatcheck.impl.readback import ROUNDOFF, run_draws, run_repeats
 from flatcheck.problems import LAYOUTS, PointInstance, point_instances, quadratics
 from flatcheck.stats.coins import coordinates_test, fresh_test
 from flatcheck.verify import Claim, Constant, Evidence, constant
@@ -87,6 +90,13 @@ def check(inst: PointInstance, impl, budget) -> Evidence:
         round_g = ROUNDOFF * torch.finfo(torch.float64).eps * (1 + reach / s["rho"])
         found = direction_tests(g, constant(budget, CONSTANTS, "radius"), budget.alpha / len(shapes), round_g)
         tests += [(f"{name} ({layout})", p, level, v) for name, p, level, v in found]
+    # A fresh optimizer's first 602 steps are read too: no direction repeats another, or its negative
+    # (a bank of directions cycled, one kept and used again many steps later).
+    hp = {**hp, LAYOUT: s["layout"]}
+    seen, unread = run_repeats(impl, inst.problem, x, hp, budget.seed, 602, 1, pairs=False)
+    if unread:
+        return Evidence(None, {**hp, "chains": n}, note=unread)
+    tests.append(("repeats (a fresh run)", float(not seen["repeated"]), budget.alpha, seen))
     return Evidence.tests(tests, "the directions g_t", lr=s["lr"], rho=s["rho"], chains=n)
 
 

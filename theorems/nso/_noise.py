@@ -18,8 +18,12 @@ only what P's symmetry and independence fix exactly, whatever the law (the coins
 - law: the |U_a|/σ of all draws and coordinates are i.i.d. with |Z|'s law under P (Z = U/σ of unit
   variance, `flatcheck.algorithms.sampling.symmetric_noise`): a Kolmogorov–Smirnov test against its
   continuous distribution function (Gaussian, Laplace, uniform), |Z| = 1 up to round-off for
-  Rademacher (a wrong σ, σ² for σ, another law).
-Levels α/3 each; the pairs split theirs (Bonferroni).
+  Rademacher (a wrong σ, σ² for σ, another law);
+- repeats: a fresh optimizer's first 602 steps are read too (one chain, k = 1, the instance's law or
+  Gaussian for Rademacher, whose draws repeat by chance), and no U of a law with a density may equal
+  another, or its negative, to round-off (probability 0: a bank of draws cycled, a draw kept and used
+  again many steps later).
+Levels α/3 each; the pairs split theirs (Bonferroni); repeats is exact (it holds or it does not).
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from hypothesis import strategies as st
 from flatcheck.algorithms import NOISES
 from flatcheck.impl.nso_readback import noise_hyper
 from flatcheck.impl.protocol import LAYOUT, harness_keys
-from flatcheck.impl.readback import ROUNDOFF, run_draws
+from flatcheck.impl.readback import ROUNDOFF, run_draws, run_repeats
 from flatcheck.problems import LAYOUTS, PointInstance, iterations, layouts, log_uniform, point_instances, quadratics
 from flatcheck.stats.coins import coordinates_test, fresh_test
 from flatcheck.verify import Constant, Evidence, constant
@@ -123,6 +127,8 @@ def noise_instances(k: bool) -> st.SearchStrategy[PointInstance]:
 
 # Two steps: the second is where noise kept from the first, or negated, shows.
 STEPS = 2
+# The length of the fresh run read for repeats, as far as the step claims' latest iteration (599).
+LATE = 600
 
 
 def noise_evidence(
@@ -142,6 +148,17 @@ def noise_evidence(
             return Evidence(None, {**values, "noise": law}, note=unread)
         found = noise_tests(u, scale * float(hp["sigma"]), law, budget.alpha / len(hps), reach)
         tests += [(f"{name} (P = {law}, {hp[LAYOUT]})", p, level, v) for name, p, level, v in found]
+    # A fresh optimizer's LATE + 2 steps are read too (one chain, k = 1, under the instance's law, or
+    # Gaussian for Rademacher, whose draws repeat by chance): no U of a law with a density repeats
+    # another, or its negative — a bank of draws cycled, a draw kept and used again many steps later.
+    law = hps[0].get("noise", "gaussian")
+    long = {**hps[0], **({"k": 1} if pairs else {}), **noise_hyper("gaussian" if law == "rademacher" else law, impl)}
+    seen, unread = run_repeats(impl, inst.problem, x, long, budget.seed, LATE + STEPS, 1, pairs)
+    if unread:
+        return Evidence(None, {**values, "noise": law}, note=unread)
+    tests.append(
+        (f"repeats (P = {long.get('noise', 'gaussian')}, a fresh run)", float(not seen["repeated"]), budget.alpha, seen)
+    )
     return Evidence.tests(tests, "the draws of U", **values)
 
 
