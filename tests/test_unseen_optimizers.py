@@ -135,10 +135,25 @@ def test_defects_after_many_steps_shown_by_the_long_runs(name, expected):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["LoopRSP", "Float32DirectionRSP"])
+@pytest.mark.parametrize("name", ["LoopRSP", "Float32DirectionRSP", "Float32ProjectionRSP"])
 def test_unseen_correct_rsps_verified(name):
     res = verdict("ahn2024.rsp_step", user(f"unseen_rsp:{name}", "rsp"))
     assert res.verdict == "verified", (res.reason, res.counterexample, res.traceback)
+
+
+def test_a_float32_projection_coefficient_is_round_off_where_the_exact_variance_is_zero():
+    """On f with a flat direction, from a point where h's spread is projected out, E‖δ‖² = 0 exactly:
+    a float32 ⟨∇f, v⟩/‖∇f‖² left ≈ 1e-16 of variance, which the float64 round-off alone called a
+    defect (a red-team class, seed 1). The float32 reductions `ErrorModel` admits are admitted here too."""
+    import flatcheck_theorems.ahn2024.rsp_step as rsp_step
+
+    prob = quadratic([sp.Integer(1), sp.Integer(0)], [sp.Integer(-8), sp.Integer(8)])
+    scalars = {"lr": 1 / 64, "rho": 0.5, "iteration": 0, "layout": "tensors"}
+    inst = PointInstance(prob, [sp.Integer(0), sp.Rational(-1, 2)], scalars=scalars)
+    budget = dataclasses.replace(budget_for("quick"), alpha=1e-7)
+    for name in ("LoopRSP", "Float32ProjectionRSP"):
+        ev = rsp_step.check(inst, user(f"unseen_rsp:{name}", "rsp"), budget)
+        assert ev.holds, (name, ev.note, ev.values.get("variance"))
 
 
 @pytest.mark.parametrize("name", ["IgnoresLrPrimeRSP", "FlippedThresholdRSP"])

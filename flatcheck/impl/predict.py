@@ -631,10 +631,11 @@ def step_moment_tests(
 
 def rsp_moments(
     problem: Problem, x: list, rho: sp.Rational
-) -> tuple[torch.Tensor, float, Callable[[torch.Tensor], torch.Tensor]]:
+) -> tuple[torch.Tensor, float, Callable[[torch.Tensor], torch.Tensor], float]:
     """For ahn2024 (2) with g ~ Unif(S^{d−1}), exactly (sphere moments, no sampling): the mean
     E h = ∇f(x) + Proj⊥ S(x) of h = ∇f(x) + Proj⊥_{∇f(x)}∇f(x + ρg), S(x) = E∇f(x + ρg); the
-    variance E‖h − E h‖² = E‖Proj⊥∇f(x + ρg)‖² − ‖Proj⊥ S(x)‖²; and E[h | x] as a batched function."""
+    variance E‖h − E h‖² = E‖Proj⊥∇f(x + ρg)‖² − ‖Proj⊥ S(x)‖²; E[h | x] as a batched function;
+    and E‖∇f(x + ρg)‖², the scale of the round-off of the projection's reductions."""
     zs = sp.symbols(f"z1:{problem.d + 1}", real=True)
     at = dict(zip(problem.symbols, [sp.Rational(v) for v in x]))
     gx = [g.subs(at) for g in grad_exprs(problem)]
@@ -651,6 +652,7 @@ def rsp_moments(
     ps = proj(smooth)
     mean = [a + b for a, b in zip(gx, ps)]
     variance = expectation(pw, zs, "sphere") - sum(c * c for c in ps)
+    perturbed_sq = expectation(sp.expand(sum(c * c for c in w)), zs, "sphere")
     s_of = smoothed_gradient(problem, rho, "sphere")
 
     def conditional(xs: torch.Tensor) -> torch.Tensor:
@@ -659,7 +661,12 @@ def rsp_moments(
         c = (g * sm).sum(-1, keepdim=True) / (g * g).sum(-1, keepdim=True)
         return g + sm - c * g
 
-    return torch.tensor([float(m) for m in mean], dtype=torch.float64), float(variance), conditional
+    return (
+        torch.tensor([float(m) for m in mean], dtype=torch.float64),
+        float(variance),
+        conditional,
+        float(perturbed_sq),
+    )
 
 
 def two_step_tests(

@@ -32,6 +32,7 @@ import torch
 from hypothesis import strategies as st
 
 from flatcheck.impl.predict import (
+    F64,
     ROUNDOFF,
     PathJudgement,
     judge_path,
@@ -85,11 +86,16 @@ def check(inst: PointInstance, impl, budget) -> Evidence:
         return Evidence(False, branch.values, margin=branch.margin, note=branch.note)
     hp = {"lr": s["lr"], "rho": s["rho"], "eps0": math.inf, "lr_prime": s["lr"], **harness_keys(s)}
     c_rho, c_eta = constant(budget, CONSTANTS, "c_rho"), constant(budget, CONSTANTS, "c_eta")
-    mean, variance, conditional = rsp_moments(prob, inst.x, sp.Rational(c_rho * s["rho"]))
+    mean, variance, conditional, perturbed_sq = rsp_moments(prob, inst.x, sp.Rational(c_rho * s["rho"]))
     n = budget.draws(impl)
     eps = torch.finfo(torch.float64).eps
-    # h is read back from x − x⁺ (round-off ~ε|x|/η) and carries the gradients' own round-off.
+    # h is read back from x − x⁺ (round-off ~ε|x|/η) and carries the gradients' own round-off; and the
+    # reductions correct code may do in float32 (`ErrorModel.reduction`): g's normaliser moves x + ρg
+    # by ρδ (∇f there by ≲ δ(‖∇f(x + ρg)‖ + ‖∇f(x)‖)), the projection's ⟨∇f, v⟩/‖∇f‖² is off by 2δ
+    # relative (v by ≤ 2δ‖∇f(x + ρg)‖), with ‖∇f(x + ρg)‖ taken at its root mean square.
+    reductions = F64.reduction(prob.d) * (3 * perturbed_sq**0.5 + float(torch.linalg.vector_norm(prob.grad(x))))
     round_h = ROUNDOFF * eps * (float(x.abs().max()) / s["lr"] + float(mean.abs().max()) + variance**0.5 + 1)
+    round_h += reductions
     run = two_step_tests(
         impl,
         prob,
