@@ -273,9 +273,9 @@ CLAIM = Claim(
     summary="Linearized SGD read back from its steps: one S per step, eq. (1) given S, and S drawn "
     "i.i.d. as Definition 1 (or §2's uniform B-subset) says.",
     faithful="exact",
-    instances=lambda budget: instances(),
-    check=check,
-    constants=CONSTANTS,
     algorithm="linsgd",
+    constants=CONSTANTS,
+    instances=lambda budget: instances(),
     describe=Def1Instance.describe,
+    check=check,
 )
