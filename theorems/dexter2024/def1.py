@@ -52,8 +52,6 @@ CONSTANTS = (
     Constant("step", 1.0, "η/B in (1)", "exact", text="the step's scale"),
 )
 
-CHAINS = 8
-
 
 @dataclass(frozen=True)
 class Def1Instance:
