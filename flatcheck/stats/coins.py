@@ -15,10 +15,16 @@ from typing import Any
 import torch
 
 
-def binomial_p(heads: int, n: int) -> float:
+def binomial_p(heads: int, n: int, p: float = 0.5) -> float:
+    """The exact two-sided binomial p-value of `heads` successes in n trials of probability p (a
+    fair coin by default); p = 0 or 1 allows only 0 or n successes."""
+    if n == 0:
+        return 1.0
+    if p <= 0.0 or p >= 1.0:
+        return 1.0 if heads == (n if p >= 1.0 else 0) else 0.0
     from scipy.stats import binomtest
 
-    return float(binomtest(heads, n, 0.5).pvalue) if n else 1.0
+    return float(binomtest(heads, n, p).pvalue)
 
 
 def coins(signs: torch.Tensor) -> tuple[int, int]:

@@ -44,6 +44,7 @@ from hypothesis import strategies as st
 from flatcheck.algorithms.sampling import SAMPLINGS
 from flatcheck.impl.jacobians import LINEAR_LAYOUTS, StepRead, batch_reads
 from flatcheck.problems.dexter_families import LinearSGDInstance, diagonal_families, psd_families, sgd_instances
+from flatcheck.stats.binomial import hoeffding_p
 from flatcheck.stats.coins import binomial_p
 from flatcheck.verify import Claim, Constant, Evidence, constant
 
@@ -109,21 +110,6 @@ def _update_error(inst: LinearSGDInstance, mask: torch.Tensor, after: torch.Tens
     return float((after - expected).abs().max()), 16 * (d + 4 + int(mask.sum())) * u32 * scale
 
 
-def _hoeffding_p(total: float, m: int, mean: float, top: float) -> float:
-    """Two-sided p-value bound for a sum of m i.i.d. variables in [0, top] of the given mean:
-    2·exp(−m·kl(x̄/top ‖ mean/top)) (Hoeffding 1963, Theorem 1), valid whatever their law."""
-    if m == 0 or top == 0:
-        return 1.0
-    a, mu = min(max(total / (m * top), 0.0), 1.0), mean / top
-    if mu in (0.0, 1.0):
-        return 1.0 if a == mu else 0.0
-
-    def kl(x: float, y: float) -> float:
-        return (x * math.log(x / y) if x > 0 else 0.0) + ((1 - x) * math.log((1 - x) / (1 - y)) if x < 1 else 0.0)
-
-    return min(1.0, 2 * math.exp(-m * kl(a, mu)))
-
-
 def law_tests(
     chains: list[torch.Tensor], batch: float, sampling: str, alpha: float
 ) -> list[tuple[str, float, float, dict[str, Any]]]:
@@ -134,7 +120,7 @@ def law_tests(
     flat = torch.cat(chains).long()
     count = flat.shape[0]
     out = []
-    ps = [(binomial_p_of(int(flat[:, i].sum()), count, p), i) for i in range(n)]
+    ps = [(binomial_p(int(flat[:, i].sum()), count, p), i) for i in range(n)]
     worst, i = min(ps)
     out.append(("examples", worst, alpha / 4 / n, {"example": i, "in_S": int(flat[:, i].sum()), "steps": count}))
     if n > 1:
@@ -143,7 +129,7 @@ def law_tests(
         else:
             q = batch * (batch - 1) / (n * (n - 1)) if p < 1 else 1.0
         pairs = [(a, b) for a in range(n) for b in range(a + 1, n)]
-        ps = [(binomial_p_of(int((flat[:, a] * flat[:, b]).sum()), count, q), (a, b)) for a, b in pairs]
+        ps = [(binomial_p(int((flat[:, a] * flat[:, b]).sum()), count, q), (a, b)) for a, b in pairs]
         worst, ab = min(ps)
         both = int((flat[:, ab[0]] * flat[:, ab[1]]).sum())
         out.append(("pairs", worst, alpha / 4 / len(pairs), {"pair": ab, "together": both, "steps": count}))
@@ -151,9 +137,9 @@ def law_tests(
     shared = torch.cat([(x[0 : len(x) - 1 : 2].long() * x[1::2].long()).sum(-1) for x in chains])
     m = shared.numel()
     if sampling == "bernoulli":
-        fresh = binomial_p_of(int(shared.sum()), m * n, p * p)
+        fresh = binomial_p(int(shared.sum()), m * n, p * p)
     else:
-        fresh = _hoeffding_p(float(shared.sum()), m, batch * p, float(batch))
+        fresh = hoeffding_p(float(shared.sum()), m, batch * p, float(batch))
     out.append(("fresh", fresh, alpha / 4, {"shared": int(shared.sum()), "expected": m * n * p * p, "step_pairs": m}))
     out.append(repeats_test(chains, batch, sampling, alpha / 4))
     return out
@@ -181,7 +167,7 @@ def repeats_test(
             blocks = x[: len(x) - len(x) % (2 * lag)].reshape(-1, 2, lag, n)
             same = (blocks[:, 0] == blocks[:, 1]).all(-1)
             k, m = k + int(same.sum()), m + same.numel()
-        worst = min(worst, (binomial_p_of(k, m, r), lag, k, m))
+        worst = min(worst, (binomial_p(k, m, r), lag, k, m))
     level = alpha / max(len(lags), 1)
     return (
         "repeats",
@@ -189,17 +175,6 @@ def repeats_test(
         level,
         {"lag": worst[1], "repeated": worst[2], "step_pairs": worst[3], "expected_rate": r},
     )
-
-
-def binomial_p_of(k: int, trials: int, p: float) -> float:
-    """Exact two-sided binomial p-value of k successes in `trials` at probability p (p = ½: the coins')."""
-    if p == 0.5 or trials == 0:
-        return binomial_p(k, trials)
-    if p >= 1.0 or p <= 0.0:
-        return 1.0 if k == (trials if p >= 1.0 else 0) else 0.0
-    from scipy.stats import binomtest
-
-    return float(binomtest(k, trials, p).pvalue)
 
 
 # Every instance reads fresh optimizers under each sampling in each layout (a batch drawn per tensor
